@@ -31,6 +31,10 @@ class RecordedResource:
     """URNs this resource depends on (``depends_on`` plus those implied by its inputs)."""
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Input name -> URNs that input's value came from (used to prove a password is generated)."""
+    protect: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    """Inputs whose drift the engine ignores (global-cluster role fields, see components)."""
+    retain_on_delete: bool = False
 
     @property
     def region(self) -> str | None:

@@ -1,0 +1,326 @@
+"""Aurora PostgreSQL Global Database across the region pair."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.naming import other
+from components.network import POSTGRES_PORT, RegionalNetwork
+from components.settings import AuroraSettings
+
+ENGINE = "aurora-postgresql"
+# RDS master passwords may not contain '/', '@', '"' or spaces.
+PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
+
+# Inputs that differ by role or drift after a switchover/failover. Each is ignored on purpose:
+# - masterUsername/masterPassword/databaseName: AWS refuses them on a secondary cluster
+#   ("cannot specify user name for cross region replication cluster"), so only the primary gets
+#   them; after a swap the new primary must not be replaced (masterUsername and databaseName
+#   force replacement) for credentials it already has.
+# - globalClusterIdentifier: the provider has read it back empty after a detach/switchover and
+#   then detached the cluster on the next update (cloudposse/terraform-aws-rds-cluster#281).
+# - replicationSourceIdentifier: AWS sets it on secondaries; removing it promotes the replica to
+#   a standalone cluster (hashicorp/terraform-provider-aws#40921).
+# - engineVersion: minor upgrades are applied to the global cluster as a whole and the members
+#   then differ from the pinned version (perpetual diff, or a failed downgrade attempt).
+CLUSTER_IGNORED = [
+    "masterUsername",
+    "masterPassword",
+    "databaseName",
+    "globalClusterIdentifier",
+    "replicationSourceIdentifier",
+    "engineVersion",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuroraGlobalDatabaseArgs:
+    """Inputs of :class:`AuroraGlobalDatabase`."""
+
+    prefix: str
+    """Physical-name prefix, e.g. ``securecart-dev``."""
+    primary_region: str
+    """Region of the writer; the other region holds read-only replicas."""
+    secondary_region: str
+    """Region of the secondary cluster."""
+    anchor_region: str
+    """Region where the global cluster and the credentials secret are managed (never swaps)."""
+    settings: AuroraSettings
+    """Engine, sizes, retention and scaling."""
+    networks: Mapping[str, RegionalNetwork]
+    """Network per region (subnet group and security group)."""
+    availability_zones: Mapping[str, tuple[str, str, str]]
+    """Three AZs per region: cluster AZs and instance placement."""
+    storage_key_arns: Mapping[str, pulumi.Input[str]]
+    """CMK per region for storage and Performance Insights."""
+    secret_key_arns: Mapping[str, pulumi.Input[str]]
+    """CMK per region for the credentials secret and its replica."""
+    monitoring_role_arn: pulumi.Input[str]
+    """IAM role RDS enhanced monitoring publishes with."""
+
+
+class AuroraGlobalDatabase(pulumi.ComponentResource):
+    """A global cluster, one encrypted regional cluster per region, >= 2 instances each.
+
+    The master password is generated (never typed), kept as a Pulumi secret and stored in a
+    Secrets Manager secret replicated to the other region: clusters in a global database cannot
+    use RDS-managed master passwords.
+    """
+
+    global_cluster_id: pulumi.Output[str]
+    """Identifier of the global cluster (what switchover/failover act on)."""
+    cluster_identifiers: dict[str, str]
+    """Regional cluster identifier per region."""
+    cluster_arns: dict[str, pulumi.Output[str]]
+    """Regional cluster ARN per region."""
+    endpoints: dict[str, pulumi.Output[str]]
+    """Cluster (writer) endpoint per region; only the primary's accepts writes."""
+    reader_endpoints: dict[str, pulumi.Output[str]]
+    """Reader endpoint per region."""
+    instance_identifiers: dict[str, list[str]]
+    """Instance identifiers per region (the first of the primary is the initial writer)."""
+    secret_arn: pulumi.Output[str]
+    """Secrets Manager secret holding the master credentials (replicated)."""
+
+    def __init__(
+        self, name: str, args: AuroraGlobalDatabaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("securecart:database:AuroraGlobalDatabase", name, None, opts)
+        s = args.settings
+        regions = (args.primary_region, args.secondary_region)
+        major = s.engine_version.split(".")[0]
+
+        password = random.RandomPassword(
+            "aurora-master-password",
+            length=32,
+            special=True,
+            override_special=PASSWORD_SPECIALS,
+            min_lower=2,
+            min_upper=2,
+            min_numeric=2,
+            min_special=2,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
+        )
+
+        global_cluster = aws.rds.GlobalCluster(
+            "aurora-global",
+            region=args.anchor_region,
+            global_cluster_identifier=f"{args.prefix}-aurora",
+            engine=ENGINE,
+            engine_version=s.engine_version,
+            storage_encrypted=True,
+            deletion_protection=s.deletion_protection,
+            # Members upgrade minor versions together; the pinned version then lags behind.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["engineVersion"]),
+        )
+
+        self.cluster_identifiers = {}
+        self.cluster_arns = {}
+        self.endpoints = {}
+        self.reader_endpoints = {}
+        self.instance_identifiers = {}
+        clusters: dict[str, aws.rds.Cluster] = {}
+        writer: aws.rds.ClusterInstance | None = None
+        # Primary first: the secondary cluster can only join once the primary has a writer.
+        for region in regions:
+            is_primary = region == args.primary_region
+            params = aws.rds.ClusterParameterGroup(
+                f"aurora-params-{region}",
+                region=region,
+                name=f"{args.prefix}-aurora-pg{major}-{region}",
+                family=f"aurora-postgresql{major}",
+                description=f"{args.prefix} Aurora PostgreSQL {major}: TLS only, slow-query log",
+                parameters=[
+                    aws.rds.ClusterParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+                    aws.rds.ClusterParameterGroupParameterArgs(
+                        name="log_min_duration_statement", value="1000"
+                    ),
+                    aws.rds.ClusterParameterGroupParameterArgs(name="log_connections", value="1"),
+                ],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            identifier = f"{args.prefix}-{region}"
+            network = args.networks[region]
+            # Secondaries get no credentials or database name (AWS rejects them) and must wait
+            # for the primary's writer, or creation fails with InvalidDBClusterStateFault.
+            credentials: dict[str, pulumi.Input[str]] = (
+                {
+                    "master_username": s.master_username,
+                    "master_password": password.result,
+                    "database_name": s.database_name,
+                }
+                if is_primary
+                else {}
+            )
+            cluster = aws.rds.Cluster(
+                f"aurora-{region}",
+                region=region,
+                cluster_identifier=identifier,
+                engine=ENGINE,
+                engine_mode="provisioned",
+                engine_version=s.engine_version,
+                global_cluster_identifier=global_cluster.id,
+                # Three AZs given explicitly: AWS fills in three itself otherwise, and the
+                # provider then sees a diff on this force-new field.
+                availability_zones=list(args.availability_zones[region]),
+                db_subnet_group_name=network.db_subnet_group_name,
+                vpc_security_group_ids=[network.db_security_group_id],
+                db_cluster_parameter_group_name=params.name,
+                port=POSTGRES_PORT,
+                storage_encrypted=True,
+                kms_key_id=args.storage_key_arns[region],
+                backup_retention_period=s.backup_retention_days,
+                preferred_backup_window=s.preferred_backup_window,
+                preferred_maintenance_window=s.preferred_maintenance_window,
+                copy_tags_to_snapshot=True,
+                deletion_protection=s.deletion_protection,
+                skip_final_snapshot=False,
+                final_snapshot_identifier=f"{identifier}-final",
+                iam_database_authentication_enabled=True,
+                enabled_cloudwatch_logs_exports=["postgresql"],
+                **credentials,
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[] if writer is None else [writer],
+                    ignore_changes=CLUSTER_IGNORED,
+                ),
+            )
+            clusters[region] = cluster
+            instances = self._instances(args, region, cluster)
+            if is_primary:
+                writer = instances[0]
+            self._reader_autoscaling(args, region, identifier, instances)
+            self.cluster_identifiers[region] = identifier
+            self.cluster_arns[region] = cluster.arn
+            self.endpoints[region] = cluster.endpoint
+            self.reader_endpoints[region] = cluster.reader_endpoint
+            self.instance_identifiers[region] = [
+                f"{identifier}-{n + 1}" for n in range(s.instances_per_region)
+            ]
+
+        secret = aws.secretsmanager.Secret(
+            "aurora-master-secret",
+            region=args.anchor_region,
+            name=f"{args.prefix}/aurora/master",
+            description=f"Master credentials of the {args.prefix} Aurora global database",
+            kms_key_id=args.secret_key_arns[args.anchor_region],
+            recovery_window_in_days=30,
+            replicas=[
+                aws.secretsmanager.SecretReplicaArgs(
+                    region=other(args.anchor_region, regions),
+                    kms_key_id=args.secret_key_arns[other(args.anchor_region, regions)],
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.secretsmanager.SecretVersion(
+            "aurora-master-secret-value",
+            region=args.anchor_region,
+            secret_id=secret.id,
+            secret_string=pulumi.Output.secret(
+                pulumi.Output.all(password.result, *(clusters[r].endpoint for r in regions)).apply(
+                    lambda values: json.dumps(
+                        {
+                            "engine": "postgres",
+                            "username": s.master_username,
+                            "password": values[0],
+                            "dbname": s.database_name,
+                            "port": POSTGRES_PORT,
+                            "hosts": dict(zip(regions, values[1:], strict=True)),
+                        },
+                        sort_keys=True,
+                    )
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.global_cluster_id = global_cluster.id
+        self.secret_arn = secret.arn
+        self.register_outputs(
+            {
+                "global_cluster_id": self.global_cluster_id,
+                "cluster_arns": self.cluster_arns,
+                "endpoints": self.endpoints,
+                "reader_endpoints": self.reader_endpoints,
+                "secret_arn": self.secret_arn,
+            }
+        )
+
+    def _instances(
+        self, args: AuroraGlobalDatabaseArgs, region: str, cluster: aws.rds.Cluster
+    ) -> list[aws.rds.ClusterInstance]:
+        """Instances spread over the three AZs: writer + readers in the primary, replicas in the
+        secondary. Same count in both regions, so a role swap adds or removes none."""
+        s = args.settings
+        azs = args.availability_zones[region]
+        return [
+            aws.rds.ClusterInstance(
+                f"aurora-{region}-{n + 1}",
+                region=region,
+                identifier=f"{args.prefix}-{region}-{n + 1}",
+                cluster_identifier=cluster.id,
+                engine=ENGINE,
+                engine_version=s.engine_version,
+                instance_class=s.instance_class,
+                availability_zone=azs[n % len(azs)],
+                db_subnet_group_name=args.networks[region].db_subnet_group_name,
+                promotion_tier=min(n, 15),
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                copy_tags_to_snapshot=True,
+                ca_cert_identifier="rds-ca-rsa2048-g1",
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=args.storage_key_arns[region],
+                performance_insights_retention_period=s.performance_insights_retention_days,
+                monitoring_interval=s.monitoring_interval_seconds,
+                monitoring_role_arn=args.monitoring_role_arn,
+                preferred_maintenance_window=s.preferred_maintenance_window,
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["engineVersion"]),
+            )
+            for n in range(s.instances_per_region)
+        ]
+
+    def _reader_autoscaling(
+        self,
+        args: AuroraGlobalDatabaseArgs,
+        region: str,
+        identifier: str,
+        instances: list[aws.rds.ClusterInstance],
+    ) -> None:
+        """Read replicas for analytics: Aurora auto scaling on average reader CPU."""
+        s = args.settings
+        target = aws.appautoscaling.Target(
+            f"aurora-readers-{region}",
+            region=region,
+            service_namespace="rds",
+            scalable_dimension="rds:cluster:ReadReplicaCount",
+            resource_id=f"cluster:{identifier}",
+            min_capacity=s.autoscaling_min_readers,
+            max_capacity=s.autoscaling_max_readers,
+            # Auto scaling needs the cluster to have its instances first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=instances),
+        )
+        aws.appautoscaling.Policy(
+            f"aurora-readers-cpu-{region}",
+            region=region,
+            name=f"{args.prefix}-aurora-readers-cpu-{region}",
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                    predefined_metric_type="RDSReaderAverageCPUUtilization"
+                ),
+                target_value=s.autoscaling_target_cpu,
+                scale_in_cooldown=600,
+                scale_out_cooldown=300,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,260 @@
+"""The whole data tier for one (primary, secondary) region pair."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aurora import AuroraGlobalDatabase, AuroraGlobalDatabaseArgs
+from components.backup import CrossRegionBackup, CrossRegionBackupArgs
+from components.budget import CostBudget, CostBudgetArgs
+from components.cache import CacheGlobalDatastore, CacheGlobalDatastoreArgs
+from components.dns import FailoverDns, FailoverDnsArgs
+from components.dynamodb import GlobalTable, GlobalTableArgs
+from components.keys import MultiRegionKey, MultiRegionKeyArgs
+from components.monitoring import Monitoring, MonitoringArgs
+from components.naming import REGION_AZS, other, prefix
+from components.network import RegionalNetwork, RegionalNetworkArgs
+from components.settings import Settings
+
+# One multi-region key per data-store family, so a key policy or a compromise stays scoped.
+KEY_FAMILIES: dict[str, tuple[str, ...]] = {
+    "aurora": (),
+    "dynamodb": (),
+    "cache": (),
+    "secrets": (),
+    "backup": (),
+    # CloudWatch publishes alarm notifications into the encrypted topics.
+    "alarms": ("cloudwatch.amazonaws.com",),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataTierArgs:
+    """Inputs of :class:`DataTier`."""
+
+    settings: Settings
+    """Validated stack settings (see components/settings.py)."""
+
+
+class DataTier(pulumi.ComponentResource):
+    """Network, keys, Aurora global database, DynamoDB global tables, cache global datastore,
+    failover DNS, monitoring, backups and a budget, in both regions of the pair."""
+
+    outputs: dict[str, pulumi.Input[object]]
+    """Everything a drill or an application needs, keyed as the stack exports it."""
+
+    def __init__(
+        self, name: str, args: DataTierArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("securecart:index:DataTier", name, None, opts)
+        s = args.settings
+        pre = prefix(s.environment)
+        regions = s.regions
+        anchor = s.anchor_region
+        child = pulumi.ResourceOptions(parent=self)
+        account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+
+        networks = {
+            region: RegionalNetwork(
+                f"network-{region}",
+                RegionalNetworkArgs(
+                    prefix=pre,
+                    region=region,
+                    availability_zones=REGION_AZS[region],
+                    vpc_cidr=s.network.vpc_cidrs[region],
+                    app_cidrs=s.network.app_cidrs,
+                    existing=s.network.existing.get(region),
+                ),
+                child,
+            )
+            for region in regions
+        }
+        keys = {
+            family: MultiRegionKey(
+                f"keys-{family}",
+                MultiRegionKeyArgs(
+                    prefix=pre,
+                    family=family,
+                    home_region=anchor,
+                    replica_region=other(anchor, regions),
+                    account_id=account_id,
+                    service_principals=services,
+                ),
+                child,
+            )
+            for family, services in KEY_FAMILIES.items()
+        }
+        monitoring_role = aws.iam.Role(
+            "aurora-monitoring-role",
+            name=f"{pre}-rds-enhanced-monitoring",
+            description="RDS enhanced monitoring publishes OS metrics with this role",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        monitoring_policy = aws.iam.RolePolicyAttachment(
+            "aurora-monitoring-role-policy",
+            role=monitoring_role.name,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+            opts=child,
+        )
+        aurora = AuroraGlobalDatabase(
+            "aurora",
+            AuroraGlobalDatabaseArgs(
+                prefix=pre,
+                primary_region=s.primary_region,
+                secondary_region=s.secondary_region,
+                anchor_region=anchor,
+                settings=s.aurora,
+                networks=networks,
+                availability_zones={r: REGION_AZS[r] for r in regions},
+                storage_key_arns=keys["aurora"].arns,
+                secret_key_arns=keys["secrets"].arns,
+                monitoring_role_arn=monitoring_role.arn,
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[monitoring_policy]),
+        )
+        tables = {
+            t.name: GlobalTable(
+                f"table-{t.name}",
+                GlobalTableArgs(
+                    prefix=pre,
+                    table=t,
+                    home_region=anchor,
+                    replica_region=other(anchor, regions),
+                    key_arns=keys["dynamodb"].arns,
+                ),
+                child,
+            )
+            for t in s.dynamodb.tables
+        }
+        cache = CacheGlobalDatastore(
+            "cache",
+            CacheGlobalDatastoreArgs(
+                prefix=pre,
+                environment=s.environment,
+                primary_region=s.primary_region,
+                secondary_region=s.secondary_region,
+                anchor_region=anchor,
+                settings=s.cache,
+                networks=networks,
+                availability_zones={r: REGION_AZS[r] for r in regions},
+                key_arns=keys["cache"].arns,
+                secret_key_arns=keys["secrets"].arns,
+            ),
+            child,
+        )
+        monitoring = Monitoring(
+            "monitoring",
+            MonitoringArgs(
+                prefix=pre,
+                regions=regions,
+                anchor_region=anchor,
+                settings=s.monitoring,
+                topic_key_arns=keys["alarms"].arns,
+                aurora_clusters=aurora.cluster_identifiers,
+                aurora_instances=aurora.instance_identifiers,
+                table_names=[f"{pre}-{name}" for name in tables],
+                cache_nodes=cache.member_cluster_ids,
+            ),
+            child,
+        )
+        dns = FailoverDns(
+            "dns",
+            FailoverDnsArgs(
+                prefix=pre,
+                zone_name=s.dns_zone_name,
+                primary_region=s.primary_region,
+                secondary_region=s.secondary_region,
+                networks=networks,
+                health_alarm_names=monitoring.health_alarm_names,
+                writer_endpoints=aurora.endpoints,
+                reader_endpoints=aurora.reader_endpoints,
+                cache_endpoints=cache.primary_endpoints,
+            ),
+            child,
+        )
+        CrossRegionBackup(
+            "backup",
+            CrossRegionBackupArgs(
+                prefix=pre,
+                regions=regions,
+                settings=s.backup,
+                key_arns=keys["backup"].arns,
+                resources={
+                    region: [
+                        aurora.cluster_arns[region],
+                        *(t.arns[region] for t in tables.values()),
+                    ]
+                    for region in regions
+                },
+            ),
+            child,
+        )
+        CostBudget(
+            "budget",
+            CostBudgetArgs(prefix=pre, stack_tag=s.base_tags["Stack"], settings=s.budget),
+            child,
+        )
+
+        self.outputs = {
+            "environment": s.environment,
+            "primaryRegion": s.primary_region,
+            "secondaryRegion": s.secondary_region,
+            "globalClusterId": aurora.global_cluster_id,
+            "auroraClusters": {
+                region: {
+                    "clusterIdentifier": aurora.cluster_identifiers[region],
+                    "arn": aurora.cluster_arns[region],
+                    "endpoint": aurora.endpoints[region],
+                    "readerEndpoint": aurora.reader_endpoints[region],
+                    "instances": aurora.instance_identifiers[region],
+                }
+                for region in regions
+            },
+            "auroraSecretArn": aurora.secret_arn,
+            "tables": {
+                name: {"name": t.table_name, "arn": t.arns[anchor], "streamArn": t.stream_arn}
+                for name, t in tables.items()
+            },
+            "cacheGlobalReplicationGroupId": cache.global_replication_group_id,
+            "cacheReplicationGroups": {
+                region: {
+                    "replicationGroupId": cache.replication_group_ids[region],
+                    "primaryEndpoint": cache.primary_endpoints[region],
+                    "readerEndpoint": cache.reader_endpoints[region],
+                }
+                for region in regions
+            },
+            "cacheAuthSecretArn": cache.auth_secret_arn,
+            "dnsZoneId": dns.zone_id,
+            "writerDnsName": dns.writer_name,
+            "readerDnsName": dns.reader_name,
+            "cacheDnsName": dns.cache_name,
+            "healthCheckIds": dns.health_check_ids,
+            "alarmTopicArns": monitoring.topic_arns,
+            "alarmNames": monitoring.alarm_names,
+            "dashboardName": monitoring.dashboard_name,
+            "drillObjectives": {
+                "rtoSeconds": s.drills.rto_seconds,
+                "rpoSeconds": s.drills.rpo_seconds,
+                "maxReplicationLagSeconds": s.drills.max_replication_lag_seconds,
+            },
+        }
+        self.register_outputs(self.outputs)

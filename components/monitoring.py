@@ -1,0 +1,327 @@
+"""Monitoring: an encrypted alarm topic per region, alarms for every data store, a dashboard."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.naming import other
+from components.settings import MonitoringSettings
+
+FIVE_MINUTES = 300
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitoringArgs:
+    """Inputs of :class:`Monitoring`."""
+
+    prefix: str
+    """Physical-name prefix, e.g. ``securecart-dev``."""
+    regions: tuple[str, str]
+    """(primary, secondary); alarms are symmetric so a role swap only updates them."""
+    anchor_region: str
+    """Region of the dashboard."""
+    settings: MonitoringSettings
+    """Thresholds and subscribers."""
+    topic_key_arns: Mapping[str, pulumi.Input[str]]
+    """CMK per region for the SNS topics (its policy lets CloudWatch publish)."""
+    aurora_clusters: Mapping[str, str]
+    """Aurora cluster identifier per region."""
+    aurora_instances: Mapping[str, Sequence[str]]
+    """Aurora instance identifiers per region."""
+    table_names: Sequence[str]
+    """Physical names of the global tables."""
+    cache_nodes: Mapping[str, Sequence[str]]
+    """Cache cluster (node) ids per region."""
+
+
+class Monitoring(pulumi.ComponentResource):
+    """CloudWatch alarms on CPU (>= 80% as the seed asks), Aurora global replication lag,
+    freeable memory, DynamoDB replication latency and throttles, cache CPU and memory; each
+    notifies the encrypted topic of its region. A per-region health alarm drives DNS failover.
+    """
+
+    topic_arns: dict[str, pulumi.Output[str]]
+    """Alarm topic per region."""
+    alarm_names: dict[str, list[str]]
+    """Every alarm name per region (drills check none is in ALARM before acting)."""
+    health_alarm_names: dict[str, str]
+    """Alarm per region whose state the Route 53 health check of that region follows."""
+    dashboard_name: str
+    """CloudWatch dashboard covering both regions."""
+
+    def __init__(
+        self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("securecart:monitoring:Monitoring", name, None, opts)
+        s = args.settings
+        self.topic_arns = {}
+        self.alarm_names = {}
+        self.health_alarm_names = {}
+        for region in args.regions:
+            topic = aws.sns.Topic(
+                f"alarms-{region}",
+                region=region,
+                name=f"{args.prefix}-data-alarms",
+                kms_master_key_id=args.topic_key_arns[region],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for n, email in enumerate(s.alarm_emails):
+                aws.sns.TopicSubscription(
+                    f"alarms-{region}-email-{n}",
+                    region=region,
+                    topic=topic.arn,
+                    protocol="email",
+                    endpoint=email,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            self.topic_arns[region] = topic.arn
+            self.alarm_names[region] = []
+            self._region_alarms(args, region, topic.arn)
+        self.dashboard_name = f"{args.prefix}-data-tier"
+        aws.cloudwatch.Dashboard(
+            "dashboard",
+            region=args.anchor_region,
+            dashboard_name=self.dashboard_name,
+            dashboard_body=json.dumps(_dashboard(args), sort_keys=True),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs(
+            {
+                "topic_arns": self.topic_arns,
+                "alarm_names": self.alarm_names,
+                "health_alarm_names": self.health_alarm_names,
+            }
+        )
+
+    def _alarm(
+        self,
+        args: MonitoringArgs,
+        region: str,
+        topic_arn: pulumi.Output[str],
+        *,
+        key: str,
+        namespace: str,
+        metric: str,
+        dimensions: dict[str, str],
+        statistic: str,
+        comparison: str,
+        threshold: float,
+        description: str,
+        missing: str = "missing",
+        periods: int = 3,
+    ) -> str:
+        alarm_name = f"{args.prefix}-{key}-{region}"
+        aws.cloudwatch.MetricAlarm(
+            f"alarm-{key}-{region}",
+            region=region,
+            name=alarm_name,
+            alarm_description=description,
+            namespace=namespace,
+            metric_name=metric,
+            dimensions=dimensions,
+            statistic=statistic,
+            period=60 if periods > 1 else FIVE_MINUTES,
+            evaluation_periods=periods,
+            datapoints_to_alarm=periods,
+            comparison_operator=comparison,
+            threshold=threshold,
+            treat_missing_data=missing,
+            alarm_actions=[topic_arn],
+            ok_actions=[topic_arn],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.alarm_names[region].append(alarm_name)
+        return alarm_name
+
+    def _region_alarms(self, args: MonitoringArgs, region: str, topic: pulumi.Output[str]) -> None:
+        s = args.settings
+        cluster = args.aurora_clusters[region]
+        source = other(region, args.regions)
+        self._alarm(
+            args,
+            region,
+            topic,
+            key="aurora-cpu",
+            namespace="AWS/RDS",
+            metric="CPUUtilization",
+            dimensions={"DBClusterIdentifier": cluster},
+            statistic="Maximum",
+            comparison="GreaterThanOrEqualToThreshold",
+            threshold=s.cpu_threshold_percent,
+            description=f"Aurora {cluster} CPU >= {s.cpu_threshold_percent:g}%",
+        )
+        # Emitted by whichever cluster is secondary, with the primary as SourceRegion; defined
+        # for both regions so the alarm is already there after a switchover. No data while a
+        # region is primary is normal.
+        self._alarm(
+            args,
+            region,
+            topic,
+            key="aurora-replication-lag",
+            namespace="AWS/RDS",
+            metric="AuroraGlobalDBReplicationLag",
+            dimensions={"DBClusterIdentifier": cluster, "SourceRegion": source},
+            statistic="Maximum",
+            comparison="GreaterThanThreshold",
+            threshold=s.replication_lag_threshold_ms,
+            missing="notBreaching",
+            description=f"Aurora global replication lag into {cluster} > {s.replication_lag_threshold_ms:g} ms",
+        )
+        # Cluster health: no EngineUptime means no reachable instance. Drives DNS failover.
+        self.health_alarm_names[region] = self._alarm(
+            args,
+            region,
+            topic,
+            key="aurora-health",
+            namespace="AWS/RDS",
+            metric="EngineUptime",
+            dimensions={"DBClusterIdentifier": cluster},
+            statistic="Minimum",
+            comparison="LessThanThreshold",
+            threshold=1,
+            missing="breaching",
+            description=f"Aurora {cluster} unreachable (no engine uptime); fails DNS over",
+        )
+        for instance in args.aurora_instances[region]:
+            suffix = instance.rsplit("-", 1)[-1]
+            self._alarm(
+                args,
+                region,
+                topic,
+                key=f"aurora-memory-{suffix}",
+                namespace="AWS/RDS",
+                metric="FreeableMemory",
+                dimensions={"DBInstanceIdentifier": instance},
+                statistic="Minimum",
+                comparison="LessThanThreshold",
+                threshold=s.freeable_memory_threshold_bytes,
+                description=f"Aurora {instance} freeable memory low",
+            )
+        for table in args.table_names:
+            short = table.split("-", 2)[-1]  # securecart-dev-order-history -> order-history
+            self._alarm(
+                args,
+                region,
+                topic,
+                key=f"ddb-{short}-replication-latency",
+                namespace="AWS/DynamoDB",
+                metric="ReplicationLatency",
+                dimensions={"TableName": table, "ReceivingRegion": source},
+                statistic="Average",
+                comparison="GreaterThanThreshold",
+                threshold=s.dynamo_replication_latency_ms,
+                missing="notBreaching",
+                description=f"{table} replication {region} -> {source} slower than {s.dynamo_replication_latency_ms:g} ms",
+            )
+            for kind in ("Read", "Write"):
+                self._alarm(
+                    args,
+                    region,
+                    topic,
+                    key=f"ddb-{short}-{kind.lower()}-throttles",
+                    namespace="AWS/DynamoDB",
+                    metric=f"{kind}ThrottleEvents",
+                    dimensions={"TableName": table},
+                    statistic="Sum",
+                    comparison="GreaterThanThreshold",
+                    threshold=0,
+                    missing="notBreaching",
+                    periods=1,
+                    description=f"{table} {kind.lower()}s throttled in {region}",
+                )
+        for node in args.cache_nodes[region]:
+            suffix = node.rsplit("-", 1)[-1]
+            self._alarm(
+                args,
+                region,
+                topic,
+                key=f"cache-cpu-{suffix}",
+                namespace="AWS/ElastiCache",
+                metric="EngineCPUUtilization",
+                dimensions={"CacheClusterId": node},
+                statistic="Maximum",
+                comparison="GreaterThanOrEqualToThreshold",
+                threshold=s.cpu_threshold_percent,
+                description=f"Cache node {node} engine CPU >= {s.cpu_threshold_percent:g}%",
+            )
+            self._alarm(
+                args,
+                region,
+                topic,
+                key=f"cache-memory-{suffix}",
+                namespace="AWS/ElastiCache",
+                metric="DatabaseMemoryUsagePercentage",
+                dimensions={"CacheClusterId": node},
+                statistic="Maximum",
+                comparison="GreaterThanOrEqualToThreshold",
+                threshold=s.cache_memory_threshold_percent,
+                description=f"Cache node {node} memory >= {s.cache_memory_threshold_percent:g}%",
+            )
+
+
+def _dashboard(args: MonitoringArgs) -> dict[str, object]:
+    """One dashboard, a row per region: Aurora CPU and lag, DynamoDB latency, cache CPU."""
+    widgets: list[dict[str, object]] = []
+    for row, region in enumerate(args.regions):
+        cluster = args.aurora_clusters[region]
+        source = other(region, args.regions)
+        panels: list[tuple[str, list[list[str]]]] = [
+            ("Aurora CPU", [["AWS/RDS", "CPUUtilization", "DBClusterIdentifier", cluster]]),
+            (
+                "Aurora global replication lag (ms)",
+                [
+                    [
+                        "AWS/RDS",
+                        "AuroraGlobalDBReplicationLag",
+                        "DBClusterIdentifier",
+                        cluster,
+                        "SourceRegion",
+                        source,
+                    ]
+                ],
+            ),
+            (
+                "DynamoDB replication latency (ms)",
+                [
+                    [
+                        "AWS/DynamoDB",
+                        "ReplicationLatency",
+                        "TableName",
+                        t,
+                        "ReceivingRegion",
+                        source,
+                    ]
+                    for t in args.table_names
+                ],
+            ),
+            (
+                "Cache engine CPU",
+                [
+                    ["AWS/ElastiCache", "EngineCPUUtilization", "CacheClusterId", n]
+                    for n in args.cache_nodes[region]
+                ],
+            ),
+        ]
+        for col, (title, metrics) in enumerate(panels):
+            widgets.append(
+                {
+                    "type": "metric",
+                    "x": col * 6,
+                    "y": row * 6,
+                    "width": 6,
+                    "height": 6,
+                    "properties": {
+                        "title": f"{title} - {region}",
+                        "region": region,
+                        "metrics": metrics,
+                        "stat": "Average",
+                        "period": 60,
+                    },
+                }
+            )
+    return {"widgets": widgets}

@@ -1,0 +1,238 @@
+"""Run ``__main__.py`` under Pulumi's own mocks and record the resource graph.
+
+This is the engine's side of a preview without the engine: Pulumi's ``MockMonitor`` receives
+every ``RegisterResource`` request; our subclass keeps what the engine would keep (type, name,
+inputs, parent, provider, dependencies, property dependencies, resource options). The mocks
+answer with plausible cloud outputs (ARNs, endpoints) so the program's ``Output`` chains resolve
+as they would after a real ``pulumi up``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import runpy
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import empty_pb2
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from components.settings import load_settings
+from preflight.config import REPO_ROOT, StackConfig, load_stack_config
+from preflight.model import RecordedResource, Recording
+
+ACCOUNT = "123456789012"
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def _short_hash(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:17]
+
+
+class CloudMocks(pulumi_mocks.Mocks):
+    """Plausible outputs per resource type, derived only from the inputs (deterministic)."""
+
+    def __init__(self, default_region: str) -> None:
+        self.default_region = default_region
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:root",
+                "userId": "AIDA",
+            }, []
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, []
+        return {}, []
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        region = str(inputs.get("region") or self.default_region)
+        token = args.typ
+        digest = _short_hash(token, args.name)
+        module = token.split(":")[1].split("/")[0] if token.count(":") == 2 else "x"
+        resource_id = f"{args.name}-{digest[:8]}"
+        state: dict[str, Any] = dict(inputs)
+        state.setdefault("arn", f"arn:aws:{module}:{region}:{ACCOUNT}:{args.name}")
+        state.setdefault("tagsAll", inputs.get("tags") or {})
+        if token == "aws:ec2/vpc:Vpc":
+            resource_id = f"vpc-{digest}"
+        elif token == "aws:ec2/subnet:Subnet":
+            resource_id = f"subnet-{digest}"
+        elif token == "aws:ec2/securityGroup:SecurityGroup":
+            resource_id = f"sg-{digest}"
+        elif token == "aws:kms/key:Key":
+            resource_id = f"mrk-{digest}"
+            state["arn"] = f"arn:aws:kms:{region}:{ACCOUNT}:key/{resource_id}"
+            state["keyId"] = resource_id
+        elif token == "aws:kms/replicaKey:ReplicaKey":
+            primary = str(inputs.get("primaryKeyArn", ""))
+            resource_id = primary.rsplit("/", 1)[-1] or f"mrk-{digest}"
+            state["arn"] = f"arn:aws:kms:{region}:{ACCOUNT}:key/{resource_id}"
+            state["keyId"] = resource_id
+        elif token == "aws:rds/globalCluster:GlobalCluster":
+            resource_id = str(inputs.get("globalClusterIdentifier", resource_id))
+            state["arn"] = f"arn:aws:rds::{ACCOUNT}:global-cluster:{resource_id}"
+        elif token == "aws:rds/cluster:Cluster":
+            resource_id = str(inputs.get("clusterIdentifier", resource_id))
+            state["arn"] = f"arn:aws:rds:{region}:{ACCOUNT}:cluster:{resource_id}"
+            state["endpoint"] = f"{resource_id}.cluster-c{digest[:11]}.{region}.rds.amazonaws.com"
+            state["readerEndpoint"] = (
+                f"{resource_id}.cluster-ro-c{digest[:11]}.{region}.rds.amazonaws.com"
+            )
+            state["clusterResourceId"] = f"cluster-{digest.upper()}"
+        elif token == "aws:rds/clusterInstance:ClusterInstance":
+            resource_id = str(inputs.get("identifier", resource_id))
+            state["arn"] = f"arn:aws:rds:{region}:{ACCOUNT}:db:{resource_id}"
+            state["endpoint"] = f"{resource_id}.c{digest[:11]}.{region}.rds.amazonaws.com"
+        elif token == "aws:dynamodb/table:Table":
+            resource_id = str(inputs.get("name", resource_id))
+            state["arn"] = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{resource_id}"
+            state["streamArn"] = f"{state['arn']}/stream/2026-01-01T00:00:00.000"
+        elif token == "aws:elasticache/replicationGroup:ReplicationGroup":
+            resource_id = str(inputs.get("replicationGroupId", resource_id))
+            state["arn"] = f"arn:aws:elasticache:{region}:{ACCOUNT}:replicationgroup:{resource_id}"
+            state["primaryEndpointAddress"] = (
+                f"master.{resource_id}.{digest[:6]}.{region}.cache.amazonaws.com"
+            )
+            state["readerEndpointAddress"] = (
+                f"replica.{resource_id}.{digest[:6]}.{region}.cache.amazonaws.com"
+            )
+        elif token == "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup":
+            resource_id = f"ldgnf-{inputs.get('globalReplicationGroupIdSuffix', args.name)}"
+            state["globalReplicationGroupId"] = resource_id
+            state["arn"] = f"arn:aws:elasticache::{ACCOUNT}:globalreplicationgroup:{resource_id}"
+        elif token == "aws:route53/zone:Zone":
+            resource_id = f"Z{digest.upper()}"
+            state["zoneId"] = resource_id
+        elif token == "aws:route53/healthCheck:HealthCheck":
+            resource_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}"
+        elif token == "aws:sns/topic:Topic":
+            state["arn"] = f"arn:aws:sns:{region}:{ACCOUNT}:{inputs.get('name', args.name)}"
+        elif token == "aws:secretsmanager/secret:Secret":
+            state["arn"] = (
+                f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{inputs.get('name', args.name)}-{digest[:6]}"
+            )
+        elif token == "aws:backup/vault:Vault":
+            state["arn"] = (
+                f"arn:aws:backup:{region}:{ACCOUNT}:backup-vault:{inputs.get('name', args.name)}"
+            )
+        elif token == "aws:iam/role:Role":
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{inputs.get('name', args.name)}"
+        elif token == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            state["arn"] = (
+                f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{inputs.get('name', args.name)}"
+            )
+        elif token == "random:index/randomPassword:RandomPassword":
+            state["result"] = {
+                rpc._special_sig_key: rpc._special_secret_sig,
+                "value": "mock-" + digest,
+            }
+        state.setdefault("name", inputs.get("name", args.name))
+        state["id"] = resource_id
+        return resource_id, state
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that keeps every registration the way the engine sees it."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[RecordedResource] = []
+        self.stack_outputs: dict[str, Any] = {}
+        self.stack_urn = ""
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == STACK_TYPE:
+            self.stack_urn = response.urn
+            return response
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        self.recorded.append(
+            RecordedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                inputs=inputs,
+                parent=request.parent or None,
+                provider=request.provider or None,
+                dependencies=tuple(request.dependencies),
+                property_dependencies={
+                    key: tuple(value.urns) for key, value in request.propertyDependencies.items()
+                },
+                protect=bool(request.protect),
+                ignore_changes=tuple(request.ignoreChanges),
+                retain_on_delete=bool(request.retainOnDelete),
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        if request.urn == self.stack_urn:
+            self.stack_outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+        return empty_pb2.Empty()
+
+
+def _run(config: StackConfig, main: Path) -> tuple[RecordingMonitor, list[str]]:
+    """Run the program in a fresh context so repeated runs never share runtime state."""
+    anchor = str(config.values.get("aws:region", "us-east-1"))
+    monitor = RecordingMonitor(CloudMocks(anchor))
+    mock_settings = pulumi_mocks.MockSettings(
+        monitor=monitor,
+        monitor_features=set(monitor.GetDeploymentInfo(empty_pb2.Empty()).supportedFeatures),
+        engine=pulumi_mocks.MockEngine(None),
+        project=config.project,
+        stack=config.stack,
+        dry_run=False,
+        organization="organization",
+        callbacks=None,
+    )
+    settings.configure(mock_settings)
+    settings.ROOT.set(None)
+    set_all_config(config.engine_config(), sorted(config.secret_keys))
+    root = str(main.parent)
+    added = root not in sys.path
+    if added:
+        sys.path.insert(0, root)
+    try:
+        _sync_await(run_in_stack(lambda: runpy.run_path(str(main), run_name="__main__")))
+    finally:
+        if added:
+            sys.path.remove(root)
+    return monitor, []
+
+
+def record(config: StackConfig, root: Path = REPO_ROOT) -> Recording:
+    """Validate the config, run the program under mocks, return everything it registered."""
+    load_settings(config.project_values())  # fail fast with ConfigError before any resource
+    context = contextvars.Context()
+    monitor, _ = context.run(_run, config, root / "__main__.py")
+    return Recording(
+        project=config.project,
+        stack=config.stack,
+        resources=monitor.recorded,
+        outputs=monitor.stack_outputs,
+        config=config.redacted(),
+    )
+
+
+def record_stack(
+    stack: str, overrides: Mapping[str, str] | Iterable[str] | None = None, root: Path = REPO_ROOT
+) -> Recording:
+    """Record one stack of the project at ``root``; ``overrides`` are ``--set`` pairs."""
+    if overrides is None:
+        pairs: list[str] = []
+    elif isinstance(overrides, Mapping):
+        pairs = [f"{key}={value}" for key, value in overrides.items()]
+    else:
+        pairs = list(overrides)
+    return record(load_stack_config(stack, root, pairs), root)
