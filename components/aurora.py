@@ -149,15 +149,6 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
             network = args.networks[region]
             # Secondaries get no credentials or database name (AWS rejects them) and must wait
             # for the primary's writer, or creation fails with InvalidDBClusterStateFault.
-            credentials: dict[str, pulumi.Input[str]] = (
-                {
-                    "master_username": s.master_username,
-                    "master_password": password.result,
-                    "database_name": s.database_name,
-                }
-                if is_primary
-                else {}
-            )
             cluster = aws.rds.Cluster(
                 f"aurora-{region}",
                 region=region,
@@ -184,7 +175,9 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
                 final_snapshot_identifier=f"{identifier}-final",
                 iam_database_authentication_enabled=True,
                 enabled_cloudwatch_logs_exports=["postgresql"],
-                **credentials,
+                master_username=s.master_username if is_primary else None,
+                master_password=password.result if is_primary else None,
+                database_name=s.database_name if is_primary else None,
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     depends_on=[] if writer is None else [writer],
@@ -223,7 +216,8 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
             "aurora-master-secret-value",
             region=args.anchor_region,
             secret_id=secret.id,
-            secret_string=pulumi.Output.secret(
+            # Secret because password.result is: secrecy propagates through apply.
+            secret_string=(
                 pulumi.Output.all(password.result, *(clusters[r].endpoint for r in regions)).apply(
                     lambda values: json.dumps(
                         {
@@ -265,7 +259,7 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
                 region=region,
                 identifier=f"{args.prefix}-{region}-{n + 1}",
                 cluster_identifier=cluster.id,
-                engine=ENGINE,
+                engine=aws.rds.EngineType.AURORA_POSTGRESQL,
                 engine_version=s.engine_version,
                 instance_class=s.instance_class,
                 availability_zone=azs[n % len(azs)],

@@ -27,6 +27,7 @@ REPLICATION_GROUP_IGNORED = [
     "atRestEncryptionEnabled",
     "transitEncryptionEnabled",
     "authToken",
+    "authTokenUpdateStrategy",
     "automaticFailoverEnabled",
     "multiAzEnabled",
 ]

@@ -20,7 +20,8 @@ ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
 
 # Commercial regions with three AZs where Aurora PostgreSQL global databases, DynamoDB global
 # tables and ElastiCache global datastores are all available (us-west-1 has only two AZs for
-# new accounts). Order fixes each region's default CIDR. components/naming.py lists their AZs.
+# new accounts). Order fixes each region's default CIDR: append new regions, never reorder.
+# components/naming.py lists their AZs.
 REGIONS: tuple[str, ...] = (
     "us-east-1",
     "us-east-2",
@@ -284,9 +285,8 @@ def _section(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 def _known(section: Mapping[str, Any], prefix: str, allowed: Sequence[str]) -> None:
     for name in section:
         if name not in allowed:
-            raise ConfigError(
-                f"{prefix}.{name}", section[name], f"one of the keys {sorted(allowed)}"
-            )
+            keys = sorted(flat_key(f"{prefix}.{a}") for a in allowed)
+            raise ConfigError(f"{prefix}.{name}", section[name], f"one of the keys {keys}")
 
 
 def _str(section: Mapping[str, Any], key: str, full: str, default: str | None = None) -> str:

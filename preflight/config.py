@@ -82,9 +82,9 @@ def _set_path(values: dict[str, Any], full_key: str, path: str, value: Any) -> N
     node: Any = values.setdefault(full_key, {} if isinstance(parts[0], str) else [])
     for here, nxt in zip(parts, [*parts[1:], None], strict=True):
         if nxt is None:
-            if (isinstance(node, list) and isinstance(here, int) and here < len(node)) or (
-                isinstance(node, dict) and isinstance(here, str)
-            ):
+            if isinstance(node, list) and isinstance(here, int) and here < len(node):
+                node[here] = value
+            elif isinstance(node, dict) and isinstance(here, str):
                 node[here] = value
             else:
                 raise ConfigError(f"{full_key}.{path}", value, "a path into the existing value")

@@ -74,5 +74,12 @@ class Recording:
         return matches[0]
 
 
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+"""Pulumi's special signature key in serialized property maps."""
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-"""Pulumi's signature key marking a secret value in serialized property maps."""
+"""The signature value marking a secret: ``{SIG_KEY: SECRET_SIG, "value": ...}``."""
+
+
+def is_secret(value: Any) -> bool:
+    """True for a value wrapped as a Pulumi secret."""
+    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG

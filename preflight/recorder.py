@@ -151,7 +151,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.stack_urn = ""
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == STACK_TYPE:
             self.stack_urn = response.urn
             return response
@@ -186,9 +186,11 @@ def _run(config: StackConfig, main: Path) -> tuple[RecordingMonitor, list[str]]:
     """Run the program in a fresh context so repeated runs never share runtime state."""
     anchor = str(config.values.get("aws:region", "us-east-1"))
     monitor = RecordingMonitor(CloudMocks(anchor))
-    mock_settings = pulumi_mocks.MockSettings(
+    mock_settings = pulumi_mocks.MockSettings(  # type: ignore[no-untyped-call]
         monitor=monitor,
-        monitor_features=set(monitor.GetDeploymentInfo(empty_pb2.Empty()).supportedFeatures),
+        monitor_features=set(
+            monitor.GetDeploymentInfo(empty_pb2.Empty()).supportedFeatures  # type: ignore[no-untyped-call]
+        ),
         engine=pulumi_mocks.MockEngine(None),
         project=config.project,
         stack=config.stack,
@@ -204,7 +206,11 @@ def _run(config: StackConfig, main: Path) -> tuple[RecordingMonitor, list[str]]:
     if added:
         sys.path.insert(0, root)
     try:
-        _sync_await(run_in_stack(lambda: runpy.run_path(str(main), run_name="__main__")))
+
+        def program() -> None:
+            runpy.run_path(str(main), run_name="__main__")
+
+        _sync_await(run_in_stack(program))
     finally:
         if added:
             sys.path.remove(root)

@@ -1,0 +1,166 @@
+"""Components on their own, under ``set_mocks`` and ``@pulumi.runtime.test``: the inputs each
+child receives for the less common configurations (bring-your-own VPC, provisioned tables)."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from components.dynamodb import GlobalTable, GlobalTableArgs
+from components.network import RegionalNetwork, RegionalNetworkArgs
+from components.settings import AttributeSettings, ExistingNetwork, TableSettings
+from preflight.recorder import CloudMocks, RecordingMonitor
+
+
+@pytest.fixture
+def monitor() -> RecordingMonitor:
+    recording = RecordingMonitor(CloudMocks("us-east-1"))
+    pulumi.runtime.set_mocks(
+        recording.mocks, project="securecart-data", stack="unit", preview=False, monitor=recording
+    )
+    return recording
+
+
+def _registered(monitor: RecordingMonitor, type_token: str) -> list:
+    return [r for r in monitor.recorded if r.type == type_token]
+
+
+@pulumi.runtime.test
+def test_existing_vpc_creates_no_network_only_groups(monitor: RecordingMonitor) -> None:
+    existing = ExistingNetwork(
+        vpc_id="vpc-0123456789abcdef0",
+        subnet_ids=("subnet-0000000a", "subnet-0000000b", "subnet-0000000c"),
+    )
+    network = RegionalNetwork(
+        "network-eu-west-1",
+        RegionalNetworkArgs(
+            prefix="securecart-dev",
+            region="eu-west-1",
+            availability_zones=("eu-west-1a", "eu-west-1b", "eu-west-1c"),
+            vpc_cidr="10.20.0.0/16",
+            app_cidrs=("10.100.0.0/16",),
+            existing=existing,
+        ),
+    )
+
+    def check(values: list[object]) -> None:
+        vpc_id, subnets = values[:2]
+        assert vpc_id == "vpc-0123456789abcdef0"
+        assert subnets == list(existing.subnet_ids)
+        assert _registered(monitor, "aws:ec2/vpc:Vpc") == []
+        assert _registered(monitor, "aws:ec2/subnet:Subnet") == []
+        (db_group,) = _registered(monitor, "aws:rds/subnetGroup:SubnetGroup")
+        assert db_group.inputs["subnetIds"] == list(existing.subnet_ids)
+        sgs = {
+            r.name: r.inputs for r in _registered(monitor, "aws:ec2/securityGroup:SecurityGroup")
+        }
+        assert sgs["db-sg-eu-west-1"]["vpcId"] == "vpc-0123456789abcdef0"
+        (rule,) = sgs["db-sg-eu-west-1"]["ingress"]
+        assert (rule["fromPort"], rule["toPort"], rule["cidrBlocks"]) == (
+            5432,
+            5432,
+            ["10.100.0.0/16"],
+        )
+        assert sgs["cache-sg-eu-west-1"]["ingress"][0]["fromPort"] == 6379
+        assert all(sg["egress"] == [] for sg in sgs.values())
+        for resource in monitor.recorded:
+            if resource.custom:
+                assert resource.parent is not None and resource.parent.endswith(
+                    "::network-eu-west-1"
+                )
+
+    return pulumi.Output.all(
+        network.vpc_id,
+        network.subnet_ids,
+        network.db_subnet_group_name,
+        network.cache_subnet_group_name,
+        network.db_security_group_id,
+        network.cache_security_group_id,
+    ).apply(check)
+
+
+@pulumi.runtime.test
+def test_new_vpc_spreads_three_private_subnets(monitor: RecordingMonitor) -> None:
+    network = RegionalNetwork(
+        "network-us-east-1",
+        RegionalNetworkArgs(
+            prefix="securecart-dev",
+            region="us-east-1",
+            availability_zones=("us-east-1a", "us-east-1b", "us-east-1c"),
+            vpc_cidr="10.16.0.0/16",
+            app_cidrs=("10.100.0.0/16",),
+        ),
+    )
+
+    def check(_: object) -> None:
+        subnets = sorted(_registered(monitor, "aws:ec2/subnet:Subnet"), key=lambda s: s.name)
+        assert [s.inputs["availabilityZone"] for s in subnets] == [
+            "us-east-1a",
+            "us-east-1b",
+            "us-east-1c",
+        ]
+        assert [s.inputs["cidrBlock"] for s in subnets] == [
+            "10.16.0.0/20",
+            "10.16.16.0/20",
+            "10.16.32.0/20",
+        ]
+        assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets)
+        (default_sg,) = _registered(monitor, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+        assert default_sg.inputs["ingress"] == [] and default_sg.inputs["egress"] == []
+
+    return pulumi.Output.all(network.subnet_ids, network.db_security_group_id).apply(check)
+
+
+def test_provisioned_table_autoscales_in_both_regions(monitor: RecordingMonitor) -> None:
+    arns: list[str] = []
+
+    @pulumi.runtime.test  # waits for every outstanding registration before returning
+    def build() -> pulumi.Output[None]:
+        return _build_table().apply(arns.extend)
+
+    build()
+    (resource,) = _registered(monitor, "aws:dynamodb/table:Table")
+    assert resource.inputs["billingMode"] == "PROVISIONED"
+    assert (resource.inputs["readCapacity"], resource.inputs["writeCapacity"]) == (5, 10)
+    assert set(resource.ignore_changes) == {"readCapacity", "writeCapacity"}
+    targets = {
+        (t.region, t.inputs["scalableDimension"]): t.inputs
+        for t in _registered(monitor, "aws:appautoscaling/target:Target")
+    }
+    assert set(targets) == {
+        (region, f"dynamodb:table:{kind}CapacityUnits")
+        for region in ("us-east-1", "us-west-2")
+        for kind in ("Read", "Write")
+    }
+    assert targets[("us-west-2", "dynamodb:table:WriteCapacityUnits")]["minCapacity"] == 10
+    policies = _registered(monitor, "aws:appautoscaling/policy:Policy")
+    assert len(policies) == 4
+    assert arns == [
+        "arn:aws:dynamodb:us-east-1:123456789012:table/securecart-dev-inventory",
+        "arn:aws:dynamodb:us-west-2:123456789012:table/securecart-dev-inventory",
+    ]
+
+
+def _build_table() -> pulumi.Output[list[str]]:
+    table = GlobalTable(
+        "table-inventory",
+        GlobalTableArgs(
+            prefix="securecart-dev",
+            table=TableSettings(
+                name="inventory",
+                hash_key="sku",
+                attributes=(AttributeSettings(name="sku", type="S"),),
+                billing_mode="PROVISIONED",
+                read_capacity=5,
+                write_capacity=10,
+            ),
+            home_region="us-east-1",
+            replica_region="us-west-2",
+            key_arns={
+                "us-east-1": "arn:aws:kms:us-east-1:123456789012:key/mrk-1",
+                "us-west-2": "arn:aws:kms:us-west-2:123456789012:key/mrk-1",
+            },
+        ),
+    )
+
+    return pulumi.Output.all(table.arns["us-east-1"], table.arns["us-west-2"])

@@ -1,0 +1,282 @@
+"""The settings loader: valid stacks load; bad config names key, value and what is allowed."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from components.settings import ConfigError, load_settings
+from preflight.config import load_stack_config
+
+BASE: dict[str, Any] = load_stack_config("dev").project_values()
+
+
+def with_changes(**changes: Any) -> dict[str, Any]:
+    raw = copy.deepcopy(BASE)
+    for key, value in changes.items():
+        if value is _DELETE:
+            raw.pop(key, None)
+        else:
+            raw[key] = value
+    return raw
+
+
+_DELETE = object()
+
+
+def tables_with(index: int, **fields: Any) -> list[dict[str, Any]]:
+    tables = copy.deepcopy(BASE["dynamodbTables"])
+    tables[index].update(fields)
+    return tables
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_stack_loads(stack: str) -> None:
+    settings = load_settings(load_stack_config(stack).project_values())
+    assert settings.environment == stack
+    assert settings.primary_region != settings.secondary_region
+    assert {t.name for t in settings.dynamodb.tables} == {"carts", "sessions", "order-history"}
+    assert settings.aurora.instances_per_region >= 2
+    assert settings.monitoring.cpu_threshold_percent <= 80
+
+
+def test_defaults_come_from_settings_when_absent() -> None:
+    settings = load_settings(with_changes(auroraEngineVersion=_DELETE, cacheEngine=_DELETE))
+    assert settings.aurora.engine_version == "16.6"
+    assert settings.cache.engine == "valkey"
+    assert settings.network.vpc_cidrs == {"us-east-1": "10.16.0.0/16", "us-west-2": "10.18.0.0/16"}
+
+
+BAD_CASES: list[tuple[str, dict[str, Any], str, str]] = [
+    (
+        "same region twice",
+        {"secondaryRegion": "us-east-1"},
+        "secondaryRegion",
+        "other than primaryRegion",
+    ),
+    ("unknown region", {"primaryRegion": "us-moon-1"}, "primaryRegion", "us-west-2"),
+    ("two-AZ region", {"secondaryRegion": "us-west-1"}, "secondaryRegion", "one of"),
+    ("unknown environment", {"environment": "qa"}, "environment", "'dev', 'staging', 'prod'"),
+    (
+        "burstable class cannot join a global database",
+        {"auroraInstanceClass": "db.t4g.medium"},
+        "auroraInstanceClass",
+        "global database",
+    ),
+    (
+        "serverless-only class",
+        {"auroraInstanceClass": "db.serverless"},
+        "auroraInstanceClass",
+        "memory-optimised",
+    ),
+    (
+        "engine version without global support",
+        {"auroraEngineVersion": "11.9"},
+        "auroraEngineVersion",
+        "13.x to 17.x",
+    ),
+    (
+        "single instance is not Multi-AZ",
+        {"auroraInstancesPerRegion": 1},
+        "auroraInstancesPerRegion",
+        "from 2 to 15",
+    ),
+    (
+        "negative retention",
+        {"auroraBackupRetentionDays": -1},
+        "auroraBackupRetentionDays",
+        "from 7 to 35",
+    ),
+    (
+        "absurd retention",
+        {"auroraBackupRetentionDays": 3650},
+        "auroraBackupRetentionDays",
+        "from 7 to 35",
+    ),
+    (
+        "retention below PITR floor",
+        {"auroraBackupRetentionDays": 3},
+        "auroraBackupRetentionDays",
+        "from 7 to 35",
+    ),
+    (
+        "retention given as text",
+        {"auroraBackupRetentionDays": "seven"},
+        "auroraBackupRetentionDays",
+        "integer",
+    ),
+    (
+        "PI retention not a PI period",
+        {"auroraPerformanceInsightsRetentionDays": 30},
+        "auroraPerformanceInsightsRetentionDays",
+        "one of",
+    ),
+    (
+        "monitoring interval 0 turns it off",
+        {"auroraMonitoringIntervalSeconds": 0},
+        "auroraMonitoringIntervalSeconds",
+        "one of",
+    ),
+    (
+        "autoscaling max below min",
+        {"auroraAutoscalingMinReaders": 3, "auroraAutoscalingMaxReaders": 2},
+        "auroraAutoscalingMaxReaders",
+        ">= auroraAutoscalingMinReaders",
+    ),
+    (
+        "table without hash key",
+        {"dynamodbTables": tables_with(0, hashKey=None)},
+        "dynamodbTables[carts].hashKey",
+        "partition key",
+    ),
+    (
+        "hash key not an attribute",
+        {"dynamodbTables": tables_with(0, hashKey="cartId")},
+        "dynamodbTables[carts].hashKey",
+        "attribute defined",
+    ),
+    (
+        "GSI on an undefined attribute",
+        {
+            "dynamodbTables": tables_with(
+                2, globalSecondaryIndexes=[{"name": "by-sku", "hashKey": "sku"}]
+            )
+        },
+        "dynamodbTables[order-history].globalSecondaryIndexes[0].hashKey",
+        "attribute defined",
+    ),
+    (
+        "attribute used by no key or index",
+        {"dynamodbTables": tables_with(1, attributes={"sessionId": "S", "userId": "S"})},
+        "dynamodbTables[sessions].attributes",
+        "only attributes used",
+    ),
+    (
+        "bad attribute type",
+        {"dynamodbTables": tables_with(1, attributes={"sessionId": "STRING"})},
+        "dynamodbTables[sessions].attributes.sessionId",
+        "'S', 'N', 'B'",
+    ),
+    (
+        "TTL on the key",
+        {"dynamodbTables": tables_with(1, ttlAttribute="sessionId")},
+        "dynamodbTables[sessions].ttlAttribute",
+        "not part of the table key",
+    ),
+    (
+        "provisioned without capacity",
+        {"dynamodbTables": tables_with(0, billingMode="PROVISIONED")},
+        "dynamodbTables[carts].readCapacity",
+        "integer from 1",
+    ),
+    (
+        "duplicate tables",
+        {"dynamodbTables": [*BASE["dynamodbTables"], BASE["dynamodbTables"][0]]},
+        "dynamodbTables",
+        "unique table names",
+    ),
+    ("no tables", {"dynamodbTables": []}, "dynamodbTables", "non-empty list"),
+    (
+        "cache node too small for a global datastore",
+        {"cacheNodeType": "cache.t4g.medium"},
+        "cacheNodeType",
+        "global datastore",
+    ),
+    (
+        "cache engine version of the other engine",
+        {"cacheEngine": "redis", "cacheEngineVersion": "8.0"},
+        "cacheEngineVersion",
+        "'6.2', '7.0', '7.1'",
+    ),
+    (
+        "cache without replica has no failover",
+        {"cacheReplicasPerRegion": 0},
+        "cacheReplicasPerRegion",
+        "from 1 to 5",
+    ),
+    (
+        "CPU alarm above the seed's 80%",
+        {"monitoringCpuThresholdPercent": 95},
+        "monitoringCpuThresholdPercent",
+        "from 10 to 80",
+    ),
+    (
+        "open to the internet",
+        {"networkAppCidrs": ["0.0.0.0/0"]},
+        "networkAppCidrs[0]",
+        "no wider than /8",
+    ),
+    ("not a CIDR", {"networkAppCidrs": ["10.1.2.3/33"]}, "networkAppCidrs[0]", "CIDR notation"),
+    (
+        "overlapping VPCs",
+        {"networkVpcCidrs": {"us-east-1": "10.50.0.0/16", "us-west-2": "10.50.0.0/17"}},
+        "networkVpcCidrs.us-west-2",
+        "does not overlap",
+    ),
+    (
+        "existing VPC with two subnets",
+        {
+            "networkExistingVpcs": {
+                "us-east-1": {
+                    "vpcId": "vpc-0123456789abcdef0",
+                    "subnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+                }
+            }
+        },
+        "networkExistingVpcs.us-east-1.subnetIds",
+        "exactly three",
+    ),
+    (
+        "existing VPC in a region not in the pair",
+        {"networkExistingVpcs": {"eu-west-1": {"vpcId": "vpc-0123456789abcdef0", "subnetIds": []}}},
+        "networkExistingVpcs.eu-west-1",
+        "among the stack's regions",
+    ),
+    ("budget of zero", {"budgetMonthlyLimitUsd": 0}, "budgetMonthlyLimitUsd", "from 1"),
+    ("budget without recipients", {"budgetAlertEmails": []}, "budgetAlertEmails", "at least one"),
+    ("bad e-mail", {"monitoringAlarmEmails": ["oncall"]}, "monitoringAlarmEmails[0]", "e-mail"),
+    (
+        "backup copy kept too briefly",
+        {"backupCopyRetentionDays": 1},
+        "backupCopyRetentionDays",
+        "from 7",
+    ),
+    ("backup schedule not cron", {"backupSchedule": "daily"}, "backupSchedule", "cron("),
+    (
+        "typo in a key",
+        {"auroraInstanceClas": "db.r6g.large"},
+        "auroraInstanceClas",
+        "'auroraInstanceClass'",
+    ),
+    ("unknown section key", {"cacheNodes": 3}, "cacheNodes", "'cacheNodeType'"),
+    ("unknown top-level key", {"region": "us-east-1"}, "region", "known key"),
+    ("negative RTO", {"drillsRtoSeconds": -5}, "drillsRtoSeconds", "from 1 to 86400"),
+    (
+        "prod without deletion protection",
+        {"environment": "prod", "auroraDeletionProtection": False},
+        "auroraDeletionProtection",
+        "true in prod",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "changes", "key", "allowed"), BAD_CASES, ids=[c[0] for c in BAD_CASES]
+)
+def test_bad_config_names_key_value_and_allowed(
+    case: str, changes: dict[str, Any], key: str, allowed: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(with_changes(**changes))
+    error = caught.value
+    assert error.key == key, case
+    message = str(error)
+    assert repr(key) in message
+    assert repr(error.value) in message
+    assert allowed in message
+
+
+def test_bad_case_count_meets_the_bar() -> None:
+    assert len(BAD_CASES) >= 15
