@@ -177,6 +177,9 @@ class CacheGlobalDatastore(pulumi.ComponentResource):
                     # Node type, version and failover of a global datastore change here, for
                     # every member at once.
                     cache_node_type=s.node_type,
+                    # Engine given with the version: without it the provider assumes redis
+                    # whenever engine_version is set, and would "upgrade" valkey to redis.
+                    engine=s.engine,
                     engine_version=s.engine_version,
                     automatic_failover_enabled=True,
                     # Created from the primary's region; after a failover the primary moves.

@@ -126,9 +126,14 @@ class DataTier(pulumi.ComponentResource):
                 availability_zones={r: REGION_AZS[r] for r in regions},
                 storage_key_arns=keys["aurora"].arns,
                 secret_key_arns=keys["secrets"].arns,
-                monitoring_role_arn=monitoring_role.arn,
+                # Instances fail to create if the role exists but its policy is not attached
+                # yet; depends_on on a component does not reach its children, so the ARN itself
+                # carries the dependency on the attachment.
+                monitoring_role_arn=pulumi.Output.all(
+                    monitoring_role.arn, monitoring_policy.id
+                ).apply(lambda values: str(values[0])),
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[monitoring_policy]),
+            child,
         )
         tables = {
             t.name: GlobalTable(
