@@ -10,8 +10,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.naming import other
 from components.network import POSTGRES_PORT, RegionalNetwork
+from components.secrets import replicated_secret
 from components.settings import AuroraSettings
 
 ENGINE = "aurora-postgresql"
@@ -197,27 +197,16 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
                 f"{identifier}-{n + 1}" for n in range(s.instances_per_region)
             ]
 
-        secret = aws.secretsmanager.Secret(
+        secret = replicated_secret(
             "aurora-master-secret",
-            region=args.anchor_region,
-            name=f"{args.prefix}/aurora/master",
+            parent=self,
+            secret_name=f"{args.prefix}/aurora/master",
             description=f"Master credentials of the {args.prefix} Aurora global database",
-            kms_key_id=args.secret_key_arns[args.anchor_region],
-            recovery_window_in_days=30,
-            replicas=[
-                aws.secretsmanager.SecretReplicaArgs(
-                    region=other(args.anchor_region, regions),
-                    kms_key_id=args.secret_key_arns[other(args.anchor_region, regions)],
-                )
-            ],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.secretsmanager.SecretVersion(
-            "aurora-master-secret-value",
-            region=args.anchor_region,
-            secret_id=secret.id,
+            home_region=args.anchor_region,
+            regions=regions,
+            key_arns=args.secret_key_arns,
             # Secret because password.result is: secrecy propagates through apply.
-            secret_string=(
+            value=(
                 pulumi.Output.all(password.result, *(clusters[r].endpoint for r in regions)).apply(
                     lambda values: json.dumps(
                         {
@@ -232,7 +221,6 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
                     )
                 )
             ),
-            opts=pulumi.ResourceOptions(parent=self),
         )
         self.global_cluster_id = global_cluster.id
         self.secret_arn = secret.arn

@@ -9,8 +9,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.naming import other
 from components.network import CACHE_PORT, RegionalNetwork
+from components.secrets import replicated_secret
 from components.settings import CacheSettings
 
 # Inputs only the primary replication group may carry: a secondary inherits engine, version,
@@ -92,27 +92,15 @@ class CacheGlobalDatastore(pulumi.ComponentResource):
             special=False,  # AUTH tokens allow only printable ASCII without '/', '"', '@'
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
         )
-        secret = aws.secretsmanager.Secret(
+        secret = replicated_secret(
             "cache-auth-secret",
-            region=args.anchor_region,
-            name=f"{args.prefix}/cache/auth-token",
+            parent=self,
+            secret_name=f"{args.prefix}/cache/auth-token",
             description=f"AUTH token of the {args.prefix} product cache",
-            kms_key_id=args.secret_key_arns[args.anchor_region],
-            recovery_window_in_days=30,
-            replicas=[
-                aws.secretsmanager.SecretReplicaArgs(
-                    region=other(args.anchor_region, regions),
-                    kms_key_id=args.secret_key_arns[other(args.anchor_region, regions)],
-                )
-            ],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.secretsmanager.SecretVersion(
-            "cache-auth-secret-value",
-            region=args.anchor_region,
-            secret_id=secret.id,
-            secret_string=token.result,
-            opts=pulumi.ResourceOptions(parent=self),
+            home_region=args.anchor_region,
+            regions=regions,
+            key_arns=args.secret_key_arns,
+            value=token.result,
         )
 
         self.replication_group_ids = {}

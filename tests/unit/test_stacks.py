@@ -136,6 +136,12 @@ def test_only_the_primary_cluster_has_credentials_and_they_are_generated(stack: 
     replica_regions = [r["region"] for r in secret.inputs["replicas"]]
     assert replica_regions == [r for r in (primary, secondary) if r != secret.region]
     assert secret.inputs["kmsKeyId"].startswith(f"arn:aws:kms:{secret.region}:")
+    for version in rec.by_type("aws:secretsmanager/secretVersion:SecretVersion"):
+        value = version.inputs["secretString"]
+        assert value != unwrap(value), f"{version.name} must be a Pulumi secret"
+    stored = json.loads(unwrap(rec.named("aurora-master-secret-value").inputs["secretString"]))
+    assert stored["password"] == unwrap(main.inputs["masterPassword"])
+    assert set(stored["hosts"]) == {primary, secondary}
 
 
 def test_global_tables_replicate_with_cmk_pitr_and_streams(stack: str) -> None:
