@@ -127,8 +127,9 @@ class DataTier(pulumi.ComponentResource):
                 storage_key_arns=keys["aurora"].arns,
                 secret_key_arns=keys["secrets"].arns,
                 # Instances fail to create if the role exists but its policy is not attached
-                # yet; depends_on on a component does not reach its children, so the ARN itself
-                # carries the dependency on the attachment.
+                # yet. depends_on on the component would hold up all its children (the global
+                # cluster too, lengthening the critical path); the ARN carries the dependency to
+                # the instances, the only resources that need it.
                 monitoring_role_arn=pulumi.Output.all(
                     monitoring_role.arn, monitoring_policy.id
                 ).apply(lambda values: str(values[0])),
