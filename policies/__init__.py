@@ -1,0 +1,31 @@
+"""securecart-guardrails: the policy pack's rules, importable without starting a server.
+
+``policies/__main__.py`` hands :data:`ALL_POLICIES` to ``PolicyPack``; tests, docs and the
+preflight import the same objects, so what the engine enforces is what the tests exercise.
+"""
+
+from __future__ import annotations
+
+from policies._rule import Rule
+from policies.backups import RULES as BACKUP_RULES
+from policies.cost import RULES as COST_RULES
+from policies.encryption import RULES as ENCRYPTION_RULES
+from policies.multi_az import RULES as MULTI_AZ_RULES
+from policies.resilience import RULES as RESILIENCE_RULES
+from policies.tagging import RULES as TAGGING_RULES
+
+PACK_NAME = "securecart-guardrails"
+
+ALL_RULES: tuple[Rule, ...] = (
+    *MULTI_AZ_RULES,
+    *BACKUP_RULES,
+    *ENCRYPTION_RULES,
+    *COST_RULES,
+    *RESILIENCE_RULES,
+    *TAGGING_RULES,
+)
+"""Every rule, grouped by concern in the order the README table lists them."""
+
+RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in ALL_RULES}
+
+__all__ = ["ALL_RULES", "PACK_NAME", "RULES_BY_NAME", "Rule"]

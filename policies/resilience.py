@@ -1,0 +1,816 @@
+"""Resilience across the region pair: replicas in the other region, deletion guards, the alarms,
+health checks and telemetry a failover depends on.
+
+Most rules here are stack rules: "every table has a replica in the other region" or "every
+secondary cluster has a replication-lag alarm" can only be judged with the whole graph. Links
+between resources are followed through property dependencies first (what the engine records
+for outputs) and identifiers second; a link that is unknown during preview never fails a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pulumi_policy import Severity
+
+from policies import resource_types as t
+from policies._rule import Config, Finding, Param, Rule
+from policies._values import (
+    UNKNOWN,
+    Res,
+    StackView,
+    as_bool,
+    as_number,
+    dig,
+    known_str,
+    list_items,
+    problem,
+    reference_unknown,
+    require_not_false,
+    require_set,
+    require_true,
+    show,
+)
+from policies.multi_az import is_aurora
+
+CONCERN = "resilience"
+_GREATER = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold")
+
+
+# --- Deletion protection, streams ---------------------------------------------------------------
+
+
+def _deletion_protection(res: Res, _cfg: Config) -> Iterator[str]:
+    yield from require_true(res, "deletionProtection", "set deletion_protection=True")
+
+
+def _table_deletion_protection(res: Res, _cfg: Config) -> Iterator[str]:
+    fix = "set deletion_protection_enabled=True"
+    yield from require_true(res, "deletionProtectionEnabled", fix)
+    for index, replica in enumerate(list_items(res.get("replicas"))):
+        value = dig(replica, "deletionProtectionEnabled")
+        if replica is UNKNOWN or value is UNKNOWN or as_bool(value) is True:
+            continue
+        yield problem(
+            res,
+            f"replicas[{index}].deletionProtectionEnabled",
+            f"is {show(value)} for the replica in {show(dig(replica, 'regionName'))}",
+            "set deletion_protection_enabled=True on every replica",
+        )
+
+
+def _streams(res: Res, cfg: Config) -> Iterator[str]:
+    replicas = res.get("replicas")
+    if replicas is UNKNOWN or not list_items(replicas):
+        return
+    yield from require_true(
+        res, "streamEnabled", "set stream_enabled=True (global tables replicate through streams)"
+    )
+    view = res.get("streamViewType")
+    wanted = cfg["streamViewType"]
+    if as_bool(res.get("streamEnabled")) is True and view is not UNKNOWN and view != wanted:
+        yield problem(res, "streamViewType", f"is {show(view)}", f"set stream_view_type={wanted}")
+
+
+# --- Telemetry on the instances ----------------------------------------------------------------
+
+
+def _performance_insights(res: Res, _cfg: Config) -> Iterator[str]:
+    yield from require_true(
+        res, "performanceInsightsEnabled", "set performance_insights_enabled=True"
+    )
+
+
+_MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
+
+
+def _enhanced_monitoring(res: Res, cfg: Config) -> Iterator[str]:
+    value = res.get("monitoringInterval")
+    if value is UNKNOWN:
+        return
+    seconds = 0.0 if value is None else as_number(value)
+    maximum = cfg["maxIntervalSeconds"]
+    if seconds is None or seconds not in _MONITORING_INTERVALS or seconds > maximum:
+        shown = "is not set (enhanced monitoring off)" if value is None else f"is {show(value)}"
+        yield problem(
+            res,
+            "monitoringInterval",
+            shown,
+            f"set monitoring_interval to one of {[i for i in _MONITORING_INTERVALS if i <= maximum]}",
+        )
+        return
+    yield from require_set(
+        res, "monitoringRoleArn", "set monitoring_role_arn to the enhanced-monitoring role"
+    )
+
+
+def _minor_upgrades(res: Res, _cfg: Config) -> Iterator[str]:
+    yield from require_not_false(
+        res, "autoMinorVersionUpgrade", "set auto_minor_version_upgrade=True"
+    )
+
+
+def _engine_family(res: Res) -> str | None:
+    engine = res.get("engine")
+    if engine is UNKNOWN:
+        return None
+    if engine is None:
+        return "aurora-mysql" if res.type == t.RDS_CLUSTER else "other"
+    if not isinstance(engine, str):
+        return "other"
+    if "postgres" in engine:
+        return "postgresql"
+    if engine in ("aurora", "aurora-mysql"):
+        return "aurora-mysql"
+    if engine in ("mysql", "mariadb"):
+        return "mysql"
+    return "other"
+
+
+def _log_exports(res: Res, cfg: Config) -> Iterator[str]:
+    value = res.get("enabledCloudwatchLogsExports")
+    if value is UNKNOWN:
+        return
+    exports = {v for v in list_items(value) if isinstance(v, str)}
+    if UNKNOWN in list_items(value):
+        return
+    family = _engine_family(res)
+    required: Sequence[str] = cfg["requiredExports"].get(family, []) if family else []
+    missing = sorted(set(required) - exports)
+    if not exports:
+        yield problem(
+            res,
+            "enabledCloudwatchLogsExports",
+            "is empty" if value is not None else "is not set",
+            f"export the engine logs ({', '.join(required) or 'any'}) to CloudWatch Logs",
+        )
+    elif missing:
+        yield problem(
+            res,
+            "enabledCloudwatchLogsExports",
+            f"is {show(sorted(exports))}; missing {show(missing)}",
+            f"add {', '.join(missing)}",
+        )
+
+
+# --- Regions -----------------------------------------------------------------------------------
+
+
+def _explicit_region(res: Res, _cfg: Config) -> Iterator[str]:
+    if res.get("region") is None:
+        yield problem(
+            res,
+            "region",
+            "is not set (falls back to the provider's region)",
+            "pass region= explicitly so a swap of primary/secondary never moves it",
+        )
+
+
+def _region_pair(stack: StackView, cfg: Config) -> Iterator[Finding]:
+    regions, unknown = stack.regions_of_data_stores()
+    if unknown:
+        return
+    if len(regions) != 2:
+        yield (
+            f"The stack's data stores span {len(regions)} region(s) {show(sorted(regions))}; exactly two "
+            "(primary and secondary) are required. Fix: set `region` on every data store to one of "
+            "primaryRegion/secondaryRegion.",
+            None,
+        )
+        return
+    if not cfg["requireAnchorProvider"]:
+        return
+    anchor = min(regions)
+    for provider in stack.providers():
+        region = provider.get("region")
+        if isinstance(region, str) and region != anchor:
+            yield (
+                problem(
+                    provider,
+                    "region",
+                    f"is {show(region)}, not the anchor region {show(anchor)} of {show(sorted(regions))}",
+                    "set the provider's region to min(primaryRegion, secondaryRegion) so a swap never replaces it",
+                ),
+                provider.urn,
+            )
+
+
+# --- Cross-region replication --------------------------------------------------------------------
+
+
+def _other_region(stack: StackView, home: str) -> str | None:
+    pair = stack.region_pair()
+    if pair is None or home not in pair:
+        return None
+    return pair[1] if pair[0] == home else pair[0]
+
+
+def _aurora_global(stack: StackView, _cfg: Config) -> Iterator[Finding]:
+    clusters = [c for c in stack.of_type(t.RDS_CLUSTER) if is_aurora(c)]
+    globals_ = stack.of_type(t.RDS_GLOBAL_CLUSTER)
+    if clusters and not globals_:
+        yield (
+            f"No {t.RDS_GLOBAL_CLUSTER} joins the {len(clusters)} Aurora cluster(s): a region loss loses "
+            "the database. Fix: create a GlobalCluster and set global_cluster_identifier on a cluster per region.",
+            None,
+        )
+        return
+    if any(reference_unknown(c, "globalClusterIdentifier") for c in clusters):
+        return
+    pair = stack.region_pair()
+    for global_cluster in globals_:
+        gid = known_str(global_cluster.get("globalClusterIdentifier")) or ""
+        members = stack.referrers(global_cluster, "globalClusterIdentifier", clusters, [gid])
+        source = global_cluster.get("sourceDbClusterIdentifier")
+        if source is UNKNOWN and not global_cluster.sources("sourceDbClusterIdentifier"):
+            continue
+        for cluster in clusters:
+            ids = {known_str(cluster.get("clusterIdentifier")), known_str(cluster.get("arn"))}
+            if cluster not in members and (
+                global_cluster.depends_on("sourceDbClusterIdentifier", cluster.urn)
+                or source in ids - {None}
+            ):
+                members.append(cluster)
+        member_regions = [m.region for m in members]
+        if UNKNOWN in member_regions:
+            continue
+        regions = {r for r in member_regions if isinstance(r, str)}
+        expected = set(pair) if pair else None
+        missing = sorted(expected - regions) if expected else []
+        if missing or len(regions) < 2:
+            yield (
+                problem(
+                    global_cluster,
+                    "members (Cluster.globalClusterIdentifier)",
+                    f"are in {show(sorted(regions))}; none in {show(missing or 'a second region')}",
+                    "add a regional cluster with global_cluster_identifier in the missing region",
+                ),
+                global_cluster.urn,
+            )
+
+
+def _table_replicas(stack: StackView, _cfg: Config) -> Iterator[Finding]:
+    standalone = stack.of_type(t.DYNAMODB_TABLE_REPLICA)
+    for table in stack.of_type(t.DYNAMODB_TABLE):
+        home = table.region
+        inline = table.get("replicas")
+        if home is UNKNOWN or inline is UNKNOWN:
+            continue
+        regions: set[Any] = {dig(r, "regionName") for r in list_items(inline)}
+        name = known_str(table.get("name"))
+        for replica in standalone:
+            arn = replica.get("globalTableArn")
+            if replica.depends_on("globalTableArn", table.urn) or (
+                name is not None and isinstance(arn, str) and arn.endswith(f":table/{name}")
+            ):
+                regions.add(replica.region)
+            elif reference_unknown(replica, "globalTableArn"):
+                regions.add(UNKNOWN)  # may belong to this table: decide after the update
+        if UNKNOWN in regions:
+            continue
+        other = _other_region(stack, home) if isinstance(home, str) else None
+        if other is not None and other in regions:
+            continue
+        if other is None and any(isinstance(r, str) and r != home for r in regions):
+            continue
+        target = other or "the other region"
+        yield (
+            problem(
+                table,
+                "replicas",
+                f"has replicas in {show(sorted(str(r) for r in regions))}; none in {target}",
+                f"add replicas=[{{region_name: {target!r}, ...}}]",
+            ),
+            table.urn,
+        )
+
+
+def _cache_global(stack: StackView, _cfg: Config) -> Iterator[Finding]:
+    groups = stack.of_type(t.CACHE_REPLICATION_GROUP)
+    datastores = stack.of_type(t.CACHE_GLOBAL_REPLICATION_GROUP)
+    if groups and not datastores:
+        yield (
+            f"No {t.CACHE_GLOBAL_REPLICATION_GROUP} spans the {len(groups)} cache replication group(s). "
+            "Fix: create a global datastore from the primary group and add a secondary in the other region.",
+            None,
+        )
+        return
+    for datastore in datastores:
+        primary_ref = datastore.get("primaryReplicationGroupId")
+        primaries = [
+            g
+            for g in groups
+            if datastore.depends_on("primaryReplicationGroupId", g.urn)
+            or (isinstance(primary_ref, str) and primary_ref == g.get("replicationGroupId"))
+        ]
+        suffix = known_str(datastore.get("globalReplicationGroupIdSuffix"))
+        secondaries = [
+            g
+            for g in groups
+            if g.depends_on("globalReplicationGroupId", datastore.urn)
+            or (
+                suffix is not None and str(g.get("globalReplicationGroupId")).endswith(f"-{suffix}")
+            )
+        ]
+        if any(reference_unknown(g, "globalReplicationGroupId") for g in groups):
+            continue
+        home = primaries[0].region if primaries else UNKNOWN
+        regions = {g.region for g in secondaries}
+        if (home is UNKNOWN or UNKNOWN in regions) and secondaries:
+            continue
+        if any(r != home for r in regions):
+            continue
+        yield (
+            problem(
+                datastore,
+                "secondary (ReplicationGroup.globalReplicationGroupId)",
+                f"has no member outside {show(home if isinstance(home, str) else None)}",
+                "add a replication group in the other region with global_replication_group_id set",
+            ),
+            datastore.urn,
+        )
+
+
+# --- Alarms -------------------------------------------------------------------------------------
+
+
+def _alarm_dimension_values(alarm: Res) -> list[Any]:
+    dims = alarm.get("dimensions")
+    if dims is UNKNOWN:
+        return [UNKNOWN]
+    return list(dims.values()) if isinstance(dims, dict) else []
+
+
+def _alarm_targets(alarm: Res, urns: set[str], ids: set[str], *, prefix: bool = False) -> bool:
+    if alarm.sources("dimensions") & urns:
+        return True
+    for value in _alarm_dimension_values(alarm):
+        if isinstance(value, str) and (
+            value in ids or (prefix and any(value.startswith(f"{i}-") for i in ids))
+        ):
+            return True
+    return False
+
+
+def _alarm_undecided(alarm: Res, region: Any) -> bool:
+    return (
+        UNKNOWN in _alarm_dimension_values(alarm)
+        and not alarm.sources("dimensions")
+        and alarm.region in (region, UNKNOWN)
+    )
+
+
+def _metric_alarms(stack: StackView, namespace: str, metrics: Sequence[str]) -> list[Res]:
+    found = []
+    for alarm in stack.of_type(t.METRIC_ALARM):
+        name, space = alarm.get("metricName"), alarm.get("namespace")
+        if (name is UNKNOWN or name in metrics) and (space is UNKNOWN or space == namespace):
+            found.append(alarm)
+    return found
+
+
+def _covering_alarm(
+    target: Res,
+    alarms: Sequence[Res],
+    what: str,
+    maximum: float,
+    *,
+    ids: set[str],
+    urns: set[str] | None = None,
+    prefix: bool = False,
+    required: bool = True,
+) -> Iterator[Finding]:
+    """Violations unless alarms in the target's region watch it, each firing at <= maximum.
+
+    An alarm watches the target when its dimensions were computed from the target (or from one
+    of ``urns``, e.g. the cluster's instances) or name one of its identifiers ``ids``.
+    """
+    region = target.region
+    if any(_alarm_undecided(a, region) for a in alarms):
+        return
+    watched = {target.urn} | (urns or set())
+    watching = [a for a in alarms if _alarm_targets(a, watched, ids, prefix=prefix)]
+    local = [a for a in watching if a.region in (region, UNKNOWN)]
+    for alarm in watching:
+        if alarm not in local and isinstance(region, str):
+            yield (
+                problem(
+                    alarm,
+                    "region",
+                    f"is {show(alarm.region)} but {target.name} is in {show(region)}; an alarm only sees "
+                    "its own region's metrics",
+                    f"create the {what} alarm in {region}",
+                ),
+                alarm.urn,
+            )
+    if not local and not required:
+        return
+    if not local:
+        elsewhere = (
+            f" (only in {show(sorted({str(a.region) for a in watching}))})" if watching else ""
+        )
+        yield (
+            problem(
+                target,
+                f"{what} alarm",
+                f"is missing in {show(region if isinstance(region, str) else None)}{elsewhere}",
+                f"add a CloudWatch {what} alarm (threshold <= {show(maximum)}) whose dimensions name it",
+            ),
+            target.urn,
+        )
+        return
+    for alarm in local:
+        threshold = alarm.get("threshold")
+        operator = alarm.get("comparisonOperator")
+        if UNKNOWN in (threshold, operator):
+            continue
+        number = as_number(threshold)
+        if number is not None and number <= maximum and operator in _GREATER:
+            continue
+        yield (
+            problem(
+                alarm,
+                "threshold",
+                f"is {show(threshold)} ({show(operator)}) on {target.name}; "
+                f"the {what} alarm must fire at or below {show(maximum)}",
+                f"set threshold <= {show(maximum)} with comparison_operator GreaterThanOrEqualToThreshold",
+            ),
+            alarm.urn,
+        )
+
+
+def _database_cpu(stack: StackView, cfg: Config) -> Iterator[Finding]:
+    alarms = _metric_alarms(stack, "AWS/RDS", ["CPUUtilization"])
+    instances = stack.of_type(t.RDS_CLUSTER_INSTANCE)
+    maximum = cfg["maxThreshold"]
+    for cluster in stack.of_type(t.RDS_CLUSTER):
+        ids = {i for i in [known_str(cluster.get("clusterIdentifier"))] if i}
+        members = stack.referrers(cluster, "clusterIdentifier", instances, ids)
+        ids |= {i for m in members if (i := known_str(m.get("identifier")))}
+        urns = {m.urn for m in members}
+        yield from _covering_alarm(cluster, alarms, "CPUUtilization", maximum, ids=ids, urns=urns)
+    for instance in stack.of_type(t.RDS_INSTANCE):
+        ids = {i for i in [known_str(instance.get("identifier"))] if i}
+        yield from _covering_alarm(instance, alarms, "CPUUtilization", maximum, ids=ids)
+
+
+def _cache_cpu(stack: StackView, cfg: Config) -> Iterator[Finding]:
+    alarms = _metric_alarms(stack, "AWS/ElastiCache", ["CPUUtilization", "EngineCPUUtilization"])
+    for group in stack.of_type(t.CACHE_REPLICATION_GROUP):
+        ids = {i for i in [known_str(group.get("replicationGroupId"))] if i}
+        yield from _covering_alarm(
+            group, alarms, "CPUUtilization", cfg["maxThreshold"], ids=ids, prefix=True
+        )
+
+
+def secondary_clusters(stack: StackView) -> list[Res]:
+    """Global-database members that carry no credentials and are no global cluster's source."""
+    sources = {
+        s
+        for g in stack.of_type(t.RDS_GLOBAL_CLUSTER)
+        for s in [*g.sources("sourceDbClusterIdentifier"), g.get("sourceDbClusterIdentifier")]
+        if isinstance(s, str)
+    }
+    found = []
+    for cluster in stack.of_type(t.RDS_CLUSTER):
+        if not cluster.has("globalClusterIdentifier"):
+            continue
+        if cluster.has("masterUsername") or cluster.has("masterPassword"):
+            continue
+        if cluster.urn in sources or cluster.get("clusterIdentifier") in sources:
+            continue
+        found.append(cluster)
+    return found
+
+
+def _replication_lag(stack: StackView, cfg: Config) -> Iterator[Finding]:
+    alarms = _metric_alarms(stack, "AWS/RDS", ["AuroraGlobalDBReplicationLag"])
+    secondaries = {c.urn for c in secondary_clusters(stack)}
+    for cluster in stack.of_type(t.RDS_CLUSTER):
+        if not cluster.has("globalClusterIdentifier"):
+            continue
+        ids = {i for i in [known_str(cluster.get("clusterIdentifier"))] if i}
+        # Required on secondaries; on the primary (alarmed ahead of a failover) it must be sane.
+        yield from _covering_alarm(
+            cluster,
+            alarms,
+            "AuroraGlobalDBReplicationLag",
+            cfg["maxThresholdMs"],
+            ids=ids,
+            required=cluster.urn in secondaries,
+        )
+
+
+def _alarm_actions(res: Res, _cfg: Config) -> Iterator[str]:
+    yield from require_not_false(res, "actionsEnabled", "set actions_enabled=True")
+    yield from require_set(
+        res, "alarmActions", "send the alarm to the region's SNS topic (alarm_actions)"
+    )
+
+
+# --- Route 53 failover ------------------------------------------------------------------------
+
+
+def _failover_type(record: Res) -> Any:
+    policies = record.get("failoverRoutingPolicies")
+    if policies is UNKNOWN:
+        return UNKNOWN
+    items = list_items(policies)
+    return dig(items[0], "type") if items else None
+
+
+def _writer_failover(stack: StackView, cfg: Config) -> Iterator[Finding]:
+    pattern = cfg["writerRecordPattern"]
+    records = stack.of_type(t.ROUTE53_RECORD)
+    writers = [
+        r
+        for r in records
+        if pattern in r.name or (isinstance(r.get("name"), str) and pattern in r.get("name"))
+    ]
+    if not writers:
+        if any(r.get("name") is UNKNOWN for r in records):
+            return
+        yield (
+            f"No {t.ROUTE53_RECORD} named like {pattern!r}: nothing points clients at the writer. "
+            "Fix: add PRIMARY and SECONDARY failover records for the writer name.",
+            None,
+        )
+        return
+    kinds = [_failover_type(r) for r in writers]
+    if UNKNOWN in kinds:
+        return
+    for kind in ("PRIMARY", "SECONDARY"):
+        if kind not in kinds:
+            first = writers[0]
+            yield (
+                problem(
+                    first,
+                    "failoverRoutingPolicies",
+                    f"has no {kind} record for the writer name (types: {show(sorted(str(k) for k in kinds))})",
+                    "route the writer name with failover_routing_policies PRIMARY and SECONDARY",
+                ),
+                first.urn,
+            )
+    checked = ("PRIMARY", "SECONDARY") if cfg["requireOnSecondary"] else ("PRIMARY",)
+    for record, kind in zip(writers, kinds, strict=True):
+        if kind in checked and record.get("healthCheckId") in (None, ""):
+            yield (
+                problem(
+                    record,
+                    "healthCheckId",
+                    f"is not set on the {kind} writer record",
+                    "attach the region's Route 53 health check (tied to its CloudWatch alarm)",
+                ),
+                record.urn,
+            )
+
+
+def _health_check(res: Res, cfg: Config) -> Iterator[str]:
+    kind = res.get("type")
+    if kind is UNKNOWN:
+        return
+    allowed = list(cfg["allowedTypes"])
+    if kind not in allowed:
+        yield problem(
+            res,
+            "type",
+            f"is {show(kind)}; Route 53 checkers cannot reach a private zone's endpoints",
+            f"use one of {', '.join(allowed)}",
+        )
+        return
+    if kind == "CLOUDWATCH_METRIC":
+        yield from require_set(res, "cloudwatchAlarmName", "set cloudwatch_alarm_name")
+        yield from require_set(res, "cloudwatchAlarmRegion", "set cloudwatch_alarm_region")
+        status = res.get("insufficientDataHealthStatus")
+        if isinstance(status, str) and status not in cfg["insufficientDataStatuses"]:
+            yield problem(
+                res,
+                "insufficientDataHealthStatus",
+                f"is {show(status)}",
+                f"use one of {', '.join(cfg['insufficientDataStatuses'])}",
+            )
+
+
+def _rule(**kwargs: Any) -> Rule:
+    return Rule(concern=CONCERN, **kwargs)
+
+
+RULES: tuple[Rule, ...] = (
+    _rule(
+        name="rds-deletion-protection",
+        summary="Aurora global clusters, regional clusters and plain RDS instances have deletion protection on.",
+        remediation="Set deletion_protection=True.",
+        severity=Severity.HIGH,
+        targets=(t.RDS_GLOBAL_CLUSTER, t.RDS_CLUSTER, t.RDS_INSTANCE),
+        check_resource=_deletion_protection,
+        checkov=("CKV_AWS_139", "CKV_AWS_293"),
+        aws_config=(
+            "rds-cluster-deletion-protection-enabled",
+            "rds-instance-deletion-protection-enabled",
+        ),
+    ),
+    _rule(
+        name="dynamodb-deletion-protection",
+        summary="DynamoDB tables and every replica have deletion protection on.",
+        remediation="Set deletion_protection_enabled=True on the table and on each replica.",
+        severity=Severity.HIGH,
+        targets=(t.DYNAMODB_TABLE, t.DYNAMODB_TABLE_REPLICA),
+        check_resource=_table_deletion_protection,
+        aws_config=("dynamodb-table-deletion-protection-enabled",),
+    ),
+    _rule(
+        name="dynamodb-streams-when-replicated",
+        summary="Replicated DynamoDB tables have streams on with the view global tables need.",
+        remediation="Set stream_enabled=True and stream_view_type=NEW_AND_OLD_IMAGES.",
+        severity=Severity.MEDIUM,
+        targets=(t.DYNAMODB_TABLE,),
+        check_resource=_streams,
+        params={
+            "streamViewType": Param("string", "NEW_AND_OLD_IMAGES", "Required stream view type.")
+        },
+    ),
+    _rule(
+        name="rds-performance-insights",
+        summary="Database instances have Performance Insights on.",
+        remediation="Set performance_insights_enabled=True.",
+        severity=Severity.MEDIUM,
+        targets=(t.RDS_CLUSTER_INSTANCE, t.RDS_INSTANCE),
+        check_resource=_performance_insights,
+        checkov=("CKV_AWS_353",),
+    ),
+    _rule(
+        name="rds-enhanced-monitoring",
+        summary="Database instances have enhanced monitoring at N seconds or finer, with a monitoring role.",
+        remediation="Set monitoring_interval (1-60 s) and monitoring_role_arn.",
+        severity=Severity.MEDIUM,
+        targets=(t.RDS_CLUSTER_INSTANCE, t.RDS_INSTANCE),
+        check_resource=_enhanced_monitoring,
+        params={
+            "maxIntervalSeconds": Param(
+                "integer", 60, "Coarsest allowed enhanced-monitoring interval."
+            )
+        },
+        checkov=("CKV_AWS_118",),
+        aws_config=("rds-enhanced-monitoring-enabled",),
+    ),
+    _rule(
+        name="rds-auto-minor-version-upgrade",
+        summary="Database instances take minor engine upgrades automatically (security patches).",
+        remediation="Remove auto_minor_version_upgrade=False.",
+        severity=Severity.LOW,
+        targets=(t.RDS_CLUSTER_INSTANCE, t.RDS_INSTANCE),
+        check_resource=_minor_upgrades,
+        checkov=("CKV_AWS_226",),
+        aws_config=("rds-automatic-minor-version-upgrade-enabled",),
+    ),
+    _rule(
+        name="rds-log-exports",
+        summary="Clusters and instances export the engine's logs to CloudWatch Logs (per-engine required set).",
+        remediation="Set enabled_cloudwatch_logs_exports (postgresql for Aurora PostgreSQL).",
+        severity=Severity.MEDIUM,
+        targets=(t.RDS_CLUSTER, t.RDS_INSTANCE),
+        check_resource=_log_exports,
+        params={
+            "requiredExports": Param(
+                "object",
+                {
+                    "postgresql": ["postgresql"],
+                    "aurora-mysql": ["audit", "error", "slowquery"],
+                    "mysql": ["error", "slowquery"],
+                },
+                "Engine family -> log types that must be exported (other engines: any).",
+            )
+        },
+        checkov=("CKV_AWS_324", "CKV_AWS_325", "CKV_AWS_129"),
+        aws_config=("rds-logging-enabled",),
+    ),
+    _rule(
+        name="explicit-region",
+        summary="Every regional AWS resource sets pulumi-aws v7's per-resource region explicitly.",
+        remediation="Pass region= (primary or secondary) instead of relying on the provider's region.",
+        severity=Severity.MEDIUM,
+        applies=t.is_regional,
+        targets_doc="every regional aws:* resource",
+        check_resource=_explicit_region,
+    ),
+    _rule(
+        name="region-pair",
+        summary=(
+            "The data stores span exactly two regions, and the AWS provider sits in the anchor region "
+            "(the lexically smaller one) so a region swap never replaces it."
+        ),
+        remediation="Give every data store region= primary or secondary; set the provider's region to the anchor.",
+        severity=Severity.HIGH,
+        check_stack=_region_pair,
+        params={
+            "requireAnchorProvider": Param("boolean", True, "Check the provider's anchor region.")
+        },
+    ),
+    _rule(
+        name="aurora-global-cluster-both-regions",
+        summary="The Aurora global cluster has a member cluster in both regions of the pair.",
+        remediation="Create a regional cluster with global_cluster_identifier in each region.",
+        severity=Severity.CRITICAL,
+        check_stack=_aurora_global,
+    ),
+    _rule(
+        name="dynamodb-replica-in-other-region",
+        summary="Every DynamoDB table has a replica in the other region of the pair.",
+        remediation="Add replicas=[{region_name: <other region>, ...}] (or an aws.dynamodb.TableReplica).",
+        severity=Severity.CRITICAL,
+        check_stack=_table_replicas,
+    ),
+    _rule(
+        name="cache-global-datastore-secondary",
+        summary="The cache replication groups form a global datastore with a secondary in the other region.",
+        remediation="Create a GlobalReplicationGroup from the primary and a secondary group with global_replication_group_id.",
+        severity=Severity.HIGH,
+        check_stack=_cache_global,
+    ),
+    _rule(
+        name="database-cpu-alarm",
+        summary="Every database cluster (and plain instance) has a CPUUtilization alarm in its region at <= N%.",
+        remediation="Add a CloudWatch alarm on AWS/RDS CPUUtilization with DBClusterIdentifier and threshold <= N.",
+        severity=Severity.MEDIUM,
+        check_stack=_database_cpu,
+        params={
+            "maxThreshold": Param("number", 80, "Highest allowed CPU alarm threshold in percent.")
+        },
+    ),
+    _rule(
+        name="cache-cpu-alarm",
+        summary="Every cache replication group has a (Engine)CPUUtilization alarm in its region at <= N%.",
+        remediation="Add a CloudWatch alarm on AWS/ElastiCache EngineCPUUtilization for the group's nodes.",
+        severity=Severity.MEDIUM,
+        check_stack=_cache_cpu,
+        params={
+            "maxThreshold": Param("number", 80, "Highest allowed CPU alarm threshold in percent.")
+        },
+    ),
+    _rule(
+        name="aurora-replication-lag-alarm",
+        summary=(
+            "Every secondary Aurora cluster has an AuroraGlobalDBReplicationLag alarm in its region, and every "
+            "replication-lag alarm on a global-database member fires at <= N ms."
+        ),
+        remediation="Add a CloudWatch alarm on AuroraGlobalDBReplicationLag for the secondary cluster.",
+        severity=Severity.HIGH,
+        check_stack=_replication_lag,
+        params={
+            "maxThresholdMs": Param(
+                "number", 5000, "Highest allowed replication-lag alarm threshold in ms."
+            )
+        },
+    ),
+    _rule(
+        name="cloudwatch-alarm-actions",
+        summary="CloudWatch alarms have actions enabled and notify somewhere.",
+        remediation="Keep actions_enabled True and set alarm_actions to the region's SNS topic.",
+        severity=Severity.MEDIUM,
+        targets=(t.METRIC_ALARM,),
+        check_resource=_alarm_actions,
+        checkov=("CKV_AWS_319",),
+        aws_config=("cloudwatch-alarm-action-check",),
+    ),
+    _rule(
+        name="route53-writer-failover",
+        summary=(
+            "The writer DNS name uses failover routing (PRIMARY and SECONDARY records) with a Route 53 "
+            "health check behind each record."
+        ),
+        remediation="Create failover records for the writer name with health_check_id set.",
+        severity=Severity.HIGH,
+        check_stack=_writer_failover,
+        params={
+            "writerRecordPattern": Param(
+                "string", "writer", "Substring that identifies the writer records."
+            ),
+            "requireOnSecondary": Param(
+                "boolean", True, "Also require a health check on the SECONDARY record."
+            ),
+        },
+    ),
+    _rule(
+        name="route53-health-check-alarm",
+        summary="Route 53 health checks are tied to CloudWatch alarms (private endpoints cannot be probed).",
+        remediation="Use type CLOUDWATCH_METRIC with cloudwatch_alarm_name/region set.",
+        severity=Severity.MEDIUM,
+        targets=(t.ROUTE53_HEALTH_CHECK,),
+        check_resource=_health_check,
+        params={
+            "allowedTypes": Param(
+                "array",
+                ["CLOUDWATCH_METRIC", "CALCULATED"],
+                "Health check types allowed.",
+                items="string",
+            ),
+            "insufficientDataStatuses": Param(
+                "array",
+                ["Healthy", "Unhealthy", "LastKnownStatus"],
+                "Allowed insufficient-data statuses.",
+                items="string",
+            ),
+        },
+    ),
+)

@@ -1,0 +1,152 @@
+"""Type tokens the rules compare ``args.resource_type`` against, and which AWS types are global.
+
+Tokens are spelled once here so a typo cannot silently turn a rule into a no-op; the rule tests
+assert that every token a rule targets is a real pulumi-aws v7 resource.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+AWS_PROVIDER: Final = "pulumi:providers:aws"
+RANDOM_PASSWORD: Final = "random:index/randomPassword:RandomPassword"
+
+RDS_CLUSTER: Final = "aws:rds/cluster:Cluster"
+RDS_CLUSTER_INSTANCE: Final = "aws:rds/clusterInstance:ClusterInstance"
+RDS_CLUSTER_PARAMETER_GROUP: Final = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
+RDS_GLOBAL_CLUSTER: Final = "aws:rds/globalCluster:GlobalCluster"
+RDS_INSTANCE: Final = "aws:rds/instance:Instance"
+
+DYNAMODB_TABLE: Final = "aws:dynamodb/table:Table"
+DYNAMODB_TABLE_REPLICA: Final = "aws:dynamodb/tableReplica:TableReplica"
+
+CACHE_REPLICATION_GROUP: Final = "aws:elasticache/replicationGroup:ReplicationGroup"
+CACHE_GLOBAL_REPLICATION_GROUP: Final = (
+    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
+)
+
+KMS_KEY: Final = "aws:kms/key:Key"
+KMS_REPLICA_KEY: Final = "aws:kms/replicaKey:ReplicaKey"
+
+SNS_TOPIC: Final = "aws:sns/topic:Topic"
+METRIC_ALARM: Final = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+BACKUP_VAULT: Final = "aws:backup/vault:Vault"
+BACKUP_PLAN: Final = "aws:backup/plan:Plan"
+
+ROUTE53_RECORD: Final = "aws:route53/record:Record"
+ROUTE53_HEALTH_CHECK: Final = "aws:route53/healthCheck:HealthCheck"
+
+BUDGET: Final = "aws:budgets/budget:Budget"
+AUTOSCALING_TARGET: Final = "aws:appautoscaling/target:Target"
+
+STATEFUL_DATA_STORES: Final = frozenset(
+    {RDS_CLUSTER, DYNAMODB_TABLE, DYNAMODB_TABLE_REPLICA, CACHE_REPLICATION_GROUP, BACKUP_VAULT}
+)
+"""The types whose regions define the stack's region pair."""
+
+# pulumi-aws v7 modules whose resources have no per-resource ``region`` input (global APIs).
+_GLOBAL_MODULES: Final = frozenset(
+    {
+        "account",
+        "bcmdata",
+        "billing",
+        "budgets",
+        "cloudfront",
+        "costexplorer",
+        "costoptimizationhub",
+        "cur",
+        "globalaccelerator",
+        "iam",
+        "networkmanager",
+        "notifications",
+        "organizations",
+        "pricingplanmanager",
+        "rolesanywhere",
+        "route53domains",
+        "route53recoverycontrol",
+        "route53recoveryreadiness",
+        "shield",
+        "uxc",
+        "waf",
+    }
+)
+# Route 53 is mixed: hosted zones, records and health checks are global, resolver rules are not.
+_GLOBAL_ROUTE53: Final = frozenset(
+    {
+        "cidrCollection",
+        "cidrLocation",
+        "delegationSet",
+        "healthCheck",
+        "hostedZoneDnsSec",
+        "keySigningKey",
+        "queryLog",
+        "record",
+        "recordsExclusive",
+        "trafficPolicy",
+        "trafficPolicyInstance",
+        "vpcAssociationAuthorization",
+        "zone",
+        "zoneAssociation",
+    }
+)
+
+
+def module_of(type_token: str) -> tuple[str, str] | None:
+    """(module, resource) of an ``aws:<module>/<resource>:<Class>`` token, else None."""
+    parts = type_token.split(":")
+    if len(parts) != 3 or parts[0] != "aws" or "/" not in parts[1]:
+        return None
+    module, resource = parts[1].split("/", 1)
+    return module, resource
+
+
+def is_regional(type_token: str) -> bool:
+    """True for AWS resources that take pulumi-aws v7's per-resource ``region`` input."""
+    parsed = module_of(type_token)
+    if parsed is None:
+        return False
+    module, resource = parsed
+    if module in _GLOBAL_MODULES:
+        return False
+    return not (module == "route53" and resource in _GLOBAL_ROUTE53)
+
+
+# Data-tier types that accept ``tags`` (the required-tags rule also checks any type that sets
+# ``tags`` explicitly, so this list only needs the types that could omit them).
+TAGGABLE: Final = frozenset(
+    {
+        RDS_CLUSTER,
+        RDS_CLUSTER_INSTANCE,
+        RDS_CLUSTER_PARAMETER_GROUP,
+        RDS_GLOBAL_CLUSTER,
+        RDS_INSTANCE,
+        "aws:rds/subnetGroup:SubnetGroup",
+        "aws:rds/parameterGroup:ParameterGroup",
+        DYNAMODB_TABLE,
+        DYNAMODB_TABLE_REPLICA,
+        CACHE_REPLICATION_GROUP,
+        "aws:elasticache/subnetGroup:SubnetGroup",
+        "aws:elasticache/parameterGroup:ParameterGroup",
+        "aws:elasticache/user:User",
+        "aws:elasticache/userGroup:UserGroup",
+        KMS_KEY,
+        KMS_REPLICA_KEY,
+        SNS_TOPIC,
+        METRIC_ALARM,
+        BACKUP_VAULT,
+        BACKUP_PLAN,
+        ROUTE53_HEALTH_CHECK,
+        "aws:route53/zone:Zone",
+        BUDGET,
+        AUTOSCALING_TARGET,
+        "aws:secretsmanager/secret:Secret",
+        "aws:ec2/vpc:Vpc",
+        "aws:ec2/subnet:Subnet",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:ec2/routeTable:RouteTable",
+        "aws:iam/role:Role",
+        "aws:iam/policy:Policy",
+        "aws:cloudwatch/logGroup:LogGroup",
+    }
+)

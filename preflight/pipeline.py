@@ -1,0 +1,386 @@
+"""One preflight run: record the program, serve the policy pack, analyze, plan the deploy.
+
+``run_preflight`` is what ``python -m preflight`` does minus the printing; tests and the
+benchmark call it in-process. The policy server starts in a background thread while the program
+is recorded, since the two are independent and each spends most of its time importing Python.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+from preflight.critical_path import CriticalPath, critical_path
+from preflight.model import RecordedResource, Recording
+from preflight.redaction import Scrubber, secret_plaintexts
+
+REPO = Path(__file__).resolve().parent.parent
+"""The project root: where Pulumi.yaml, stacks/ and policies/ live."""
+
+LEVELS = ("mandatory", "remediate", "advisory", "disabled")
+"""Enforcement levels, most severe first (the order the report groups them in)."""
+
+_LEVEL_NUMBERS = {0: "advisory", 1: "mandatory", 2: "disabled", 3: "remediate"}
+"""``pulumirpc.EnforcementLevel`` values, for a client that hands back the raw enum."""
+
+
+class PreflightConfigError(Exception):
+    """Bad configuration: the stack config, a ``--set`` override, or a preflight option.
+
+    Its message is meant for the user as is (the settings loader's message names the key, the
+    value and what is allowed). The CLI exits 2 on it.
+    """
+
+
+class DiagnosticLike(Protocol):
+    """What preflight reads from ``preflight.analyzer.Diagnostic``."""
+
+    @property
+    def policy_name(self) -> str: ...
+    @property
+    def policy_pack_name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def enforcement_level(self) -> Any: ...
+    @property
+    def urn(self) -> str: ...
+
+
+class PolicyServerLike(Protocol):
+    """What preflight uses of ``preflight.analyzer.PolicyServer``."""
+
+    def __enter__(self) -> Any: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Any: ...
+    def info(self) -> Sequence[Any]: ...
+    def configure(self, config: Mapping[str, Any]) -> object: ...
+    def analyze(self, resource: RecordedResource) -> Sequence[DiagnosticLike]: ...
+    def analyze_stack(self, resources: Sequence[RecordedResource]) -> Sequence[DiagnosticLike]: ...
+
+
+ServerFactory = Callable[[Path], PolicyServerLike]
+Recorder = Callable[[str, Mapping[str, str] | None, Path], Recording]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyMeta:
+    """One policy of the pack, as the server describes it."""
+
+    name: str
+    description: str
+    remediation: str
+    enforcement_level: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One policy violation (a diagnostic), with secrets scrubbed from its text."""
+
+    policy_name: str
+    policy_pack_name: str
+    description: str
+    message: str
+    enforcement_level: str
+    urn: str
+    """The violating resource, or "" for a stack-wide violation."""
+    remediation: str
+
+    @property
+    def detail(self) -> str:
+        """The message without the policy description pulumi-policy puts in front of it."""
+        head, sep, rest = self.message.partition("\n")
+        return rest.strip() if sep and head.strip() == self.description.strip() else self.message
+
+
+@dataclass(slots=True)
+class Timings:
+    """Where the wall time of a run went (seconds)."""
+
+    record_seconds: float = 0.0
+    server_start_seconds: float = 0.0
+    """Wall time until the policy server answered (overlaps the recording)."""
+    analyze_calls: int = 0
+    analyze_seconds: float = 0.0
+    """Total of all ``Analyze`` calls."""
+    analyze_stack_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+    @property
+    def ms_per_analyze(self) -> float:
+        """Mean milliseconds per ``Analyze`` call."""
+        return 1000.0 * self.analyze_seconds / self.analyze_calls if self.analyze_calls else 0.0
+
+
+@dataclass(slots=True)
+class PreflightResult:
+    """Everything one run found."""
+
+    recording: Recording
+    findings: list[Finding]
+    policies: list[PolicyMeta]
+    critical_path: CriticalPath
+    policy_pack: Path
+    policy_config_file: Path | None
+    """The policy config used, or None when there was none (the pack's defaults apply)."""
+    policy_config: dict[str, Any]
+    timings: Timings = field(default_factory=Timings)
+    scrub: Scrubber = field(default_factory=Scrubber)
+    """Replaces the recording's secret plaintexts in free text (see ``preflight.redaction``)."""
+
+    @property
+    def mandatory(self) -> list[Finding]:
+        """Violations of mandatory policies: any of them blocks the preview."""
+        return [f for f in self.findings if f.enforcement_level == "mandatory"]
+
+    @property
+    def blocked(self) -> bool:
+        """True when ``pulumi preview`` with this pack would fail."""
+        return bool(self.mandatory)
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    """``["a.b=1", "c=x=y"]`` -> ``{"a.b": "1", "c": "x=y"}``; a pair without ``=`` is an error."""
+    overrides: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise PreflightConfigError(
+                f"--set {pair!r}: expected key=value, e.g. primaryRegion=us-west-2"
+            )
+        overrides[key.strip()] = value
+    return overrides
+
+
+def default_policy_config(stack: str, root: Path) -> Path:
+    """``stacks/policy-config.<stack>.json`` under ``root``."""
+    return root / "stacks" / f"policy-config.{stack}.json"
+
+
+def load_policy_config(
+    path: Path | None, stack: str, root: Path
+) -> tuple[Path | None, dict[str, Any]]:
+    """The policy config to send the pack. An explicit file must exist; the default may not."""
+    if path is None:
+        path = default_policy_config(stack, root)
+        if not path.is_file():
+            return None, {}
+    elif not path.is_file():
+        raise PreflightConfigError(f"--policy-config {path}: no such file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise PreflightConfigError(f"policy config {path}: invalid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PreflightConfigError(
+            f"policy config {path}: expected a JSON object, got {type(data).__name__}"
+        )
+    return path, data
+
+
+def config_error_message(exc: BaseException) -> str | None:
+    """The message to show when ``exc`` is (or was caused by) a configuration error.
+
+    Those are ``PreflightConfigError`` and the settings loader's ``ConfigError`` (which
+    ``preflight.config`` raises too); their messages name the key, the value and what is allowed.
+    """
+    from components.settings import ConfigError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, PreflightConfigError | ConfigError):
+            return str(current)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _default_recorder(stack: str, overrides: Mapping[str, str] | None, root: Path) -> Recording:
+    from preflight.recorder import record_stack
+
+    return record_stack(stack, overrides, root)
+
+
+def _check_config(stack: str, overrides: Mapping[str, str] | None, root: Path) -> None:
+    """Validate the stack config the way the recorder will, raising its ``ConfigError``.
+
+    Cheap (YAML and the settings loader), so bad config exits at once instead of after the
+    policy server has started.
+    """
+    from components.settings import load_settings
+    from preflight.config import load_stack_config
+
+    pairs = [f"{key}={value}" for key, value in (overrides or {}).items()]
+    load_settings(load_stack_config(stack, root, pairs).project_values())
+
+
+def _default_server(pack_dir: Path) -> PolicyServerLike:
+    from preflight.analyzer import PolicyServer
+
+    server: PolicyServerLike = PolicyServer(pack_dir)
+    return server
+
+
+def run_preflight(
+    stack: str,
+    *,
+    overrides: Mapping[str, str] | None = None,
+    root: Path = REPO,
+    policy_pack: Path | None = None,
+    policy_config: Path | None = None,
+    recorder: Recorder | None = None,
+    server_factory: ServerFactory | None = None,
+) -> PreflightResult:
+    """Record ``stack``, run the policy pack over it, and plan the deploy.
+
+    ``recorder`` and ``server_factory`` default to ``preflight.recorder.record_stack`` and
+    ``preflight.analyzer.PolicyServer``. Raises ``PreflightConfigError`` for bad preflight
+    options and lets the settings loader's ``ConfigError`` through (``config_error_message``
+    recognises both).
+    """
+    started = time.perf_counter()
+    record = recorder or _default_recorder
+    make_server = server_factory or _default_server
+    timings = Timings()
+    pack_dir = policy_pack if policy_pack is not None else root / "policies"
+    if not pack_dir.is_dir():
+        raise PreflightConfigError(f"--policy-pack {pack_dir}: no such directory")
+    config_file, config = load_policy_config(policy_config, stack, root)
+    if recorder is None:
+        _check_config(stack, overrides, root)
+
+    def start_server() -> tuple[PolicyServerLike, Any]:
+        t0 = time.perf_counter()
+        server = make_server(pack_dir)
+        client = server.__enter__()
+        timings.server_start_seconds = time.perf_counter() - t0
+        return server, client
+
+    with ExitStack() as cleanup, ThreadPoolExecutor(max_workers=1) as pool:
+        starting = pool.submit(start_server)
+
+        def stop_server_when_started() -> None:
+            if starting.cancel():
+                return
+            try:
+                server, _client = starting.result()
+            except Exception:  # it failed to start; the main flow reports why
+                return
+            server.__exit__(None, None, None)
+
+        cleanup.callback(stop_server_when_started)
+
+        t0 = time.perf_counter()
+        recording = record(stack, overrides, root)
+        timings.record_seconds = time.perf_counter() - t0
+
+        _server, client = starting.result()
+        policies = [_policy_meta(info) for info in client.info()]
+        try:
+            client.configure(config)
+        except ValueError as exc:  # the pack's schema rejects the policy config
+            where = config_file or "policy config"
+            raise PreflightConfigError(f"{where}: {exc}") from exc
+        remember = getattr(client, "remember", None)
+        if callable(remember):  # lets the client send each resource's provider inputs
+            remember(recording.resources)
+
+        raw: list[DiagnosticLike] = []
+        t0 = time.perf_counter()
+        for resource in recording.resources:
+            raw.extend(client.analyze(resource))
+        timings.analyze_seconds = time.perf_counter() - t0
+        timings.analyze_calls = len(recording.resources)
+
+        t0 = time.perf_counter()
+        raw.extend(client.analyze_stack(recording.resources))
+        timings.analyze_stack_seconds = time.perf_counter() - t0
+
+    scrub = Scrubber(
+        secret_plaintexts(
+            [r.inputs for r in recording.resources] + [recording.outputs, recording.config]
+        )
+    )
+    remediation = {p.name: p.remediation for p in policies}
+    findings = [_finding(d, remediation, scrub) for d in raw]
+    findings = [f for f in findings if f.enforcement_level != "disabled"]
+    findings.sort(key=lambda f: (LEVELS.index(f.enforcement_level), f.policy_name, f.urn))
+
+    result = PreflightResult(
+        recording=recording,
+        findings=findings,
+        policies=policies,
+        critical_path=critical_path(recording),
+        policy_pack=pack_dir,
+        policy_config_file=config_file,
+        policy_config=config,
+        timings=timings,
+        scrub=scrub,
+    )
+    timings.total_seconds = time.perf_counter() - started
+    return result
+
+
+def normalize_level(level: Any) -> str:
+    """An enforcement level as one of ``LEVELS`` (accepts names, enum names and numbers)."""
+    if isinstance(level, int) and not isinstance(level, bool):
+        return _LEVEL_NUMBERS.get(level, "advisory")
+    text = str(getattr(level, "value", level)).strip().lower()
+    text = text.rsplit(".", 1)[-1]
+    return text if text in LEVELS else "advisory"
+
+
+def _policy_meta(info: Any) -> PolicyMeta:
+    remediation = (
+        getattr(info, "remediation", "")
+        or getattr(info, "remediation_steps", "")
+        or getattr(info, "message", "")
+    )
+    level = getattr(info, "enforcement_level", getattr(info, "enforcementLevel", "advisory"))
+    return PolicyMeta(
+        name=str(getattr(info, "name", "")),
+        description=str(getattr(info, "description", "")),
+        remediation=str(remediation),
+        enforcement_level=normalize_level(level),
+    )
+
+
+def _finding(d: DiagnosticLike, remediation: Mapping[str, str], scrub: Scrubber) -> Finding:
+    return Finding(
+        policy_name=d.policy_name,
+        policy_pack_name=d.policy_pack_name,
+        description=scrub(d.description),
+        message=scrub(d.message),
+        enforcement_level=normalize_level(d.enforcement_level),
+        urn=d.urn or "",
+        remediation=scrub(remediation.get(d.policy_name, "")),
+    )
+
+
+__all__ = [
+    "LEVELS",
+    "REPO",
+    "Finding",
+    "PolicyMeta",
+    "PreflightConfigError",
+    "PreflightResult",
+    "Timings",
+    "config_error_message",
+    "load_policy_config",
+    "parse_overrides",
+    "run_preflight",
+]

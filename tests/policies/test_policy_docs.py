@@ -1,0 +1,40 @@
+"""The README's policy table (docs/policies.md) is the one generated from the rules and configs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from policies import ALL_RULES, RULES_BY_NAME
+from policies.catalog import BEGIN, END, level, render_section
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_docs_table_matches_the_rules_and_stack_configs() -> None:
+    text = (REPO / "docs" / "policies.md").read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    assert text[start:end] == render_section(ALL_RULES, REPO), (
+        "regenerate with: .venv/bin/python -c 'from pathlib import Path; from policies import ALL_RULES; "
+        'from policies.catalog import render_section; print(render_section(ALL_RULES, Path(".")))\''
+    )
+    for rule in ALL_RULES:
+        assert f"| `{rule.name}` |" in text
+
+
+def test_stack_configs_name_only_real_rules_and_prod_is_mandatory() -> None:
+    for stack in ("dev", "staging", "prod"):
+        config = json.loads((REPO / "stacks" / f"policy-config.{stack}.json").read_text())
+        assert config["all"] == "mandatory"
+        assert set(config) - {"all"} <= set(RULES_BY_NAME), stack
+    prod = json.loads((REPO / "stacks" / "policy-config.prod.json").read_text())
+    assert {level(prod, rule.name) for rule in ALL_RULES} == {"mandatory"}
+    dev = json.loads((REPO / "stacks" / "policy-config.dev.json").read_text())
+    advisory = {rule.name for rule in ALL_RULES if level(dev, rule.name) == "advisory"}
+    assert advisory and advisory <= {
+        "rds-multi-az",
+        "elasticache-multi-az",
+        "elasticache-automatic-failover",
+        "rds-enhanced-monitoring",
+        "backup-cross-region-copy",
+    }
