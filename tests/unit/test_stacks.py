@@ -192,7 +192,10 @@ def test_cache_global_datastore_is_multi_az_encrypted_with_auth(stack: str) -> N
     assert m["numCacheClusters"] >= 2 and len(set(m["preferredCacheClusterAzs"])) >= 2
     assert m["nodeType"].split(".")[1] in {"m5", "m6g", "m7g", "r5", "r6g", "r7g"}
     assert global_group.inputs["primaryReplicationGroupId"] == m["replicationGroupId"]
-    assert (global_group.inputs["engine"], global_group.inputs["engineVersion"]) == (m["engine"], m["engineVersion"])
+    assert (global_group.inputs["engine"], global_group.inputs["engineVersion"]) == (
+        m["engine"],
+        m["engineVersion"],
+    )
     r = replica.inputs
     assert r["globalReplicationGroupId"] == f"ldgnf-securecart-{stack}-cache"
     for inherited in (

@@ -1,0 +1,88 @@
+"""``python -m benchmarks`` (``make bench``): preflight per stack, then the drills benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks import preflight_bench
+from preflight.report import make_console
+
+
+def _drills_module() -> Any | None:
+    """``benchmarks.drills_bench`` when it exists (another part of the project writes it)."""
+    try:
+        return importlib.import_module("benchmarks.drills_bench")
+    except ModuleNotFoundError as exc:
+        if exc.name in {"benchmarks.drills_bench", "benchmarks"}:
+            return None
+        raise
+
+
+def _as_mapping(row: Any) -> Mapping[str, Any]:
+    if isinstance(row, Mapping):
+        return row
+    if dataclasses.is_dataclass(row) and not isinstance(row, type):
+        return dataclasses.asdict(row)
+    return {"result": row}
+
+
+def print_rows(title: str, rows: Any, console: Console) -> None:
+    """Print whatever a benchmark's ``run()`` returned: a rich renderable or rows."""
+    if hasattr(rows, "__rich_console__") or hasattr(rows, "__rich__"):
+        console.print(rows)
+        return
+    if not isinstance(rows, Iterable) or isinstance(rows, str | bytes | Mapping):
+        rows = [rows]
+    mappings = [_as_mapping(row) for row in rows]
+    columns: list[str] = []
+    for mapping in mappings:
+        columns.extend(str(key) for key in mapping if str(key) not in columns)
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for mapping in mappings:
+        table.add_row(*(_cell(mapping.get(column, "")) for column in columns))
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks and print their tables."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "--stacks",
+        default=",".join(preflight_bench.STACKS),
+        help="comma-separated stacks to preview (default: %(default)s)",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument("--skip-drills", action="store_true", help="skip the drills benchmark")
+    args = parser.parse_args(argv)
+
+    console = make_console()
+    stacks = [s for s in args.stacks.split(",") if s]
+    with console.status("benchmarking preflight..."):
+        rows = preflight_bench.run(stacks, repeat=max(1, args.repeat))
+    preflight_bench.print_table(rows, console)
+
+    drills = None if args.skip_drills else _drills_module()
+    if drills is not None:
+        with console.status("benchmarking drills..."):
+            drill_rows = drills.run()
+        print_rows("drills benchmark", drill_rows, console)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
