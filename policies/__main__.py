@@ -11,6 +11,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pulumi_policy import EnforcementLevel, PolicyPack
 
 from policies import ALL_RULES, PACK_NAME
+from policies._decode_once import install
+
+install()  # decode each resource's properties once per Analyze, not once per policy
 
 PolicyPack(
     name=PACK_NAME,

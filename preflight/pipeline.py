@@ -270,6 +270,11 @@ def run_preflight(
         timings.server_start_seconds = time.perf_counter() - t0
         return server, client
 
+    # Import what both threads need here, in this thread: two threads importing the same
+    # modules at once can deadlock on the module locks (seen: pulumi.runtime.proto).
+    import preflight.analyzer
+    import preflight.recorder  # noqa: F401
+
     with ExitStack() as cleanup, ThreadPoolExecutor(max_workers=1) as pool:
         starting = pool.submit(start_server)
 
