@@ -1,0 +1,5 @@
+"""``python -m drills``."""
+
+from drills.cli import main
+
+raise SystemExit(main())

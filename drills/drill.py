@@ -1,0 +1,239 @@
+"""Starting, resuming and rolling back drills (the API the CLI, the sandbox and tests use)."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pulumi.automation import PulumiCommand
+
+from .aws import AwsClients
+from .engine import DrillContext, DrillObserver, DrillRunner, Step
+from .errors import DrillConfigError, DrillLockedError, JournalError
+from .health import single_writer, stop_condition_alarms
+from .journal import DRILL_REFUSED, RESUMABLE, ROLLBACKABLE, Journal, new_drill_id
+from .reconcile import StackReconciler
+from .report import write_reports
+from .result import DrillResult, build_result
+from .scenarios import Scenario, ScenarioOptions, init_phases, scenario
+from .settings import DrillSettings
+from .stackfile import REPO_ROOT, Objectives, parse_objectives, project_name
+from .target import StackTarget, target_from_outputs
+
+
+class ConfirmationRequiredError(DrillConfigError):
+    """Production drills need an explicit confirmation."""
+
+    def __init__(self, stack: str) -> None:
+        super().__init__("--yes-i-mean-prod", False, f"an explicit confirmation to drill {stack}")
+
+
+@dataclass(slots=True)
+class DrillEnvironment:
+    """Everything a drill needs from outside: Pulumi, AWS, settings, observers."""
+
+    settings: DrillSettings = field(default_factory=DrillSettings)
+    work_dir: Path = REPO_ROOT
+    pulumi_command: PulumiCommand | None = None
+    """None: the real ``pulumi`` CLI on PATH (the SDK checks its version)."""
+    observers: list[DrillObserver] = field(default_factory=list)
+    session: Any | None = None
+    """A boto3 Session (default: boto3's standard configuration chain)."""
+    report_dir: Path | None = None
+    """Write report.md, report.json and timeline.png here when set."""
+    env_vars: dict[str, str] = field(default_factory=dict)
+
+    def reconciler(self, stack: str, settings: DrillSettings | None = None) -> StackReconciler:
+        """The Automation API driver for ``stack``."""
+        s = settings or self.settings
+        return StackReconciler(
+            stack,
+            self.work_dir,
+            project_name(self.work_dir),
+            self.pulumi_command,
+            policy_pack=s.policy_pack,
+            policy_config=s.policy_config.format(stack=stack),
+            busy_retries=s.busy_retries,
+            busy_backoff=s.poll_interval,
+            env_vars=self.env_vars,
+        )
+
+
+def objectives_from_config(config: dict[str, Any]) -> Objectives | None:
+    """Objectives from the stack config (``drills`` or flat ``drillsRtoSeconds`` keys)."""
+    if "drills" in config:
+        return parse_objectives(config["drills"])
+    flat = {k[len("drills") :]: v for k, v in config.items() if k.startswith("drills")}
+    if not flat:
+        return None
+    return parse_objectives({k[:1].lower() + k[1:]: v for k, v in flat.items()})
+
+
+def _context(
+    journal: Journal,
+    target: StackTarget,
+    env: DrillEnvironment,
+    settings: DrillSettings,
+    reconciler: StackReconciler,
+) -> DrillContext:
+    ctx = DrillContext(
+        journal,
+        target,
+        settings,
+        AwsClients(settings, env.session),
+        reconciler,
+        list(env.observers),
+    )
+    ctx.stop_checker = stop_condition_alarms
+    return ctx
+
+
+def _finish(journal: Journal, ctx: DrillContext, env: DrillEnvironment) -> DrillResult:
+    result = build_result(journal, ctx.log)
+    if env.report_dir is not None:
+        paths = write_reports(result, env.report_dir)
+        result = replace(result, reports={k: str(v) for k, v in paths.items()})
+    return result
+
+
+def _steps_for(definition: Scenario, options: ScenarioOptions) -> list[Step]:
+    return definition.build(options)
+
+
+def start_drill(
+    stack: str,
+    scenario_name: str,
+    env: DrillEnvironment,
+    *,
+    failback: bool = False,
+    confirm_production: bool = False,
+) -> DrillResult:
+    """Run a drill from the beginning; returns its result (refusals and aborts included)."""
+    definition = scenario(scenario_name)
+    settings = env.settings
+    reconciler = env.reconciler(stack)
+    outputs = reconciler.outputs()
+    target = target_from_outputs(outputs, settings.database)
+    objectives = objectives_from_config(reconciler.config()) or target.objectives
+    target = replace(target, objectives=objectives)
+    if (stack == "prod" or target.environment in {"prod", "production"}) and not confirm_production:
+        raise ConfirmationRequiredError(stack)
+    options = ScenarioOptions(failback=failback, has_cache=bool(target.cache_global_id))
+    steps = _steps_for(definition, options)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    journal = Journal.create(
+        settings.state_dir,
+        new_drill_id(stack, definition.name),
+        stack=stack,
+        scenario=definition.name,
+        options={"failback": failback, "has_cache": options.has_cache},
+        settings=settings.to_json(),
+        plan=[s.describe() for s in steps],
+    )
+    journal.data["target"] = target.to_json()
+    with ExitStack() as held:
+        try:
+            held.enter_context(journal.locked(settings.state_dir))
+        except DrillLockedError as exc:
+            journal.set_status(DRILL_REFUSED, str(exc))
+            raise
+        ctx = _context(journal, target, env, settings, reconciler)
+        init_phases(ctx, definition.name, failback)
+        journal.save()
+        DrillRunner(ctx, steps, single_writer).run()
+    return _finish(journal, ctx, env)
+
+
+def _reopen(
+    drill_id: str, env: DrillEnvironment
+) -> tuple[Journal, Scenario, list[Step], StackTarget, DrillSettings]:
+    journal = Journal.load(env.settings.state_dir, drill_id)
+    definition = scenario(str(journal.data["scenario"]))
+    opts = journal.data.get("options", {})
+    steps = _steps_for(
+        definition,
+        ScenarioOptions(
+            failback=bool(opts.get("failback")), has_cache=bool(opts.get("has_cache", True))
+        ),
+    )
+    planned = [s["name"] for s in journal.data["steps"]]
+    if planned != [s.name for s in steps]:
+        raise JournalError(
+            f"drill {drill_id} was planned by another version of the drills (steps differ)"
+        )
+    target = StackTarget.from_json(journal.data["target"])
+    settings = DrillSettings.from_json(journal.data["settings"]).with_(
+        state_dir=env.settings.state_dir
+    )
+    return journal, definition, steps, target, settings
+
+
+def resume_drill(drill_id: str, env: DrillEnvironment) -> DrillResult:
+    """Finish a drill that crashed or paused: the invariant must hold, then the remaining steps
+    run (the interrupted one again, idempotently)."""
+    journal, _definition, steps, target, settings = _reopen(drill_id, env)
+    if journal.status not in RESUMABLE:
+        raise JournalError(
+            f"drill {drill_id} is {journal.status}; only running or paused drills resume"
+        )
+    with journal.locked(settings.state_dir):
+        ctx = _context(
+            journal, target, env, settings, env.reconciler(str(journal.data["stack"]), settings)
+        )
+        runner = DrillRunner(ctx, steps, single_writer)
+        ctx.event("resume", f"resuming drill {drill_id}")
+        runner.check_before_resume()
+        runner.run()
+    return _finish(journal, ctx, env)
+
+
+def rollback_drill(drill_id: str, env: DrillEnvironment) -> DrillResult:
+    """Undo a drill that crashed, paused or failed to roll back: back to the origin state."""
+    journal, _definition, steps, target, settings = _reopen(drill_id, env)
+    if journal.status not in ROLLBACKABLE:
+        raise JournalError(f"drill {drill_id} is {journal.status}; nothing to roll back")
+    with journal.locked(settings.state_dir):
+        ctx = _context(
+            journal, target, env, settings, env.reconciler(str(journal.data["stack"]), settings)
+        )
+        DrillRunner(ctx, steps, single_writer).rollback("requested by the operator")
+    return _finish(journal, ctx, env)
+
+
+@dataclass(frozen=True, slots=True)
+class DrillPlan:
+    """What a drill would do (``python -m drills plan``)."""
+
+    stack: str
+    scenario: Scenario
+    primary_region: str
+    secondary_region: str
+    objectives: Objectives
+    steps: list[Step]
+    preconditions: tuple[str, ...]
+
+
+def plan_drill(
+    stack: str,
+    scenario_name: str,
+    *,
+    failback: bool = False,
+    root: Path = REPO_ROOT,
+    has_cache: bool = True,
+) -> DrillPlan:
+    """The steps and preconditions of a drill, from the stack file alone (no AWS, no CLI)."""
+    from .stackfile import load_stack_settings
+
+    definition = scenario(scenario_name)
+    stack_settings = load_stack_settings(stack, root)
+    return DrillPlan(
+        stack=stack,
+        scenario=definition,
+        primary_region=stack_settings.primary_region,
+        secondary_region=stack_settings.secondary_region,
+        objectives=stack_settings.objectives,
+        steps=definition.build(ScenarioOptions(failback=failback, has_cache=has_cache)),
+        preconditions=definition.preconditions,
+    )

@@ -1,0 +1,265 @@
+"""Create a stack's data tier in the emulator through the AWS APIs, and its stack outputs.
+
+Seeding goes through boto3 and the HTTP server like any client, so the emulator ends up in the
+state a real deployment would leave: a global cluster with a writer and a secondary (two
+instances each), global tables with a replica, a global datastore, alarms and the replicated
+master secret. The returned outputs have the shape CONTRACTS.md documents.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from drills.topology import Topology
+
+from .server import Emulator
+from .state import EmulatorTimings
+
+_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"})
+
+
+@dataclass(frozen=True, slots=True)
+class SeededStack:
+    """What seeding produced: the topology and the stack outputs (for the primary it had)."""
+
+    topology: Topology
+    outputs: dict[str, Any]
+    cluster_arns: dict[str, str]
+    cluster_endpoints: dict[str, tuple[str, str]]
+    secret_arns: dict[str, str]
+    table_arns: dict[str, tuple[str, str]]
+    cache_endpoints: dict[str, tuple[str, str]]
+    cache_global_id: str | None
+
+    def outputs_for(self, primary: str, secondary: str) -> dict[str, Any]:
+        """The stack outputs after ``pulumi up`` with this region pair."""
+        outputs: dict[str, Any] = json.loads(json.dumps(self.outputs))
+        outputs["primaryRegion"] = primary
+        outputs["secondaryRegion"] = secondary
+        outputs["auroraSecretArn"] = self.secret_arns[primary]
+        outputs["writerDnsName"] = f"writer.{self.topology.environment}.securecart.internal"
+        return outputs
+
+
+_CLIENTS: dict[tuple[str, str, str], Any] = {}
+
+
+def _client(emulator: Emulator, service: str, region: str) -> Any:
+    key = (service, region, emulator.endpoint_url)
+    if key not in _CLIENTS:
+        _CLIENTS[key] = boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=emulator.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=_CONFIG,
+        )
+    return _CLIENTS[key]
+
+
+def seed_topology(emulator: Emulator, topology: Topology) -> SeededStack:
+    """Deploy ``topology`` into the emulator (instantly) and return its outputs."""
+    saved = emulator.timings
+    emulator.timings = replace(EmulatorTimings().scaled(0.0), **_lags(saved))
+    try:
+        return _seed(emulator, topology)
+    finally:
+        emulator.tick()
+        emulator.timings = saved
+
+
+def _lags(timings: EmulatorTimings) -> dict[str, float]:
+    return {
+        "aurora_replication_lag_seconds": timings.aurora_replication_lag_seconds,
+        "dynamodb_replication_lag_seconds": timings.dynamodb_replication_lag_seconds,
+    }
+
+
+def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
+    primary, secondary = topo.primary_region, topo.secondary_region
+    secret_arns: dict[str, str] = {}
+    for region in (primary, secondary):
+        sm = _client(emulator, "secretsmanager", region)
+        created = sm.create_secret(
+            Name=topo.secret_name,
+            SecretString=json.dumps({"username": "securecart_admin", "password": "generated"}),
+        )
+        secret_arns[region] = created["ARN"]
+
+    cluster_arns: dict[str, str] = {}
+    cluster_endpoints: dict[str, tuple[str, str]] = {}
+    rds_primary = _client(emulator, "rds", primary)
+    rds_primary.create_global_cluster(
+        GlobalClusterIdentifier=topo.global_cluster_id,
+        Engine="aurora-postgresql",
+        EngineVersion=topo.engine_version,
+        DatabaseName=topo.database_name,
+        StorageEncrypted=True,
+        DeletionProtection=True,
+    )
+    for region in (primary, secondary):
+        spec = topo.cluster(region)
+        rds = _client(emulator, "rds", region)
+        kwargs: dict[str, Any] = {
+            "DBClusterIdentifier": spec.identifier,
+            "Engine": "aurora-postgresql",
+            "EngineVersion": topo.engine_version,
+            "GlobalClusterIdentifier": topo.global_cluster_id,
+            "BackupRetentionPeriod": spec.backup_retention_days,
+            "StorageEncrypted": True,
+            "DeletionProtection": True,
+            "EnableIAMDatabaseAuthentication": True,
+        }
+        if region == primary:
+            kwargs.update(MasterUsername="securecart_admin", MasterUserPassword="generated-secret")
+        cluster = rds.create_db_cluster(**kwargs)["DBCluster"]
+        cluster_arns[region] = cluster["DBClusterArn"]
+        cluster_endpoints[region] = (cluster["Endpoint"], cluster["ReaderEndpoint"])
+        for instance in spec.instances:
+            rds.create_db_instance(
+                DBInstanceIdentifier=instance.identifier,
+                DBClusterIdentifier=spec.identifier,
+                Engine="aurora-postgresql",
+                DBInstanceClass=instance.instance_class,
+                AvailabilityZone=instance.availability_zone,
+            )
+        rds.enable_http_endpoint(ResourceArn=cluster["DBClusterArn"])
+
+    anchor = topo.anchor_region
+    other = secondary if anchor == primary else primary
+    ddb = _client(emulator, "dynamodb", anchor)
+    table_arns: dict[str, tuple[str, str]] = {}
+    for table in topo.tables:
+        attributes = [{"AttributeName": table.hash_key, "AttributeType": table.hash_type}]
+        schema = [{"AttributeName": table.hash_key, "KeyType": "HASH"}]
+        if table.range_key:
+            attributes.append({"AttributeName": table.range_key, "AttributeType": table.range_type})
+            schema.append({"AttributeName": table.range_key, "KeyType": "RANGE"})
+        created = ddb.create_table(
+            TableName=table.name,
+            AttributeDefinitions=attributes,
+            KeySchema=schema,
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+            SSESpecification={"Enabled": True, "SSEType": "KMS"},
+            DeletionProtectionEnabled=True,
+        )["TableDescription"]
+        table_arns[table.logical] = (created["TableArn"], created.get("LatestStreamArn", ""))
+        if table.pitr:
+            ddb.update_continuous_backups(
+                TableName=table.name,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+        if table.ttl_attribute:
+            ddb.update_time_to_live(
+                TableName=table.name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+            )
+        ddb.update_table(TableName=table.name, ReplicaUpdates=[{"Create": {"RegionName": other}}])
+
+    cache_endpoints: dict[str, tuple[str, str]] = {}
+    cache_global_id: str | None = None
+    if topo.cache_global_suffix and topo.cache_groups:
+        ordered = sorted(topo.cache_groups, key=lambda g: g.region != primary)
+        for group in ordered:
+            ec = _client(emulator, "elasticache", group.region)
+            kwargs = {
+                "ReplicationGroupId": group.replication_group_id,
+                "ReplicationGroupDescription": f"product cache {group.region}",
+            }
+            if cache_global_id is None:
+                kwargs.update(
+                    Engine="valkey",
+                    CacheNodeType=group.node_type,
+                    NumCacheClusters=group.num_cache_clusters,
+                    AutomaticFailoverEnabled=True,
+                    MultiAZEnabled=True,
+                    TransitEncryptionEnabled=True,
+                    AtRestEncryptionEnabled=True,
+                )
+            else:
+                kwargs["GlobalReplicationGroupId"] = cache_global_id
+            created = ec.create_replication_group(**kwargs)["ReplicationGroup"]
+            node_group = (created.get("NodeGroups") or [{}])[0]
+            cache_endpoints[group.region] = (
+                node_group.get("PrimaryEndpoint", {}).get("Address", ""),
+                node_group.get("ReaderEndpoint", {}).get("Address", ""),
+            )
+            if cache_global_id is None:
+                cache_global_id = ec.create_global_replication_group(
+                    GlobalReplicationGroupIdSuffix=topo.cache_global_suffix,
+                    PrimaryReplicationGroupId=group.replication_group_id,
+                )["GlobalReplicationGroup"]["GlobalReplicationGroupId"]
+
+    alarm_names: dict[str, list[str]] = {primary: [], secondary: []}
+    for alarm in topo.alarms:
+        cw = _client(emulator, "cloudwatch", alarm.region)
+        cw.put_metric_alarm(
+            AlarmName=alarm.name,
+            Namespace=alarm.namespace,
+            MetricName=alarm.metric,
+            Statistic="Average",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=alarm.threshold,
+            ComparisonOperator=alarm.comparison,
+        )
+        alarm_names.setdefault(alarm.region, []).append(alarm.name)
+
+    outputs: dict[str, Any] = {
+        "primaryRegion": primary,
+        "secondaryRegion": secondary,
+        "environment": topo.environment,
+        "globalClusterId": topo.global_cluster_id,
+        "auroraClusters": {
+            region: {
+                "clusterIdentifier": topo.cluster(region).identifier,
+                "arn": cluster_arns[region],
+                "endpoint": cluster_endpoints[region][0],
+                "readerEndpoint": cluster_endpoints[region][1],
+            }
+            for region in (primary, secondary)
+        },
+        "auroraSecretArn": secret_arns[primary],
+        "auroraDatabaseName": topo.database_name,
+        "tables": {
+            t.logical: {
+                "name": t.name,
+                "arn": table_arns[t.logical][0],
+                "streamArn": table_arns[t.logical][1],
+            }
+            for t in topo.tables
+        },
+        "cacheGlobalReplicationGroupId": cache_global_id,
+        "cacheReplicationGroups": {
+            g.region: {
+                "replicationGroupId": g.replication_group_id,
+                "primaryEndpoint": cache_endpoints.get(g.region, ("", ""))[0],
+                "readerEndpoint": cache_endpoints.get(g.region, ("", ""))[1],
+            }
+            for g in topo.cache_groups
+        },
+        "dnsZoneId": "Z0SANDBOX",
+        "writerDnsName": f"writer.{topo.environment}.securecart.internal",
+        "readerDnsName": f"reader.{topo.environment}.securecart.internal",
+        "healthCheckIds": {},
+        "alarmTopicArns": {},
+        "alarmNames": alarm_names,
+        "drillObjectives": topo.objectives.to_json(),
+    }
+    return SeededStack(
+        topology=topo,
+        outputs=outputs,
+        cluster_arns=cluster_arns,
+        cluster_endpoints=cluster_endpoints,
+        secret_arns=secret_arns,
+        table_arns=table_arns,
+        cache_endpoints=cache_endpoints,
+        cache_global_id=cache_global_id,
+    )

@@ -1,0 +1,264 @@
+"""The emulator's own state: timings, faults, a lazy scheduler, and the data-plane stores.
+
+moto keeps control-plane state (clusters, tables, replication groups) in its backends; the
+behaviours moto lacks (status transitions that take time, replication with lag, region loss)
+live here. Nothing runs in the background: every request first calls :meth:`EmulatorState.tick`,
+which fires the scheduled events that have come due, so what a client observes is exactly what
+it would observe if the transitions had happened on time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorTimings:
+    """How long each emulated AWS operation takes, in seconds (tests use milliseconds)."""
+
+    switchover_seconds: float = 2.0
+    """``switchover_global_cluster``: from the request until the target cluster is the writer."""
+    failover_seconds: float = 1.5
+    """``failover_global_cluster`` (with or without AllowDataLoss)."""
+    detach_seconds: float = 1.0
+    """``remove_from_global_cluster``: until the detached cluster is a standalone writer."""
+    rejoin_seconds: float = 2.0
+    """After a lossy failover: from the old primary region coming back until it has rejoined."""
+    aurora_replication_lag_seconds: float = 0.2
+    """Aurora storage-level replication from the writer to each secondary cluster."""
+    dynamodb_replication_lag_seconds: float = 0.3
+    """DynamoDB global tables: an item written in one region appears in the others after this."""
+    replica_create_seconds: float = 1.0
+    """``update_table`` ReplicaUpdates Create: replica CREATING -> ACTIVE."""
+    cache_failover_seconds: float = 1.0
+    """``failover_global_replication_group``: global datastore modifying -> available."""
+    restore_cluster_seconds: float = 2.0
+    """``restore_db_cluster_to_point_in_time``: cluster creating -> available."""
+    restore_table_seconds: float = 1.5
+    """``restore_table_to_point_in_time``: table CREATING -> ACTIVE."""
+    instance_create_seconds: float = 0.5
+    """``create_db_instance`` inside a restored cluster: creating -> available."""
+    restorable_lag_seconds: float = 0.0
+    """How far LatestRestorableTime trails the clock (AWS: up to 5 minutes)."""
+
+    def scaled(self, factor: float) -> EmulatorTimings:
+        """The same timings multiplied by ``factor`` (0.01 turns seconds into 10 ms units)."""
+        return replace(self, **{f.name: getattr(self, f.name) * factor for f in fields(self)})
+
+
+@dataclass(order=True, slots=True)
+class _Scheduled:
+    due: float
+    seq: int
+    label: str = field(compare=False)
+    action: Callable[[], None] = field(compare=False)
+    requested_at: float = field(compare=False, default=0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatedDelay:
+    """One emulated operation's wait, as a wall-clock interval (for the benchmark)."""
+
+    label: str
+    start: float
+    end: float
+
+
+class Scheduler:
+    """Events that fire lazily, at the first request on or after their due time."""
+
+    def __init__(self) -> None:
+        self._heap: list[_Scheduled] = []
+        self._seq = itertools.count()
+        self.delays: list[EmulatedDelay] = []
+
+    def at(self, due: float, label: str, action: Callable[[], None]) -> None:
+        """Run ``action`` at the first tick on or after ``due`` (epoch seconds)."""
+        now = time.time()
+        heapq.heappush(self._heap, _Scheduled(due, next(self._seq), label, action, now))
+        if due > now:
+            self.delays.append(EmulatedDelay(label, now, due))
+
+    def after(self, seconds: float, label: str, action: Callable[[], None]) -> None:
+        """Run ``action`` ``seconds`` from now."""
+        self.at(time.time() + max(0.0, seconds), label, action)
+
+    def run_due(self, now: float) -> int:
+        """Fire every event due at ``now``; events scheduled by events fire in the same pass."""
+        fired = 0
+        while self._heap and self._heap[0].due <= now:
+            event = heapq.heappop(self._heap)
+            event.action()
+            fired += 1
+        return fired
+
+    def record(self, label: str, start: float, end: float) -> None:
+        """Remember an emulated wait that was not a scheduled event (replication lag)."""
+        if end > start:
+            self.delays.append(EmulatedDelay(label, start, end))
+
+    def pending(self) -> list[str]:
+        """Labels of events not yet fired (for diagnostics)."""
+        return [event.label for event in sorted(self._heap)]
+
+    def clear(self) -> None:
+        """Forget every pending event and recorded delay."""
+        self._heap.clear()
+        self.delays.clear()
+
+
+@dataclass(slots=True)
+class ThrottleRule:
+    """Answer the next ``remaining`` matching requests with a throttling error."""
+
+    service: str
+    region: str | None
+    remaining: int
+    operation: str | None = None
+
+
+class Faults:
+    """Fault injection: regions that stop answering, throttling, operations that never finish."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.down_regions: dict[str, float] = {}
+        """Region -> epoch time it stopped answering."""
+        self._recovered: dict[str, threading.Event] = {}
+        self.throttles: list[ThrottleRule] = []
+        self.stuck_operations: set[str] = set()
+        """Emulated operations (e.g. ``switchover_global_cluster``) that start but never finish."""
+        self.hold_seconds = 5.0
+        """How long a request to a down region is held before the server gives up on it."""
+        self.throttled_count = 0
+        self.held_count = 0
+        self.outages: list[EmulatedDelay] = []
+        """Every region outage that ended (an emulated wait for whoever waited on it)."""
+
+    def region_down(self, region: str) -> None:
+        """The region stops answering: its requests hang; replication from it stops."""
+        with self._lock:
+            if region not in self.down_regions:
+                self.down_regions[region] = time.time()
+                self._recovered[region] = threading.Event()
+
+    def region_up(self, region: str) -> None:
+        """The region answers again; held requests are released with an error."""
+        with self._lock:
+            since = self.down_regions.pop(region, None)
+            event = self._recovered.pop(region, None)
+            if since is not None:
+                self.outages.append(EmulatedDelay(f"{region} outage", since, time.time()))
+        if event is not None:
+            event.set()
+
+    def is_down(self, region: str | None) -> bool:
+        """Whether ``region`` currently does not answer."""
+        return region is not None and region in self.down_regions
+
+    def down_since(self, region: str) -> float | None:
+        """When ``region`` stopped answering, or None if it answers."""
+        return self.down_regions.get(region)
+
+    def wait_for_recovery(self, region: str, timeout: float) -> None:
+        """Block (a request thread) until ``region`` recovers or ``timeout`` passes."""
+        event = self._recovered.get(region)
+        if event is not None:
+            event.wait(timeout)
+
+    def throttle(
+        self, service: str, count: int, region: str | None = None, operation: str | None = None
+    ) -> None:
+        """Throttle the next ``count`` requests to ``service`` (optionally one region/operation)."""
+        with self._lock:
+            self.throttles.append(ThrottleRule(service, region, count, operation))
+
+    def take_throttle(self, service: str, region: str | None, operation: str | None) -> bool:
+        """Whether this request should be throttled (consumes one from the matching rule)."""
+        with self._lock:
+            for rule in self.throttles:
+                if rule.remaining <= 0 or rule.service != service:
+                    continue
+                if rule.region is not None and rule.region != region:
+                    continue
+                if rule.operation is not None and rule.operation != operation:
+                    continue
+                rule.remaining -= 1
+                self.throttled_count += 1
+                return True
+        return False
+
+    def never_complete(self, operation: str) -> None:
+        """``operation`` starts (status changes) but its completion never comes."""
+        self.stuck_operations.add(operation)
+
+    def is_stuck(self, operation: str) -> bool:
+        """Whether ``operation`` was told never to complete."""
+        return operation in self.stuck_operations
+
+    def clear(self) -> None:
+        """Remove every fault (down regions recover)."""
+        for region in list(self.down_regions):
+            self.region_up(region)
+        with self._lock:
+            self.throttles.clear()
+            self.stuck_operations.clear()
+            self.throttled_count = 0
+            self.held_count = 0
+
+
+def patch(owner: Any, name: str, value: object) -> None:
+    """Install ``value`` as ``owner.name`` (how the moto extensions attach behaviours)."""
+    setattr(owner, name, value)
+
+
+class EmulatorState:
+    """Process-wide state shared by the moto extensions and the fault middleware."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.timings = EmulatorTimings()
+        self.faults = Faults()
+        self.scheduler = Scheduler()
+        self.aurora: Any = None
+        """``drills.emulator.aurora.AuroraData`` once installed."""
+        self.dynamodb: Any = None
+        """``drills.emulator.dynamodb.DynamoData`` once installed."""
+        self.cache: Any = None
+        """``drills.emulator.elasticache.CacheData`` once installed."""
+        self.request_count = 0
+        self._tick_hooks: list[Callable[[float], None]] = []
+
+    def add_tick_hook(self, hook: Callable[[float], None]) -> None:
+        """Run ``hook(now)`` on every tick (replication pumps)."""
+        self._tick_hooks.append(hook)
+
+    def tick(self, now: float | None = None) -> None:
+        """Bring the emulated world up to ``now``: fire due events, pump replication."""
+        with self.lock:
+            moment = time.time() if now is None else now
+            self.scheduler.run_due(moment)
+            for hook in self._tick_hooks:
+                hook(moment)
+            # replication may have scheduled work that is already due
+            self.scheduler.run_due(moment)
+
+    def reset(self) -> None:
+        """Forget data-plane state, scheduled events and faults (moto backends are separate)."""
+        with self.lock:
+            self.scheduler.clear()
+            self.faults.clear()
+            for part in (self.aurora, self.dynamodb, self.cache):
+                if part is not None:
+                    part.reset()
+            self.request_count = 0
+
+
+STATE = EmulatorState()
+"""The single emulator state of this process (moto's backends are process-wide too)."""

@@ -1,0 +1,448 @@
+"""Running a drill: journaled steps, stop conditions, the single-writer invariant, rollback.
+
+A drill is a list of :class:`Step` objects. The runner writes the journal before a step starts
+and after it ends, tells observers (live progress, tests), checks the stop conditions between
+steps and while steps wait, and checks "exactly one writer" after every step. Any failure aborts
+the drill and undoes every started step (AWS state first, then the stack config, then the
+canaries); a step may instead *pause* the drill (the old region is not back yet) so that
+``resume`` finishes it later.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from .aws import AwsClients
+from .canary import AuroraCanaries, CanaryLog, DynamoCanaries
+from .errors import (
+    DrillError,
+    InvariantViolationError,
+    PreconditionFailedError,
+    RegionUnavailableError,
+    StepFailedError,
+    StepTimeoutError,
+    StopConditionError,
+)
+from .journal import (
+    DRILL_PAUSED,
+    DRILL_REFUSED,
+    DRILL_ROLLBACK_FAILED,
+    DRILL_ROLLED_BACK,
+    DRILL_ROLLING_BACK,
+    DRILL_RUNNING,
+    DRILL_SUCCEEDED,
+    STEP_DONE,
+    STEP_FAILED,
+    STEP_PENDING,
+    STEP_RUNNING,
+    STEP_SKIPPED,
+    Journal,
+)
+from .reconcile import OperationRecord, StackReconciler
+from .settings import DrillSettings
+from .target import StackTarget
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a drill."""
+
+    name: str
+    title: str
+    run: Callable[[DrillContext], None]
+    timeout: str = "canaries"
+    """Which :class:`~drills.settings.StepTimeouts` field bounds this step."""
+    undo: Callable[[DrillContext], None] | None = None
+    undo_order: int = 0
+    """Rollback runs undos by this order (AWS state 0, stack config 1, data cleanup 2)."""
+    moves_writer: bool = False
+    """Check the invariant against the data plane too (not only the control plane)."""
+    pause_on_timeout: bool = False
+    """A timeout pauses the drill for ``resume`` instead of rolling back."""
+    phase: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        """The journal's plan entry."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "timeout": self.timeout,
+            "phase": self.phase,
+            "has_undo": self.undo is not None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """Something that happened, for the report's timeline."""
+
+    at: float
+    kind: str
+    message: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class DrillObserver(Protocol):
+    """Receives progress; the rich display and the tests implement it."""
+
+    def drill_started(self, journal: Journal) -> None:
+        """The drill (or its resume/rollback) starts."""
+
+    def step_started(self, step: Step, record: dict[str, Any]) -> None:
+        """Called after the journal marked the step running, before it acts."""
+
+    def step_finished(self, step: Step, record: dict[str, Any]) -> None:
+        """Called after the step acted, before the journal marks it done."""
+
+    def step_failed(self, step: Step, record: dict[str, Any], error: BaseException) -> None:
+        """The step raised."""
+
+    def event(self, event: TimelineEvent) -> None:
+        """A timeline event."""
+
+    def drill_finished(self, journal: Journal) -> None:
+        """The drill reached a final (or paused) status."""
+
+
+class NullObserver:
+    """An observer that ignores everything (subclass and override what you need)."""
+
+    def drill_started(self, journal: Journal) -> None:
+        """Ignored."""
+
+    def step_started(self, step: Step, record: dict[str, Any]) -> None:
+        """Ignored."""
+
+    def step_finished(self, step: Step, record: dict[str, Any]) -> None:
+        """Ignored."""
+
+    def step_failed(self, step: Step, record: dict[str, Any], error: BaseException) -> None:
+        """Ignored."""
+
+    def event(self, event: TimelineEvent) -> None:
+        """Ignored."""
+
+    def drill_finished(self, journal: Journal) -> None:
+        """Ignored."""
+
+
+class DrillContext:
+    """What a step sees: the target, clients, the stack, the journal and the drill's state."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        target: StackTarget,
+        settings: DrillSettings,
+        aws: AwsClients,
+        reconciler: StackReconciler,
+        observers: list[DrillObserver],
+    ) -> None:
+        self.journal = journal
+        self.target = target
+        self.settings = settings
+        self.aws = aws
+        self.reconciler = reconciler
+        self.observers = observers
+        self.log = CanaryLog(journal.canary_path)
+        self.aurora = AuroraCanaries(aws, journal.drill_id, target.database, target.secret_for)
+        self._dynamo: dict[str, DynamoCanaries] = {}
+        self._ids = threading.Lock()
+        self.deadline = float("inf")
+        self.step_name = ""
+        self.attempt = 1
+        self.in_rollback = False
+        self._last_stop_check = 0.0
+        self.stop_checker: Callable[[DrillContext], list[str]] | None = None
+        reconciler.on_record = self._record_pulumi
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """Persisted working state."""
+        return self.journal.state
+
+    @property
+    def drill_id(self) -> str:
+        """This drill's id."""
+        return self.journal.drill_id
+
+    def dynamo(self, table: str) -> DynamoCanaries:
+        """Canary helper for one table."""
+        with self._ids:
+            if table not in self._dynamo:
+                self._dynamo[table] = DynamoCanaries(self.aws, self.drill_id, table)
+            return self._dynamo[table]
+
+    def phase(self, name: str) -> dict[str, Any]:
+        """The persisted record of one phase (``switch``, ``failback``...)."""
+        phases: dict[str, dict[str, Any]] = self.state.setdefault("phases", {})
+        return phases.setdefault(name, {})
+
+    def measurement(self, phase: str, store: str) -> dict[str, Any]:
+        """The persisted measurement of one store in one phase."""
+        measurements: dict[str, dict[str, Any]] = self.state.setdefault("measurements", {})
+        return measurements.setdefault(f"{phase}:{store}", {"phase": phase, "store": store})
+
+    def next_canary_ids(self, prefix: str, count: int) -> list[str]:
+        """Fresh canary ids (unique within the drill, across crashes and resumes: the counter
+        saved at the last checkpoint may be behind the canary log, which is written first)."""
+        with self._ids:
+            start = max(int(self.state.get("canary_seq", 0)), len(self.log.records))
+            self.state["canary_seq"] = start + count
+        return [f"{prefix}-{start + i:04d}" for i in range(count)]
+
+    def checkpoint(self) -> None:
+        """Save the journal mid-step (after an irreversible call, before waiting on it)."""
+        self.journal.save()
+
+    def event(self, kind: str, message: str, **data: Any) -> None:
+        """Record a timeline event and tell the observers."""
+        event = TimelineEvent(time.time(), kind, message, data)
+        self.journal.append(
+            "timeline",
+            {"at": event.at, "kind": kind, "message": message, "step": self.step_name, **data},
+        )
+        for observer in self.observers:
+            observer.event(event)
+
+    def _record_pulumi(self, record: OperationRecord) -> None:
+        self.journal.append("pulumi", {"step": self.step_name, **record.to_json()})
+
+    # -- waiting -----------------------------------------------------------------------------
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, but never past the step deadline."""
+        remaining = self.deadline - time.time()
+        time.sleep(max(0.0, min(seconds, remaining)))
+
+    def check_stop_conditions(self, force: bool = False) -> None:
+        """Abort if a stop-condition alarm is in ALARM (read at most every interval)."""
+        if self.in_rollback or self.stop_checker is None:
+            return
+        now = time.time()
+        if not force and now - self._last_stop_check < self.settings.stop_check_interval:
+            return
+        self._last_stop_check = now
+        alarms = self.stop_checker(self)
+        if alarms:
+            self.event("stop-condition", f"alarm(s) in ALARM: {', '.join(alarms)}", alarms=alarms)
+            raise StopConditionError(alarms)
+
+    def wait_until(
+        self,
+        what: str,
+        probe: Callable[[], T | None],
+        *,
+        interval: float | None = None,
+        tolerate_unreachable: bool = False,
+    ) -> T:
+        """Poll ``probe`` until it returns a value (not None); bounded by the step deadline."""
+        pause = self.settings.poll_interval if interval is None else interval
+        while True:
+            try:
+                value = probe()
+            except RegionUnavailableError:
+                if not tolerate_unreachable:
+                    raise
+                value = None
+            if value is not None:
+                return value
+            self.check_stop_conditions()
+            if time.time() + pause > self.deadline:
+                raise StepTimeoutError(self.step_name, self.deadline_seconds, what)
+            time.sleep(pause)
+
+    @property
+    def deadline_seconds(self) -> float:
+        """The current step's timeout in seconds (for messages)."""
+        return float(self.state.get("_step_timeout", 0.0))
+
+
+InvariantChecker = Callable[[DrillContext, Step | None], dict[str, Any]]
+
+
+class DrillRunner:
+    """Runs (or resumes, or rolls back) one drill's steps against its journal."""
+
+    def __init__(
+        self,
+        ctx: DrillContext,
+        steps: list[Step],
+        invariant: InvariantChecker,
+    ) -> None:
+        self.ctx = ctx
+        self.steps = steps
+        self.invariant = invariant
+
+    @property
+    def journal(self) -> Journal:
+        """The drill's journal."""
+        return self.ctx.journal
+
+    def _notify(self, method: str, *args: Any) -> None:
+        for observer in self.ctx.observers:
+            getattr(observer, method)(*args)
+
+    # -- forward -----------------------------------------------------------------------------
+
+    def run(self) -> str:
+        """Run every step not yet done; returns the drill's final status."""
+        journal = self.journal
+        self._notify("drill_started", journal)
+        if journal.status != DRILL_RUNNING:
+            journal.set_status(DRILL_RUNNING)
+        for step in self.steps:
+            record = journal.step(step.name)
+            if record["status"] in {STEP_DONE, STEP_SKIPPED}:
+                continue
+            try:
+                if step.name != "preconditions":
+                    self.ctx.check_stop_conditions()
+                self._run_step(step, record)
+                self._check_invariant(step)
+            except PreconditionFailedError as exc:
+                record["status"] = STEP_FAILED
+                record["error"] = str(exc)
+                record["ended_at"] = time.time()
+                self.ctx.event("refused", str(exc), reasons=exc.reasons)
+                journal.set_status(DRILL_REFUSED, str(exc))
+                self._notify("step_failed", step, record, exc)
+                self._notify("drill_finished", journal)
+                return DRILL_REFUSED
+            except StepTimeoutError as exc:
+                if step.pause_on_timeout:
+                    record["status"] = STEP_RUNNING
+                    record["error"] = str(exc)
+                    self.ctx.event("paused", f"{exc}; resume the drill when it can continue")
+                    journal.set_status(DRILL_PAUSED, str(exc))
+                    self._notify("step_failed", step, record, exc)
+                    self._notify("drill_finished", journal)
+                    return DRILL_PAUSED
+                return self._abort(step, record, exc)
+            except DrillError as exc:
+                return self._abort(step, record, exc)
+        journal.set_status(DRILL_SUCCEEDED, "all steps done")
+        self._notify("drill_finished", journal)
+        return DRILL_SUCCEEDED
+
+    def _run_step(self, step: Step, record: dict[str, Any]) -> None:
+        ctx = self.ctx
+        timeout = float(getattr(ctx.settings.timeouts, step.timeout))
+        record["status"] = STEP_RUNNING
+        record["started_at"] = record["started_at"] or time.time()
+        record["attempts"] = int(record["attempts"]) + 1
+        record["error"] = None
+        ctx.state["_step_timeout"] = timeout
+        self.journal.save()
+        ctx.step_name = step.name
+        ctx.attempt = int(record["attempts"])
+        ctx.deadline = time.time() + timeout
+        self._notify("step_started", step, record)
+        try:
+            try:
+                step.run(ctx)
+            except DrillError:
+                raise
+            except Exception as exc:  # AWS errors and bugs abort the drill like any failure
+                raise StepFailedError(f"{step.name}: {type(exc).__name__}: {exc}") from exc
+        except DrillError as exc:
+            record["status"] = STEP_FAILED
+            record["error"] = str(exc)
+            record["ended_at"] = time.time()
+            self.journal.save()
+            self._notify("step_failed", step, record, exc)
+            raise
+        self._notify("step_finished", step, record)
+        record["status"] = STEP_DONE
+        record["ended_at"] = time.time()
+        self.journal.save()
+
+    def _check_invariant(self, step: Step | None) -> None:
+        check = self.invariant(self.ctx, step)
+        check["after"] = step.name if step else "resume"
+        check["at"] = time.time()
+        self.journal.append("invariant_checks", check)
+        self.journal.save()
+        if not check.get("ok", False):
+            raise InvariantViolationError(
+                str(check.get("store", "?")),
+                list(check.get("writers", [])),
+                str(check.get("detail", "")),
+            )
+
+    def check_before_resume(self) -> None:
+        """The invariant must hold before a crashed drill continues."""
+        self._check_invariant(None)
+
+    def _abort(self, step: Step, record: dict[str, Any], exc: DrillError) -> str:
+        if record["status"] == STEP_RUNNING:
+            record["status"] = STEP_FAILED
+            record["error"] = str(exc)
+            record["ended_at"] = time.time()
+        self.ctx.event("abort", f"{step.name}: {exc}", error=type(exc).__name__)
+        self.journal.data["reason"] = f"{step.name}: {exc}"
+        self.journal.save()
+        return self.rollback(reason=f"{step.name}: {exc}")
+
+    # -- backward ----------------------------------------------------------------------------
+
+    def rollback(self, reason: str = "requested") -> str:
+        """Undo every step that started, AWS state first; returns the final status."""
+        ctx = self.ctx
+        journal = self.journal
+        ctx.in_rollback = True
+        journal.set_status(DRILL_ROLLING_BACK, journal.data.get("reason") or reason)
+        self._notify("drill_started", journal)
+        ctx.event("rollback", f"rolling back: {reason}")
+        started = [
+            (index, step)
+            for index, step in enumerate(self.steps)
+            if journal.step(step.name)["status"] != STEP_PENDING and step.undo is not None
+        ]
+        ordered = sorted(started, key=lambda item: (item[1].undo_order, -item[0]))
+        failed = False
+        for _, step in ordered:
+            record = journal.step(step.name)
+            if record.get("undo_status") == STEP_DONE:
+                continue
+            assert step.undo is not None
+            timeout = float(getattr(ctx.settings.timeouts, step.timeout))
+            ctx.step_name = f"undo:{step.name}"
+            ctx.deadline = time.time() + timeout
+            ctx.state["_step_timeout"] = timeout
+            record["undo_status"] = STEP_RUNNING
+            journal.save()
+            try:
+                try:
+                    step.undo(ctx)
+                except DrillError:
+                    raise
+                except Exception as exc:
+                    raise StepFailedError(f"undo {step.name}: {type(exc).__name__}: {exc}") from exc
+            except DrillError as exc:
+                failed = True
+                record["undo_status"] = STEP_FAILED
+                record["undo_error"] = str(exc)
+                ctx.event("undo-failed", f"{step.name}: {exc}")
+                journal.save()
+                continue
+            record["undo_status"] = STEP_DONE
+            journal.save()
+            ctx.event("undone", f"undid {step.name}")
+        try:
+            self._check_invariant(None)
+        except DrillError as exc:
+            failed = True
+            ctx.event("invariant", f"after rollback: {exc}")
+        status = DRILL_ROLLBACK_FAILED if failed else DRILL_ROLLED_BACK
+        journal.set_status(status)
+        self._notify("drill_finished", journal)
+        return status

@@ -1,0 +1,351 @@
+"""Reconcile the Pulumi stack after a drill moved the writers, through the Automation API.
+
+The stack is the repository's own program (a *local* program): ``select_stack(work_dir=<repo>)``
+reuses ``Pulumi.yaml``, ``stacks/`` and the venv the CLI uses. Every operation streams engine
+events; preview collects each resource step and every policy event, and the drill refuses to
+run ``up`` if a stateful resource would be replaced or deleted or a mandatory policy fails.
+``ConcurrentUpdateError`` (another update holds the stack) is retried a few times and then
+reported as :class:`~drills.errors.StackBusyError`; every other ``CommandError`` becomes
+:class:`~drills.errors.ReconcileError`, both raised ``from`` the SDK's exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pulumi import automation as auto
+from pulumi.automation.events import EngineEvent, OpType
+
+from components.settings import parse_config_value
+
+from .errors import (
+    PolicyViolationError,
+    ReconcileError,
+    StackBusyError,
+    UnsafePreviewError,
+)
+
+log = logging.getLogger("drills.pulumi")
+
+T = TypeVar("T")
+
+STATEFUL_TYPES = frozenset(
+    {
+        "aws:rds/cluster:Cluster",
+        "aws:rds/clusterInstance:ClusterInstance",
+        "aws:rds/globalCluster:GlobalCluster",
+        "aws:dynamodb/table:Table",
+        "aws:elasticache/replicationGroup:ReplicationGroup",
+        "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup",
+        "aws:kms/key:Key",
+        "aws:kms/replicaKey:ReplicaKey",
+        "aws:backup/vault:Vault",
+        "aws:secretsmanager/secret:Secret",
+    }
+)
+"""Resources whose replacement or deletion loses data or breaks replication."""
+
+DESTRUCTIVE_OPS = frozenset(
+    {
+        OpType.DELETE,
+        OpType.REPLACE,
+        OpType.CREATE_REPLACEMENT,
+        OpType.DELETE_REPLACED,
+        OpType.DISCARD,
+        OpType.DISCARD_REPLACED,
+        OpType.READ_REPLACEMENT,
+        OpType.IMPORT_REPLACEMENT,
+        OpType.REMOVE_PENDING_REPLACE,
+    }
+)
+
+
+@dataclass(slots=True)
+class OperationRecord:
+    """What one Pulumi operation did (kept in the journal and the report)."""
+
+    kind: str
+    started_at: float
+    ended_at: float = 0.0
+    change_summary: dict[str, int] = field(default_factory=dict)
+    steps: list[dict[str, str]] = field(default_factory=list)
+    policy: list[dict[str, str]] = field(default_factory=list)
+    attempts: int = 0
+    error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-able."""
+        return {
+            "kind": self.kind,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "duration_seconds": round(self.ended_at - self.started_at, 3),
+            "change_summary": self.change_summary,
+            "steps": self.steps,
+            "policy": self.policy,
+            "attempts": self.attempts,
+            "error": self.error,
+        }
+
+
+class _EventCollector:
+    """Collects engine events from the SDK's event stream (a gRPC server thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.steps: list[dict[str, str]] = []
+        self.policy: list[dict[str, str]] = []
+        self.summary: dict[str, int] = {}
+        self.errors: list[str] = []
+
+    def __call__(self, event: EngineEvent) -> None:
+        with self._lock:
+            if event.resource_pre_event is not None:
+                meta = event.resource_pre_event.metadata
+                op = meta.op.value if isinstance(meta.op, OpType) else str(meta.op)
+                self.steps.append({"op": op, "urn": meta.urn, "type": meta.type})
+            if event.policy_event is not None:
+                p = event.policy_event
+                self.policy.append(
+                    {
+                        "policy": p.policy_name,
+                        "pack": p.policy_pack_name,
+                        "level": p.enforcement_level,
+                        "urn": p.resource_urn or "",
+                        "message": p.message.strip(),
+                    }
+                )
+            if event.summary_event is not None:
+                self.summary = {
+                    str(k): int(v) for k, v in event.summary_event.resource_changes.items()
+                }
+            if event.diagnostic_event is not None and event.diagnostic_event.severity == "error":
+                self.errors.append(event.diagnostic_event.message.strip())
+
+
+def unsafe_steps(steps: list[dict[str, str]]) -> list[tuple[str, str, str]]:
+    """(op, urn, type) of each step that replaces or deletes a stateful resource."""
+    destructive = {op.value for op in DESTRUCTIVE_OPS}
+    return [
+        (s["op"], s["urn"], s["type"])
+        for s in steps
+        if s["op"] in destructive and s["type"] in STATEFUL_TYPES
+    ]
+
+
+def mandatory_violations(policy: list[dict[str, str]]) -> list[str]:
+    """Human-readable mandatory policy violations."""
+    return [
+        f"{p['policy']} ({p['urn'] or 'stack'}): {p['message'].splitlines()[-1] if p['message'] else ''}"
+        for p in policy
+        if p["level"] == "mandatory"
+    ]
+
+
+class StackReconciler:
+    """One stack of the repository's program, driven through the Automation API."""
+
+    def __init__(
+        self,
+        stack_name: str,
+        work_dir: Path,
+        project: str,
+        pulumi_command: auto.PulumiCommand | None = None,
+        *,
+        policy_pack: str = "policies",
+        policy_config: str | None = None,
+        busy_retries: int = 3,
+        busy_backoff: float = 2.0,
+        env_vars: dict[str, str] | None = None,
+        on_record: Callable[[OperationRecord], None] | None = None,
+    ) -> None:
+        self.stack_name = stack_name
+        self.work_dir = work_dir
+        self.project = project
+        self.pulumi_command = pulumi_command
+        self.policy_pack = policy_pack
+        self.policy_config = policy_config or f"stacks/policy-config.{stack_name}.json"
+        self.busy_retries = busy_retries
+        self.busy_backoff = busy_backoff
+        self.env_vars = env_vars or {}
+        self.on_record = on_record
+        self._stack: auto.Stack | None = None
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @property
+    def stack(self) -> auto.Stack:
+        """The selected stack (selected on first use)."""
+        if self._stack is None:
+            opts = auto.LocalWorkspaceOptions(
+                pulumi_command=self.pulumi_command,
+                env_vars={"PULUMI_SKIP_UPDATE_CHECK": "true", **self.env_vars},
+            )
+            self._stack = self._guard(
+                "select",
+                lambda: auto.select_stack(
+                    stack_name=self.stack_name, work_dir=str(self.work_dir), opts=opts
+                ),
+            )
+        return self._stack
+
+    def _guard(self, kind: str, fn: Callable[[], T], record: OperationRecord | None = None) -> T:
+        """Run a CLI operation: retry while the stack is busy, translate errors."""
+        attempt = 0
+        while True:
+            attempt += 1
+            if record is not None:
+                record.attempts = attempt
+            try:
+                return fn()
+            except auto.ConcurrentUpdateError as exc:
+                if attempt > self.busy_retries:
+                    raise StackBusyError(
+                        f"pulumi {kind} on stack {self.stack_name}: another update is in "
+                        f"progress (tried {attempt} times)"
+                    ) from exc
+                log.warning("stack %s busy during %s; retrying", self.stack_name, kind)
+                time.sleep(self.busy_backoff * attempt)
+            except auto.CommandError as exc:
+                raise ReconcileError(
+                    f"pulumi {kind} on stack {self.stack_name} failed: {exc}"
+                ) from exc
+
+    def _finish(self, record: OperationRecord) -> OperationRecord:
+        record.ended_at = time.time()
+        if self.on_record is not None:
+            self.on_record(record)
+        return record
+
+    @staticmethod
+    def _log_output(line: str) -> None:
+        log.info("%s", line)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def update_in_progress(self) -> bool:
+        """Whether another Pulumi update holds the stack right now."""
+        stack = self.stack
+        summaries = self._guard("stack ls", stack.workspace.list_stacks)
+        for summary in summaries:
+            if summary.name.split("/")[-1] == self.stack_name:
+                return bool(summary.update_in_progress)
+        return False
+
+    def outputs(self) -> dict[str, Any]:
+        """Stack outputs, plain values."""
+        stack = self.stack
+        outputs = self._guard("stack output", stack.outputs)
+        return {key: value.value for key, value in outputs.items()}
+
+    def config(self) -> dict[str, Any]:
+        """Project config without the namespace, structured values decoded."""
+        stack = self.stack
+        values = self._guard("config", stack.get_all_config)
+        prefix = f"{self.project}:"
+        return {
+            key[len(prefix) :]: parse_config_value(key[len(prefix) :], value.value)
+            for key, value in values.items()
+            if key.startswith(prefix)
+        }
+
+    # -- operations --------------------------------------------------------------------------
+
+    def refresh(self) -> OperationRecord:
+        """``pulumi refresh``: adopt what the drill changed in AWS into the state."""
+        stack = self.stack
+        record = OperationRecord("refresh", time.time())
+        result = self._guard("refresh", lambda: stack.refresh(on_output=self._log_output), record)
+        record.change_summary = _summary(result.summary)
+        return self._finish(record)
+
+    def set_regions(self, primary: str, secondary: str) -> OperationRecord:
+        """Swap the region pair in the stack config (``primaryRegion``/``secondaryRegion``)."""
+        stack = self.stack
+        record = OperationRecord("config", time.time())
+        values = {
+            f"{self.project}:primaryRegion": auto.ConfigValue(value=primary),
+            f"{self.project}:secondaryRegion": auto.ConfigValue(value=secondary),
+        }
+        self._guard("config set-all", lambda: stack.set_all_config(values), record)
+        record.change_summary = {"primaryRegion": 1, "secondaryRegion": 1}
+        return self._finish(record)
+
+    def regions(self) -> tuple[str, str]:
+        """(primaryRegion, secondaryRegion) from the stack config."""
+        config = self.config()
+        return str(config.get("primaryRegion", "")), str(config.get("secondaryRegion", ""))
+
+    def preview(self) -> OperationRecord:
+        """``pulumi preview --policy-pack ... --policy-pack-config ...``, checked for safety.
+
+        Raises UnsafePreviewError when a stateful resource would be replaced or deleted and
+        PolicyViolationError when a mandatory policy fails.
+        """
+        stack = self.stack
+        record = OperationRecord("preview", time.time())
+        events = _EventCollector()
+        try:
+            self._guard(
+                "preview",
+                lambda: stack.preview(
+                    policy_packs=[self.policy_pack],
+                    policy_pack_configs=[self.policy_config],
+                    on_output=self._log_output,
+                    on_event=events,
+                ),
+                record,
+            )
+        except ReconcileError as exc:
+            record.steps, record.policy, record.error = events.steps, events.policy, str(exc)
+            self._finish(record)
+            violations = mandatory_violations(events.policy)
+            if violations:
+                raise PolicyViolationError(violations) from exc
+            raise
+        record.steps, record.policy, record.change_summary = (
+            events.steps,
+            events.policy,
+            events.summary,
+        )
+        self._finish(record)
+        unsafe = unsafe_steps(events.steps)
+        if unsafe:
+            raise UnsafePreviewError(unsafe)
+        violations = mandatory_violations(events.policy)
+        if violations:
+            raise PolicyViolationError(violations)
+        return record
+
+    def up(self) -> tuple[OperationRecord, dict[str, Any]]:
+        """``pulumi up`` with the same policy pack; returns the record and the new outputs.
+
+        No per-resource event stream here: the preview just vetted every step, and the update's
+        summary comes back with the result.
+        """
+        stack = self.stack
+        record = OperationRecord("up", time.time())
+        result = self._guard(
+            "up",
+            lambda: stack.up(
+                policy_packs=[self.policy_pack],
+                policy_pack_configs=[self.policy_config],
+                on_output=self._log_output,
+            ),
+            record,
+        )
+        record.change_summary = _summary(result.summary)
+        self._finish(record)
+        return record, {key: value.value for key, value in result.outputs.items()}
+
+
+def _summary(summary: Any) -> dict[str, int]:
+    """``resourceChanges`` of an UpdateSummary, as plain strings and ints."""
+    changes = getattr(summary, "resource_changes", None) or {}
+    return {str(getattr(op, "value", op)): int(n) for op, n in changes.items()}

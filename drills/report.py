@@ -1,0 +1,290 @@
+"""Drill reports: Markdown for people, JSON for machines, a timeline chart as PNG."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .result import DrillResult, Measurement
+
+
+def _fmt_seconds(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if value < 10:
+        return f"{value:.3f} s"
+    return f"{value:.1f} s"
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+
+
+def _latency(stats: dict[str, float] | None) -> str:
+    if not stats:
+        return "-"
+    return f"{stats['p50'] * 1000:.0f} / {stats['max'] * 1000:.0f} ms"
+
+
+def _yes(value: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: "not evaluated"}[value]
+
+
+def _table(headers: list[str], rows: Iterable[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines.extend(
+        "| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in row) + " |"
+        for row in rows
+    )
+    return lines
+
+
+def _lost(m: Measurement) -> str:
+    if m.rpo_canaries_lost is None:
+        return m.notes or "n/a"
+    return f"{m.rpo_canaries_lost} / {m.canaries_acknowledged}"
+
+
+def to_markdown(result: DrillResult, chart: str | None = "timeline.png") -> str:
+    """The report as Markdown."""
+    from .scenarios import SCENARIOS
+
+    title = SCENARIOS[result.scenario].title if result.scenario in SCENARIOS else result.scenario
+    obj = result.objectives
+    lines = [
+        f"# DR drill: {title} - stack `{result.stack}`",
+        "",
+        f"**Status: {result.status}**"
+        + (f" ({result.reason})" if result.reason and not result.succeeded else ""),
+        "",
+        f"Drill `{result.drill_id}`, started {_when(result.started_at)}, took {_fmt_seconds(result.duration_seconds)}.",
+        "",
+        "## Objectives",
+        "",
+    ]
+    rto_met = (
+        None if obj is None or result.rto_seconds is None else result.rto_seconds <= obj.rto_seconds
+    )
+    rpo_met = (
+        None if obj is None or result.rpo_seconds is None else result.rpo_seconds <= obj.rpo_seconds
+    )
+    lines += _table(
+        ["Objective", "Target", "Measured", "Met"],
+        [
+            [
+                "RTO",
+                _fmt_seconds(obj.rto_seconds if obj else None),
+                _fmt_seconds(result.rto_seconds),
+                _yes(rto_met),
+            ],
+            [
+                "RPO",
+                _fmt_seconds(obj.rpo_seconds if obj else None),
+                f"{_fmt_seconds(result.rpo_seconds)} ({result.canaries_lost if result.canaries_lost is not None else 'n/a'} canaries lost)",
+                _yes(rpo_met),
+            ],
+        ],
+    )
+    lines += ["", f"Objectives met: {_yes(result.objectives_met)}", ""]
+    lines += [
+        "RTO is measured from the action until a canary write succeeds in the new primary "
+        "(restore time for point-in-time recovery); RPO counts acknowledged canaries missing "
+        "afterwards, and in seconds spans the lost writes: from the oldest lost write to the "
+        "last write the old primary acknowledged.",
+        "",
+        "## Measurements",
+        "",
+    ]
+    lines += _table(
+        [
+            "Phase",
+            "Store",
+            "Action",
+            "From -> To",
+            "RTO",
+            "Canaries lost / acknowledged",
+            "RPO",
+            "Replication p50 / max",
+            "Back p50 / max",
+        ],
+        [
+            [
+                m.phase,
+                m.store,
+                m.action,
+                f"{m.from_region} -> {m.to_region}",
+                _fmt_seconds(m.rto_seconds),
+                _lost(m),
+                _fmt_seconds(m.rpo_seconds),
+                _latency(m.replication_latency),
+                _latency(m.replication_back_latency),
+            ]
+            for m in result.measurements
+        ],
+    )
+    lines += ["", "## Steps", ""]
+    lines += _table(
+        ["#", "Step", "Status", "Duration", "Attempts", "Undo", "Notes"],
+        [
+            [
+                str(i),
+                f"`{s.name}` {s.title}",
+                s.status,
+                _fmt_seconds(s.duration_seconds),
+                str(s.attempts),
+                s.undo_status or "-",
+                (s.error or s.undo_error or "")[:200],
+            ]
+            for i, s in enumerate(result.steps, 1)
+        ],
+    )
+    if result.preconditions:
+        lines += ["", "## Preconditions", ""]
+        lines += [
+            f"- {'ok' if c['ok'] else 'FAILED'} `{c['name']}`: {c['detail']}"
+            for c in result.preconditions
+        ]
+    checks = result.invariant_checks
+    failed = [c for c in checks if not c.get("ok")]
+    lines += [
+        "",
+        "## Invariant: exactly one writer",
+        "",
+        f"Checked {len(checks)} times (after every step); "
+        + (
+            "held every time."
+            if not failed
+            else f"**violated {len(failed)} times**: "
+            + "; ".join(str(c.get("detail", "")) for c in failed)
+        ),
+    ]
+    if result.pulumi:
+        lines += ["", "## Pulumi (Automation API)", ""]
+        lines += _table(
+            ["Operation", "Step", "Duration", "Changes", "Policy findings", "Error"],
+            [
+                [
+                    p["kind"],
+                    p.get("step", ""),
+                    _fmt_seconds(p.get("duration_seconds")),
+                    ", ".join(f"{k}={v}" for k, v in sorted(p.get("change_summary", {}).items()))
+                    or "-",
+                    str(len(p.get("policy", []))),
+                    (p.get("error") or "")[:160],
+                ]
+                for p in result.pulumi
+            ],
+        )
+    lines += ["", "## Timeline", ""]
+    lines += _table(
+        ["t (s)", "Step", "Event"],
+        [
+            [
+                f"{e['at'] - result.started_at:8.3f}",
+                str(e.get("step", "")),
+                f"{e['kind']}: {e['message']}",
+            ]
+            for e in result.timeline
+            if e["kind"] != "check"
+        ],
+    )
+    if chart:
+        lines += ["", f"![timeline]({chart})"]
+    return "\n".join(lines) + "\n"
+
+
+def timeline_png(result: DrillResult, path: Path) -> Path:
+    """Step bars, canary writes per region (ok/failed) and action/takeover markers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    start = result.started_at
+    steps = [s for s in result.steps if s.started_at is not None]
+    regions = sorted({str(c["region"]) for c in result.canaries})
+    lanes = len(steps) + len(regions)
+    fig, ax = plt.subplots(figsize=(11, max(3.0, 0.38 * lanes + 1.4)))
+    colors = {"done": "#4c9a2a", "failed": "#c0392b", "running": "#e67e22", "pending": "#bdc3c7"}
+    for i, s in enumerate(steps):
+        begin = (s.started_at or start) - start
+        end = (s.ended_at or result.ended_at) - start
+        ax.barh(
+            i,
+            max(end - begin, 0.001),
+            left=begin,
+            color=colors.get(s.status, "#7f8c8d"),
+            height=0.6,
+        )
+        label = s.name + (f" (undo {s.undo_status})" if s.undo_status else "")
+        ax.text(begin, i, f" {label}", va="center", fontsize=7)
+    for j, region in enumerate(regions):
+        y = len(steps) + j
+        ok = [c["written_at"] - start for c in result.canaries if c["region"] == region and c["ok"]]
+        bad = [
+            c["written_at"] - start
+            for c in result.canaries
+            if c["region"] == region and not c["ok"]
+        ]
+        ax.scatter(
+            ok,
+            [y] * len(ok),
+            marker="o",
+            s=12,
+            color="#27ae60",
+            label="canary ok" if j == 0 else None,
+        )
+        ax.scatter(
+            bad,
+            [y] * len(bad),
+            marker="x",
+            s=14,
+            color="#c0392b",
+            label="canary failed" if j == 0 else None,
+        )
+    for event in result.timeline:
+        if event["kind"] in {"action", "takeover"}:
+            ax.axvline(
+                event["at"] - start,
+                color="#2c3e50" if event["kind"] == "action" else "#8e44ad",
+                linestyle="--" if event["kind"] == "action" else "-",
+                linewidth=0.8,
+            )
+    ax.set_yticks(range(lanes))
+    ax.set_yticklabels([""] * len(steps) + [f"canaries {r}" for r in regions], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds since the drill started")
+    rto = _fmt_seconds(result.rto_seconds)
+    ax.set_title(
+        f"{result.scenario} on {result.stack}: {result.status} - RTO {rto}, canaries lost {result.canaries_lost}",
+        fontsize=9,
+    )
+    if regions:
+        ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_reports(result: DrillResult, directory: Path) -> dict[str, Path]:
+    """Write ``report.md``, ``report.json`` and ``timeline.png`` into ``directory/<drill id>``."""
+    target = directory / result.drill_id
+    target.mkdir(parents=True, exist_ok=True)
+    png = timeline_png(result, target / "timeline.png")
+    md = target / "report.md"
+    md.write_text(to_markdown(result, png.name), encoding="utf-8")
+    js = target / "report.json"
+    js.write_text(json.dumps(_jsonable(result.to_json()), indent=2), encoding="utf-8")
+    return {"markdown": md, "json": js, "png": png}
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,193 @@
+"""A drill's result: steps, timings, measurements (RTO, RPO), objectives, outputs.
+
+Built from the journal and the canary log, so a resumed or rolled-back drill reports the same
+way as one that ran straight through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .canary import CanaryLog
+from .journal import DRILL_SUCCEEDED, Journal
+from .stackfile import Objectives, parse_objectives
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """One step as it ran."""
+
+    name: str
+    title: str
+    phase: str
+    status: str
+    started_at: float | None
+    ended_at: float | None
+    duration_seconds: float | None
+    attempts: int
+    error: str | None
+    undo_status: str | None
+    undo_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """What one phase measured for one store."""
+
+    phase: str
+    store: str
+    action: str
+    from_region: str
+    to_region: str
+    rto_seconds: float | None
+    rto_label: str
+    rpo_canaries_lost: int | None
+    rpo_seconds: float | None
+    canaries_acknowledged: int | None
+    replication_latency: dict[str, float] | None
+    replication_back_latency: dict[str, float] | None
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DrillResult:
+    """The outcome of a drill (also what ``run``/``resume``/``rollback`` return)."""
+
+    drill_id: str
+    stack: str
+    scenario: str
+    status: str
+    reason: str
+    started_at: float
+    ended_at: float
+    steps: list[StepResult]
+    measurements: list[Measurement]
+    objectives: Objectives | None
+    rto_seconds: float | None
+    rpo_seconds: float | None
+    canaries_lost: int | None
+    objectives_met: bool | None
+    outputs: dict[str, Any]
+    preconditions: list[dict[str, Any]]
+    invariant_checks: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]
+    pulumi: list[dict[str, Any]]
+    canaries: list[dict[str, Any]]
+    reports: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether every step completed."""
+        return self.status == DRILL_SUCCEEDED
+
+    @property
+    def duration_seconds(self) -> float:
+        """Wall time of the drill."""
+        return round(self.ended_at - self.started_at, 3)
+
+    def step(self, name: str) -> StepResult:
+        """A step by name."""
+        return next(s for s in self.steps if s.name == name)
+
+    def measurement(self, phase: str, store: str) -> Measurement:
+        """A measurement by phase and store (``dynamodb`` matches ``dynamodb:<table>``)."""
+        for m in self.measurements:
+            if m.phase == phase and (m.store == store or m.store.split(":")[0] == store):
+                return m
+        raise KeyError(f"{phase}:{store}")
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-able form (the report's ``report.json``)."""
+        data = asdict(self)
+        data["objectives"] = self.objectives.to_json() if self.objectives else None
+        data["duration_seconds"] = self.duration_seconds
+        data["succeeded"] = self.succeeded
+        return data
+
+
+def _measurements(journal: Journal) -> list[Measurement]:
+    found: list[Measurement] = []
+    for raw in journal.state.get("measurements", {}).values():
+        if raw["store"] == "rebuild":
+            continue
+        lost = raw.get("rpo_canaries_lost")
+        found.append(
+            Measurement(
+                phase=raw["phase"],
+                store=raw["store"],
+                action=str(raw.get("action", "")),
+                from_region=str(raw.get("from", "")),
+                to_region=str(raw.get("to", "")),
+                rto_seconds=raw.get("rto_seconds"),
+                rto_label=str(raw.get("rto_label", "until writes succeed in the new primary")),
+                rpo_canaries_lost=int(lost) if lost is not None else None,
+                rpo_seconds=raw.get("rpo_seconds"),
+                canaries_acknowledged=raw.get("canaries_acknowledged"),
+                replication_latency=raw.get("replication_latency"),
+                replication_back_latency=raw.get("replication_back_latency"),
+                notes=str(raw.get("rpo_note", "")),
+            )
+        )
+    return found
+
+
+def build_result(journal: Journal, log: CanaryLog | None = None) -> DrillResult:
+    """Assemble the result of a drill from its journal."""
+    data = journal.data
+    canaries = log if log is not None else CanaryLog(journal.canary_path)
+    steps = [
+        StepResult(
+            name=s["name"],
+            title=s["title"],
+            phase=s.get("phase", ""),
+            status=s["status"],
+            started_at=s.get("started_at"),
+            ended_at=s.get("ended_at"),
+            duration_seconds=(
+                round(s["ended_at"] - s["started_at"], 3)
+                if s.get("ended_at") and s.get("started_at")
+                else None
+            ),
+            attempts=int(s.get("attempts", 0)),
+            error=s.get("error"),
+            undo_status=s.get("undo_status"),
+            undo_error=s.get("undo_error"),
+        )
+        for s in data["steps"]
+    ]
+    measurements = _measurements(journal)
+    raw_objectives = (data.get("target") or {}).get("objectives")
+    objectives = parse_objectives(raw_objectives) if raw_objectives else None
+    rtos = [m.rto_seconds for m in measurements if m.rto_seconds is not None]
+    rpos = [m.rpo_seconds for m in measurements if m.rpo_seconds is not None]
+    lost = [m.rpo_canaries_lost for m in measurements if m.rpo_canaries_lost is not None]
+    rto = max(rtos) if rtos else None
+    rpo = max(rpos) if rpos else None
+    met: bool | None = None
+    if objectives is not None and (rto is not None or rpo is not None):
+        met = (rto is None or rto <= objectives.rto_seconds) and (
+            rpo is None or rpo <= objectives.rpo_seconds
+        )
+    return DrillResult(
+        drill_id=journal.drill_id,
+        stack=str(data["stack"]),
+        scenario=str(data["scenario"]),
+        status=journal.status,
+        reason=str(data.get("reason", "")),
+        started_at=float(data["created_at"]),
+        ended_at=float(data["updated_at"]),
+        steps=steps,
+        measurements=measurements,
+        objectives=objectives,
+        rto_seconds=rto,
+        rpo_seconds=rpo,
+        canaries_lost=sum(lost) if lost else None,
+        objectives_met=met,
+        outputs=dict(journal.state.get("outputs") or {}),
+        preconditions=list(journal.state.get("preconditions", [])),
+        invariant_checks=list(data.get("invariant_checks", [])),
+        timeline=list(data.get("timeline", [])),
+        pulumi=list(data.get("pulumi", [])),
+        canaries=[asdict(c) for c in canaries.attempts()],
+    )

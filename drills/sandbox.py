@@ -1,0 +1,383 @@
+"""A local sandbox for drills: the emulator seeded from a stack's planned resources, and a
+Pulumi stand-in whose previews come from the offline plan of the real program.
+
+``python -m drills sandbox --stack dev --scenario planned-switchover --failback`` (``make
+drill``) records the program for the stack's region pair and for the swapped pair (through
+``preflight``: the program under Pulumi's mocks, the policy pack over gRPC), seeds moto's
+server with the global cluster, the regional clusters, the tables with their replicas, the
+cache replication groups, the alarms and the replicated secret, then runs the drill exactly as
+against AWS: boto3 reaches the emulator through ``AWS_ENDPOINT_URL``, Pulumi through the
+Automation API with the stand-in command.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .drill import DrillEnvironment, start_drill
+from .emulator import Emulator, EmulatorTimings, SeededStack, seed_topology
+from .engine import NullObserver, Step
+from .result import DrillResult
+from .settings import DrillSettings
+from .stackfile import REPO_ROOT, StackSettings, load_stack_settings, project_name
+from .standin import (
+    Plan,
+    PlannedStep,
+    PolicyFinding,
+    StandInBackend,
+    StandInPulumiCommand,
+    StandInStack,
+)
+from .topology import Topology, default_topology, from_recording
+
+log = logging.getLogger("drills.sandbox")
+
+SANDBOX_TIMINGS = EmulatorTimings(
+    switchover_seconds=1.2,
+    failover_seconds=0.9,
+    detach_seconds=0.5,
+    rejoin_seconds=0.8,
+    aurora_replication_lag_seconds=0.05,
+    dynamodb_replication_lag_seconds=0.08,
+    replica_create_seconds=0.3,
+    cache_failover_seconds=0.6,
+    restore_cluster_seconds=1.0,
+    restore_table_seconds=0.8,
+    instance_create_seconds=0.3,
+    restorable_lag_seconds=0.0,
+)
+"""Seconds, not minutes: long enough to watch, short enough to wait for."""
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+"""Pulumi's marker for a value unknown during preview."""
+
+FORCE_NEW: dict[str, frozenset[str]] = {
+    "aws:rds/globalCluster:GlobalCluster": frozenset(
+        {
+            "globalClusterIdentifier",
+            "engine",
+            "databaseName",
+            "sourceDbClusterIdentifier",
+            "storageEncrypted",
+        }
+    ),
+    "aws:rds/cluster:Cluster": frozenset(
+        {
+            "clusterIdentifier",
+            "engine",
+            "engineMode",
+            "availabilityZones",
+            "databaseName",
+            "masterUsername",
+            "kmsKeyId",
+            "storageEncrypted",
+            "dbSubnetGroupName",
+            "snapshotIdentifier",
+            "sourceRegion",
+            "restoreToPointInTime",
+            "s3Import",
+        }
+    ),
+    "aws:rds/clusterInstance:ClusterInstance": frozenset(
+        {"identifier", "clusterIdentifier", "engine", "availabilityZone", "dbSubnetGroupName"}
+    ),
+    "aws:dynamodb/table:Table": frozenset({"name", "hashKey", "rangeKey", "localSecondaryIndexes"}),
+    "aws:elasticache/replicationGroup:ReplicationGroup": frozenset(
+        {
+            "replicationGroupId",
+            "atRestEncryptionEnabled",
+            "kmsKeyId",
+            "subnetGroupName",
+            "globalReplicationGroupId",
+            "port",
+            "snapshotArns",
+            "snapshotName",
+        }
+    ),
+    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": frozenset(
+        {"globalReplicationGroupIdSuffix", "primaryReplicationGroupId"}
+    ),
+    "aws:kms/key:Key": frozenset({"multiRegion", "customerMasterKeySpec", "keySpec", "keyUsage"}),
+    "aws:kms/replicaKey:ReplicaKey": frozenset({"primaryKeyArn"}),
+    "aws:backup/vault:Vault": frozenset({"name", "kmsKeyArn"}),
+    "aws:secretsmanager/secret:Secret": frozenset({"name", "namePrefix"}),
+}
+"""Inputs whose change replaces the resource (the provider's ForceNew fields), for the stateful
+types; ``region`` replaces every regional resource."""
+
+
+def _strip(inputs: Mapping[str, Any], ignored: tuple[str, ...]) -> dict[str, Any]:
+    tops = {path.split(".")[0].split("[")[0] for path in ignored}
+    return {k: v for k, v in inputs.items() if k not in tops}
+
+
+def _unknown(value: Any) -> bool:
+    return isinstance(value, str) and value == UNKNOWN
+
+
+def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    keys = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if _unknown(a) or _unknown(b):
+            continue
+        if a != b:
+            keys.append(key)
+    return keys
+
+
+def diff_recordings(old: Any, new: Any) -> list[PlannedStep]:
+    """The steps the engine would take to go from the ``old`` to the ``new`` recording."""
+    before = {r.urn: r for r in old.resources}
+    steps: list[PlannedStep] = []
+    for res in new.resources:
+        prior = before.pop(res.urn, None)
+        if prior is None:
+            steps.append(PlannedStep("create", res.urn, res.type))
+            continue
+        ignored = tuple(getattr(res, "ignore_changes", ()) or ())
+        changed = _changed_keys(_strip(prior.inputs, ignored), _strip(res.inputs, ignored))
+        if not changed:
+            steps.append(PlannedStep("same", res.urn, res.type))
+            continue
+        replace_keys = tuple(
+            k for k in changed if k == "region" or k in FORCE_NEW.get(res.type, frozenset())
+        )
+        steps.append(
+            PlannedStep(
+                "replace" if replace_keys else "update",
+                res.urn,
+                res.type,
+                tuple(changed),
+                replace_keys,
+            )
+        )
+    steps.extend(PlannedStep("delete", urn, r.type) for urn, r in before.items())
+    return steps
+
+
+@dataclass(slots=True)
+class RecordingPlanner:
+    """Plans from offline recordings of the program: deployed region pair vs configured pair."""
+
+    project: str
+    recordings: dict[tuple[str, str], Any] = field(default_factory=dict)
+    findings: dict[tuple[str, str], list[PolicyFinding]] = field(default_factory=dict)
+    cache: dict[tuple[tuple[str, str], tuple[str, str]], Plan] = field(default_factory=dict)
+
+    def regions(self, config: Mapping[str, Any]) -> tuple[str, str]:
+        """(primary, secondary) of a stand-in stack config."""
+        return (
+            str(config.get(f"{self.project}:primaryRegion")),
+            str(config.get(f"{self.project}:secondaryRegion")),
+        )
+
+    def __call__(self, stack: StandInStack) -> Plan:
+        deployed, wanted = self.regions(stack.deployed_config), self.regions(stack.config)
+        key = (deployed, wanted)
+        if key not in self.cache:
+            old, new = self.recordings.get(deployed), self.recordings.get(wanted)
+            steps = diff_recordings(old, new) if old is not None and new is not None else []
+            self.cache[key] = Plan(steps=steps, policy=list(self.findings.get(wanted, [])))
+        return self.cache[key]
+
+
+def stack_file_config(stack: str, root: Path) -> dict[str, Any]:
+    """Every key of ``stacks/Pulumi.<stack>.yaml`` (namespaced), secure values skipped."""
+    path = root / "stacks" / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    config = data.get("config") or {}
+    return {str(k): v for k, v in config.items() if not (isinstance(v, Mapping) and "secure" in v)}
+
+
+class Sandbox:
+    """Emulator + seeded stack + Pulumi stand-in, for one stack."""
+
+    def __init__(
+        self,
+        stack: str,
+        *,
+        timings: EmulatorTimings | None = None,
+        root: Path = REPO_ROOT,
+        use_recording: bool = True,
+        policies: bool = True,
+        topology: Topology | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.stack = stack
+        self.root = root
+        self.timings = timings or SANDBOX_TIMINGS
+        self.use_recording = use_recording
+        self.policies = policies
+        self._topology = topology
+        self._say = progress or (lambda message: log.info("%s", message))
+        self.project = project_name(root)
+        self.emulator = Emulator(self.timings)
+        self.settings: StackSettings | None = None
+        self.topology: Topology | None = None
+        self.seeded: SeededStack | None = None
+        self.backend: StandInBackend | None = None
+        self.planner = RecordingPlanner(self.project)
+        self.notes: list[str] = []
+
+    # -- setup -------------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        """Plan the stack offline, start the emulator, seed it, prepare the stand-in."""
+        self.settings = load_stack_settings(self.stack, self.root)
+        self.topology = self._topology or self._plan_topology(self.settings)
+        self.emulator.start()
+        self._seed()
+        # Everything loaded so far (moto, botocore models, the recordings) lives as long as the
+        # process: keep it out of the garbage collector's full scans (300+ ms pauses otherwise).
+        gc.collect()
+        gc.freeze()
+        return self
+
+    def _plan_topology(self, settings: StackSettings) -> Topology:
+        if not self.use_recording:
+            self.notes.append("planned resources: defaults (recording disabled)")
+            return default_topology(settings)
+        try:
+            from preflight.pipeline import run_preflight
+            from preflight.recorder import record_stack
+        except ImportError as exc:
+            self.notes.append(f"planned resources: defaults (preflight unavailable: {exc})")
+            return default_topology(settings)
+        pairs = [
+            (settings.primary_region, settings.secondary_region),
+            (settings.secondary_region, settings.primary_region),
+        ]
+        for primary, secondary in pairs:
+            overrides = {"primaryRegion": primary, "secondaryRegion": secondary}
+            self._say(
+                f"recording the program for primary {primary}"
+                + (" with the policy pack" if self.policies else "")
+            )
+            if self.policies:
+                result = run_preflight(self.stack, overrides=overrides, root=self.root)
+                recording = result.recording
+                self.planner.findings[(primary, secondary)] = [
+                    PolicyFinding(
+                        f.policy_name, f.detail, f.enforcement_level, f.urn, f.policy_pack_name
+                    )
+                    for f in result.findings
+                ]
+            else:
+                recording = record_stack(self.stack, overrides, self.root)
+            self.planner.recordings[(primary, secondary)] = recording
+        topology = from_recording(self.planner.recordings[pairs[0]], settings)
+        self.notes.append(
+            f"planned resources: the offline recording of the program ({len(self.planner.recordings[pairs[0]].resources)} resources)"
+        )
+        self.notes.extend(topology.notes)
+        return topology
+
+    def _seed(self) -> None:
+        assert self.topology is not None and self.settings is not None
+        self._say("seeding the emulator")
+        self.seeded = seed_topology(self.emulator, self.topology)
+        seeded = self.seeded
+        config = stack_file_config(self.stack, self.root) or {
+            f"{self.project}:primaryRegion": self.topology.primary_region,
+            f"{self.project}:secondaryRegion": self.topology.secondary_region,
+        }
+        project = self.project
+
+        def outputs_after_up(stack: StandInStack) -> dict[str, Any]:
+            return seeded.outputs_for(
+                str(stack.config[f"{project}:primaryRegion"]),
+                str(stack.config[f"{project}:secondaryRegion"]),
+            )
+
+        self.backend = StandInBackend(self.project, self.planner, outputs_after_up)
+        standin = self.backend.add_stack(self.stack, config, seeded.outputs)
+        recording = self.planner.recordings.get(
+            (self.topology.primary_region, self.topology.secondary_region)
+        )
+        standin.resource_count = len(recording.resources) if recording is not None else 0
+
+    def reseed(self) -> None:
+        """Forget every resource and seed the stack again (between benchmark runs)."""
+        from moto.backends import get_backend
+
+        for service in ("rds", "dynamodb", "elasticache", "cloudwatch", "secretsmanager"):
+            backends: Any = get_backend(service)
+            for account in backends.values():
+                account.reset()
+        self.emulator.reset()
+        self._seed()
+        gc.collect()
+        gc.freeze()
+
+    def stop(self) -> None:
+        """Stop the emulator."""
+        self.emulator.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- drills ------------------------------------------------------------------------------
+
+    def environment(self, settings: DrillSettings, **kwargs: Any) -> DrillEnvironment:
+        """A DrillEnvironment whose Pulumi is the stand-in."""
+        assert self.backend is not None
+        return DrillEnvironment(
+            settings=settings,
+            work_dir=self.root,
+            pulumi_command=StandInPulumiCommand(self.backend),
+            **kwargs,
+        )
+
+    def run(self, scenario: str, env: DrillEnvironment, *, failback: bool = False) -> DrillResult:
+        """Run a drill against the sandbox (boto3 pointed at the emulator for its duration)."""
+        with self.emulator.configured():
+            return start_drill(
+                self.stack, scenario, env, failback=failback, confirm_production=True
+            )
+
+
+class LosePrimaryRegion(NullObserver):
+    """Sandbox fault for ``unplanned-failover``: the primary region stops answering right after
+    the last canary writes were acknowledged (writes still within the replication lag are
+    lost, as in a real regional failure), and answers again ``outage`` seconds later so the old
+    region can rejoin."""
+
+    def __init__(self, emulator: Emulator, region: str, outage: float) -> None:
+        self.emulator = emulator
+        self.region = region
+        self.outage = outage
+
+    def step_finished(self, step: Step, record: dict[str, Any]) -> None:
+        """Take the region down as soon as the canaries step has written."""
+        if step.name != "canaries":
+            return
+        faults = self.emulator.faults
+        faults.region_down(self.region)
+        timer = threading.Timer(self.outage, faults.region_up, args=(self.region,))
+        timer.daemon = True
+        timer.start()
+
+
+def sandbox_settings(state_dir: Path) -> DrillSettings:
+    """Drill settings scaled for the sandbox (poll every 10 ms, step timeouts in seconds)."""
+    return DrillSettings.fast(state_dir, scale=0.01).with_(
+        poll_interval=0.01,
+        canary_count=3,
+        canary_interval=0.02,
+        replication_grace=3.0,
+        stop_check_interval=1.0,
+    )

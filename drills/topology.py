@@ -1,0 +1,329 @@
+"""What a stack deploys that drills care about, as plain data.
+
+The sandbox builds a :class:`Topology` from the offline plan (``preflight.recorder.record_stack``)
+and seeds the emulator with it; tests build one directly. Reading the recording is defensive:
+inputs that the program left to Pulumi (auto-names) fall back to the logical name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .stackfile import DEFAULT_OBJECTIVES, Objectives, StackSettings, parse_objectives
+
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+T_GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
+T_CLUSTER = "aws:rds/cluster:Cluster"
+T_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+T_TABLE = "aws:dynamodb/table:Table"
+T_REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+T_GLOBAL_REPLICATION_GROUP = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
+T_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+T_SECRET = "aws:secretsmanager/secret:Secret"
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSpec:
+    """One Aurora instance."""
+
+    identifier: str
+    availability_zone: str
+    instance_class: str = "db.r7g.large"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSpec:
+    """One regional Aurora cluster of the global database."""
+
+    region: str
+    identifier: str
+    instances: tuple[InstanceSpec, ...]
+    backup_retention_days: int = 7
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """One DynamoDB global table (created in the anchor region, replicated to the other)."""
+
+    logical: str
+    name: str
+    hash_key: str
+    hash_type: str = "S"
+    range_key: str | None = None
+    range_type: str = "S"
+    ttl_attribute: str | None = None
+    pitr: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CacheGroupSpec:
+    """One ElastiCache replication group of the global datastore."""
+
+    region: str
+    replication_group_id: str
+    node_type: str = "cache.r7g.large"
+    num_cache_clusters: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmSpec:
+    """One CloudWatch alarm (drills treat every stack alarm as a stop condition)."""
+
+    region: str
+    name: str
+    namespace: str = "AWS/RDS"
+    metric: str = "CPUUtilization"
+    threshold: float = 80.0
+    comparison: str = "GreaterThanOrEqualToThreshold"
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """The data tier of one stack: region pair, global database, tables, cache, alarms."""
+
+    project: str
+    stack: str
+    environment: str
+    primary_region: str
+    secondary_region: str
+    global_cluster_id: str
+    clusters: tuple[ClusterSpec, ...]
+    tables: tuple[TableSpec, ...]
+    cache_global_suffix: str | None
+    cache_groups: tuple[CacheGroupSpec, ...]
+    alarms: tuple[AlarmSpec, ...]
+    secret_name: str
+    objectives: Objectives = DEFAULT_OBJECTIVES
+    database_name: str = "securecart"
+    engine_version: str = "16.4"
+    source: str = "default"
+    """Where this came from: ``recording`` (the offline plan) or ``default``."""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def regions(self) -> tuple[str, str]:
+        """(primary, secondary)."""
+        return self.primary_region, self.secondary_region
+
+    @property
+    def anchor_region(self) -> str:
+        """Where global tables live (CONTRACTS: the alphabetically first region)."""
+        return sorted(self.regions)[0]
+
+    def cluster(self, region: str) -> ClusterSpec:
+        """The regional cluster in ``region``."""
+        return next(c for c in self.clusters if c.region == region)
+
+
+def default_topology(settings: StackSettings, suffix: str = "") -> Topology:
+    """The data tier CONTRACTS.md describes, named by region, for a stack's region pair."""
+    env = settings.environment
+    tag = f"{env}{suffix}"
+    regions = (settings.primary_region, settings.secondary_region)
+    clusters = tuple(
+        ClusterSpec(
+            region=region,
+            identifier=f"aurora-{tag}-{region}",
+            instances=tuple(
+                InstanceSpec(f"aurora-{tag}-{region}-{i}", f"{region}{az}")
+                for i, az in enumerate(("a", "b"))
+            ),
+        )
+        for region in regions
+    )
+    tables = (
+        TableSpec("carts", f"carts-{tag}", "cartId"),
+        TableSpec("sessions", f"sessions-{tag}", "sessionId", ttl_attribute="expiresAt"),
+        TableSpec("orders", f"order-history-{tag}", "customerId", range_key="orderId"),
+    )
+    cache_groups = tuple(CacheGroupSpec(region, f"cache-{tag}-{region}") for region in regions)
+    alarms = tuple(
+        AlarmSpec(region, f"{name}-{tag}-{region}", namespace, metric)
+        for region in regions
+        for name, namespace, metric in (
+            ("aurora-cpu", "AWS/RDS", "CPUUtilization"),
+            ("aurora-replication-lag", "AWS/RDS", "AuroraGlobalDBReplicationLag"),
+            ("dynamodb-replication-latency", "AWS/DynamoDB", "ReplicationLatency"),
+        )
+    )
+    return Topology(
+        project=settings.project,
+        stack=settings.stack,
+        environment=env,
+        primary_region=settings.primary_region,
+        secondary_region=settings.secondary_region,
+        global_cluster_id=f"securecart-{tag}",
+        clusters=clusters,
+        tables=tables,
+        cache_global_suffix=f"securecart-{tag}",
+        cache_groups=cache_groups,
+        alarms=alarms,
+        secret_name=f"securecart/{tag}/aurora-master",
+        objectives=settings.objectives,
+        source="default",
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping) and value.get(SECRET_SIG) is not None:
+        return _plain(value.get("value"))
+    return value
+
+
+def _text(inputs: Mapping[str, Any], *keys: str, default: str = "") -> str:
+    for key in keys:
+        value = _plain(inputs.get(key))
+        if isinstance(value, str) and value:
+            return value
+    return default
+
+
+def _region_of(resource: Any, fallback: str) -> str:
+    region = _plain(resource.inputs.get("region"))
+    return region if isinstance(region, str) and region else fallback
+
+
+def from_recording(recording: Any, settings: StackSettings) -> Topology:
+    """A Topology from ``preflight.model.Recording`` (the program run under mocks)."""
+    notes: list[str] = []
+    anchor = sorted((settings.primary_region, settings.secondary_region))[0]
+    base = default_topology(settings)
+
+    global_clusters = recording.by_type(T_GLOBAL_CLUSTER)
+    global_id = (
+        _text(global_clusters[0].inputs, "globalClusterIdentifier", default=global_clusters[0].name)
+        if global_clusters
+        else base.global_cluster_id
+    )
+    engine_version = (
+        _text(global_clusters[0].inputs, "engineVersion", default=base.engine_version)
+        if global_clusters
+        else base.engine_version
+    )
+    database_name = (
+        _text(global_clusters[0].inputs, "databaseName", default=base.database_name)
+        if global_clusters
+        else base.database_name
+    )
+
+    instances_by_region: dict[str, list[InstanceSpec]] = {}
+    for res in recording.by_type(T_INSTANCE):
+        region = _region_of(res, anchor)
+        az = _text(res.inputs, "availabilityZone", default=f"{region}a")
+        instances_by_region.setdefault(region, []).append(
+            InstanceSpec(
+                _text(res.inputs, "identifier", default=res.name),
+                az,
+                _text(res.inputs, "instanceClass", default="db.r7g.large"),
+            )
+        )
+    clusters: list[ClusterSpec] = []
+    for res in recording.by_type(T_CLUSTER):
+        region = _region_of(res, anchor)
+        retention = _plain(res.inputs.get("backupRetentionPeriod"))
+        clusters.append(
+            ClusterSpec(
+                region=region,
+                identifier=_text(res.inputs, "clusterIdentifier", default=res.name),
+                instances=tuple(instances_by_region.get(region, ()))
+                or base.cluster(region).instances,
+                backup_retention_days=int(retention) if isinstance(retention, int | float) else 7,
+            )
+        )
+    if {c.region for c in clusters} != {settings.primary_region, settings.secondary_region}:
+        notes.append("no Aurora cluster per region in the plan; using the default names")
+        clusters = list(base.clusters)
+
+    tables: list[TableSpec] = []
+    for res in recording.by_type(T_TABLE):
+        inputs = res.inputs
+        attributes = {
+            str(_plain(a.get("name"))): str(_plain(a.get("type")) or "S")
+            for a in (_plain(inputs.get("attributes")) or [])
+            if isinstance(a, Mapping)
+        }
+        hash_key = _text(inputs, "hashKey", default="pk")
+        range_key = _text(inputs, "rangeKey") or None
+        ttl = _plain(inputs.get("ttl")) or {}
+        ttl_attribute = (
+            str(_plain(ttl.get("attributeName")))
+            if isinstance(ttl, Mapping) and _plain(ttl.get("enabled")) and ttl.get("attributeName")
+            else None
+        )
+        tables.append(
+            TableSpec(
+                logical=res.name,
+                name=_text(inputs, "name", default=res.name),
+                hash_key=hash_key,
+                hash_type=attributes.get(hash_key, "S"),
+                range_key=range_key,
+                range_type=attributes.get(range_key or "", "S"),
+                ttl_attribute=ttl_attribute,
+            )
+        )
+    if not tables:
+        notes.append("no DynamoDB table in the plan; using the default tables")
+        tables = list(base.tables)
+
+    cache_groups = [
+        CacheGroupSpec(
+            region=_region_of(res, anchor),
+            replication_group_id=_text(res.inputs, "replicationGroupId", default=res.name),
+            node_type=_text(res.inputs, "nodeType", default="cache.r7g.large"),
+        )
+        for res in recording.by_type(T_REPLICATION_GROUP)
+    ]
+    global_groups = recording.by_type(T_GLOBAL_REPLICATION_GROUP)
+    cache_suffix = (
+        _text(
+            global_groups[0].inputs, "globalReplicationGroupIdSuffix", default=global_groups[0].name
+        )
+        if global_groups
+        else None
+    )
+    if cache_suffix is None or len({g.region for g in cache_groups}) != 2:
+        cache_groups = []
+        cache_suffix = None
+        notes.append("no ElastiCache global datastore in the plan")
+
+    alarms = [
+        AlarmSpec(
+            region=_region_of(res, anchor),
+            name=_text(res.inputs, "name", default=res.name),
+            namespace=_text(res.inputs, "namespace", default="AWS/RDS"),
+            metric=_text(res.inputs, "metricName", default="CPUUtilization"),
+        )
+        for res in recording.by_type(T_ALARM)
+    ]
+    secrets = recording.by_type(T_SECRET)
+    secret_name = (
+        _text(secrets[0].inputs, "name", default=secrets[0].name) if secrets else base.secret_name
+    )
+
+    objectives = settings.objectives
+    outputs_objectives = getattr(recording, "outputs", {}).get("drillObjectives")
+    if isinstance(outputs_objectives, Mapping):
+        objectives = parse_objectives(dict(outputs_objectives))
+
+    return Topology(
+        project=settings.project,
+        stack=settings.stack,
+        environment=settings.environment,
+        primary_region=settings.primary_region,
+        secondary_region=settings.secondary_region,
+        global_cluster_id=global_id,
+        clusters=tuple(clusters),
+        tables=tuple(tables),
+        cache_global_suffix=cache_suffix,
+        cache_groups=tuple(cache_groups),
+        alarms=tuple(alarms),
+        secret_name=secret_name,
+        objectives=objectives,
+        database_name=database_name,
+        engine_version=engine_version,
+        source="recording",
+        notes=tuple(notes),
+    )

@@ -1,0 +1,51 @@
+"""Fixtures: one emulator (moto's threaded server on 127.0.0.1) per test session (per xdist
+worker), faults and timings reset before every test, a freshly seeded stack per test."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from drill_harness import TIMINGS, DrillHarness, make_harness
+
+from drills.emulator import Emulator
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """The emulator, started once per session (per xdist worker)."""
+    server = Emulator(TIMINGS).start()
+    # warm moto's backends and botocore's models once, then keep them out of full GC scans
+    make_harness(server, tmp_path_factory.mktemp("warmup"))
+    gc.collect()
+    gc.freeze()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
+    """For tests that use the emulator: boto3 pointed at it through AWS_ENDPOINT_URL (only for
+    the test's duration), faults cleared and timings reset before and after."""
+    if "emulator" not in request.fixturenames and "harness" not in request.fixturenames:
+        yield
+        return
+    server: Emulator = request.getfixturevalue("emulator")
+    server.faults.clear()
+    server.timings = TIMINGS
+    with server.configured():
+        yield
+    server.faults.clear()
+    server.timings = TIMINGS
+    # what this test created stays alive in moto anyway: keep it out of full GC scans
+    gc.freeze()
+
+
+@pytest.fixture
+def harness(emulator: Emulator, tmp_path: Path) -> DrillHarness:
+    """A freshly seeded stack and its Pulumi stand-in."""
+    return make_harness(emulator, tmp_path)

@@ -1,0 +1,315 @@
+"""Test support for drills: a seeded stack in the shared emulator, a Pulumi stand-in, helpers
+that read the emulator's state back for assertions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from drills.drill import DrillEnvironment, resume_drill, rollback_drill, start_drill
+from drills.emulator import STATE, Emulator, EmulatorTimings, SeededStack, seed_topology
+from drills.emulator.dynamodb import dump_items
+from drills.engine import DrillObserver, NullObserver, Step
+from drills.journal import Journal
+from drills.result import DrillResult
+from drills.settings import DrillSettings, StepTimeouts
+from drills.stackfile import REPO_ROOT, Objectives, StackSettings
+from drills.standin import StandInBackend, StandInPulumiCommand, StandInStack
+from drills.topology import AlarmSpec, TableSpec, Topology, default_topology
+
+PRIMARY = "us-east-1"
+SECONDARY = "us-west-2"
+PROJECT = "securecart-data"
+
+TIMINGS = EmulatorTimings(
+    switchover_seconds=0.04,
+    failover_seconds=0.03,
+    detach_seconds=0.02,
+    rejoin_seconds=0.03,
+    aurora_replication_lag_seconds=0.004,
+    dynamodb_replication_lag_seconds=0.006,
+    replica_create_seconds=0.02,
+    cache_failover_seconds=0.02,
+    restore_cluster_seconds=0.03,
+    restore_table_seconds=0.03,
+    instance_create_seconds=0.01,
+    restorable_lag_seconds=0.0,
+)
+"""Milliseconds: every transition still happens, and takes time, but the suite stays fast."""
+
+TIMEOUTS = StepTimeouts(
+    preconditions=5.0,
+    canaries=5.0,
+    aurora_switch=3.0,
+    cache_switch=3.0,
+    dynamodb_evacuation=3.0,
+    verify=3.0,
+    rebuild=3.0,
+    reconcile=5.0,
+    restore=5.0,
+    cleanup=5.0,
+)
+
+
+def fast_settings(state_dir: Path, **changes: Any) -> DrillSettings:
+    """Drill settings for tests: 5 ms polls (tests of a region that stops answering shorten the
+    AWS read timeout themselves)."""
+    settings = DrillSettings(
+        poll_interval=0.015,
+        stop_check_interval=0.5,
+        canary_count=3,
+        canary_interval=0.015,
+        replication_grace=0.4,
+        aws_connect_timeout=1.0,
+        aws_read_timeout=2.0,
+        aws_max_attempts=3,
+        busy_retries=2,
+        timeouts=TIMEOUTS,
+        state_dir=state_dir,
+    )
+    return settings.with_(**changes) if changes else settings
+
+
+def test_topology(suffix: str) -> Topology:
+    """A small stack: two global tables, a global datastore, one alarm per region."""
+    settings = StackSettings(
+        project=PROJECT,
+        stack="dev",
+        environment="dev",
+        primary_region=PRIMARY,
+        secondary_region=SECONDARY,
+        objectives=Objectives(rto_seconds=60.0, rpo_seconds=1.0, max_replication_lag_seconds=2.0),
+        raw={},
+    )
+    base = default_topology(settings, suffix=f"-{suffix}")
+    return replace(
+        base,
+        clusters=tuple(replace(c, instances=c.instances[:1]) for c in base.clusters),
+        tables=(
+            TableSpec("sessions", f"sessions-{suffix}", "sessionId", ttl_attribute="expiresAt"),
+            TableSpec(
+                "order-history", f"order-history-{suffix}", "customerId", range_key="orderId"
+            ),
+        ),
+        alarms=(
+            AlarmSpec(PRIMARY, f"aurora-cpu-{suffix}-{PRIMARY}"),
+            AlarmSpec(SECONDARY, f"aurora-cpu-{suffix}-{SECONDARY}"),
+        ),
+    )
+
+
+class Crash(BaseException):
+    """Simulates the drill process dying (not an Exception: nothing in the drill catches it)."""
+
+
+class CrashAt(NullObserver):
+    """Crashes the drill when a step starts (before it acts) or finishes (before it is journaled
+    as done)."""
+
+    def __init__(self, step: str, when: str = "finished") -> None:
+        self.step = step
+        self.when = when
+
+    def step_started(self, step: Step, record: dict[str, Any]) -> None:
+        if self.when == "started" and step.name == self.step:
+            raise Crash(step.name)
+
+    def step_finished(self, step: Step, record: dict[str, Any]) -> None:
+        if self.when == "finished" and step.name == self.step:
+            raise Crash(step.name)
+
+
+class AtStep(NullObserver):
+    """Runs a callback when a step starts."""
+
+    def __init__(self, step: str, action: Any) -> None:
+        self.step = step
+        self.action = action
+
+    def step_started(self, step: Step, record: dict[str, Any]) -> None:
+        if step.name == self.step:
+            self.action()
+
+
+@dataclass
+class DrillHarness:
+    """One seeded stack, its stand-in Pulumi backend, and readers of the emulator's state."""
+
+    emulator: Emulator
+    seeded: SeededStack
+    backend: StandInBackend
+    command: StandInPulumiCommand
+    state_dir: Path
+    settings: DrillSettings
+    report_dir: Path
+    stack: str = "dev"
+    observers: list[DrillObserver] = field(default_factory=list)
+
+    @property
+    def topology(self) -> Topology:
+        return self.seeded.topology
+
+    @property
+    def pulumi_stack(self) -> StandInStack:
+        return self.backend.stack(self.stack)
+
+    def env(
+        self, observers: Sequence[DrillObserver] = (), settings: DrillSettings | None = None
+    ) -> DrillEnvironment:
+        return DrillEnvironment(
+            settings=settings or self.settings,
+            work_dir=REPO_ROOT,
+            pulumi_command=self.command,
+            observers=[*self.observers, *observers],
+            report_dir=self.report_dir,
+        )
+
+    def run(
+        self,
+        scenario: str,
+        *,
+        failback: bool = False,
+        observers: Sequence[DrillObserver] = (),
+        settings: DrillSettings | None = None,
+        reports: bool = False,
+    ) -> DrillResult:
+        env = self.env(observers, settings)
+        if not reports:
+            env.report_dir = None
+        return start_drill(self.stack, scenario, env, failback=failback)
+
+    def resume(
+        self, drill_id: str, observers: Sequence[DrillObserver] = (), reports: bool = False
+    ) -> DrillResult:
+        env = self.env(observers)
+        env.report_dir = self.report_dir if reports else None
+        return resume_drill(drill_id, env)
+
+    def rollback(
+        self, drill_id: str, observers: Sequence[DrillObserver] = (), reports: bool = False
+    ) -> DrillResult:
+        env = self.env(observers)
+        env.report_dir = self.report_dir if reports else None
+        return rollback_drill(drill_id, env)
+
+    def journal(self, drill_id: str) -> Journal:
+        return Journal.load(self.state_dir, drill_id)
+
+    def only_drill(self) -> str:
+        ids = [p.parent.name for p in self.state_dir.glob("*/journal.json")]
+        assert len(ids) == 1, ids
+        return ids[0]
+
+    # -- reading the emulator back ---------------------------------------------------------
+
+    def client(self, service: str, region: str) -> Any:
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.emulator.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def global_cluster(self) -> dict[str, Any]:
+        result = self.client("rds", SECONDARY).describe_global_clusters(
+            GlobalClusterIdentifier=self.topology.global_cluster_id
+        )
+        cluster: dict[str, Any] = result["GlobalClusters"][0]
+        return cluster
+
+    def writer_region(self) -> str:
+        writers = [
+            m["DBClusterArn"].split(":")[3]
+            for m in self.global_cluster()["GlobalClusterMembers"]
+            if m["IsWriter"]
+        ]
+        assert len(writers) == 1, writers
+        return writers[0]
+
+    def cache_primary(self) -> str:
+        datastore = self.client("elasticache", SECONDARY).describe_global_replication_groups(
+            GlobalReplicationGroupId=self.seeded.cache_global_id, ShowMemberInfo=True
+        )["GlobalReplicationGroups"][0]
+        primaries = [
+            m["ReplicationGroupRegion"] for m in datastore["Members"] if m["Role"] == "PRIMARY"
+        ]
+        assert len(primaries) == 1, primaries
+        return primaries[0]
+
+    def aurora_rows(self, region: str) -> set[str]:
+        """Canary ids in the regional cluster's database (the emulator's own store)."""
+        self.emulator.tick()
+        store = STATE.aurora.stores.get(self.seeded.cluster_arns[region])
+        if store is None:
+            return set()
+        try:
+            _, rows = store.query("SELECT id FROM drill_canary", {})
+        except Exception:
+            return set()
+        return {str(r[0]) for r in rows}
+
+    def table_items(self, region: str, logical: str = "sessions") -> list[dict[str, Any]]:
+        self.emulator.tick()
+        name = next(t.name for t in self.topology.tables if t.logical == logical)
+        return dump_items(region, name)
+
+    def canary_items(self, region: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for table in self.topology.tables:
+            items.extend(i for i in dump_items(region, table.name) if "drillId" in i)
+        return items
+
+    def set_alarm(self, region: str, state: str = "ALARM") -> str:
+        name = next(a.name for a in self.topology.alarms if a.region == region)
+        self.client("cloudwatch", region).set_alarm_state(
+            AlarmName=name, StateValue=state, StateReason="test"
+        )
+        return name
+
+    def config_regions(self) -> tuple[str, str]:
+        cfg = self.pulumi_stack.config
+        return str(cfg[f"{PROJECT}:primaryRegion"]), str(cfg[f"{PROJECT}:secondaryRegion"])
+
+
+def make_harness(emulator: Emulator, tmp: Path, planner: Any = None) -> DrillHarness:
+    """Seed a fresh stack (unique names) and a stand-in backend for it."""
+    suffix = uuid.uuid4().hex[:8]
+    seeded = seed_topology(emulator, test_topology(suffix))
+
+    def outputs_after_up(stack: StandInStack) -> dict[str, Any]:
+        return seeded.outputs_for(
+            str(stack.config[f"{PROJECT}:primaryRegion"]),
+            str(stack.config[f"{PROJECT}:secondaryRegion"]),
+        )
+
+    backend = StandInBackend(PROJECT, outputs_after_up=outputs_after_up)
+    if planner is not None:
+        backend.planner = planner
+    backend.add_stack(
+        "dev",
+        {
+            "environment": "dev",
+            "primaryRegion": PRIMARY,
+            "secondaryRegion": SECONDARY,
+            "drillsRtoSeconds": "60",
+            "drillsRpoSeconds": "1",
+            "drillsMaxReplicationLagSeconds": "2",
+        },
+        seeded.outputs,
+    )
+    state_dir = tmp / "state"
+    return DrillHarness(
+        emulator=emulator,
+        seeded=seeded,
+        backend=backend,
+        command=StandInPulumiCommand(backend),
+        state_dir=state_dir,
+        settings=fast_settings(state_dir),
+        report_dir=tmp / "reports",
+    )

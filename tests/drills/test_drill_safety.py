@@ -1,0 +1,312 @@
+"""Refusals and aborts: preconditions, FIS-like stop conditions, unsafe previews, policies, a
+stack another update holds. Every abort must leave exactly one writer, in the origin region."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from drill_harness import PRIMARY, SECONDARY, AtStep, DrillHarness
+
+from drills.standin import Plan, PlannedStep, PolicyFinding, static_plan
+
+URN = "urn:pulumi:dev::securecart-data::securecart:index:DataTier$securecart:database:AuroraGlobalDatabase${type}::{name}"
+
+
+def _urn(type_token: str, name: str) -> str:
+    return URN.format(type=type_token, name=name)
+
+
+def _assert_origin(harness: DrillHarness) -> None:
+    assert harness.writer_region() == PRIMARY
+    assert harness.cache_primary() == PRIMARY
+    assert harness.config_regions() == (PRIMARY, SECONDARY)
+    assert harness.aurora_rows(PRIMARY) == set()
+    assert harness.canary_items(PRIMARY) == [] == harness.canary_items(SECONDARY)
+
+
+def test_refuses_while_an_alarm_is_in_alarm(harness: DrillHarness) -> None:
+    name = harness.set_alarm(SECONDARY)
+
+    result = harness.run("planned-switchover")
+
+    assert result.status == "refused"
+    assert "no-alarm-in-alarm" in result.reason and name in result.reason
+    assert result.step("preconditions").status == "failed"
+    assert all(s.status == "pending" for s in result.steps[1:])
+    assert not harness.command.calls_of("preview") and not harness.command.calls_of("up")
+    _assert_origin(harness)
+
+
+def test_refuses_while_a_pulumi_update_is_in_progress(harness: DrillHarness) -> None:
+    harness.backend.locked_by = "someone else"
+
+    result = harness.run("planned-switchover")
+
+    assert result.status == "refused"
+    assert "no-pulumi-update: an update is in progress" in result.reason
+    assert harness.writer_region() == PRIMARY
+
+
+def test_refuses_when_replication_lag_is_above_the_threshold(harness: DrillHarness) -> None:
+    harness.emulator.timings = replace(harness.emulator.timings, aurora_replication_lag_seconds=0.3)
+    harness.pulumi_stack.config["securecart-data:drillsMaxReplicationLagSeconds"] = "0.1"
+
+    result = harness.run("planned-switchover")
+
+    assert result.status == "refused"
+    assert "aurora-replication-lag" in result.reason and "0.1s" in result.reason
+    assert harness.writer_region() == PRIMARY
+
+
+def test_refuses_when_the_writer_is_not_where_the_stack_says(harness: DrillHarness) -> None:
+    harness.client("rds", SECONDARY).switchover_global_cluster(
+        GlobalClusterIdentifier=harness.topology.global_cluster_id,
+        TargetDbClusterIdentifier=harness.seeded.cluster_arns[SECONDARY],
+    )
+    harness.emulator.tick()
+    import time
+
+    time.sleep(harness.emulator.timings.switchover_seconds + 0.02)
+
+    result = harness.run("planned-switchover")
+
+    assert result.status == "refused"
+    assert f"writer in {SECONDARY}; expected {PRIMARY}" in result.reason
+
+
+def test_refuses_when_the_secondary_region_does_not_answer(harness: DrillHarness) -> None:
+    harness.emulator.faults.region_down(SECONDARY)
+    settings = harness.settings.with_(aws_read_timeout=0.1, aws_max_attempts=1)
+
+    result = harness.run("planned-switchover", settings=settings)
+
+    assert result.status == "refused"
+    assert SECONDARY in result.reason and "not answering" in result.reason
+
+
+def test_an_alarm_going_off_mid_drill_aborts_and_rolls_back(harness: DrillHarness) -> None:
+    fire = AtStep("cache-failover", lambda: harness.set_alarm(PRIMARY))
+    settings = harness.settings.with_(stop_check_interval=0.0)
+
+    result = harness.run("planned-switchover", observers=[fire], settings=settings)
+
+    assert result.status == "rolled-back"
+    assert "stop condition" in result.reason and "aurora-cpu" in result.reason
+    switch = result.step("aurora-switchover")
+    assert switch.status == "done" and switch.undo_status == "done"
+    harness.set_alarm(PRIMARY, "OK")
+    _assert_origin(harness)
+    journal = harness.journal(result.drill_id).data
+    assert journal["invariant_checks"][-1]["after"] == "resume"  # the check after the rollback
+    assert all(c["ok"] for c in journal["invariant_checks"])
+    assert any(e["kind"] == "stop-condition" for e in journal["timeline"])
+
+
+def test_a_step_exceeding_its_timeout_aborts_and_rolls_back(harness: DrillHarness) -> None:
+    harness.emulator.faults.never_complete("switchover_global_cluster")
+    settings = harness.settings.with_(
+        timeouts=replace(harness.settings.timeouts, aurora_switch=0.3)
+    )
+
+    result = harness.run("planned-switchover", settings=settings)
+
+    assert result.status == "rolled-back"
+    assert "exceeded its 0.3s timeout" in result.reason
+    assert result.step("aurora-switchover").status == "failed"
+    # the switchover never progressed: the writer stayed, the drill never left two writers
+    assert harness.writer_region() == PRIMARY
+    assert harness.global_cluster()["Status"] == "switching-over"
+    assert not harness.command.calls_of("up")
+    assert harness.canary_items(PRIMARY) == []
+
+
+@pytest.mark.parametrize(
+    ("op", "type_token"),
+    [("replace", "aws:rds/cluster:Cluster"), ("delete", "aws:dynamodb/table:Table")],
+)
+def test_refuses_to_apply_a_preview_that_replaces_or_deletes_stateful_resources(
+    harness: DrillHarness, op: str, type_token: str
+) -> None:
+    urn = _urn(type_token, "victim")
+    harness.backend.planner = static_plan(
+        Plan(
+            [
+                PlannedStep(
+                    "update",
+                    _urn("aws:route53/record:Record", "writer"),
+                    "aws:route53/record:Record",
+                ),
+                PlannedStep(op, urn, type_token, ("masterUsername",), ("masterUsername",)),
+            ]
+        )
+    )
+
+    result = harness.run("planned-switchover")
+
+    assert result.status == "rolled-back"
+    assert f"preview would {op} {urn}" in result.reason
+    assert result.step("preview").status == "failed"
+    assert result.step("up").status == "pending"
+    assert not harness.command.calls_of("up"), "up never runs after an unsafe preview"
+    preview = harness.command.calls_of("preview")[0]
+    assert preview.flag("--policy-pack") == ["policies"]
+    assert preview.flag("--policy-pack-config") == ["stacks/policy-config.dev.json"]
+    assert preview.cwd.endswith("/main") or preview.cwd
+    _assert_origin(harness)
+
+
+@pytest.mark.parametrize(
+    ("op", "type_token", "unsafe"),
+    [
+        ("replace", "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup", True),
+        ("delete-replaced", "aws:kms/key:Key", True),
+        ("create-replacement", "aws:rds/globalCluster:GlobalCluster", True),
+        ("delete", "aws:secretsmanager/secret:Secret", True),
+        ("discard", "aws:backup/vault:Vault", True),
+        ("update", "aws:rds/cluster:Cluster", False),
+        ("replace", "aws:route53/record:Record", False),
+        ("delete", "aws:cloudwatch/metricAlarm:MetricAlarm", False),
+    ],
+)
+def test_which_preview_steps_are_unsafe(op: str, type_token: str, unsafe: bool) -> None:
+    from drills.reconcile import unsafe_steps
+
+    steps = [{"op": op, "urn": _urn(type_token, "x"), "type": type_token}]
+    assert bool(unsafe_steps(steps)) is unsafe
+
+
+def test_stateless_replacements_and_advisory_findings_do_not_stop_the_drill(
+    harness: DrillHarness,
+) -> None:
+    harness.backend.planner = static_plan(
+        Plan(
+            [
+                PlannedStep(
+                    "replace",
+                    _urn("aws:route53/record:Record", "writer"),
+                    "aws:route53/record:Record",
+                )
+            ],
+            [PolicyFinding("cost-tags", "missing CostCenter", "advisory")],
+        )
+    )
+
+    result = harness.run("planned-switchover")
+
+    assert result.succeeded, result.reason
+    assert len(harness.command.calls_of("up")) == 1
+    preview = next(p for p in result.pulumi if p["kind"] == "preview")
+    assert preview["policy"][0]["policy"] == "cost-tags"
+    assert preview["steps"][0]["op"] == "replace"
+
+
+def test_a_mandatory_policy_violation_stops_the_drill(harness: DrillHarness) -> None:
+    harness.backend.planner = static_plan(
+        Plan(
+            policy=[
+                PolicyFinding(
+                    "aurora-multi-az",
+                    "only one AZ in us-west-2",
+                    "mandatory",
+                    _urn("aws:rds/cluster:Cluster", "aurora-us-west-2"),
+                ),
+                PolicyFinding("cost-tags", "missing CostCenter", "advisory"),
+            ]
+        )
+    )
+
+    result = harness.run("planned-switchover")
+
+    assert result.status == "rolled-back"
+    assert "mandatory policies: aurora-multi-az" in result.reason
+    assert "cost-tags" not in result.reason
+    assert not harness.command.calls_of("up")
+    _assert_origin(harness)
+
+
+def test_a_busy_stack_is_retried_then_reported_as_busy(harness: DrillHarness) -> None:
+    # one conflict on the refresh is retried transparently; then another update holds the
+    # stack for longer than the retries when the drill wants to preview
+    harness.backend.busy_for = 1
+    hold = AtStep("preview", lambda: setattr(harness.backend, "busy_for", 10))
+
+    result = harness.run("cache-failover", observers=[hold])
+
+    refresh = next(p for p in result.pulumi if p["kind"] == "refresh")
+    assert refresh["attempts"] == 2 and not refresh["error"]
+    assert result.status == "rolled-back"
+    assert "another update is in progress" in result.reason
+    assert harness.cache_primary() == PRIMARY
+
+
+def test_other_pulumi_failures_abort_with_the_cli_message(harness: DrillHarness) -> None:
+    harness.backend.fail_next["up"] = "error: resource aurora-us-west-2 failed: AccessDenied"
+
+    result = harness.run("planned-switchover")
+
+    assert result.status == "rolled-back"
+    assert "pulumi up on stack dev failed" in result.reason and "AccessDenied" in result.reason
+    _assert_origin(harness)
+
+
+def test_a_stack_held_by_another_drill_is_refused(harness: DrillHarness) -> None:
+    from drills.errors import DrillLockedError
+
+    locks = harness.state_dir / "locks"
+    locks.mkdir(parents=True)
+    (locks / "dev.lock").write_text("1 dev-planned-switchover-other")  # pid 1 is alive, not us
+
+    with pytest.raises(
+        DrillLockedError, match="drill dev-planned-switchover-other is running in process 1"
+    ):
+        harness.run("planned-switchover")
+
+    journal = harness.journal(harness.only_drill()).data
+    assert journal["status"] == "refused" and "process 1" in journal["reason"]
+    assert harness.writer_region() == PRIMARY
+
+
+def test_production_needs_explicit_confirmation(harness: DrillHarness) -> None:
+    from drills.drill import ConfirmationRequiredError, start_drill
+
+    harness.backend.stacks["prod"] = harness.backend.stacks.pop("dev")
+    harness.backend.stacks["prod"].name = "prod"
+    with pytest.raises(ConfirmationRequiredError, match="--yes-i-mean-prod"):
+        start_drill("prod", "planned-switchover", harness.env())
+    assert not harness.state_dir.exists() or not list(harness.state_dir.glob("*/journal.json"))
+
+
+def test_two_writers_are_detected(harness: DrillHarness) -> None:
+    """The invariant checker sees a split brain: a detached secondary next to the writer."""
+    from drills.aws import AwsClients
+    from drills.engine import DrillContext
+    from drills.health import single_writer
+    from drills.journal import Journal
+    from drills.reconcile import StackReconciler
+    from drills.stackfile import REPO_ROOT
+    from drills.target import target_from_outputs
+
+    rds = harness.client("rds", SECONDARY)
+    rds.remove_from_global_cluster(
+        GlobalClusterIdentifier=harness.topology.global_cluster_id,
+        DbClusterIdentifier=harness.seeded.cluster_arns[SECONDARY],
+    )
+    import time
+
+    time.sleep(harness.emulator.timings.detach_seconds + 0.02)
+    journal = Journal.create(
+        harness.state_dir, "split", stack="dev", scenario="x", options={}, settings={}, plan=[]
+    )
+    ctx = DrillContext(
+        journal,
+        target_from_outputs(harness.seeded.outputs),
+        harness.settings,
+        AwsClients(harness.settings),
+        StackReconciler("dev", REPO_ROOT, "securecart-data", harness.command),
+        [],
+    )
+    check = single_writer(ctx, None)
+    assert check["ok"] is False
+    assert set(check["writers"]) == {PRIMARY, SECONDARY}
+    assert "pg_is_in_recovery" in check["detail"]

@@ -1,0 +1,274 @@
+"""Every scenario end to end against the emulator: the emulator's state afterwards (writer
+region, replica status, canaries), the report and the journal."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from drill_harness import PRIMARY, SECONDARY, AtStep, DrillHarness
+
+from drills.emulator import STATE
+
+
+def _report(result, harness: DrillHarness) -> tuple[str, dict]:
+    md = Path(result.reports["markdown"]).read_text()
+    js = json.loads(Path(result.reports["json"]).read_text())
+    png = Path(result.reports["png"]).read_bytes()
+    assert png.startswith(b"\x89PNG"), "timeline chart is a PNG"
+    return md, js
+
+
+def _journal_ok(harness: DrillHarness, result) -> dict:
+    journal = harness.journal(result.drill_id).data
+    assert journal["status"] == "succeeded"
+    assert all(s["status"] == "done" for s in journal["steps"])
+    checks = journal["invariant_checks"]
+    assert len(checks) == len(journal["steps"]), "invariant checked after every step"
+    assert all(c["ok"] for c in checks)
+    return journal
+
+
+def test_planned_switchover_moves_writers_without_losing_a_canary(harness: DrillHarness) -> None:
+    result = harness.run("planned-switchover", reports=True)
+
+    assert result.succeeded, result.reason
+    assert harness.writer_region() == SECONDARY
+    assert harness.cache_primary() == SECONDARY
+    gc = harness.global_cluster()
+    assert gc["Status"] == "available"
+    assert {m.get("SynchronizationStatus") for m in gc["GlobalClusterMembers"]} == {"connected"}
+    assert harness.config_regions() == (SECONDARY, PRIMARY)
+    assert harness.pulumi_stack.outputs["primaryRegion"] == SECONDARY
+
+    aurora = result.measurement("switch", "aurora")
+    assert aurora.rpo_canaries_lost == 0 and aurora.rpo_seconds == 0.0
+    assert (
+        aurora.canaries_acknowledged
+        and aurora.canaries_acknowledged >= harness.settings.canary_count
+    )
+    # RTO covers the emulated switchover: the new writer only takes writes once it is promoted
+    assert aurora.rto_seconds is not None
+    assert harness.emulator.timings.switchover_seconds * 0.9 <= aurora.rto_seconds < 2.0
+    dynamo = result.measurement("switch", "dynamodb")
+    assert dynamo.rpo_canaries_lost == 0
+    assert dynamo.replication_back_latency is not None
+    assert result.objectives_met is True
+
+    # canaries were cleaned up everywhere
+    assert harness.aurora_rows(PRIMARY) == set() == harness.aurora_rows(SECONDARY)
+    assert harness.canary_items(PRIMARY) == [] == harness.canary_items(SECONDARY)
+
+    journal = _journal_ok(harness, result)
+    assert journal["state"]["phases"]["switch"]["up_done"] is True
+    kinds = [p["kind"] for p in journal["pulumi"]]
+    assert kinds == ["refresh", "config", "preview", "up"]
+
+    md, js = _report(result, harness)
+    assert "Planned switchover" in md and "| RTO |" in md and "exactly one writer" in md
+    assert js["status"] == "succeeded" and js["rto_seconds"] == result.rto_seconds
+    assert {s["name"] for s in js["steps"]} >= {"aurora-switchover", "up", "verify-outputs"}
+
+
+def test_planned_switchover_with_failback_returns_to_the_origin(harness: DrillHarness) -> None:
+    result = harness.run("planned-switchover", failback=True)
+
+    assert result.succeeded, result.reason
+    assert harness.writer_region() == PRIMARY
+    assert harness.cache_primary() == PRIMARY
+    assert harness.config_regions() == (PRIMARY, SECONDARY)
+    for phase in ("switch", "failback"):
+        m = result.measurement(phase, "aurora")
+        assert m.rpo_canaries_lost == 0 and m.rto_seconds is not None
+    assert result.measurement("failback", "aurora").from_region == SECONDARY
+    ups = harness.command.calls_of("up")
+    assert len(ups) == 2
+    _journal_ok(harness, result)
+
+
+def _slower(harness: DrillHarness, **changes: float) -> None:
+    harness.emulator.timings = replace(harness.emulator.timings, **changes)
+
+
+def test_unplanned_failover_after_region_loss_counts_lost_canaries_and_rebuilds(
+    harness: DrillHarness,
+) -> None:
+    # replication is slow, so canaries written just before the loss never reach the secondary
+    _slower(harness, aurora_replication_lag_seconds=0.5)
+    faults = harness.emulator.faults
+    lose = AtStep("declare-primary-lost", lambda: faults.region_down(PRIMARY))
+    back = AtStep(
+        "rebuild-old-primary",
+        lambda: threading.Timer(0.05, faults.region_up, args=(PRIMARY,)).start(),
+    )
+    settings = harness.settings.with_(
+        aws_max_attempts=1, aws_read_timeout=0.1, replication_grace=1.0
+    )
+    harness.pulumi_stack.config["securecart-data:drillsRpoSeconds"] = "0"
+
+    result = harness.run(
+        "unplanned-failover", observers=[lose, back], settings=settings, reports=True
+    )
+
+    assert result.succeeded, result.reason
+    assert harness.writer_region() == SECONDARY
+    gc = harness.global_cluster()
+    old = next(m for m in gc["GlobalClusterMembers"] if PRIMARY in m["DBClusterArn"])
+    assert old["IsWriter"] is False and old["SynchronizationStatus"] == "connected"
+
+    aurora = result.measurement("failover", "aurora")
+    assert aurora.rpo_canaries_lost == harness.settings.canary_count
+    assert aurora.rpo_seconds is not None and aurora.rpo_seconds > 0
+    assert STATE.aurora.lost_changes[harness.topology.global_cluster_id] >= aurora.rpo_canaries_lost
+    # the lost writes are gone from the rebuilt old primary too (it was rebuilt from the new writer)
+    journal = harness.journal(result.drill_id).data
+    lost = set(journal["state"]["measurements"]["failover:aurora"]["canaries_lost"])
+    assert lost and not (lost & harness.aurora_rows(PRIMARY))
+    assert result.objectives is not None and result.objectives.rpo_seconds == 0
+    assert result.objectives_met is False  # any lost write breaks a zero RPO
+    assert harness.config_regions() == (SECONDARY, PRIMARY)
+    assert journal["state"]["measurements"]["failover:rebuild"]["rejoined_at"] > 0
+    md = Path(result.reports["markdown"]).read_text()
+    assert "**no**" in md
+
+
+def test_unplanned_failover_when_the_primary_is_already_gone(harness: DrillHarness) -> None:
+    faults = harness.emulator.faults
+    faults.region_down(PRIMARY)
+    back = AtStep(
+        "rebuild-old-primary",
+        lambda: threading.Timer(0.05, faults.region_up, args=(PRIMARY,)).start(),
+    )
+    settings = harness.settings.with_(
+        aws_max_attempts=1, aws_read_timeout=0.1, replication_grace=0.05
+    )
+
+    result = harness.run("unplanned-failover", observers=[back], settings=settings)
+
+    assert result.succeeded, result.reason
+    checks = {c["name"]: c for c in result.preconditions}
+    assert (
+        checks["primary-region-reachable"]["ok"]
+        and not checks["primary-region-reachable"]["blocking"]
+    )
+    assert harness.writer_region() == SECONDARY
+    # nothing could be written in the lost region: every canary attempt there failed
+    assert not [
+        c
+        for c in result.canaries
+        if c["region"] == PRIMARY and c["ok"] and c["phase"] == "failover"
+    ]
+    assert result.measurement("failover", "aurora").rpo_canaries_lost == 0
+
+
+def test_cache_failover_and_back(harness: DrillHarness) -> None:
+    result = harness.run("cache-failover")
+
+    assert result.succeeded, result.reason
+    assert harness.cache_primary() == PRIMARY
+    assert harness.writer_region() == PRIMARY
+    out, back = result.measurement("cache", "cache"), result.measurement("cache-return", "cache")
+    assert (out.from_region, out.to_region) == (PRIMARY, SECONDARY)
+    assert (back.from_region, back.to_region) == (SECONDARY, PRIMARY)
+    assert (
+        out.rto_seconds and out.rto_seconds >= harness.emulator.timings.cache_failover_seconds * 0.9
+    )
+    assert out.rpo_canaries_lost is None and "not measured" in out.notes
+    previews = harness.command.calls_of("preview")
+    assert len(previews) == 1 and not harness.command.calls_of("up")
+    _journal_ok(harness, result)
+
+
+def test_dynamodb_evacuation_measures_replication_both_ways(harness: DrillHarness) -> None:
+    result = harness.run("dynamodb-evacuation")
+
+    assert result.succeeded, result.reason
+    out = result.measurement("evacuate", "dynamodb")
+    assert out.rpo_canaries_lost == 0 and out.canaries_acknowledged
+    lag = harness.emulator.timings.dynamodb_replication_lag_seconds
+    assert out.replication_latency and out.replication_latency["p50"] >= lag * 0.9
+    assert out.replication_back_latency and out.replication_back_latency["p50"] >= lag * 0.9
+    back = result.measurement("return", "dynamodb")
+    assert back.replication_latency and back.rpo_canaries_lost == 0
+    journal = _journal_ok(harness, result)
+    assert journal["state"]["dynamodb_write_region"] == PRIMARY
+    # both tables saw canaries in both regions during the drill, and none are left
+    written = {c["target"] for c in result.canaries if c["store"] == "dynamodb" and c["ok"]}
+    assert written == {t.name for t in harness.topology.tables}
+    assert harness.canary_items(PRIMARY) == [] == harness.canary_items(SECONDARY)
+    replicas = harness.client("dynamodb", PRIMARY).describe_table(
+        TableName=harness.topology.tables[0].name
+    )["Table"]["Replicas"]
+    assert replicas == [{"RegionName": SECONDARY, "ReplicaStatus": "ACTIVE"}]
+
+
+def test_point_in_time_recovery_restores_deleted_canaries_into_new_resources(
+    harness: DrillHarness,
+) -> None:
+    result = harness.run("pitr")
+
+    assert result.succeeded, result.reason
+    journal = harness.journal(result.drill_id).data
+    phase = journal["state"]["phases"]["pitr"]
+    assert phase["deleted"], "the accident deleted some canaries"
+    for store in ("aurora", "dynamodb"):
+        m = result.measurement("pitr", store)
+        assert m.rpo_canaries_lost == 0
+        assert m.rto_seconds and m.rto_seconds > 0 and m.rto_label == "restore time"
+    raw = journal["state"]["measurements"]
+    assert raw["pitr:aurora"]["restored_deleted"] + sum(
+        v.get("restored_deleted", 0) for k, v in raw.items() if k.startswith("pitr:dynamodb")
+    ) == len(phase["deleted"])
+    # restored copies were removed afterwards
+    cluster_id = raw["pitr:aurora"]["restored"]
+    clusters = harness.client("rds", PRIMARY).describe_db_clusters()["DBClusters"]
+    assert cluster_id not in {c["DBClusterIdentifier"] for c in clusters}
+    tables = harness.client("dynamodb", PRIMARY).list_tables()["TableNames"]
+    assert not [t for t in tables if "-pitr-" in t and harness.topology.tables[1].name in t]
+    assert harness.writer_region() == PRIMARY
+    assert not harness.command.calls_of("up")
+    _journal_ok(harness, result)
+
+
+def test_failback_after_a_switchover(harness: DrillHarness) -> None:
+    # the stack as a switchover (or an incident and its reconcile) leaves it
+    for service, call, kwargs in (
+        (
+            "rds",
+            "switchover_global_cluster",
+            {
+                "GlobalClusterIdentifier": harness.topology.global_cluster_id,
+                "TargetDbClusterIdentifier": harness.seeded.cluster_arns[SECONDARY],
+            },
+        ),
+        (
+            "elasticache",
+            "failover_global_replication_group",
+            {
+                "GlobalReplicationGroupId": harness.seeded.cache_global_id,
+                "PrimaryRegion": SECONDARY,
+                "PrimaryReplicationGroupId": harness.topology.cache_groups[1].replication_group_id,
+            },
+        ),
+    ):
+        getattr(harness.client(service, SECONDARY), call)(**kwargs)
+    stack = harness.pulumi_stack
+    (
+        stack.config["securecart-data:primaryRegion"],
+        stack.config["securecart-data:secondaryRegion"],
+    ) = SECONDARY, PRIMARY
+    stack.outputs = harness.seeded.outputs_for(SECONDARY, PRIMARY)
+    import time
+
+    time.sleep(0.1)
+    assert harness.writer_region() == SECONDARY and harness.cache_primary() == SECONDARY
+
+    result = harness.run("failback")
+
+    assert result.succeeded, result.reason
+    assert harness.writer_region() == PRIMARY and harness.cache_primary() == PRIMARY
+    assert harness.config_regions() == (PRIMARY, SECONDARY)
+    m = result.measurement("failback", "aurora")
+    assert (m.from_region, m.to_region) == (SECONDARY, PRIMARY) and m.rpo_canaries_lost == 0
