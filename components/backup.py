@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.naming import other
+from components.naming import assume_role_policy, other
 from components.settings import BackupSettings
 
 
@@ -47,18 +46,7 @@ class CrossRegionBackup(pulumi.ComponentResource):
             "backup-role",
             name=f"{args.prefix}-backup",
             description="Lets AWS Backup back up and restore the SecureCart data tier",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "backup.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=assume_role_policy("backup.amazonaws.com"),
             opts=pulumi.ResourceOptions(parent=self),
         )
         attachments = [

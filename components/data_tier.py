@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
@@ -16,7 +15,7 @@ from components.dns import FailoverDns, FailoverDnsArgs
 from components.dynamodb import GlobalTable, GlobalTableArgs
 from components.keys import MultiRegionKey, MultiRegionKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
-from components.naming import REGION_AZS, other, prefix
+from components.naming import REGION_AZS, assume_role_policy, other, prefix
 from components.network import RegionalNetwork, RegionalNetworkArgs
 from components.settings import Settings
 
@@ -94,18 +93,7 @@ class DataTier(pulumi.ComponentResource):
             "aurora-monitoring-role",
             name=f"{pre}-rds-enhanced-monitoring",
             description="RDS enhanced monitoring publishes OS metrics with this role",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com"),
             opts=child,
         )
         monitoring_policy = aws.iam.RolePolicyAttachment(

@@ -6,6 +6,7 @@ secondaryRegion after a failover must leave every URN (and so every stateful res
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 # Three AZs per region, given explicitly: Aurora's ``availabilityZones`` and subnets must not be
@@ -40,3 +41,15 @@ def other(region: str, regions: tuple[str, str]) -> str:
     """The region of the pair that is not ``region``."""
     first, second = regions
     return second if region == first else first
+
+
+def assume_role_policy(service: str) -> str:
+    """Trust policy letting one AWS service principal assume a role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )

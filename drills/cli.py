@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -195,18 +196,7 @@ def resume(
     report: ReportOpt = None,
 ) -> None:
     """Finish a drill that was interrupted (crash) or paused (waiting for a region)."""
-    try:
-        Journal.load(state_dir, drill_id)
-        env = DrillEnvironment(
-            settings=DrillSettings(state_dir=state_dir),
-            pulumi_command=_real_pulumi(),
-            observers=[RichProgress()],
-            report_dir=report,
-        )
-        result = resume_drill(drill_id, env)
-    except DrillError as exc:
-        raise _fail(exc) from exc
-    _summary(result)
+    result = _continue(drill_id, state_dir, report, resume_drill)
     raise typer.Exit(_exit_code(result))
 
 
@@ -217,6 +207,17 @@ def rollback(
     report: ReportOpt = None,
 ) -> None:
     """Undo a drill that was interrupted: writers, stack config and canaries back to the start."""
+    result = _continue(drill_id, state_dir, report, rollback_drill)
+    raise typer.Exit(0 if result.status == "rolled-back" else 1)
+
+
+def _continue(
+    drill_id: str,
+    state_dir: Path,
+    report: Path | None,
+    action: Callable[[str, DrillEnvironment], DrillResult],
+) -> DrillResult:
+    """Load a journaled drill and resume or roll it back against the real stack."""
     try:
         Journal.load(state_dir, drill_id)
         env = DrillEnvironment(
@@ -225,11 +226,11 @@ def rollback(
             observers=[RichProgress()],
             report_dir=report,
         )
-        result = rollback_drill(drill_id, env)
+        result = action(drill_id, env)
     except DrillError as exc:
         raise _fail(exc) from exc
     _summary(result)
-    raise typer.Exit(0 if result.status == "rolled-back" else 1)
+    return result
 
 
 @app.command("list")
