@@ -37,7 +37,7 @@ drill: venv
 
 ## Benchmarks: preflight per stack, Analyze over gRPC, drill orchestration overhead.
 bench: venv
-	$(PY) -m benchmarks
+	$(PY) -m preflight.benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out reports .drills

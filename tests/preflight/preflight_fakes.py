@@ -79,7 +79,7 @@ class Builder:
 
 
 def global_database(b: Builder, parent: str | None = None) -> dict[str, str]:
-    """The Aurora global database chain of CONTRACTS.md, in two regions."""
+    """The Aurora global database chain of the README (Contracts between the parts), in two regions."""
     gc = b.add("aws:rds/globalCluster:GlobalCluster", "aurora-global", parent=parent)
     key = b.add("aws:kms/key:Key", "aurora-key", parent=parent)
     primary = b.add(

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from benchmarks.__main__ import print_rows
-from benchmarks.preflight_bench import StackBench, run_monitored, table
+from preflight.bench import StackBench, run_monitored, table
+from preflight.benchmarks import print_rows
 
 
 def test_run_monitored_measures_time_memory_and_exit_code() -> None:

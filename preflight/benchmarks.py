@@ -1,28 +1,18 @@
-"""``python -m benchmarks`` (``make bench``): preflight per stack, then the drills benchmark."""
+"""``python -m preflight.benchmarks`` (``make bench``): preflight per stack, then the drills benchmark."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import preflight_bench
+from drills import bench as drills_bench
+from preflight import bench as preflight_bench
 from preflight.report import make_console
-
-
-def _drills_module() -> Any | None:
-    """``benchmarks.drills_bench`` when it exists (another part of the project writes it)."""
-    try:
-        return importlib.import_module("benchmarks.drills_bench")
-    except ModuleNotFoundError as exc:
-        if exc.name in {"benchmarks.drills_bench", "benchmarks"}:
-            return None
-        raise
 
 
 def _as_mapping(row: Any) -> Mapping[str, Any]:
@@ -60,7 +50,7 @@ def _cell(value: Any) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks and print their tables."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m preflight.benchmarks", description=__doc__)
     parser.add_argument(
         "--stacks",
         default=",".join(preflight_bench.STACKS),
@@ -76,10 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = preflight_bench.run(stacks, repeat=max(1, args.repeat))
     preflight_bench.print_table(rows, console)
 
-    drills = None if args.skip_drills else _drills_module()
-    if drills is not None:
+    if not args.skip_drills:
         with console.status("benchmarking drills..."):
-            drill_rows = drills.run()
+            drill_rows = drills_bench.run()
         print_rows("drills benchmark", drill_rows, console)
     return 0
 
