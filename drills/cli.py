@@ -14,7 +14,14 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-from .drill import DrillEnvironment, plan_drill, resume_drill, rollback_drill, start_drill
+from .drill import (
+    ConfirmationRequiredError,
+    DrillEnvironment,
+    plan_drill,
+    resume_drill,
+    rollback_drill,
+    start_drill,
+)
 from .engine import Step
 from .errors import DrillConfigError, DrillError
 from .journal import Journal, list_drills
@@ -23,7 +30,7 @@ from .report import to_markdown
 from .result import DrillResult
 from .scenarios import SCENARIOS
 from .settings import DrillSettings
-from .stackfile import REPO_ROOT
+from .stackfile import REPO_ROOT, load_stack_settings
 
 app = typer.Typer(
     add_completion=False,
@@ -174,6 +181,9 @@ def run(
 ) -> None:
     """Run a drill against a deployed stack (real AWS and the Pulumi CLI)."""
     try:
+        # Refuse prod before touching anything, the CLI and AWS included.
+        if not yes_i_mean_prod and (stack == "prod" or load_stack_settings(stack).is_production):
+            raise ConfirmationRequiredError(stack)
         env = DrillEnvironment(
             settings=_settings(state_dir, poll_interval, ignore_alarm),
             pulumi_command=_real_pulumi(),

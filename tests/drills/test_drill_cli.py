@@ -70,6 +70,29 @@ def test_run_without_the_pulumi_cli_says_what_to_do(
     assert "Pulumi CLI on PATH" in result.output and "drills sandbox" in result.output
 
 
+def test_prod_needs_confirmation_before_anything_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no CLI: the refusal must come first
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--stack",
+            "prod",
+            "--scenario",
+            "planned-switchover",
+            "--state-dir",
+            str(tmp_path),
+        ],
+    )
+
+    assert result.exit_code == 2
+    assert "--yes-i-mean-prod" in result.output
+    assert "Pulumi CLI" not in result.output
+    assert list(tmp_path.iterdir()) == []  # no journal was started
+
+
 def test_resume_and_rollback_of_an_unknown_drill(tmp_path: Path) -> None:
     for command in ("resume", "rollback"):
         result = runner.invoke(app, [command, "dev-nope", "--state-dir", str(tmp_path)])
