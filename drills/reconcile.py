@@ -23,6 +23,7 @@ from pulumi import automation as auto
 from pulumi.automation.events import EngineEvent, OpType
 
 from components.settings import parse_config_value
+from preflight.changes import STATEFUL_TYPES
 
 from .errors import (
     PolicyViolationError,
@@ -35,21 +36,6 @@ log = logging.getLogger("drills.pulumi")
 
 T = TypeVar("T")
 
-STATEFUL_TYPES = frozenset(
-    {
-        "aws:rds/cluster:Cluster",
-        "aws:rds/clusterInstance:ClusterInstance",
-        "aws:rds/globalCluster:GlobalCluster",
-        "aws:dynamodb/table:Table",
-        "aws:elasticache/replicationGroup:ReplicationGroup",
-        "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup",
-        "aws:kms/key:Key",
-        "aws:kms/replicaKey:ReplicaKey",
-        "aws:backup/vault:Vault",
-        "aws:secretsmanager/secret:Secret",
-    }
-)
-"""Resources whose replacement or deletion loses data or breaks replication."""
 
 DESTRUCTIVE_OPS = frozenset(
     {

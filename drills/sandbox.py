@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from preflight.changes import changed_inputs, replacing_inputs
+
 from .drill import DrillEnvironment, start_drill
 from .emulator import Emulator, EmulatorTimings, SeededStack, seed_topology
 from .engine import NullObserver, Step
@@ -56,83 +58,6 @@ SANDBOX_TIMINGS = EmulatorTimings(
 )
 """Seconds, not minutes: long enough to watch, short enough to wait for."""
 
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-"""Pulumi's marker for a value unknown during preview."""
-
-FORCE_NEW: dict[str, frozenset[str]] = {
-    "aws:rds/globalCluster:GlobalCluster": frozenset(
-        {
-            "globalClusterIdentifier",
-            "engine",
-            "databaseName",
-            "sourceDbClusterIdentifier",
-            "storageEncrypted",
-        }
-    ),
-    "aws:rds/cluster:Cluster": frozenset(
-        {
-            "clusterIdentifier",
-            "engine",
-            "engineMode",
-            "availabilityZones",
-            "databaseName",
-            "masterUsername",
-            "kmsKeyId",
-            "storageEncrypted",
-            "dbSubnetGroupName",
-            "snapshotIdentifier",
-            "sourceRegion",
-            "restoreToPointInTime",
-            "s3Import",
-        }
-    ),
-    "aws:rds/clusterInstance:ClusterInstance": frozenset(
-        {"identifier", "clusterIdentifier", "engine", "availabilityZone", "dbSubnetGroupName"}
-    ),
-    "aws:dynamodb/table:Table": frozenset({"name", "hashKey", "rangeKey", "localSecondaryIndexes"}),
-    "aws:elasticache/replicationGroup:ReplicationGroup": frozenset(
-        {
-            "replicationGroupId",
-            "atRestEncryptionEnabled",
-            "kmsKeyId",
-            "subnetGroupName",
-            "globalReplicationGroupId",
-            "port",
-            "snapshotArns",
-            "snapshotName",
-        }
-    ),
-    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": frozenset(
-        {"globalReplicationGroupIdSuffix", "primaryReplicationGroupId"}
-    ),
-    "aws:kms/key:Key": frozenset({"multiRegion", "customerMasterKeySpec", "keySpec", "keyUsage"}),
-    "aws:kms/replicaKey:ReplicaKey": frozenset({"primaryKeyArn"}),
-    "aws:backup/vault:Vault": frozenset({"name", "kmsKeyArn"}),
-    "aws:secretsmanager/secret:Secret": frozenset({"name", "namePrefix"}),
-}
-"""Inputs whose change replaces the resource (the provider's ForceNew fields), for the stateful
-types; ``region`` replaces every regional resource."""
-
-
-def _strip(inputs: Mapping[str, Any], ignored: tuple[str, ...]) -> dict[str, Any]:
-    tops = {path.split(".")[0].split("[")[0] for path in ignored}
-    return {k: v for k, v in inputs.items() if k not in tops}
-
-
-def _unknown(value: Any) -> bool:
-    return isinstance(value, str) and value == UNKNOWN
-
-
-def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    keys = []
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if _unknown(a) or _unknown(b):
-            continue
-        if a != b:
-            keys.append(key)
-    return keys
-
 
 def diff_recordings(old: Any, new: Any) -> list[PlannedStep]:
     """The steps the engine would take to go from the ``old`` to the ``new`` recording."""
@@ -143,14 +68,11 @@ def diff_recordings(old: Any, new: Any) -> list[PlannedStep]:
         if prior is None:
             steps.append(PlannedStep("create", res.urn, res.type))
             continue
-        ignored = tuple(getattr(res, "ignore_changes", ()) or ())
-        changed = _changed_keys(_strip(prior.inputs, ignored), _strip(res.inputs, ignored))
+        changed = changed_inputs(prior, res)
         if not changed:
             steps.append(PlannedStep("same", res.urn, res.type))
             continue
-        replace_keys = tuple(
-            k for k in changed if k == "region" or k in FORCE_NEW.get(res.type, frozenset())
-        )
+        replace_keys = replacing_inputs(res.type, changed)
         steps.append(
             PlannedStep(
                 "replace" if replace_keys else "update",

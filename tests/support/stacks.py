@@ -10,26 +10,6 @@ from preflight.recorder import record_stack
 
 STACKS = ("dev", "staging", "prod")
 
-# Resources whose replacement or deletion loses data or breaks replication.
-STATEFUL_TYPES = frozenset(
-    {
-        "aws:rds/globalCluster:GlobalCluster",
-        "aws:rds/cluster:Cluster",
-        "aws:rds/clusterInstance:ClusterInstance",
-        "aws:dynamodb/table:Table",
-        "aws:elasticache/replicationGroup:ReplicationGroup",
-        "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup",
-        "aws:kms/key:Key",
-        "aws:kms/replicaKey:ReplicaKey",
-        "aws:secretsmanager/secret:Secret",
-        "aws:backup/vault:Vault",
-        "aws:ec2/vpc:Vpc",
-        "aws:ec2/subnet:Subnet",
-        "aws:route53/zone:Zone",
-        "random:index/randomPassword:RandomPassword",
-    }
-)
-
 
 @functools.cache
 def recorded(stack: str, *overrides: str) -> Recording:
