@@ -784,22 +784,27 @@ def _cleanup_step() -> Step:
 # -- region-pair scenarios ---------------------------------------------------------------------
 
 
+def _canary_step(name: str, description: str, phase: str) -> Step:
+    """Write canaries (Aurora and the canary table) in the current primary before acting."""
+    return Step(
+        name,
+        description,
+        lambda ctx: _write_canaries(
+            ctx,
+            phase,
+            aurora=True,
+            tables=[ctx.target.canary_table().name] if ctx.target.tables else [],
+        ),
+        "canaries",
+        phase=phase,
+    )
+
+
 def _switch_phase(
     phase: str, prefix: str, options: ScenarioOptions, lossy: bool = False
 ) -> list[Step]:
     steps = [
-        Step(
-            f"{prefix}canaries",
-            "write canaries in the current primary",
-            lambda ctx: _write_canaries(
-                ctx,
-                phase,
-                aurora=True,
-                tables=[ctx.target.canary_table().name] if ctx.target.tables else [],
-            ),
-            "canaries",
-            phase=phase,
-        ),
+        _canary_step(f"{prefix}canaries", "write canaries in the current primary", phase),
         Step(
             f"{prefix}aurora-{'failover' if lossy else 'switchover'}",
             ("fail over (AllowDataLoss)" if lossy else "switch over")
@@ -903,18 +908,7 @@ def unplanned_failover(options: ScenarioOptions) -> list[Step]:
             undo=_cleanup_undo,
             undo_order=2,
         ),
-        Step(
-            "canaries",
-            "write canaries in the primary",
-            lambda ctx: _write_canaries(
-                ctx,
-                phase,
-                aurora=True,
-                tables=[ctx.target.canary_table().name] if ctx.target.tables else [],
-            ),
-            "canaries",
-            phase=phase,
-        ),
+        _canary_step("canaries", "write canaries in the primary", phase),
         Step(
             "declare-primary-lost",
             "declare the primary region lost",
