@@ -39,7 +39,7 @@ class CacheRef:
 
 @dataclass(frozen=True, slots=True)
 class StackTarget:
-    """Everything a drill needs to find in AWS, from the stack outputs (the README (Contracts between the parts))."""
+    """Everything a drill needs to find in AWS, from the stack outputs (docs/contracts.md, "Stack outputs")."""
 
     primary_region: str
     secondary_region: str

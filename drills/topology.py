@@ -110,7 +110,7 @@ class Topology:
 
     @property
     def anchor_region(self) -> str:
-        """Where global tables live (README contracts: the alphabetically first region)."""
+        """Where global tables live (docs/contracts.md: the alphabetically first region)."""
         return sorted(self.regions)[0]
 
     def cluster(self, region: str) -> ClusterSpec:
@@ -119,7 +119,7 @@ class Topology:
 
 
 def default_topology(settings: StackSettings, suffix: str = "") -> Topology:
-    """The data tier the README (Contracts between the parts) describes, named by region, for a stack's region pair."""
+    """The data tier docs/contracts.md describes, named by region, for a stack's region pair."""
     env = settings.environment
     tag = f"{env}{suffix}"
     regions = (settings.primary_region, settings.secondary_region)

@@ -24,7 +24,7 @@ ALL_RULES: tuple[Rule, ...] = (
     *RESILIENCE_RULES,
     *TAGGING_RULES,
 )
-"""Every rule, grouped by concern in the order the README table lists them."""
+"""Every rule, grouped by concern in the order the policy table (docs/policies.md) lists them."""
 
 RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in ALL_RULES}
 

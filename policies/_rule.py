@@ -1,6 +1,6 @@
 """One declarative shape for every rule, and its translation into a pulumi_policy Policy.
 
-A :class:`Rule` carries what the README table and the engine both need (name, what it checks,
+A :class:`Rule` carries what the policy table (docs/policies.md) and the engine both need (name, what it checks,
 remediation, severity, config schema with defaults, matching Checkov / AWS Config ids) and a
 plain check function. Keeping the check free of pulumi_policy types lets the tests, the docs
 and the policy server share one definition.
@@ -73,7 +73,7 @@ class Rule:
     applies: Callable[[str], bool] | None = None
     """Type predicate for rules that span many types (regions, tags)."""
     targets_doc: str = ""
-    """How the README names what ``applies`` selects."""
+    """How the policy table names what ``applies`` selects."""
     check_resource: ResourceCheck | None = None
     check_stack: StackCheck | None = None
     params: Mapping[str, Param] = field(default_factory=dict)

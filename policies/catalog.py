@@ -1,6 +1,6 @@
-"""The README's table of policies, generated from the rules and the stacks' policy configs.
+"""The policy table (docs/policies.md), generated from the rules and the stacks' policy configs.
 
-Generating it (and testing that ``README.md`` matches) keeps the documented names,
+Generating it (and testing that ``docs/policies.md`` matches) keeps the documented names,
 severities, levels and thresholds from drifting away from what the pack enforces.
 """
 
@@ -88,5 +88,5 @@ def render_table(rules: Iterable[Rule], configs: Mapping[str, Mapping[str, Any]]
 
 
 def render_section(rules: Iterable[Rule], root: Path) -> str:
-    """The table wrapped in the markers ``README.md`` carries."""
+    """The table wrapped in the markers ``docs/policies.md`` carries."""
     return f"{BEGIN}\n{render_table(rules, load_stack_configs(root))}{END}"

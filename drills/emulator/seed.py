@@ -3,7 +3,7 @@
 Seeding goes through boto3 and the HTTP server like any client, so the emulator ends up in the
 state a real deployment would leave: a global cluster with a writer and a secondary (two
 instances each), global tables with a replica, a global datastore, alarms and the replicated
-master secret. The returned outputs have the shape the README (Contracts between the parts) documents.
+master secret. The returned outputs have the shape docs/contracts.md documents.
 """
 
 from __future__ import annotations
