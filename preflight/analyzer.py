@@ -101,6 +101,34 @@ class CallStats:
         return 1000.0 * self.analyze_seconds / self.analyze_calls if self.analyze_calls else 0.0
 
 
+class PendingAnalysis:
+    """An ``Analyze`` call in flight (see :meth:`PolicyServer.analyze_async`)."""
+
+    def __init__(self, server: PolicyServer, urn: str, future: Any, sent: float) -> None:
+        self._server = server
+        self._urn = urn
+        self._future = future
+        self._sent = sent
+        self._seconds: float | None = None
+        future.add_done_callback(self._done)
+
+    def _done(self, _future: Any) -> None:
+        self._seconds = time.perf_counter() - self._sent
+
+    def result(self) -> list[Diagnostic]:
+        """The diagnostics, waiting for the reply if it has not come yet."""
+        try:
+            reply = self._future.result()
+        except grpc.RpcError as exc:
+            raise PolicyServerError(f"Analyze failed: {exc}\n{self._server.stderr_text()}") from exc
+        stats = self._server.stats
+        stats.analyze_calls += 1
+        stats.analyze_seconds += (
+            self._seconds if self._seconds is not None else time.perf_counter() - self._sent
+        )
+        return [self._server.diagnostic(d, default_urn=self._urn) for d in reply.diagnostics]
+
+
 class _FakeEngine(engine_pb2_grpc.EngineServicer):
     """The engine's ``Engine`` service, reduced to what a policy pack calls: logging."""
 
@@ -258,6 +286,7 @@ class PolicyServer:
         self._policies: list[PolicyInfo] | None = None
         self._engine_server: Any = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = False
         self._stderr: IO[bytes] | None = None
         self._channel: Any = None
         self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
@@ -336,14 +365,26 @@ class PolicyServer:
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")
 
-    def close(self) -> None:
-        """Stop the pack (SIGINT, as the engine does, then kill) and the engine service."""
+    def stop(self) -> None:
+        """Ask the pack to stop (SIGINT, as the engine does) without waiting for it to exit.
+
+        :meth:`close` (or leaving the ``with`` block) waits for it; in between the caller can
+        go on with its own work while the pack shuts down.
+        """
         if self._channel is not None:
             self._channel.close()
             self._channel = None
+            self._stub = None
+        process = self._process
+        if process is not None and not self._stopping and process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            self._stopping = True
+
+    def close(self) -> None:
+        """Stop the pack (SIGINT, then kill after 5 s) and the engine service, and wait."""
+        self.stop()
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGINT)
             try:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -442,10 +483,9 @@ class PolicyServer:
             parent=resource.parent or "",
         )
 
-    def analyze(
-        self, resource: RecordedResource, provider: RecordedResource | None = None
-    ) -> list[Diagnostic]:
-        """``Analyze`` one resource; its provider's inputs are sent when known (or given)."""
+    def _analyze_request(
+        self, resource: RecordedResource, provider: RecordedResource | None
+    ) -> analyzer_pb2.AnalyzeRequest:
         self.remember([resource] if provider is None else [provider, resource])
         request = analyzer_pb2.AnalyzeRequest(
             type=resource.type,
@@ -457,11 +497,33 @@ class PolicyServer:
         provider_message = self._provider_message(resource)
         if provider_message is not None:
             request.provider.CopyFrom(provider_message)
+        return request
+
+    def analyze(
+        self, resource: RecordedResource, provider: RecordedResource | None = None
+    ) -> list[Diagnostic]:
+        """``Analyze`` one resource; its provider's inputs are sent when known (or given)."""
+        request = self._analyze_request(resource, provider)
         started = time.perf_counter()
         reply = self._call("Analyze", request)
         self.stats.analyze_seconds += time.perf_counter() - started
         self.stats.analyze_calls += 1
-        return [self._diagnostic(d, default_urn=resource.urn) for d in reply.diagnostics]
+        return [self.diagnostic(d, default_urn=resource.urn) for d in reply.diagnostics]
+
+    def analyze_async(
+        self, resource: RecordedResource, provider: RecordedResource | None = None
+    ) -> PendingAnalysis:
+        """``Analyze`` without waiting: the request goes out now, the reply is read later.
+
+        This is how the engine analyzes a preview: each resource as it is registered, while
+        the program goes on. The pack serves calls on its own thread pool.
+        """
+        request = self._analyze_request(resource, provider)
+        try:
+            future = self.stub.Analyze.future(request, timeout=CALL_TIMEOUT_SECONDS)
+        except grpc.RpcError as exc:
+            raise PolicyServerError(f"Analyze failed: {exc}\n{self.stderr_text()}") from exc
+        return PendingAnalysis(self, resource.urn, future, time.perf_counter())
 
     def analyze_stack(self, resources: Sequence[RecordedResource]) -> list[Diagnostic]:
         """``AnalyzeStack`` over the whole graph (parents, dependencies, property dependencies)."""
@@ -486,10 +548,11 @@ class PolicyServer:
         reply = self._call("AnalyzeStack", request)
         self.stats.analyze_stack_seconds += time.perf_counter() - started
         self.stats.analyze_stack_calls += 1
-        return [self._diagnostic(d, default_urn="") for d in reply.diagnostics]
+        return [self.diagnostic(d, default_urn="") for d in reply.diagnostics]
 
     @staticmethod
-    def _diagnostic(raw: analyzer_pb2.AnalyzeDiagnostic, *, default_urn: str) -> Diagnostic:
+    def diagnostic(raw: analyzer_pb2.AnalyzeDiagnostic, *, default_urn: str) -> Diagnostic:
+        """A ``Diagnostic`` from the wire form (``default_urn`` when the pack named none)."""
         return Diagnostic(
             policy_name=raw.policyName,
             policy_pack_name=raw.policyPackName,

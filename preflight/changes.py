@@ -1,16 +1,22 @@
-"""What a change to a planned resource does: one definition for the drills' offline preview and
-the data tier's role-flip proof.
+"""What a change to a planned resource does: one definition for the plan diff (``--against``),
+the drills' offline preview and the data tier's role-flip proof.
 
-``FORCE_NEW`` lists, per stateful type, the inputs whose change makes the provider replace the
-resource (its ForceNew fields); a change of ``region`` replaces every regional resource.
+``FORCE_NEW`` lists, per type the program creates, the inputs whose change makes the provider
+replace the resource (its ForceNew fields); a change of ``region`` replaces every regional
+resource. ``ignore_changes`` is applied the way the engine applies it before it asks the
+provider for a diff (``processIgnoreChanges``: every ignored path is reset to its old value).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
-from preflight.model import RecordedResource
+from preflight.model import SECRET_SIG, SIG_KEY, RecordedResource
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """Pulumi's marker for a value unknown during preview."""
@@ -36,23 +42,107 @@ STATEFUL_TYPES = frozenset(
 """Resources whose replacement or deletion loses data, breaks replication or (VPC, subnet,
 zone, generated password) drags the data stores with it."""
 
+# ForceNew inputs per type, in Pulumi's (camelCase) names. Read from the terraform-provider-aws
+# schemas the pinned pulumi-aws bridges (internal/service/<svc>/<resource>.go, `ForceNew: true`
+# or a RequiresReplace plan modifier); pulumi-aws renames a few (alarm_name -> name, topic_arn
+# -> topic). Conditional replacements are listed where the condition holds for this program:
+# storageType forces new only outside Aurora, transitEncryptionEnabled only below Redis 7.0.5,
+# engine(Version) downgrades of a replication group (none of which this program plans), so
+# they are left out. A change of one of these inputs to an *absent* value is still a
+# replacement, except for the inputs in REPLACE_UNLESS_CLEARED. The table has an entry for every
+# type the stacks create; tests/preflight/test_preflight_changes.py checks that, and that
+# every name is an input of the pinned SDK.
 FORCE_NEW: Mapping[str, frozenset[str]] = {
-    "aws:rds/globalCluster:GlobalCluster": frozenset(
+    "pulumi:providers:aws": frozenset(),
+    "aws:appautoscaling/policy:Policy": frozenset(
+        {"name", "resourceId", "scalableDimension", "serviceNamespace"}
+    ),
+    "aws:appautoscaling/target:Target": frozenset(
+        {"resourceId", "scalableDimension", "serviceNamespace"}
+    ),
+    "aws:backup/plan:Plan": frozenset({"name"}),
+    # aws_backup_selection has no Update: every argument forces a new selection.
+    "aws:backup/selection:Selection": frozenset(
         {
-            "globalClusterIdentifier",
-            "engine",
-            "databaseName",
-            "sourceDbClusterIdentifier",
-            "storageEncrypted",
+            "conditions",
+            "iamRoleArn",
+            "name",
+            "notResources",
+            "planId",
+            "resources",
+            "selectionTags",
         }
     ),
+    "aws:backup/vault:Vault": frozenset({"name", "kmsKeyArn"}),
+    "aws:budgets/budget:Budget": frozenset({"accountId", "name", "namePrefix"}),
+    "aws:cloudwatch/dashboard:Dashboard": frozenset({"dashboardName"}),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": frozenset({"name"}),
+    "aws:dynamodb/table:Table": frozenset(
+        {
+            "name",
+            "hashKey",
+            "rangeKey",
+            "localSecondaryIndexes",
+            "importTable.s3BucketSource",
+            "restoreDateTime",
+            "restoreToLatestTime",
+            "restoreSourceName",
+            "restoreSourceTableArn",
+        }
+    ),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": frozenset({"vpcId"}),
+    "aws:ec2/securityGroup:SecurityGroup": frozenset(
+        {"name", "namePrefix", "description", "vpcId"}
+    ),
+    "aws:ec2/subnet:Subnet": frozenset(
+        {
+            "cidrBlock",
+            "availabilityZone",
+            "availabilityZoneId",
+            "vpcId",
+            "outpostArn",
+            "ipv6Native",
+            "ipv4IpamPoolId",
+            "ipv4NetmaskLength",
+        }
+    ),
+    "aws:ec2/vpc:Vpc": frozenset({"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"}),
+    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": frozenset(
+        {"globalReplicationGroupIdSuffix", "primaryReplicationGroupId"}
+    ),
+    "aws:elasticache/replicationGroup:ReplicationGroup": frozenset(
+        {
+            "replicationGroupId",
+            "atRestEncryptionEnabled",
+            "dataTieringEnabled",
+            "kmsKeyId",
+            "networkType",
+            "subnetGroupName",
+            "securityGroupNames",
+            "globalReplicationGroupId",
+            "port",
+            "snapshotArns",
+            "snapshotName",
+        }
+    ),
+    "aws:elasticache/subnetGroup:SubnetGroup": frozenset({"name"}),
+    "aws:iam/role:Role": frozenset({"name", "namePrefix", "path"}),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": frozenset({"policyArn", "role"}),
+    "aws:kms/alias:Alias": frozenset({"name", "namePrefix"}),
+    "aws:kms/key:Key": frozenset(
+        {"multiRegion", "customerMasterKeySpec", "keyUsage", "customKeyStoreId", "xksKeyId"}
+    ),
+    "aws:kms/replicaKey:ReplicaKey": frozenset({"primaryKeyArn"}),
     "aws:rds/cluster:Cluster": frozenset(
         {
             "clusterIdentifier",
+            "clusterIdentifierPrefix",
+            "clusterScalabilityType",
             "engine",
             "engineMode",
             "availabilityZones",
             "databaseName",
+            "dbSystemId",
             "masterUsername",
             "kmsKeyId",
             "storageEncrypted",
@@ -64,37 +154,191 @@ FORCE_NEW: Mapping[str, frozenset[str]] = {
         }
     ),
     "aws:rds/clusterInstance:ClusterInstance": frozenset(
-        {"identifier", "clusterIdentifier", "engine", "availabilityZone", "dbSubnetGroupName"}
-    ),
-    "aws:dynamodb/table:Table": frozenset({"name", "hashKey", "rangeKey", "localSecondaryIndexes"}),
-    "aws:elasticache/replicationGroup:ReplicationGroup": frozenset(
         {
-            "replicationGroupId",
-            "atRestEncryptionEnabled",
-            "kmsKeyId",
-            "subnetGroupName",
-            "globalReplicationGroupId",
-            "port",
-            "snapshotArns",
-            "snapshotName",
+            "identifier",
+            "identifierPrefix",
+            "clusterIdentifier",
+            "engine",
+            "availabilityZone",
+            "dbSubnetGroupName",
+            "customIamInstanceProfile",
         }
     ),
-    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": frozenset(
-        {"globalReplicationGroupIdSuffix", "primaryReplicationGroupId"}
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": frozenset(
+        {"name", "namePrefix", "family", "description"}
     ),
-    "aws:kms/key:Key": frozenset({"multiRegion", "customerMasterKeySpec", "keySpec", "keyUsage"}),
-    "aws:kms/replicaKey:ReplicaKey": frozenset({"primaryKeyArn"}),
-    "aws:backup/vault:Vault": frozenset({"name", "kmsKeyArn"}),
+    "aws:rds/globalCluster:GlobalCluster": frozenset(
+        {
+            "globalClusterIdentifier",
+            "engine",
+            "databaseName",
+            "sourceDbClusterIdentifier",
+            "storageEncrypted",
+        }
+    ),
+    "aws:rds/subnetGroup:SubnetGroup": frozenset({"name", "namePrefix"}),
+    "aws:route53/healthCheck:HealthCheck": frozenset(
+        {"type", "referenceName", "measureLatency", "requestInterval", "routingControlArn"}
+    ),
+    # type and setIdentifier are updated in place (a delete-and-create inside one change batch).
+    "aws:route53/record:Record": frozenset({"name", "zoneId"}),
+    "aws:route53/zone:Zone": frozenset({"name", "delegationSetId"}),
     "aws:secretsmanager/secret:Secret": frozenset({"name", "namePrefix"}),
-    "aws:ec2/vpc:Vpc": frozenset({"cidrBlock"}),
-    "aws:ec2/subnet:Subnet": frozenset({"cidrBlock", "availabilityZone", "vpcId"}),
+    "aws:secretsmanager/secretVersion:SecretVersion": frozenset(
+        {"secretId", "secretString", "secretBinary"}
+    ),
+    "aws:sns/topic:Topic": frozenset({"name", "namePrefix", "fifoTopic"}),
+    "aws:sns/topicSubscription:TopicSubscription": frozenset(
+        {"topic", "protocol", "endpoint", "endpointAutoConfirms", "confirmationTimeoutInMinutes"}
+    ),
+    # terraform-provider-random: every argument of random_password has RequiresReplace.
+    "random:index/randomPassword:RandomPassword": frozenset(
+        {
+            "length",
+            "keepers",
+            "lower",
+            "upper",
+            "number",
+            "numeric",
+            "special",
+            "minLower",
+            "minUpper",
+            "minNumeric",
+            "minSpecial",
+            "overrideSpecial",
+        }
+    ),
 }
 
+REPLACE_UNLESS_CLEARED: Mapping[str, frozenset[str]] = {
+    # DiffSuppressFunc: removing snapshot_identifier does not re-create the cluster.
+    "aws:rds/cluster:Cluster": frozenset({"snapshotIdentifier"}),
+    # ForceNewIfChange(...): a change forces new "unless new is cleared" (provider issue 25214).
+    "aws:dynamodb/table:Table": frozenset({"restoreSourceName", "restoreSourceTableArn"}),
+}
+"""Force-new inputs whose removal is an update, not a replacement."""
 
-def _effective(inputs: Mapping[str, Any], ignore_changes: tuple[str, ...]) -> dict[str, Any]:
-    """Inputs the engine compares: without the top-level fields of ``ignore_changes``."""
-    ignored = {path.split(".")[0].split("[")[0] for path in ignore_changes}
-    return {k: v for k, v in inputs.items() if k not in ignored}
+REGIONLESS_PREFIXES = ("pulumi:providers:",)
+"""Types whose ``region`` input is configuration, not placement: changing it is an update."""
+
+
+class IgnoreChangesError(ValueError):
+    """An ``ignore_changes`` path that cannot be applied: the engine fails the preview with
+    'cannot ignore changes to the following properties because one or more elements of the
+    path are missing'."""
+
+
+# --- ignore_changes, as the engine applies it --------------------------------------------------
+
+_PATH_TOKEN = re.compile(r'\.?([^.\[\]]+)|\[(\d+|\*|"(?:[^"\\]|\\.)*")\]')
+"""A name (read up to the next ``.`` or ``[``, as the engine's parser does), or an index, a
+``*`` or a quoted key in brackets."""
+
+
+def parse_path(path: str) -> list[str | int]:
+    """``a.b[0]["c.d"][*]`` -> ``["a", "b", 0, "c.d", "*"]`` (Pulumi's property-path grammar)."""
+    parts: list[str | int] = []
+    position = 0
+    while position < len(path):
+        match = _PATH_TOKEN.match(path, position)
+        if match is None or match.end() == position:
+            raise IgnoreChangesError(f"ignore_changes path {path!r} is not a property path")
+        name, index = match.group(1), match.group(2)
+        if name is not None:
+            parts.append(name)
+        elif index.startswith('"'):
+            parts.append(index[1:-1].replace('\\"', '"'))
+        else:
+            parts.append("*" if index == "*" else int(index))
+        position = match.end()
+    return parts
+
+
+def _unwrap(value: Any) -> Any:
+    while isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG:
+        value = value.get("value")
+    return value
+
+
+def _reset(path: Sequence[str | int], old: Any, new: Any) -> bool:
+    """Reset ``path`` inside ``new`` (mutated) to its value in ``old``; False on a path error.
+
+    The semantics of Pulumi's ``PropertyPath.Reset``: a leaf present in old is copied into new,
+    a leaf absent from old is deleted from new, ``*`` matches every key or index, and the path
+    is an error where old and new disagree on its shape (or an array index exists on one side).
+    """
+    old, new = _unwrap(old), _unwrap(new)
+    key, rest = path[0], path[1:]
+    if isinstance(key, int):
+        if not isinstance(old, list) or not isinstance(new, list):
+            return not isinstance(old, list) and not isinstance(new, list)
+        if not rest:
+            if key >= len(old) and key >= len(new):
+                return True  # absent on both sides: the same
+            if key >= len(old) or key >= len(new):
+                return False  # an array element cannot be added or removed
+            new[key] = copy.deepcopy(old[key])
+            return True
+        if key >= len(old) or key >= len(new):
+            return False
+        return _reset(rest, old[key], new[key])
+    if key == "*":
+        if not rest:
+            if isinstance(new, dict):
+                if isinstance(old, dict):
+                    for name in [k for k in new if k not in old]:
+                        del new[name]
+                    new.update(copy.deepcopy(old))
+                return True
+            if isinstance(new, list):
+                if isinstance(old, list):
+                    if len(old) != len(new):
+                        return False
+                    new[:] = copy.deepcopy(old)
+                return True
+            return False
+        if isinstance(old, dict) and isinstance(new, dict):
+            return all(name in new and _reset(rest, old[name], new[name]) for name in old)
+        if isinstance(old, list) and isinstance(new, list):
+            return len(old) == len(new) and all(
+                _reset(rest, o, n) for o, n in zip(old, new, strict=True)
+            )
+        return False
+    if not rest:
+        if isinstance(old, dict) and key in old:
+            if not isinstance(new, dict):
+                return False
+            new[key] = copy.deepcopy(old[key])
+        elif isinstance(new, dict):
+            new.pop(key, None)
+        return True
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return not isinstance(old, dict) and not isinstance(new, dict)
+    if key in old and key not in new:
+        return False
+    if key not in old and key not in new:
+        return True
+    return _reset(rest, old.get(key), new[key])
+
+
+def apply_ignore_changes(
+    old: Mapping[str, Any], new: Mapping[str, Any], ignore_changes: Iterable[str]
+) -> dict[str, Any]:
+    """``new`` with every ``ignore_changes`` path reset to its value in ``old`` (a copy).
+
+    Raises :class:`IgnoreChangesError` naming the paths the engine would reject.
+    """
+    result = copy.deepcopy(dict(new))
+    invalid = [path for path in ignore_changes if not _reset(parse_path(path), old, result)]
+    if invalid:
+        raise IgnoreChangesError(
+            "cannot ignore changes to the following properties because one or more elements"
+            f" of the path are missing: {', '.join(repr(p) for p in invalid)}"
+        )
+    return result
+
+
+# --- what changed, and what that does ----------------------------------------------------------
 
 
 def _unknown(value: Any) -> bool:
@@ -102,10 +346,11 @@ def _unknown(value: Any) -> bool:
 
 
 def changed_inputs(prior: RecordedResource, current: RecordedResource) -> list[str]:
-    """Inputs that differ between two registrations of one resource, as the engine would diff
-    them (the current ``ignore_changes`` applies; values unknown on either side are skipped)."""
-    old = _effective(prior.inputs, current.ignore_changes)
-    new = _effective(current.inputs, current.ignore_changes)
+    """Top-level inputs that differ between two registrations of one resource, as the engine
+    diffs them: the current ``ignore_changes`` applied against the prior inputs, values
+    unknown on either side skipped."""
+    old = prior.inputs
+    new = apply_ignore_changes(old, current.inputs, current.ignore_changes)
     return [
         key
         for key in sorted(set(old) | set(new))
@@ -113,7 +358,241 @@ def changed_inputs(prior: RecordedResource, current: RecordedResource) -> list[s
     ]
 
 
+def _values_at(value: Any, path: Sequence[str]) -> list[Any]:
+    """Every value at a dotted ``path`` (lists are looked through, as for a set of blocks)."""
+    value = _unwrap(value)
+    if not path:
+        return [value]
+    if isinstance(value, list):
+        return [found for item in value for found in _values_at(item, path)]
+    if isinstance(value, dict):
+        return _values_at(value.get(path[0]), path[1:])
+    return [None]
+
+
+def _region_replaces(resource_type: str) -> bool:
+    return not resource_type.startswith(REGIONLESS_PREFIXES)
+
+
 def replacing_inputs(resource_type: str, changed: list[str]) -> tuple[str, ...]:
-    """The changed inputs that force a replacement."""
-    force_new = FORCE_NEW.get(resource_type, frozenset())
-    return tuple(key for key in changed if key == "region" or key in force_new)
+    """The changed top-level inputs that force a replacement (a nested force-new path counts
+    when its top-level input changed: the conservative reading for a safety check)."""
+    force_new = {path.split(".")[0] for path in FORCE_NEW.get(resource_type, frozenset())}
+    if _region_replaces(resource_type):
+        force_new.add("region")
+    return tuple(key for key in changed if key in force_new)
+
+
+def forcing_inputs(
+    resource_type: str, old: Mapping[str, Any], new: Mapping[str, Any], changed: Collection[str]
+) -> tuple[str, ...]:
+    """The force-new inputs (or nested paths) among ``changed`` whose values really differ."""
+    paths = set(FORCE_NEW.get(resource_type, frozenset()))
+    if _region_replaces(resource_type):
+        paths.add("region")
+    cleared_ok = REPLACE_UNLESS_CLEARED.get(resource_type, frozenset())
+    found = []
+    for path in sorted(paths):
+        parts = path.split(".")
+        if parts[0] not in changed:
+            continue
+        if _values_at(old, parts) == _values_at(new, parts):
+            continue
+        if path in cleared_ok and new.get(parts[0]) in (None, "", [], {}):
+            continue
+        found.append(path)
+    return tuple(found)
+
+
+# --- the plan diff -----------------------------------------------------------------------------
+
+
+class Op(StrEnum):
+    """What the engine would do with one resource."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    SAME = "same"
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceChange:
+    """One resource of the plan compared with the baseline."""
+
+    urn: str
+    type: str
+    name: str
+    op: Op
+    changed: tuple[str, ...] = ()
+    """Top-level inputs whose value changed (after ``ignore_changes``)."""
+    replaced_by: tuple[str, ...] = ()
+    """The force-new inputs (or nested paths) that make this a replacement."""
+    via: tuple[tuple[str, str], ...] = ()
+    """(input, resource) pairs: inputs whose value comes from a resource that is replaced, so
+    the engine sees them unknown during the preview (and a force-new one among them forces
+    this replacement too)."""
+    approved: bool = False
+    """A reviewer allowed this replacement or deletion (``--allow-replace``)."""
+    error: str | None = None
+    """Why the engine would fail the preview for this resource (an invalid ignore path)."""
+
+    @property
+    def stateful(self) -> bool:
+        """True when replacing or deleting this resource loses data (``STATEFUL_TYPES``)."""
+        return self.type in STATEFUL_TYPES
+
+    @property
+    def destructive(self) -> bool:
+        """A replacement or deletion of a stateful resource."""
+        return self.stateful and self.op in (Op.REPLACE, Op.DELETE)
+
+    @property
+    def blocks(self) -> bool:
+        """True when this change alone blocks the preview."""
+        return self.error is not None or (self.destructive and not self.approved)
+
+    def reason(self) -> str:
+        """One line naming the resource and what forces the change."""
+        what = f"{self.op.value} of {self.type} {self.name!r}"
+        if self.error is not None:
+            return f"{what}: {self.error}"
+        if self.op is Op.REPLACE:
+            one = len(self.replaced_by) == 1
+            text = (
+                f"{what}: {'input' if one else 'inputs'} {', '.join(self.replaced_by)}"
+                f" {'forces' if one else 'force'} a new resource"
+            )
+            sources = dict(self.via)
+            inherited = [i for i in self.replaced_by if i in sources]
+            if inherited:
+                upstream = ", ".join(sorted({sources[i] for i in inherited}))
+                verb = "comes" if len(inherited) == 1 else "come"
+                text += f" ({', '.join(inherited)} {verb} from {upstream}, which is replaced)"
+            return text
+        if self.op is Op.DELETE:
+            return f"{what}: it is in the baseline and no longer in the program"
+        if self.op is Op.UPDATE:
+            return f"{what}: {', '.join(self.changed)} changed"
+        return what
+
+
+@dataclass(slots=True)
+class PlanDiff:
+    """The plan compared with a baseline: one entry per resource of either side."""
+
+    against: str
+    """Where the baseline came from (its file name)."""
+    changes: list[ResourceChange] = field(default_factory=list)
+    unused_approvals: tuple[str, ...] = ()
+    """``--allow-replace`` entries that matched no replacement or deletion."""
+
+    def count(self, op: Op) -> int:
+        """How many resources get ``op``."""
+        return sum(1 for c in self.changes if c.op is op)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Resources per operation, every operation listed."""
+        return {op.value: self.count(op) for op in Op}
+
+    @property
+    def unchanged(self) -> bool:
+        """True when the plan matches the baseline exactly."""
+        return all(c.op is Op.SAME for c in self.changes)
+
+    @property
+    def blocking(self) -> list[ResourceChange]:
+        """Changes that block the preview (unapproved stateful replacements and deletions)."""
+        return [c for c in self.changes if c.blocks]
+
+    @property
+    def visible(self) -> list[ResourceChange]:
+        """Every change that is not "same", in plan order."""
+        return [c for c in self.changes if c.op is not Op.SAME]
+
+
+def _approved(resource: RecordedResource, allow: Collection[str]) -> str | None:
+    for entry in allow:
+        if entry in (resource.urn, resource.name):
+            return entry
+    return None
+
+
+def diff_resource(
+    prior: RecordedResource,
+    current: RecordedResource,
+    unknown: Mapping[str, str] | None = None,
+) -> ResourceChange:
+    """The engine's decision for one resource present in both plans.
+
+    ``unknown`` maps inputs whose value the engine cannot know during the preview (they come
+    from a resource being replaced) to that resource's name: each counts as changed, and a
+    force-new one forces a replacement, as the provider treats an unknown ForceNew value.
+    Inputs under ``ignore_changes`` keep their old value and are not unknown.
+    """
+    try:
+        changed = changed_inputs(prior, current)
+    except IgnoreChangesError as exc:
+        return ResourceChange(current.urn, current.type, current.name, Op.UPDATE, error=str(exc))
+    ignored = {str(parse_path(path)[0]) for path in current.ignore_changes}
+    via = {key: name for key, name in (unknown or {}).items() if key not in ignored}
+    if not changed and not via:
+        return ResourceChange(current.urn, current.type, current.name, Op.SAME)
+    new = apply_ignore_changes(prior.inputs, current.inputs, current.ignore_changes)
+    forcing = set(forcing_inputs(current.type, prior.inputs, new, changed))
+    for path in FORCE_NEW.get(current.type, frozenset()):
+        if path.split(".")[0] in via:
+            forcing.add(path)
+    op = Op.REPLACE if forcing else Op.UPDATE
+    return ResourceChange(
+        current.urn,
+        current.type,
+        current.name,
+        op,
+        tuple(sorted(set(changed) | set(via))),
+        tuple(sorted(forcing)),
+        tuple(sorted(via.items())),
+    )
+
+
+def diff_plans(
+    before: Sequence[RecordedResource],
+    after: Sequence[RecordedResource],
+    *,
+    against: str = "baseline",
+    allow: Collection[str] = (),
+) -> PlanDiff:
+    """What the engine would do to go from ``before`` (a baseline) to ``after`` (this plan).
+
+    ``allow`` holds URNs or logical names a reviewer approved for replacement or deletion.
+    """
+    prior_by_urn = {r.urn: r for r in before}
+    current_urns = {r.urn for r in after}
+    replaced: dict[str, str] = {}
+    """URN -> name of the resources replaced so far (the plan lists dependencies first)."""
+    used: set[str] = set()
+    changes: list[ResourceChange] = []
+    pending = [*after, *(r for r in before if r.urn not in current_urns)]
+    for resource in pending:
+        if resource.urn not in current_urns:
+            change = ResourceChange(resource.urn, resource.type, resource.name, Op.DELETE)
+        elif (prior := prior_by_urn.get(resource.urn)) is None:
+            change = ResourceChange(resource.urn, resource.type, resource.name, Op.CREATE)
+        else:
+            unknown = {
+                key: replaced[urn]
+                for key, urns in resource.property_dependencies.items()
+                for urn in urns
+                if urn in replaced
+            }
+            change = diff_resource(prior, resource, unknown)
+        if change.op is Op.REPLACE:
+            replaced[change.urn] = change.name
+        if change.destructive and (entry := _approved(resource, allow)) is not None:
+            used.add(entry)
+            change = replace(change, approved=True)
+        changes.append(change)
+    unused = tuple(entry for entry in allow if entry not in used)
+    return PlanDiff(against=against, changes=changes, unused_approvals=unused)

@@ -20,6 +20,8 @@ import yaml
 from components.settings import STRING_KEYS, ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML was built with it (several times faster), else PyYAML's."""
 SECRET_PLACEHOLDER = "[secret]"
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -55,13 +57,28 @@ class StackConfig:
         }
 
 
+class StackFileError(ConfigError):
+    """A stack or project file that is not valid YAML: names the file, the line and the
+    problem on one line (``key``, ``value`` and ``allowed`` as for any ``ConfigError``)."""
+
+    def __init__(self, path: Path, exc: yaml.YAMLError) -> None:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "?"
+        problem = str(getattr(exc, "problem", None) or exc).replace("\n", " ")
+        super().__init__(str(path), f"invalid YAML at {where}", f"valid YAML ({problem})")
+        self.args = (f"{path}: invalid YAML at {where}: {problem}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
     except FileNotFoundError:
         raise ConfigError("stack", str(path), "an existing stack file") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(str(path), "unparseable YAML", f"valid YAML ({exc})") from None
+        raise StackFileError(path, exc) from None
     if not isinstance(data, dict):
         raise ConfigError(str(path), type(data).__name__, "a YAML mapping")
     return data

@@ -5,7 +5,8 @@ Shape (format 1)::
     {"format": 1, "project", "stack", "blocked": bool,
      "config": {...}, "outputs": {...},
      "resources": [{"urn", "type", "name", "custom", "region", "parent", "provider",
-                    "dependencies", "propertyDependencies", "inputs",
+                    "dependencies", "propertyDependencies", "inputs", "ignoreChanges",
+                    "protect", "retainOnDelete",
                     "estimatedStartSeconds", "estimatedFinishSeconds"}],
      "counts": {"byType": {type: {region: n}}, "byRegion": {region: n}, "total": n},
      "policyPack": {"path", "configFile", "config", "policies": [{"name", "description",
@@ -13,27 +14,38 @@ Shape (format 1)::
      "diagnostics": [{"policyName", "policyPackName", "description", "message",
                       "enforcementLevel", "urn", "resourceName", "resourceType", "remediation"}],
      "summary": {"mandatory": n, "remediate": n, "advisory": n},
+     "diff": null | {"against", "unchanged": bool, "counts": {op: n},
+                     "blocking": [message], "unusedApprovals": [entry],
+                     "changes": [{"urn", "type", "name", "op", "changedInputs",
+                                  "replacedBy", "stateful", "approved", "blocks", "message"}]},
      "criticalPath": {"totalSeconds", "steps": [{"urn", "name", "type", "region",
                       "startSeconds", "durationSeconds"}]},
      "timings": {...}}
 
 Regions: a resource's ``region`` input; ``"global"`` for regionless custom resources; ``null`` for
-components and providers.
+components and providers. A document is a valid ``--against`` baseline (``preflight.baseline``).
+
+The document is built from ``SECTIONS``, one function per group of keys, in order: a new
+section is one function appended there.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from preflight.baseline import FORMAT_VERSION, resource_entry, scrub_strings
+from preflight.changes import Op
 from preflight.critical_path import GLOBAL, is_plan_resource, region_label
 from preflight.model import Recording
 from preflight.pipeline import LEVELS, PreflightResult
-from preflight.redaction import Scrubber, redact
+from preflight.redaction import redact
 
-FORMAT_VERSION = 1
+Section = Callable[[PreflightResult], Mapping[str, Any]]
+"""Builds some top-level keys of the document from a run."""
 
 
 def counts(recording: Recording) -> dict[str, Any]:
@@ -51,30 +63,28 @@ def counts(recording: Recording) -> dict[str, Any]:
     }
 
 
-def to_document(result: PreflightResult) -> dict[str, Any]:
-    """The JSON document for one run (secrets already redacted)."""
+def _identity(result: PreflightResult) -> dict[str, Any]:
     rec = result.recording
-    by_urn = {r.urn: r for r in rec.resources}
+    return {
+        "format": FORMAT_VERSION,
+        "project": rec.project,
+        "stack": rec.stack,
+        "blocked": result.blocked,
+        "config": redact(rec.config),
+        "outputs": redact(rec.outputs),
+    }
+
+
+def _resources(result: PreflightResult) -> dict[str, Any]:
     schedule = result.critical_path.schedule
-    resources = []
-    for r in rec.resources:
-        window = schedule.get(r.urn)
-        resources.append(
-            {
-                "urn": r.urn,
-                "type": r.type,
-                "name": r.name,
-                "custom": r.custom,
-                "region": region_label(r) if is_plan_resource(r) else None,
-                "parent": r.parent,
-                "provider": r.provider,
-                "dependencies": list(r.dependencies),
-                "propertyDependencies": {k: list(v) for k, v in r.property_dependencies.items()},
-                "inputs": redact(r.inputs),
-                "estimatedStartSeconds": window.start if window else None,
-                "estimatedFinishSeconds": window.finish if window else None,
-            }
-        )
+    return {
+        "resources": [resource_entry(r, schedule.get(r.urn)) for r in result.recording.resources],
+        "counts": counts(result.recording),
+    }
+
+
+def _policies(result: PreflightResult) -> dict[str, Any]:
+    by_urn = {r.urn: r for r in result.recording.resources}
     diagnostics = []
     for f in result.findings:
         target = by_urn.get(f.urn)
@@ -92,17 +102,7 @@ def to_document(result: PreflightResult) -> dict[str, Any]:
             }
         )
     levels = Counter(f.enforcement_level for f in result.findings)
-    path = result.critical_path
-    t = result.timings
-    document = {
-        "format": FORMAT_VERSION,
-        "project": rec.project,
-        "stack": rec.stack,
-        "blocked": result.blocked,
-        "config": redact(rec.config),
-        "outputs": redact(rec.outputs),
-        "resources": resources,
-        "counts": counts(rec),
+    return {
         "policyPack": {
             "path": str(result.policy_pack),
             "configFile": str(result.policy_config_file) if result.policy_config_file else None,
@@ -119,6 +119,43 @@ def to_document(result: PreflightResult) -> dict[str, Any]:
         },
         "diagnostics": diagnostics,
         "summary": {level: levels.get(level, 0) for level in LEVELS if level != "disabled"},
+    }
+
+
+def _diff(result: PreflightResult) -> dict[str, Any]:
+    diff = result.diff
+    if diff is None:
+        return {"diff": None}
+    return {
+        "diff": {
+            "against": diff.against,
+            "unchanged": diff.unchanged,
+            "counts": diff.counts,
+            "blocking": [c.reason() for c in diff.blocking],
+            "unusedApprovals": list(diff.unused_approvals),
+            "changes": [
+                {
+                    "urn": c.urn,
+                    "type": c.type,
+                    "name": c.name,
+                    "op": c.op.value,
+                    "changedInputs": list(c.changed),
+                    "replacedBy": list(c.replaced_by),
+                    "stateful": c.stateful,
+                    "approved": c.approved,
+                    "blocks": c.blocks,
+                    "message": c.reason(),
+                }
+                for c in diff.changes
+                if c.op is not Op.SAME
+            ],
+        }
+    }
+
+
+def _critical_path(result: PreflightResult) -> dict[str, Any]:
+    path = result.critical_path
+    return {
         "criticalPath": {
             "totalSeconds": path.total_seconds,
             "steps": [
@@ -132,33 +169,45 @@ def to_document(result: PreflightResult) -> dict[str, Any]:
                 }
                 for s in path.steps
             ],
-        },
+        }
+    }
+
+
+def _timings(result: PreflightResult) -> dict[str, Any]:
+    t = result.timings
+    return {
         "timings": {
             "recordSeconds": t.record_seconds,
             "serverStartSeconds": t.server_start_seconds,
             "analyzeCalls": t.analyze_calls,
             "analyzeSeconds": t.analyze_seconds,
             "msPerAnalyze": t.ms_per_analyze,
+            "analyzeWaitSeconds": t.analyze_wait_seconds,
             "analyzeStackSeconds": t.analyze_stack_seconds,
             "totalSeconds": t.total_seconds,
-        },
+        }
     }
-    scrubbed: dict[str, Any] = _scrub_strings(document, result.scrub)
+
+
+SECTIONS: list[Section] = [_identity, _resources, _policies, _diff, _critical_path, _timings]
+"""The document's parts, in order."""
+
+
+def to_document(result: PreflightResult) -> dict[str, Any]:
+    """The JSON document for one run (secrets redacted, their plaintexts scrubbed)."""
+    document: dict[str, Any] = {}
+    for section in SECTIONS:
+        document.update(section(result))
+    scrubbed: dict[str, Any] = scrub_strings(document, result.scrub)
     return scrubbed
+
+
+def render_json(result: PreflightResult) -> str:
+    """The document as text."""
+    return json.dumps(to_document(result), indent=2, sort_keys=False, default=str) + "\n"
 
 
 def write_json(result: PreflightResult, path: Path) -> None:
     """Write ``to_document(result)`` to ``path`` (parents created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(to_document(result), indent=2, sort_keys=False, default=str)
-    path.write_text(text + "\n", encoding="utf-8")
-
-
-def _scrub_strings(value: Any, scrub: Scrubber) -> Any:
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, dict):
-        return {k: _scrub_strings(v, scrub) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub_strings(v, scrub) for v in value]
-    return value
+    path.write_text(render_json(result), encoding="utf-8")

@@ -3,13 +3,18 @@
 ``run_preflight`` is what ``python -m preflight`` does minus the printing; tests and the
 benchmark call it in-process. The policy server starts in a background thread while the program
 is recorded, since the two are independent and each spends most of its time importing Python.
+As soon as the pack is configured, every resource is sent to ``Analyze`` the moment it is
+registered, as the engine does during a preview: the pack works on the other core while the
+program goes on, and only ``AnalyzeStack`` waits for the whole graph. With ``--against`` the
+plan is compared with a baseline (``preflight.changes``).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -17,6 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
+from preflight.baseline import BaselineError, as_written, load_baseline
+from preflight.changes import PlanDiff, diff_plans
 from preflight.critical_path import CriticalPath, critical_path
 from preflight.model import RecordedResource, Recording
 from preflight.redaction import Scrubber, secret_plaintexts
@@ -74,6 +81,7 @@ class PolicyServerLike(Protocol):
 
 ServerFactory = Callable[[Path], PolicyServerLike]
 Recorder = Callable[[str, Mapping[str, str] | None, Path], Recording]
+OnRecord = Callable[[RecordedResource], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +123,10 @@ class Timings:
     """Wall time until the policy server answered (overlaps the recording)."""
     analyze_calls: int = 0
     analyze_seconds: float = 0.0
-    """Total of all ``Analyze`` calls."""
+    """Total of all ``Analyze`` calls, each from request to reply (they overlap the recording,
+    so this is not time the run waited: see ``analyze_wait_seconds``)."""
+    analyze_wait_seconds: float = 0.0
+    """Time the run waited for ``Analyze`` replies after the recording ended."""
     analyze_stack_seconds: float = 0.0
     total_seconds: float = 0.0
 
@@ -140,6 +151,8 @@ class PreflightResult:
     timings: Timings = field(default_factory=Timings)
     scrub: Scrubber = field(default_factory=Scrubber)
     """Replaces the recording's secret plaintexts in free text (see ``preflight.redaction``)."""
+    diff: PlanDiff | None = None
+    """The plan compared with the ``--against`` baseline, when one was given."""
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -148,8 +161,9 @@ class PreflightResult:
 
     @property
     def blocked(self) -> bool:
-        """True when ``pulumi preview`` with this pack would fail."""
-        return bool(self.mandatory)
+        """True when the preview must not go ahead: a mandatory violation, or (with a
+        baseline) an unapproved replacement or deletion of a stateful resource."""
+        return bool(self.mandatory) or bool(self.diff is not None and self.diff.blocking)
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
@@ -188,7 +202,20 @@ def load_policy_config(
         raise PreflightConfigError(
             f"policy config {path}: expected a JSON object, got {type(data).__name__}"
         )
+    _check_levels(path, data)
     return path, data
+
+
+def _check_levels(path: Path, data: Mapping[str, Any]) -> None:
+    """Reject an unknown enforcement level before anything starts (the pack checks the rest:
+    policy names, properties and their types)."""
+    for key, entry in data.items():
+        level = entry.get("enforcementLevel") if isinstance(entry, Mapping) else entry
+        if level is not None and (not isinstance(level, str) or level not in LEVELS):
+            raise PreflightConfigError(
+                f"policy config {path}: {key!r} has enforcement level {level!r};"
+                f" allowed: {', '.join(LEVELS)}"
+            )
 
 
 def config_error_message(exc: BaseException) -> str | None:
@@ -203,16 +230,19 @@ def config_error_message(exc: BaseException) -> str | None:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, PreflightConfigError | ConfigError):
+        if isinstance(current, PreflightConfigError | ConfigError | BaselineError):
             return str(current)
         current = current.__cause__ or current.__context__
     return None
 
 
-def _default_recorder(stack: str, overrides: Mapping[str, str] | None, root: Path) -> Recording:
+def _default_recorder(on_record: OnRecord) -> Recorder:
     from preflight.recorder import record_stack
 
-    return record_stack(stack, overrides, root)
+    def record(stack: str, overrides: Mapping[str, str] | None, root: Path) -> Recording:
+        return record_stack(stack, overrides, root, on_record)
+
+    return record
 
 
 def _check_config(stack: str, overrides: Mapping[str, str] | None, root: Path) -> None:
@@ -235,6 +265,52 @@ def _default_server(pack_dir: Path) -> PolicyServerLike:
     return server
 
 
+class _Analysis:
+    """``Analyze`` calls issued as resources are recorded, read back in recording order.
+
+    Resources recorded before the pack is configured wait in ``pending``; a client without
+    ``analyze_async`` (a stand-in) is called synchronously once the recording is done.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._pending: list[RecordedResource] = []
+        self._calls: dict[str, Any] = {}
+
+    def offer(self, resource: RecordedResource) -> None:
+        """A resource was just registered: analyze it now, or as soon as the pack is ready."""
+        with self._lock:
+            if self._client is None:
+                self._pending.append(resource)
+            else:
+                self._submit(resource)
+
+    def ready(self, client: Any) -> None:
+        """The pack is configured: send everything recorded so far."""
+        with self._lock:
+            self._client = client
+            for resource in self._pending:
+                self._submit(resource)
+            self._pending.clear()
+
+    def _submit(self, resource: RecordedResource) -> None:
+        analyze_async = getattr(self._client, "analyze_async", None)
+        if callable(analyze_async) and resource.urn not in self._calls:
+            self._calls[resource.urn] = analyze_async(resource)
+
+    def results(self, resources: Sequence[RecordedResource]) -> list[DiagnosticLike]:
+        """Every resource's diagnostics, in the order of ``resources``."""
+        with self._lock:
+            for resource in resources:
+                self._submit(resource)
+        found: list[DiagnosticLike] = []
+        for resource in resources:
+            call = self._calls.get(resource.urn)
+            found.extend(call.result() if call is not None else self._client.analyze(resource))
+        return found
+
+
 def run_preflight(
     stack: str,
     *,
@@ -242,33 +318,49 @@ def run_preflight(
     root: Path = REPO,
     policy_pack: Path | None = None,
     policy_config: Path | None = None,
+    against: Path | None = None,
+    allow_replace: Collection[str] = (),
     recorder: Recorder | None = None,
     server_factory: ServerFactory | None = None,
 ) -> PreflightResult:
-    """Record ``stack``, run the policy pack over it, and plan the deploy.
+    """Record ``stack``, run the policy pack over it, plan the deploy, and (with ``against``,
+    a baseline an earlier ``--json`` run wrote) diff the plan; ``allow_replace`` names the
+    resources (URN or logical name) a reviewer approved for replacement or deletion.
 
     ``recorder`` and ``server_factory`` default to ``preflight.recorder.record_stack`` and
     ``preflight.analyzer.PolicyServer``. Raises ``PreflightConfigError`` for bad preflight
-    options and lets the settings loader's ``ConfigError`` through (``config_error_message``
-    recognises both).
+    options and lets the settings loader's ``ConfigError`` and ``BaselineError`` through
+    (``config_error_message`` recognises all three).
     """
     started = time.perf_counter()
-    record = recorder or _default_recorder
     make_server = server_factory or _default_server
     timings = Timings()
     pack_dir = policy_pack if policy_pack is not None else root / "policies"
     if not pack_dir.is_dir():
         raise PreflightConfigError(f"--policy-pack {pack_dir}: no such directory")
     config_file, config = load_policy_config(policy_config, stack, root)
+    baseline = load_baseline(against, stack=stack) if against is not None else None
     if recorder is None:
         _check_config(stack, overrides, root)
+    analysis = _Analysis()
+    record = recorder or _default_recorder(analysis.offer)
 
-    def start_server() -> tuple[PolicyServerLike, Any]:
+    servers: list[PolicyServerLike] = []
+
+    def start_server() -> tuple[PolicyServerLike, Any, list[PolicyMeta]]:
         t0 = time.perf_counter()
         server = make_server(pack_dir)
         client = server.__enter__()
+        servers.append(server)
         timings.server_start_seconds = time.perf_counter() - t0
-        return server, client
+        policies = [_policy_meta(info) for info in client.info()]
+        try:
+            client.configure(config)
+        except ValueError as exc:  # the pack's schema rejects the policy config
+            where = config_file or "policy config"
+            raise PreflightConfigError(f"{where}: {exc}") from exc
+        analysis.ready(client)
+        return server, client, policies
 
     # Import what both threads need here, in this thread: two threads importing the same
     # modules at once can deadlock on the module locks (seen: pulumi.runtime.proto).
@@ -281,11 +373,9 @@ def run_preflight(
         def stop_server_when_started() -> None:
             if starting.cancel():
                 return
-            try:
-                server, _client = starting.result()
-            except Exception:  # it failed to start; the main flow reports why
-                return
-            server.__exit__(None, None, None)
+            starting.exception()  # wait for the start to end, however it ended
+            for server in servers:  # empty when it failed to start (it cleaned up itself)
+                server.__exit__(None, None, None)
 
         cleanup.callback(stop_server_when_started)
 
@@ -293,48 +383,52 @@ def run_preflight(
         recording = record(stack, overrides, root)
         timings.record_seconds = time.perf_counter() - t0
 
-        _server, client = starting.result()
-        policies = [_policy_meta(info) for info in client.info()]
-        try:
-            client.configure(config)
-        except ValueError as exc:  # the pack's schema rejects the policy config
-            where = config_file or "policy config"
-            raise PreflightConfigError(f"{where}: {exc}") from exc
-        remember = getattr(client, "remember", None)
-        if callable(remember):  # lets the client send each resource's provider inputs
-            remember(recording.resources)
-
-        raw: list[DiagnosticLike] = []
+        server, client, policies = starting.result()
         t0 = time.perf_counter()
-        for resource in recording.resources:
-            raw.extend(client.analyze(resource))
-        timings.analyze_seconds = time.perf_counter() - t0
-        timings.analyze_calls = len(recording.resources)
+        raw = analysis.results(recording.resources)
+        timings.analyze_wait_seconds = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         raw.extend(client.analyze_stack(recording.resources))
         timings.analyze_stack_seconds = time.perf_counter() - t0
+        stats = getattr(server, "stats", None)
+        timings.analyze_calls = int(getattr(stats, "analyze_calls", len(recording.resources)))
+        timings.analyze_seconds = float(getattr(stats, "analyze_seconds", 0.0))
+        stop = getattr(server, "stop", None)
+        if callable(stop):  # the pack shuts down while the rest of the run is computed
+            stop()
 
-    scrub = Scrubber(
-        secret_plaintexts(
-            [r.inputs for r in recording.resources] + [recording.outputs, recording.config]
+        scrub = Scrubber(
+            secret_plaintexts(
+                [r.inputs for r in recording.resources] + [recording.outputs, recording.config]
+            )
         )
-    )
-    remediation = {p.name: p.remediation for p in policies}
-    findings = [_finding(d, remediation, scrub) for d in raw]
-    findings = [f for f in findings if f.enforcement_level != "disabled"]
-    findings.sort(key=lambda f: (LEVELS.index(f.enforcement_level), f.policy_name, f.urn))
+        remediation = {p.name: p.remediation for p in policies}
+        findings = [_finding(d, remediation, scrub) for d in raw]
+        findings = [f for f in findings if f.enforcement_level != "disabled"]
+        findings.sort(key=lambda f: (LEVELS.index(f.enforcement_level), f.policy_name, f.urn))
+        diff = None
+        if baseline is not None:
+            baseline.check_project(recording.project)
+            diff = diff_plans(
+                baseline.resources,
+                as_written(recording.resources, scrub),
+                against=str(against),
+                allow=allow_replace,
+            )
+        path = critical_path(recording)
 
     result = PreflightResult(
         recording=recording,
         findings=findings,
         policies=policies,
-        critical_path=critical_path(recording),
+        critical_path=path,
         policy_pack=pack_dir,
         policy_config_file=config_file,
         policy_config=config,
         timings=timings,
         scrub=scrub,
+        diff=diff,
     )
     timings.total_seconds = time.perf_counter() - started
     return result

@@ -15,15 +15,17 @@ import contextvars
 import hashlib
 import runpy
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from google.protobuf import empty_pb2
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc, settings
 from pulumi.runtime import stack as pulumi_stack
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
@@ -147,8 +149,12 @@ class CloudMocks(pulumi_mocks.Mocks):
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """A MockMonitor that keeps every registration the way the engine sees it."""
 
-    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+    def __init__(
+        self, mocks: pulumi_mocks.Mocks, on_record: Callable[[RecordedResource], None] | None = None
+    ) -> None:
         super().__init__(mocks)
+        self.on_record = on_record
+        """Called with each resource as it is registered (preflight analyzes it at once)."""
         self.recorded: list[RecordedResource] = []
         self.stack_outputs: dict[str, Any] = {}
         self.stack_urn = ""
@@ -159,24 +165,25 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.stack_urn = response.urn
             return response
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
-        self.recorded.append(
-            RecordedResource(
-                urn=response.urn,
-                type=request.type,
-                name=request.name,
-                custom=bool(request.custom),
-                inputs=inputs,
-                parent=request.parent or None,
-                provider=request.provider or None,
-                dependencies=tuple(request.dependencies),
-                property_dependencies={
-                    key: tuple(value.urns) for key, value in request.propertyDependencies.items()
-                },
-                protect=bool(request.protect),
-                ignore_changes=tuple(request.ignoreChanges),
-                retain_on_delete=bool(request.retainOnDelete),
-            )
+        resource = RecordedResource(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            inputs=inputs,
+            parent=request.parent or None,
+            provider=request.provider or None,
+            dependencies=tuple(request.dependencies),
+            property_dependencies={
+                key: tuple(value.urns) for key, value in request.propertyDependencies.items()
+            },
+            protect=bool(request.protect),
+            ignore_changes=tuple(request.ignoreChanges),
+            retain_on_delete=bool(request.retainOnDelete),
         )
+        self.recorded.append(resource)
+        if self.on_record is not None:
+            self.on_record(resource)
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
@@ -210,21 +217,36 @@ async def _drain_rpcs(await_all_outstanding_tasks: bool = True) -> None:
             return
 
 
+def _no_stack_trace() -> source_pb2.StackTrace:
+    return source_pb2.StackTrace()
+
+
 @contextlib.contextmanager
 def _fast_quiescence() -> Iterator[None]:
-    """Use :func:`_drain_rpcs` for the duration of one recording only."""
-    original = pulumi_stack.wait_for_rpcs
+    """For the duration of one recording: :func:`_drain_rpcs`, and no stack traces.
+
+    The SDK walks the Python stack at every registration to send the engine the source
+    position of the resource; preflight records no source positions, and the walk costs
+    about 0.3 ms per resource.
+    """
+    original_wait, original_trace = pulumi_stack.wait_for_rpcs, pulumi_resource._get_stack_trace
     pulumi_stack.wait_for_rpcs = _drain_rpcs
+    pulumi_resource._get_stack_trace = _no_stack_trace
     try:
         yield
     finally:
-        pulumi_stack.wait_for_rpcs = original
+        pulumi_stack.wait_for_rpcs = original_wait
+        pulumi_resource._get_stack_trace = original_trace
 
 
-def _run(config: StackConfig, main: Path) -> tuple[RecordingMonitor, list[str]]:
+def _run(
+    config: StackConfig,
+    main: Path,
+    on_record: Callable[[RecordedResource], None] | None = None,
+) -> tuple[RecordingMonitor, list[str]]:
     """Run the program in a fresh context so repeated runs never share runtime state."""
     anchor = str(config.values.get("aws:region", "us-east-1"))
-    monitor = RecordingMonitor(CloudMocks(anchor))
+    monitor = RecordingMonitor(CloudMocks(anchor), on_record)
     mock_settings = pulumi_mocks.MockSettings(  # type: ignore[no-untyped-call]
         monitor=monitor,
         monitor_features=set(
@@ -257,11 +279,18 @@ def _run(config: StackConfig, main: Path) -> tuple[RecordingMonitor, list[str]]:
     return monitor, []
 
 
-def record(config: StackConfig, root: Path = REPO_ROOT) -> Recording:
-    """Validate the config, run the program under mocks, return everything it registered."""
+def record(
+    config: StackConfig,
+    root: Path = REPO_ROOT,
+    on_record: Callable[[RecordedResource], None] | None = None,
+) -> Recording:
+    """Validate the config, run the program under mocks, return everything it registered.
+
+    ``on_record`` sees each resource as soon as it is registered.
+    """
     load_settings(config.project_values())  # fail fast with ConfigError before any resource
     context = contextvars.Context()
-    monitor, _ = context.run(_run, config, root / "__main__.py")
+    monitor, _ = context.run(_run, config, root / "__main__.py", on_record)
     return Recording(
         project=config.project,
         stack=config.stack,
@@ -272,7 +301,10 @@ def record(config: StackConfig, root: Path = REPO_ROOT) -> Recording:
 
 
 def record_stack(
-    stack: str, overrides: Mapping[str, str] | Iterable[str] | None = None, root: Path = REPO_ROOT
+    stack: str,
+    overrides: Mapping[str, str] | Iterable[str] | None = None,
+    root: Path = REPO_ROOT,
+    on_record: Callable[[RecordedResource], None] | None = None,
 ) -> Recording:
     """Record one stack of the project at ``root``; ``overrides`` are ``--set`` pairs."""
     if overrides is None:
@@ -281,4 +313,4 @@ def record_stack(
         pairs = [f"{key}={value}" for key, value in overrides.items()]
     else:
         pairs = list(overrides)
-    return record(load_stack_config(stack, root, pairs), root)
+    return record(load_stack_config(stack, root, pairs), root, on_record)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from rich.console import Console
@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from preflight.changes import Op
 from preflight.critical_path import GLOBAL, ancestors, is_plan_resource, region_label
 from preflight.jsonout import counts
 from preflight.model import RecordedResource
@@ -27,6 +28,20 @@ PIPE_WIDTH = 160
 
 LEVEL_STYLE = {"mandatory": "bold red", "remediate": "magenta", "advisory": "yellow"}
 LEVEL_MARK = {"mandatory": "✗", "remediate": "~", "advisory": "!"}
+OP_MARK = {
+    Op.CREATE: "[green]+[/]",
+    Op.UPDATE: "[yellow]~[/]",
+    Op.REPLACE: "[magenta]+-[/]",
+    Op.DELETE: "[red]-[/]",
+    Op.SAME: "[dim]=[/]",
+}
+OP_VERB = {
+    Op.CREATE: "to create",
+    Op.UPDATE: "to update",
+    Op.REPLACE: "to replace",
+    Op.DELETE: "to delete",
+    Op.SAME: "unchanged",
+}
 
 
 def make_console(*, stderr: bool = False) -> Console:
@@ -49,14 +64,26 @@ def format_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
+Section = Callable[[PreflightResult, Console], None]
+"""Prints one part of the report."""
+
+
 def render(result: PreflightResult, console: Console) -> None:
-    """Print the whole report for one run."""
-    _header(result, console)
+    """Print the whole report for one run: every part of ``SECTIONS`` in order."""
+    for section in SECTIONS:
+        section(result, console)
+
+
+def _plan(result: PreflightResult, console: Console) -> None:
     console.print(plan_tree(result))
+
+
+def _counts(result: PreflightResult, console: Console) -> None:
     console.print(counts_table(result))
-    _policy_results(result, console)
+
+
+def _critical_path(result: PreflightResult, console: Console) -> None:
     console.print(critical_path_table(result))
-    _verdict(result, console)
 
 
 def _header(result: PreflightResult, console: Console) -> None:
@@ -102,7 +129,8 @@ def plan_tree(result: PreflightResult) -> Tree:
     for r in planned:
         per_region[region_label(r)].append(r)
 
-    root = Tree(f"[bold]Plan[/]: {len(planned)} resources to create")
+    ops = {c.urn: c.op for c in result.diff.changes} if result.diff is not None else {}
+    root = Tree(f"[bold]Plan[/]: {_plan_summary(result, len(planned))}")
     for region in sorted(per_region, key=lambda name: (name == GLOBAL, name)):
         members = per_region[region]
         branch = root.add(f"[bold cyan]{escape(region)}[/] [dim]({len(members)})[/]")
@@ -123,8 +151,60 @@ def plan_tree(result: PreflightResult) -> Tree:
                 for level in LEVELS
                 if level in flagged.get(r.urn, [])
             )
-            parent_node.add(f"[green]+[/] {escape(r.name)} [dim]{escape(r.type)}[/]{marks}")
+            mark = OP_MARK[ops.get(r.urn, Op.CREATE)]
+            parent_node.add(f"{mark} {escape(r.name)} [dim]{escape(r.type)}[/]{marks}")
     return root
+
+
+def _plan_summary(result: PreflightResult, planned: int) -> str:
+    if result.diff is None:
+        return f"{planned} resources to create"
+    counts = result.diff.counts
+    return ", ".join(f"{counts[op.value]} {OP_VERB[op]}" for op in Op)
+
+
+def _diff(result: PreflightResult, console: Console) -> None:
+    diff = result.diff
+    if diff is None:
+        return
+    against = escape(_short(Path(diff.against)))
+    for entry in diff.unused_approvals:
+        console.print(
+            f"[yellow]--allow-replace {escape(entry)}:[/] no replacement or deletion of a"
+            " stateful resource by that URN or name in this plan"
+        )
+    if diff.unchanged:
+        console.print(
+            f"[green]No changes:[/] the plan matches {against}"
+            f" ({len(diff.changes)} resources unchanged)"
+        )
+        return
+    table = Table(
+        title=f"Changes against {against}: {_plan_summary(result, 0)}",
+        title_justify="left",
+    )
+    table.add_column("Op")
+    table.add_column("Resource")
+    table.add_column("Type", style="dim")
+    table.add_column("Inputs")
+    table.add_column("")
+    for change in diff.visible:
+        inputs = change.replaced_by if change.op is Op.REPLACE else change.changed
+        note = ""
+        if change.error is not None:
+            note = f"[bold red]✗ {escape(change.error)}[/]"
+        elif change.blocks:
+            note = "[bold red]✗ stateful: blocks[/]"
+        elif change.approved:
+            note = "[yellow]approved (--allow-replace)[/]"
+        table.add_row(
+            f"{OP_MARK[change.op]} {change.op.value}",
+            escape(change.name),
+            escape(change.type),
+            escape(", ".join(inputs)),
+            note,
+        )
+    console.print(table)
 
 
 def counts_table(result: PreflightResult) -> Table:
@@ -205,17 +285,36 @@ def critical_path_table(result: PreflightResult) -> Table:
 def _verdict(result: PreflightResult, console: Console) -> None:
     t = result.timings
     console.print(
-        f"[dim]recorded in {t.record_seconds:.2f}s, {t.analyze_calls} Analyze calls at"
-        f" {t.ms_per_analyze:.2f} ms, AnalyzeStack {1000 * t.analyze_stack_seconds:.1f} ms,"
-        f" total {t.total_seconds:.2f}s[/]"
+        f"[dim]recorded in {t.record_seconds:.2f}s with {t.analyze_calls} Analyze calls"
+        f" alongside (then waited {1000 * t.analyze_wait_seconds:.0f} ms for replies),"
+        f" AnalyzeStack {1000 * t.analyze_stack_seconds:.0f} ms, total {t.total_seconds:.2f}s[/]"
     )
     advisory = sum(1 for f in result.findings if f.enforcement_level == "advisory")
-    if result.blocked:
-        mandatory = result.mandatory
+    if not result.blocked:
+        console.print(f"[bold green]Preflight passed[/] ({advisory} advisory finding(s))")
+        return
+    mandatory = result.mandatory
+    if mandatory:
         names = sorted({f.policy_name for f in mandatory})
         console.print(
             f"[bold red]Preview blocked:[/] {len(mandatory)} mandatory violation(s) of"
             f" {', '.join(escape(n) for n in names)}"
         )
-    else:
-        console.print(f"[bold green]Preflight passed[/] ({advisory} advisory finding(s))")
+    for change in result.diff.blocking if result.diff is not None else []:
+        console.print(
+            f"[bold red]Preview blocked:[/] {escape(change.reason())}"
+            f" (a reviewer can approve it: --allow-replace {escape(change.name)})",
+            soft_wrap=True,
+        )
+
+
+SECTIONS: list[Section] = [
+    _header,
+    _plan,
+    _counts,
+    _diff,
+    _policy_results,
+    _critical_path,
+    _verdict,
+]
+"""The report's parts, in order: a new part is one function inserted here."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import io
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
+from preflight.cli import run
 from preflight.model import SECRET_SIG, SIG_KEY, RecordedResource, Recording
 
 PROJECT = "securecart-data"
@@ -219,3 +223,40 @@ class FakePolicyServer:
             )
             for name, (level, message) in self.stack_rules.items()
         ]
+
+
+class Harness:
+    """Runs cli.run with fakes and captures everything it prints."""
+
+    def __init__(self, root: Path, recording: Recording, **server_args: Any) -> None:
+        self.root = root
+        self.recording = recording
+        self.server_args = server_args
+        self.servers: list[FakePolicyServer] = []
+        self.out = io.StringIO()
+        self.err = io.StringIO()
+
+    def recorder(self, stack: str, overrides: Mapping[str, str] | None, root: Path) -> Recording:
+        self.overrides = dict(overrides or {})
+        return self.recording
+
+    def server(self, pack_dir: Path) -> FakePolicyServer:
+        server = FakePolicyServer(pack_dir, **self.server_args)
+        self.servers.append(server)
+        return server
+
+    def run(self, *args: Any, **kwargs: Any) -> int:
+        return run(
+            "test",
+            *args,
+            root=self.root,
+            console=Console(file=self.out, width=200, color_system=None),
+            err_console=Console(file=self.err, width=200, color_system=None),
+            recorder=kwargs.pop("recorder", self.recorder),
+            server_factory=self.server,
+            **kwargs,
+        )
+
+    @property
+    def output(self) -> str:
+        return self.out.getvalue() + self.err.getvalue()

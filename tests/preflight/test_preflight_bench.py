@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from preflight.bench import StackBench, run_monitored, table
+from preflight.bench import StackBench, floor_argv, plan_classes, run_monitored, table
 from preflight.benchmarks import print_rows
 
 
@@ -27,13 +27,31 @@ def test_run_monitored_measures_time_memory_and_exit_code() -> None:
 
 
 def test_targets_and_table() -> None:
-    fast = StackBench("prod", 156, 1.5, 0.6, 1.2, 150, 60, 0)
-    slow = StackBench("prod", 156, 4.0, 0.6, 6.0, 250, 80, 0)
-    assert fast.ratio == 2.5 and fast.meets_targets()
+    fast = StackBench("prod", 156, 1.5, 1.2, 1.2, 150, 60, 0, floor_nogc_seconds=0.8, classes=34)
+    slow = StackBench("prod", 156, 4.0, 1.2, 6.0, 250, 80, 0)
+    assert fast.ratio == 1.25 and fast.meets_targets()
+    assert fast.ratio_nogc == 1.875
     assert not slow.meets_targets()
     out = io.StringIO()
-    Console(file=out, width=200).print(table([fast, slow]))
-    assert "2.5x" in out.getvalue() and "missed" in out.getvalue()
+    Console(file=out, width=250).print(table([fast, slow]))
+    assert "1.25x" in out.getvalue() and "missed" in out.getvalue()
+
+
+def test_the_floor_touches_the_classes_of_the_plan() -> None:
+    document = {
+        "resources": [
+            {"type": "pulumi:providers:aws", "custom": True},
+            {"type": "securecart:index:DataTier", "custom": False},
+            {"type": "aws:rds/cluster:Cluster", "custom": True},
+            {"type": "aws:rds/cluster:Cluster", "custom": True},
+            {"type": "random:index/randomPassword:RandomPassword", "custom": True},
+        ]
+    }
+    classes = plan_classes(document)
+    assert classes == ["aws:rds/cluster:Cluster", "random:index/randomPassword:RandomPassword"]
+    assert run_monitored(floor_argv(classes)).exit_code == 0
+    # a class the SDK does not have fails the floor instead of being skipped
+    assert run_monitored(floor_argv(["aws:rds/cluster:NoSuchCluster"], gc_on=False)).exit_code
 
 
 @dataclass

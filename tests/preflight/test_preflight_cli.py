@@ -7,18 +7,16 @@ ones.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from preflight_fakes import PASSWORD, Builder, FakePolicyServer, global_database, secret
-from rich.console import Console
+from preflight_fakes import PASSWORD, Builder, Harness, global_database, secret
 
 from components.settings import ConfigError
-from preflight.cli import EXIT_BLOCKED, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, run
+from preflight.cli import EXIT_BLOCKED, EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 from preflight.model import RecordedResource, Recording
 from preflight.pipeline import run_preflight
 from preflight.report import format_duration
@@ -55,43 +53,6 @@ def _backup_rule(resource: RecordedResource) -> str | None:
 
 def _tag_rule(resource: RecordedResource) -> str | None:
     return "missing CostCenter tag" if resource.type == "aws:dynamodb/table:Table" else None
-
-
-class Harness:
-    """Runs cli.run with fakes and captures everything it prints."""
-
-    def __init__(self, root: Path, recording: Recording, **server_args: Any) -> None:
-        self.root = root
-        self.recording = recording
-        self.server_args = server_args
-        self.servers: list[FakePolicyServer] = []
-        self.out = io.StringIO()
-        self.err = io.StringIO()
-
-    def recorder(self, stack: str, overrides: Mapping[str, str] | None, root: Path) -> Recording:
-        self.overrides = dict(overrides or {})
-        return self.recording
-
-    def server(self, pack_dir: Path) -> FakePolicyServer:
-        server = FakePolicyServer(pack_dir, **self.server_args)
-        self.servers.append(server)
-        return server
-
-    def run(self, *args: Any, **kwargs: Any) -> int:
-        return run(
-            "test",
-            *args,
-            root=self.root,
-            console=Console(file=self.out, width=200, color_system=None),
-            err_console=Console(file=self.err, width=200, color_system=None),
-            recorder=kwargs.pop("recorder", self.recorder),
-            server_factory=self.server,
-            **kwargs,
-        )
-
-    @property
-    def output(self) -> str:
-        return self.out.getvalue() + self.err.getvalue()
 
 
 @pytest.fixture

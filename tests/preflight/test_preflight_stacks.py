@@ -58,7 +58,8 @@ def _preview(stack: str, tmp: Path, **options: Any) -> Run:
     result = run_preflight(stack, **options)
     buffer = io.StringIO()
     json_file, graph_file = tmp / f"{stack}.json", tmp / f"{stack}.dot"
-    code = report(result, json_file, graph_file, Console(file=buffer, width=200, color_system=None))
+    console = Console(file=buffer, width=200, color_system=None)
+    code = report(result, console, json_file=json_file, graph_file=graph_file)
     return Run(
         result,
         code,

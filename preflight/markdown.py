@@ -1,0 +1,197 @@
+"""``--markdown FILE``: a compact report for a pull-request comment or a GitHub job summary.
+
+What a reviewer needs in one screen: the verdict, the counts, the diff against the baseline
+(what would be created, updated, replaced or deleted, and what blocks), the policy results by
+level and the deploy critical path. Long lists fold into ``<details>``. Like the terminal
+report it shows names, types and (scrubbed) policy text, never input values.
+
+The report is built from ``SECTIONS``, one function per part, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from preflight.changes import Op
+from preflight.critical_path import GLOBAL
+from preflight.jsonout import counts
+from preflight.pipeline import LEVELS, PreflightResult
+from preflight.report import OP_VERB, format_duration
+
+Section = Callable[[PreflightResult], list[str]]
+"""Returns the lines of one part of the report (empty to leave it out)."""
+
+OP_SIGN = {
+    Op.CREATE: "+ create",
+    Op.UPDATE: "~ update",
+    Op.REPLACE: "+- replace",
+    Op.DELETE: "- delete",
+    Op.SAME: "= same",
+}
+
+FOLD_AFTER = 15
+"""Tables longer than this go into a ``<details>`` block."""
+
+
+def cell(text: str) -> str:
+    """``text`` safe inside a Markdown table cell (pipes escaped, line breaks kept)."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>").strip()
+
+
+def code(text: str) -> str:
+    """``text`` as inline code (a text with a backtick gets a double-backtick span)."""
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """A GitHub-flavoured Markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def folded(summary: str, lines: list[str], *, fold: bool = True) -> list[str]:
+    """``lines`` inside ``<details>`` with ``summary`` (unless ``fold`` is false)."""
+    if not fold:
+        return lines
+    return [f"<details><summary>{summary}</summary>", "", *lines, "", "</details>"]
+
+
+def _header(result: PreflightResult) -> list[str]:
+    rec = result.recording
+    verdict = "❌ blocked" if result.blocked else "✅ would go ahead"
+    regions = ""
+    primary, secondary = rec.outputs.get("primaryRegion"), rec.outputs.get("secondaryRegion")
+    if isinstance(primary, str) and isinstance(secondary, str):
+        regions = f" · {primary} → {secondary}"
+    return [f"## preflight {code(f'{rec.project}/{rec.stack}')}: {verdict}{regions}", ""]
+
+
+def _summary(result: PreflightResult) -> list[str]:
+    data = counts(result.recording)
+    by_region = ", ".join(f"{region} {n}" for region, n in sorted(data["byRegion"].items()))
+    lines = []
+    if result.diff is not None:
+        plan = ", ".join(f"{result.diff.count(op)} {OP_VERB[op]}" for op in Op)
+        lines.append(f"- **Plan** against {code(Path(result.diff.against).name)}: {plan}")
+    lines.append(f"- **Resources**: {data['total']} ({by_region})")
+    levels = [f"{sum(f.enforcement_level == lv for f in result.findings)} {lv}" for lv in LEVELS]
+    lines.append(
+        f"- **Policies**: {', '.join(levels[:-1])} ({len(result.policies)} policies checked)"
+    )
+    lines.append(
+        f"- **Deploy critical path**: {format_duration(result.critical_path.total_seconds)}"
+    )
+    return [*lines, ""]
+
+
+def _blocking(result: PreflightResult) -> list[str]:
+    reasons = [
+        f"- mandatory policy {code(f.policy_name)} on {code(_resource_name(result, f.urn))}:"
+        f" {cell(f.detail)}"
+        for f in result.mandatory
+    ]
+    if result.diff is not None:
+        reasons += [
+            f"- {cell(c.reason())}; a reviewer can approve it with"
+            f" {code(f'--allow-replace {c.name}')}"
+            for c in result.diff.blocking
+        ]
+    return ["### Blocking", "", *reasons, ""] if reasons else []
+
+
+def _changes(result: PreflightResult) -> list[str]:
+    diff = result.diff
+    if diff is None:
+        return []
+    unused = [
+        f"- {code(f'--allow-replace {entry}')} matched no replacement or deletion."
+        for entry in diff.unused_approvals
+    ]
+    if unused:
+        unused.append("")
+    if diff.unchanged:
+        return [
+            f"No changes: the plan matches {code(Path(diff.against).name)}"
+            f" ({len(diff.changes)} resources unchanged).",
+            "",
+            *unused,
+        ]
+    rows = []
+    for c in diff.visible:
+        inputs = c.replaced_by if c.op is Op.REPLACE else c.changed
+        note = "blocks" if c.blocks else "approved" if c.approved else ""
+        if c.stateful and c.op in (Op.REPLACE, Op.DELETE):
+            note = f"stateful, {note}"
+        rows.append(
+            [OP_SIGN[c.op], code(c.name), code(c.type), ", ".join(code(i) for i in inputs), note]
+        )
+    lines = table(["Op", "Resource", "Type", "Inputs", ""], rows)
+    fold = len(rows) > FOLD_AFTER
+    title = f"### Changes ({len(rows)}; {diff.count(Op.SAME)} unchanged)"
+    return [title, "", *folded(f"{len(rows)} changes", lines, fold=fold), "", *unused]
+
+
+def _resource_name(result: PreflightResult, urn: str) -> str:
+    for r in result.recording.resources:
+        if r.urn == urn:
+            return r.name
+    return "(stack)"
+
+
+def _policies(result: PreflightResult) -> list[str]:
+    if not result.findings:
+        return [f"### Policies: no violations ({len(result.policies)} policies checked)", ""]
+    lines = ["### Policy results", ""]
+    for level in LEVELS:
+        found = [f for f in result.findings if f.enforcement_level == level]
+        if not found:
+            continue
+        rows = [
+            [code(f.policy_name), code(_resource_name(result, f.urn)), f.detail, f.remediation]
+            for f in found
+        ]
+        body = table(["Policy", "Resource", "Message", "Remediation"], rows)
+        title = f"{level.capitalize()} ({len(found)})"
+        if level == "mandatory":
+            lines += [f"#### {title}", "", *body, ""]
+        else:
+            lines += [*folded(title, body, fold=True), ""]
+    return lines
+
+
+def _critical_path(result: PreflightResult) -> list[str]:
+    path = result.critical_path
+    rows = [
+        [
+            str(index),
+            code(step.name),
+            code(step.type),
+            step.region or GLOBAL,
+            format_duration(step.start),
+            format_duration(step.duration),
+        ]
+        for index, step in enumerate(path.steps, 1)
+    ]
+    body = table(["#", "Resource", "Type", "Region", "Starts at", "Takes"], rows)
+    title = f"Deploy critical path: {format_duration(path.total_seconds)}"
+    return [*folded(title, body), ""]
+
+
+SECTIONS: list[Section] = [_header, _summary, _blocking, _changes, _policies, _critical_path]
+"""The report's parts, in order: a new part is one function inserted here."""
+
+
+def render_markdown(result: PreflightResult) -> str:
+    """The whole report as Markdown (secret plaintexts scrubbed)."""
+    lines: list[str] = []
+    for section in SECTIONS:
+        lines += section(result)
+    return result.scrub("\n".join(lines).rstrip() + "\n")
+
+
+def write_markdown(result: PreflightResult, path: Path) -> None:
+    """Write ``render_markdown(result)`` to ``path`` (parents created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_markdown(result), encoding="utf-8")
