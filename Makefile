@@ -22,9 +22,11 @@ preflight: venv
 test: venv
 	$(PY) -m pytest -n 2 -q
 
+## ruff, and the GitHub workflows against GitHub's schema (vendored in check-jsonschema: offline).
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 typecheck: venv
 	$(PY) -m mypy
