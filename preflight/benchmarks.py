@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -58,12 +59,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--skip-drills", action="store_true", help="skip the drills benchmark")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=preflight_bench.REPO,
+        help="checkout whose preflight to run (e.g. the base branch, for a before/after)",
+    )
     args = parser.parse_args(argv)
 
     console = make_console()
     stacks = [s for s in args.stacks.split(",") if s]
     with console.status("benchmarking preflight..."):
-        rows = preflight_bench.run(stacks, repeat=max(1, args.repeat))
+        rows = preflight_bench.run(stacks, repeat=max(1, args.repeat), root=args.root)
     preflight_bench.print_table(rows, console)
 
     if not args.skip_drills:
