@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from preflight.changes import changed_inputs, replacing_inputs
+from preflight.changes import diff_plans
 
 from .drill import DrillEnvironment, start_drill
 from .emulator import Emulator, EmulatorTimings, SeededStack, seed_topology
@@ -60,30 +60,12 @@ SANDBOX_TIMINGS = EmulatorTimings(
 
 
 def diff_recordings(old: Any, new: Any) -> list[PlannedStep]:
-    """The steps the engine would take to go from the ``old`` to the ``new`` recording."""
-    before = {r.urn: r for r in old.resources}
-    steps: list[PlannedStep] = []
-    for res in new.resources:
-        prior = before.pop(res.urn, None)
-        if prior is None:
-            steps.append(PlannedStep("create", res.urn, res.type))
-            continue
-        changed = changed_inputs(prior, res)
-        if not changed:
-            steps.append(PlannedStep("same", res.urn, res.type))
-            continue
-        replace_keys = replacing_inputs(res.type, changed)
-        steps.append(
-            PlannedStep(
-                "replace" if replace_keys else "update",
-                res.urn,
-                res.type,
-                tuple(changed),
-                replace_keys,
-            )
-        )
-    steps.extend(PlannedStep("delete", urn, r.type) for urn, r in before.items())
-    return steps
+    """The steps the engine would take to go from the ``old`` to the ``new`` recording
+    (``preflight.changes.diff_plans``, the same diff as ``python -m preflight --against``)."""
+    return [
+        PlannedStep(change.op.value, change.urn, change.type, change.changed, change.replaced_by)
+        for change in diff_plans(old.resources, new.resources).changes
+    ]
 
 
 @dataclass(slots=True)

@@ -374,15 +374,6 @@ def _region_replaces(resource_type: str) -> bool:
     return not resource_type.startswith(REGIONLESS_PREFIXES)
 
 
-def replacing_inputs(resource_type: str, changed: list[str]) -> tuple[str, ...]:
-    """The changed top-level inputs that force a replacement (a nested force-new path counts
-    when its top-level input changed: the conservative reading for a safety check)."""
-    force_new = {path.split(".")[0] for path in FORCE_NEW.get(resource_type, frozenset())}
-    if _region_replaces(resource_type):
-        force_new.add("region")
-    return tuple(key for key in changed if key in force_new)
-
-
 def forcing_inputs(
     resource_type: str, old: Mapping[str, Any], new: Mapping[str, Any], changed: Collection[str]
 ) -> tuple[str, ...]:

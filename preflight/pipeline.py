@@ -370,12 +370,20 @@ def run_preflight(
     with ExitStack() as cleanup, ThreadPoolExecutor(max_workers=1) as pool:
         starting = pool.submit(start_server)
 
+        stopping: list[PolicyServerLike] = []
+        """Servers already asked to stop after a complete run: reaped in the background."""
+
         def stop_server_when_started() -> None:
             if starting.cancel():
                 return
             starting.exception()  # wait for the start to end, however it ended
             for server in servers:  # empty when it failed to start (it cleaned up itself)
-                server.__exit__(None, None, None)
+                if server in stopping:  # the pack is exiting; nothing waits for it to finish
+                    threading.Thread(
+                        target=server.__exit__, args=(None, None, None), daemon=True
+                    ).start()
+                else:
+                    server.__exit__(None, None, None)
 
         cleanup.callback(stop_server_when_started)
 
@@ -397,6 +405,7 @@ def run_preflight(
         stop = getattr(server, "stop", None)
         if callable(stop):  # the pack shuts down while the rest of the run is computed
             stop()
+            stopping.append(server)
 
         scrub = Scrubber(
             secret_plaintexts(
