@@ -339,6 +339,11 @@ def run_preflight(
     if not pack_dir.is_dir():
         raise PreflightConfigError(f"--policy-pack {pack_dir}: no such directory")
     config_file, config = load_policy_config(policy_config, stack, root)
+    if allow_replace and against is None:
+        raise PreflightConfigError(
+            f"--allow-replace {', '.join(allow_replace)}: needs --against (without a baseline"
+            " nothing is replaced or deleted)"
+        )
     baseline = load_baseline(against, stack=stack) if against is not None else None
     if recorder is None:
         _check_config(stack, overrides, root)

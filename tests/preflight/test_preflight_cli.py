@@ -211,3 +211,24 @@ def test_graph_file_is_written(harness: Harness, tmp_path: Path) -> None:
 )
 def test_durations_are_printed_readably(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_a_write_that_fails_after_the_check_exits_3_before_any_verdict(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file could be opened when the run started, but not written at its end (disk full):
+    exit 3, one line, and the report (with its verdict) is not printed."""
+    import preflight.jsonout
+
+    def full_disk(result: object, path: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(preflight.jsonout, "write_json", full_disk)
+    out = tmp_path / "p.json"
+    assert harness.run(json_file=out) == EXIT_FAILED
+    assert harness.err.getvalue().strip() == (
+        f"error: cannot write --json {out}: No space left on device"
+    )
+    assert "Preview blocked" not in harness.out.getvalue()
+    assert "Preflight passed" not in harness.out.getvalue()
+    assert not out.exists()

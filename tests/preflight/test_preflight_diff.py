@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from preflight_fakes import Builder, Harness, global_database
 
-from preflight.cli import EXIT_BLOCKED, EXIT_OK
+from preflight.cli import EXIT_BLOCKED, EXIT_CONFIG, EXIT_OK
 from preflight.jsonout import write_json
 from preflight.model import Recording
 from preflight.pipeline import REPO, run_preflight
@@ -142,6 +142,14 @@ def test_an_approval_that_matches_nothing_is_reported(
     code, harness = _run(fake_root, recording, against=path, allow_replace=["aurora-global"])
     assert code == EXIT_OK
     assert "--allow-replace aurora-global: no replacement or deletion" in harness.output
+
+
+def test_an_approval_without_a_baseline_is_a_config_error(
+    builder: Builder, fake_root: Path
+) -> None:
+    code, harness = _run(fake_root, _plan(builder), allow_replace=["aurora-us-east-1"])
+    assert code == EXIT_CONFIG
+    assert "--allow-replace aurora-us-east-1: needs --against" in harness.err.getvalue()
 
 
 def test_ignore_changes_is_recorded_and_honoured(
