@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from policies._rule import Rule
 from policies.backups import RULES as BACKUP_RULES
+from policies.budget_gate import RULES as BUDGET_RULES
 from policies.cost import RULES as COST_RULES
 from policies.encryption import RULES as ENCRYPTION_RULES
 from policies.multi_az import RULES as MULTI_AZ_RULES
@@ -21,6 +22,7 @@ ALL_RULES: tuple[Rule, ...] = (
     *BACKUP_RULES,
     *ENCRYPTION_RULES,
     *COST_RULES,
+    *BUDGET_RULES,
     *RESILIENCE_RULES,
     *TAGGING_RULES,
 )

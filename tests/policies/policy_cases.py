@@ -478,6 +478,16 @@ CASES: dict[str, Case] = {
             ),
         ),
     ),
+    "cost-budget-estimate": Case(
+        (M(t.BUDGET, "limitAmount", "100.00"),),
+        (
+            Override({"headroomPercent": 50}),
+            Override(
+                {"compareWith": "reserved-3y"}, M(t.BUDGET, "limitAmount", "1800.00"), fires=False
+            ),
+            Override({"usage": {"aurora": {"storageGb": 100000}}}),
+        ),
+    ),
     "dynamodb-billing-mode": Case(
         (
             M(

@@ -611,7 +611,7 @@ def golden_stack() -> list[RecordedResource]:
             {
                 "name": "sc-data-tier",
                 "budgetType": "COST",
-                "limitAmount": "1000.00",
+                "limitAmount": "3000.00",  # the golden stack estimates ~$1,800 a month
                 "limitUnit": "USD",
                 "timeUnit": "MONTHLY",
                 "notifications": [
