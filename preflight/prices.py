@@ -203,16 +203,17 @@ def refresh_table(
 ) -> PriceTable:
     """A new table with every entry looked up again; :class:`RefreshError` names a missing one."""
     taken = (today or dt.date.today()).isoformat()
-    cache: dict[Recipe, list[dict[str, Any]]] = {}
+    cache: dict[tuple[str, tuple[tuple[str, str], ...]], list[dict[str, Any]]] = {}
     fresh: list[Price] = []
     for price in table.prices:
         how = recipe(price)
-        if how not in cache:
+        query = (how.service, how.filters)  # entries that share a query share its answer
+        if query not in cache:
             echo(f"get_products {how.service} {dict(how.filters)}")
-            cache[how] = list(products(client, how))
+            cache[query] = list(products(client, how))
         docs = [
             d
-            for d in cache[how]
+            for d in cache[query]
             if how.matches(price.region, d.get("product", {}).get("attributes", {}))
         ]
         found: Price | None = None
