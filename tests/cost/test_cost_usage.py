@@ -201,3 +201,18 @@ def test_sync_writes_the_stack_files_layout(tmp_path: Path) -> None:
     before = (root / "stacks" / "policy-config.prod.json").read_text()
     sync("prod", root)
     assert (root / "stacks" / "policy-config.prod.json").read_text() == before
+
+
+def test_docs_list_every_figure_with_its_default_and_range() -> None:
+    from policies.pricing.usage import SECTIONS, TABLE_FIGURES, _num
+
+    text = (REPO / "docs" / "cost.md").read_text()
+    for section, figures in SECTIONS.items():
+        for f in figures:
+            row = f"| `{section}.{f.key}` | {_num(f.default)} | {_num(f.minimum)} to {_num(f.maximum)} | {f.unit} |"
+            assert row in text, row
+    for f in TABLE_FIGURES:
+        assert (
+            f"`dynamodb.tables.<name>.{f.key}` | {_num(f.default)} | {_num(f.minimum)} to {_num(f.maximum)} |"
+            in text
+        )
