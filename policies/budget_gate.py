@@ -19,7 +19,8 @@ from pulumi_policy import Severity
 from policies import resource_types as t
 from policies._rule import Config, Finding, Param, Rule
 from policies._values import UNKNOWN, Res, StackView, as_number, problem, show
-from policies.pricing.estimate import Estimate, estimate
+from policies.pricing.estimate import estimate
+from policies.pricing.lines import Estimate
 from policies.pricing.table import pinned_table
 from policies.pricing.usage import UsageError, default_document, json_schema, parse_usage
 

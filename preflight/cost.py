@@ -27,7 +27,8 @@ from rich.table import Table
 
 from policies.budget_gate import BASES, NAME, RULES
 from policies.catalog import level
-from policies.pricing.estimate import Estimate, Line, estimate
+from policies.pricing.estimate import estimate
+from policies.pricing.lines import Estimate, Line
 from policies.pricing.table import HOURS_PER_MONTH, TABLE_PATH, pinned_table
 from policies.pricing.usage import UsageError, parse_usage
 from preflight.model import RecordedResource, Recording

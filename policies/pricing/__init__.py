@@ -6,7 +6,8 @@ outside ``policies/``; preflight imports the same modules, so the report and the
 
 from __future__ import annotations
 
-from policies.pricing.estimate import Estimate, Line, estimate
+from policies.pricing.estimate import estimate
+from policies.pricing.lines import Estimate, Line
 from policies.pricing.table import HOURS_PER_MONTH, Price, PriceTable, load_table, pinned_table
 from policies.pricing.usage import Usage, UsageError, parse_usage
 

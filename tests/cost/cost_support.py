@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.pricing.estimate import Estimate, estimate
+from policies.pricing.estimate import estimate
+from policies.pricing.lines import Estimate
 from policies.pricing.table import pinned_table
 from policies.pricing.usage import parse_usage
 

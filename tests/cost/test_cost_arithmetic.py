@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from policies.pricing.estimate import Estimate
+from policies.pricing.lines import Estimate
 from policies.pricing.table import HOURS_PER_MONTH, SECONDS_PER_MONTH, pinned_table
 from preflight.model import Recording
 from tests.cost.cost_support import EAST, WEST, Planned, cluster, instance, lines, run, usd
