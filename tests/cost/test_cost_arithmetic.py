@@ -342,3 +342,19 @@ def test_reserved_capacity_is_below_on_demand_for_every_instance_and_node(stack:
     # only the steady compute changes: everything else is billed the same either way
     others = sum(line.monthly_usd for line in est.lines if not line.reserved)
     assert one == pytest.approx(others + sum(line.reserved["reserved-1y"] for line in steady))
+
+
+def test_auto_scaled_readers_are_on_demand_hours_of_the_clusters_class() -> None:
+    target = Planned(
+        "aws:appautoscaling/target:Target",
+        "readers-us-east-1",
+        {"region": EAST, "scalableDimension": "rds:cluster:ReadReplicaCount", "maxCapacity": 4.0},
+    )
+    quiet = run([instance(EAST, 1), target])
+    (line,) = lines(quiet, "readers-us-east-1")
+    assert line.free and "up to 4 readers" in line.basis
+    busy = run([instance(EAST, 1), target], {"aurora": {"extraReaders": 1.5}})
+    (line,) = lines(busy, "readers-us-east-1")
+    # 1.5 readers on average x 730 h x $0.26, and no reservation for capacity that comes and goes
+    assert line.monthly_usd == pytest.approx(284.70)
+    assert line.reserved is None
