@@ -206,7 +206,8 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
                 iam_database_authentication_enabled=True,
                 # RDS Data API on both members: AWS allows it on a secondary, which answers only
                 # once promoted ("Limitations for the Amazon RDS Data API"); drills address the
-                # current writer's cluster.
+                # current writer's cluster. From Aurora PostgreSQL 14 on, the Data API needs
+                # scram-sha-256 passwords, the family default the parameter group inherits.
                 enable_http_endpoint=s.data_api_enabled,
                 enabled_cloudwatch_logs_exports=["postgresql"],
                 master_username=s.master_username if is_primary else None,
