@@ -3,6 +3,8 @@ child receives for the less common configurations (bring-your-own VPC, provision
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pytest
 
@@ -220,3 +222,51 @@ def test_app_vpcs_of_a_third_region_and_a_role_swap_give_one_association_list(
     assert checks["health-us-east-1"]["cloudwatchAlarmName"] == "aurora-health-us-east-1"
     assert checks["cache-health-us-west-2"]["childHealthThreshold"] == 1
     assert all(len(c.get("referenceName", "")) <= 27 for c in checks.values())
+
+
+class _AliasMonitor(RecordingMonitor):
+    """Also keeps the alias names each registration asks the engine for."""
+
+    def __init__(self) -> None:
+        super().__init__(CloudMocks("us-east-1"))
+        self.aliases: dict[str, list[tuple[str, str]]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        self.aliases[request.name] = [(a.spec.name, a.spec.parentUrn) for a in request.aliases]
+        return super().RegisterResource(request)
+
+
+def test_writer_and_cache_adopt_the_primary_regions_old_failover_records() -> None:
+    """Upgrading a stack: the new simple records take over `writer-<primary>` / `cache-<primary>`
+    (an in-place update) instead of being created beside them (Route 53 would refuse)."""
+    recording = _AliasMonitor()
+    pulumi.runtime.set_mocks(
+        recording.mocks, project="securecart-data", stack="unit", preview=False, monitor=recording
+    )
+    pair = ("us-west-2", "us-east-1")
+
+    @pulumi.runtime.test
+    def build() -> pulumi.Output[str]:
+        return FailoverDns(
+            "dns",
+            FailoverDnsArgs(
+                prefix="securecart-unit",
+                zone_name="data.securecart.internal",
+                primary_region=pair[0],
+                secondary_region=pair[1],
+                networks={r: _Net(f"vpc-{n}0000000") for n, r in enumerate(pair)},  # type: ignore[misc]
+                app_vpc_ids={},
+                writer_endpoint="g.global-x.global.rds.amazonaws.com",
+                reader_endpoints={r: f"ro.{r}" for r in pair},
+                cache_primary_endpoints={r: f"master.{r}" for r in pair},
+                cache_reader_endpoints={r: f"replica.{r}" for r in pair},
+                health_alarm_names={r: f"aurora-health-{r}" for r in pair},
+                cache_health_alarm_names={r: [f"cache-health-001-{r}"] for r in pair},
+            ),
+        ).zone_id
+
+    build()
+    # An alias without a parent URN keeps the resource's own parent (the FailoverDns component).
+    assert recording.aliases["writer"] == [("writer-us-west-2", "")]
+    assert recording.aliases["cache"] == [("cache-us-west-2", "")]
+    assert recording.aliases["reader-us-east-1"] == []
