@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.active_region import ActiveRegionSetting, ActiveRegionSettingArgs
 from components.aurora import AuroraGlobalDatabase, AuroraGlobalDatabaseArgs
 from components.backup import CrossRegionBackup, CrossRegionBackupArgs
 from components.budget import CostBudget, CostBudgetArgs
@@ -16,7 +17,7 @@ from components.dynamodb import GlobalTable, GlobalTableArgs
 from components.keys import MultiRegionKey, MultiRegionKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import REGION_AZS, assume_role_policy, other, prefix
-from components.network import RegionalNetwork, RegionalNetworkArgs
+from components.network import CACHE_PORT, RegionalNetwork, RegionalNetworkArgs
 from components.settings import Settings
 
 # One multi-region key per data-store family, so a key policy or a compromise stays scoped.
@@ -41,7 +42,7 @@ class DataTierArgs:
 
 class DataTier(pulumi.ComponentResource):
     """Network, keys, Aurora global database, DynamoDB global tables, cache global datastore,
-    failover DNS, monitoring, backups and a budget, in both regions of the pair."""
+    the DNS names applications use, monitoring, backups and a budget, in both regions."""
 
     outputs: dict[str, pulumi.Input[object]]
     """Everything a drill or an application needs, keyed as the stack exports it."""
@@ -177,10 +178,13 @@ class DataTier(pulumi.ComponentResource):
                 primary_region=s.primary_region,
                 secondary_region=s.secondary_region,
                 networks=networks,
-                health_alarm_names=monitoring.health_alarm_names,
-                writer_endpoints=aurora.endpoints,
+                app_vpc_ids=s.network.app_vpc_ids,
+                writer_endpoint=aurora.writer_endpoint,
                 reader_endpoints=aurora.reader_endpoints,
-                cache_endpoints=cache.primary_endpoints,
+                cache_primary_endpoints=cache.primary_endpoints,
+                cache_reader_endpoints=cache.reader_endpoints,
+                health_alarm_names=monitoring.health_alarm_names,
+                cache_health_alarm_names=monitoring.cache_health_alarm_names,
             ),
             child,
         )
@@ -206,12 +210,18 @@ class DataTier(pulumi.ComponentResource):
             CostBudgetArgs(prefix=pre, stack_tag=s.base_tags["Stack"], settings=s.budget),
             child,
         )
+        active_region = ActiveRegionSetting(
+            "active-region",
+            ActiveRegionSettingArgs(environment=s.environment, regions=regions),
+            child,
+        )
 
         self.outputs = {
             "environment": s.environment,
             "primaryRegion": s.primary_region,
             "secondaryRegion": s.secondary_region,
             "globalClusterId": aurora.global_cluster_id,
+            "writerEndpoint": aurora.writer_endpoint,
             "auroraClusters": {
                 region: {
                     "clusterIdentifier": aurora.cluster_identifiers[region],
@@ -233,15 +243,21 @@ class DataTier(pulumi.ComponentResource):
                     "replicationGroupId": cache.replication_group_ids[region],
                     "primaryEndpoint": cache.primary_endpoints[region],
                     "readerEndpoint": cache.reader_endpoints[region],
+                    "port": CACHE_PORT,
                 }
                 for region in regions
             },
             "cacheAuthSecretArn": cache.auth_secret_arn,
+            "dynamodbActiveRegionParameter": active_region.parameter_name,
             "dnsZoneId": dns.zone_id,
+            "dnsTtlSeconds": dns.ttl_seconds,
             "writerDnsName": dns.writer_name,
             "readerDnsName": dns.reader_name,
+            "readerDnsNames": dns.reader_names,
             "cacheDnsName": dns.cache_name,
+            "cacheReaderDnsName": dns.cache_reader_name,
             "healthCheckIds": dns.health_check_ids,
+            "cacheHealthCheckIds": dns.cache_health_check_ids,
             "alarmTopicArns": monitoring.topic_arns,
             "alarmNames": monitoring.alarm_names,
             "dashboardName": monitoring.dashboard_name,

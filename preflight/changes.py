@@ -5,6 +5,9 @@ the drills' offline preview and the data tier's role-flip proof.
 replace the resource (its ForceNew fields); a change of ``region`` replaces every regional
 resource. ``ignore_changes`` is applied the way the engine applies it before it asks the
 provider for a diff (``processIgnoreChanges``: every ignored path is reset to its old value).
+``ROUTE53_RECORD_SWAPPED`` are the record inputs the provider changes in place by a DELETE +
+CREATE batch rather than an UPSERT (terraform-provider-aws route53 record update): a region swap
+must not touch them either.
 """
 
 from __future__ import annotations
@@ -188,6 +191,8 @@ FORCE_NEW: Mapping[str, frozenset[str]] = {
         {"secretId", "secretString", "secretBinary"}
     ),
     "aws:sns/topic:Topic": frozenset({"name", "namePrefix", "fifoTopic"}),
+    # tier forces new only from Advanced down to Standard (a CustomizeDiff): not listed.
+    "aws:ssm/parameter:Parameter": frozenset({"name", "dataType"}),
     "aws:sns/topicSubscription:TopicSubscription": frozenset(
         {"topic", "protocol", "endpoint", "endpointAutoConfirms", "confirmationTimeoutInMinutes"}
     ),
@@ -209,6 +214,9 @@ FORCE_NEW: Mapping[str, frozenset[str]] = {
         }
     ),
 }
+
+ROUTE53_RECORD_SWAPPED = frozenset({"type", "setIdentifier"})
+"""Record inputs whose change is a DELETE + CREATE of the record set (one batch), not an UPSERT."""
 
 REPLACE_UNLESS_CLEARED: Mapping[str, frozenset[str]] = {
     # DiffSuppressFunc: removing snapshot_identifier does not re-create the cluster.

@@ -20,6 +20,8 @@ Shape (format 1)::
                                   "replacedBy", "stateful", "approved", "blocks", "message"}]},
      "criticalPath": {"totalSeconds", "steps": [{"urn", "name", "type", "region",
                       "startSeconds", "durationSeconds"}]},
+     "cost": {"monthlyUsd", "reservedMonthlyUsd": {"1y", "3y"}, "budgetUsd", "lines": [...],
+              ...} (preflight/cost.py, docs/cost.md),
      "timings": {...}}
 
 Regions: a resource's ``region`` input; ``"global"`` for regionless custom resources; ``null`` for
@@ -39,6 +41,7 @@ from typing import Any
 
 from preflight.baseline import FORMAT_VERSION, resource_entry, scrub_strings
 from preflight.changes import Op
+from preflight.cost import cost_document
 from preflight.critical_path import GLOBAL, is_plan_resource, region_label
 from preflight.model import Recording
 from preflight.pipeline import LEVELS, PreflightResult
@@ -173,6 +176,10 @@ def _critical_path(result: PreflightResult) -> dict[str, Any]:
     }
 
 
+def _cost(result: PreflightResult) -> dict[str, Any]:
+    return {"cost": cost_document(result)}
+
+
 def _timings(result: PreflightResult) -> dict[str, Any]:
     t = result.timings
     return {
@@ -189,7 +196,15 @@ def _timings(result: PreflightResult) -> dict[str, Any]:
     }
 
 
-SECTIONS: list[Section] = [_identity, _resources, _policies, _diff, _critical_path, _timings]
+SECTIONS: list[Section] = [
+    _identity,
+    _resources,
+    _policies,
+    _diff,
+    _critical_path,
+    _cost,
+    _timings,
+]
 """The document's parts, in order."""
 
 

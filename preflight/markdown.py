@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from preflight.changes import Op
+from preflight.cost import cost_document
 from preflight.critical_path import GLOBAL
 from preflight.jsonout import counts
 from preflight.pipeline import LEVELS, PreflightResult
@@ -83,6 +84,13 @@ def _summary(result: PreflightResult) -> list[str]:
     lines.append(
         f"- **Deploy critical path**: {format_duration(result.critical_path.total_seconds)}"
     )
+    cost = cost_document(result)
+    if cost is not None:
+        budget = cost.get("budgetUsd")
+        within = (cost.get("gate") or {}).get("withinBudget")
+        verdict = "" if within is None else ", within the gate" if within else ", over the gate"
+        of_budget = f" (budget ${budget:,.0f}{verdict})" if budget is not None else ""
+        lines.append(f"- **Monthly cost estimate**: ${cost['monthlyUsd']:,.0f}{of_budget}")
     return [*lines, ""]
 
 

@@ -153,6 +153,8 @@ class PreflightResult:
     """Replaces the recording's secret plaintexts in free text (see ``preflight.redaction``)."""
     diff: PlanDiff | None = None
     """The plan compared with the ``--against`` baseline, when one was given."""
+    cost: Any = None
+    """The monthly cost estimate (``preflight.cost.CostReport``), or None."""
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -347,6 +349,9 @@ def run_preflight(
     baseline = load_baseline(against, stack=stack) if against is not None else None
     if recorder is None:
         _check_config(stack, overrides, root)
+    from preflight.cost import prepare as prepare_cost  # usage file and gate config (exit 2)
+
+    cost_plan = prepare_cost(stack, root, config_file, config)
     analysis = _Analysis()
     record = recorder or _default_recorder(analysis.offer)
 
@@ -443,6 +448,7 @@ def run_preflight(
         timings=timings,
         scrub=scrub,
         diff=diff,
+        cost=cost_plan.estimate(recording),
     )
     timings.total_seconds = time.perf_counter() - started
     return result

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from preflight.changes import Op
+from preflight.cost import render_cost
 from preflight.critical_path import GLOBAL, ancestors, is_plan_resource, region_label
 from preflight.jsonout import counts
 from preflight.model import RecordedResource
@@ -315,6 +316,7 @@ SECTIONS: list[Section] = [
     _diff,
     _policy_results,
     _critical_path,
+    render_cost,
     _verdict,
 ]
 """The report's parts, in order: a new part is one function inserted here."""
