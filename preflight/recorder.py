@@ -159,6 +159,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.stack_urn = response.urn
             return response
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        # The mocks' state for this URN: inputs plus computed outputs. The recorded inputs win,
+        # so secrets stay wrapped and unknowns stay unknown, as in the engine's outputs.
+        registration = self.resources.get(response.urn)
+        state = dict(registration.state) if registration is not None else {}
         self.recorded.append(
             RecordedResource(
                 urn=response.urn,
@@ -175,6 +179,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=bool(request.protect),
                 ignore_changes=tuple(request.ignoreChanges),
                 retain_on_delete=bool(request.retainOnDelete),
+                outputs={**state, **inputs},
             )
         )
         return response
