@@ -7,111 +7,30 @@ not by resource name.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import replace
 
 from policies import resource_types as t
-from preflight.model import RecordedResource
+from tests.policies.mutations import (
+    PRIMARY_CACHE,
+    PRIMARY_CLUSTER,
+    PUBLIC_POLICY,
+    SECONDARY_CACHE,
+    SECONDARY_CLUSTER,
+    Case,
+    Override,
+    _alarm,
+    _eq,
+    _has,
+    _same_region_vault,
+    _sibling_zones,
+    _tags,
+    _writer,
+)
+from tests.policies.policy_cases_effect import INEFFECTIVE, NEW_CASES
 from tests.policies.policy_support import DELETE, Computed, Mutation
 
-
-@dataclass(frozen=True)
-class Override:
-    """A config for the rule that flips the outcome: fires on the golden stack, or no longer
-    fires on the golden stack changed by ``mutation``."""
-
-    config: dict[str, Any]
-    mutation: Mutation | None = None
-    fires: bool = True
-
-
-@dataclass(frozen=True)
-class Case:
-    violations: tuple[Mutation, ...]
-    overrides: tuple[Override, ...] = field(default_factory=tuple)
-
-
-def _has(key: str) -> Any:
-    return lambda r: key in r.inputs
-
-
-def _lacks(key: str) -> Any:
-    return lambda r: key not in r.inputs
-
-
-def _eq(key: str, value: Any) -> Any:
-    return lambda r: r.inputs.get(key) == value
-
-
-def _alarm(namespace: str, *metrics: str) -> Any:
-    return lambda r: (
-        r.inputs.get("namespace") == namespace and r.inputs.get("metricName") in metrics
-    )
-
-
-def _writer(kind: str) -> Any:
-    def check(r: RecordedResource) -> bool:
-        policies = r.inputs.get("failoverRoutingPolicies") or [{}]
-        return "writer" in str(r.inputs.get("name", "")) and policies[0].get("type") == kind
-
-    return check
-
-
-def _sibling_zones(resource: RecordedResource, resources: Sequence[RecordedResource]) -> list[Any]:
-    """Move an Aurora instance into the AZ of another instance of the same cluster."""
-    cluster = resource.inputs.get("clusterIdentifier")
-    own = resource.inputs.get("availabilityZone")
-    zones = {
-        r.inputs.get("availabilityZone")
-        for r in resources
-        if r.type == t.RDS_CLUSTER_INSTANCE and r.inputs.get("clusterIdentifier") == cluster
-    }
-    return sorted(z for z in zones if z and z != own)
-
-
-def _same_region_vault(
-    resource: RecordedResource, _resources: Sequence[RecordedResource]
-) -> list[Any]:
-    region = resource.inputs.get("region")
-    return [f"arn:aws:backup:{region}:123456789012:backup-vault:same-region"]
-
-
-def _tags(change: dict[str, Any]) -> Computed:
-    """Rewrite the provider's defaultTags (a JSON string on the wire, or an object)."""
-
-    def values(resource: RecordedResource, _resources: Sequence[RecordedResource]) -> list[Any]:
-        raw = resource.inputs.get("defaultTags")
-        encoded = isinstance(raw, str)
-        data = json.loads(raw) if encoded else dict(raw or {})
-        tags = dict(data.get("tags", {}))
-        for key, value in change.items():
-            if value is DELETE:
-                tags.pop(key, None)
-            else:
-                tags[key] = value
-        data["tags"] = tags
-        return [json.dumps(data) if encoded else data]
-
-    return Computed(values)
-
-
-PUBLIC_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}
-        ],
-    }
-)
-PRIMARY_CACHE = _lacks("globalReplicationGroupId")
-SECONDARY_CACHE = _has("globalReplicationGroupId")
-PRIMARY_CLUSTER = _has("masterUsername")
-SECONDARY_CLUSTER = _lacks("masterUsername")
-
 M = Mutation
-CASES: dict[str, Case] = {
+_BASE: dict[str, Case] = {
     # --- multi_az ---------------------------------------------------------------------------------
     "rds-multi-az": Case(
         (
@@ -238,6 +157,12 @@ CASES: dict[str, Case] = {
                 fires=False,
             ),
             Override({"minRetentionDays": 90}),
+            Override({"minCopyRetentionDays": 90}),
+            Override(
+                {"minCopyRetentionDays": 1},
+                M(t.BACKUP_PLAN, "rules.0.copyActions.0.lifecycle.deleteAfter", 1.0),
+                fires=False,
+            ),
         ),
     ),
     "backup-cross-region-copy": Case(
@@ -293,8 +218,9 @@ CASES: dict[str, Case] = {
     ),
     "rds-force-ssl": Case(
         (
-            M(t.RDS_CLUSTER_PARAMETER_GROUP, "parameters", [], expect="parameters"),
             M(t.RDS_CLUSTER_PARAMETER_GROUP, "parameters.0.value", "0", expect="rds.force_ssl"),
+            # no parameters at all: TLS and DDL logging both go (rds-ddl-logging fires too)
+            M(t.RDS_CLUSTER_PARAMETER_GROUP, "parameters", [], expect="parameters", exact=False),
             M(t.RDS_CLUSTER, "dbClusterParameterGroupName", DELETE),
             M(t.RDS_CLUSTER, "dbClusterParameterGroupName", "default.aurora-postgresql16"),
         )
@@ -435,7 +361,7 @@ CASES: dict[str, Case] = {
     ),
     "cost-allowed-regions": Case(
         (
-            M(t.SNS_TOPIC, "region", "ap-south-1"),
+            M(t.SNS_SUBSCRIPTION, "region", "ap-south-1"),
             M(
                 t.DYNAMODB_TABLE,
                 "replicas.0.regionName",
@@ -449,7 +375,7 @@ CASES: dict[str, Case] = {
             Override({"allowed": ["us-east-1"]}),
             Override(
                 {"allowed": ["us-east-1", "us-west-2", "ap-south-1"]},
-                M(t.SNS_TOPIC, "region", "ap-south-1"),
+                M(t.SNS_SUBSCRIPTION, "region", "ap-south-1"),
                 fires=False,
             ),
         ),
@@ -613,6 +539,7 @@ CASES: dict[str, Case] = {
                 Computed(lambda r, _s: [r.inputs.get("region")]),
                 where=_has("replicas"),
                 expect="replicas",
+                exact=False,  # its key is now the other region's too (dynamodb-replica-cmk)
             ),
             M(t.DYNAMODB_TABLE, "replicas", [], where=_has("replicas")),
             M(
@@ -620,6 +547,7 @@ CASES: dict[str, Case] = {
                 "globalTableArn",
                 "arn:aws:dynamodb:us-east-1:123456789012:table/other",
                 expect="replicas",
+                exact=False,  # nor does any backup selection name that other table's replica
             ),
         )
     ),
@@ -689,7 +617,15 @@ CASES: dict[str, Case] = {
         (Override({"maxThresholdMs": 500}),),
     ),
     "cloudwatch-alarm-actions": Case(
-        (M(t.METRIC_ALARM, "actionsEnabled", False), M(t.METRIC_ALARM, "alarmActions", []))
+        (M(t.METRIC_ALARM, "actionsEnabled", False), M(t.METRIC_ALARM, "alarmActions", [])),
+        (
+            Override({"maxEvaluationWindowSeconds": 60}),
+            Override(
+                {"maxEvaluationWindowSeconds": 604800},
+                M(t.METRIC_ALARM, "period", 86400.0),
+                fires=False,
+            ),
+        ),
     ),
     "route53-writer-failover": Case(
         (
@@ -748,7 +684,10 @@ CASES: dict[str, Case] = {
                 expect="tags.DataClassification",
             ),
         ),
-        (Override({"allowedValues": {"Environment": ["qa"]}}),),
+        (
+            Override({"allowedValues": {"Environment": ["qa"]}}),
+            Override({"environment": "prod"}),
+        ),
     ),
     "dynamodb-replica-propagate-tags": Case(
         (
@@ -762,3 +701,10 @@ CASES: dict[str, Case] = {
         )
     ),
 }
+
+CASES: dict[str, Case] = {
+    name: replace(case, ineffective=case.ineffective + INEFFECTIVE.get(name, ()))
+    for name, case in {**_BASE, **NEW_CASES}.items()
+}
+"""Every rule's cases: the base single-property violations, the new rules' cases, and the
+"present but ineffective" mutations (policy_cases_effect.py)."""
