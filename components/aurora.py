@@ -12,7 +12,7 @@ import pulumi_random as random
 
 from components.functions.secret_rotation import AURORA
 from components.network import POSTGRES_PORT, RegionalNetwork, log_group_prefix
-from components.secrets import SecretRotation, replicated_secret
+from components.secrets import PINNED_GENERATOR_INPUTS, SecretRotation, replicated_secret
 from components.settings import AuroraSettings
 
 ENGINE = "aurora-postgresql"
@@ -106,7 +106,11 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
             min_upper=2,
             min_numeric=2,
             min_special=2,
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                additional_secret_outputs=["result"],
+                ignore_changes=PINNED_GENERATOR_INPUTS,
+            ),
         )
 
         global_cluster = aws.rds.GlobalCluster(

@@ -11,7 +11,7 @@ import pulumi_random as random
 
 from components.functions.secret_rotation import CACHE
 from components.network import CACHE_PORT, RegionalNetwork, log_group_prefix
-from components.secrets import SecretRotation, replicated_secret
+from components.secrets import PINNED_GENERATOR_INPUTS, SecretRotation, replicated_secret
 from components.settings import CacheSettings
 
 # Inputs only the primary replication group may carry: a secondary inherits engine, version,
@@ -91,7 +91,11 @@ class CacheGlobalDatastore(pulumi.ComponentResource):
             "cache-auth-token",
             length=64,
             special=False,  # AUTH tokens allow only printable ASCII without '/', '"', '@'
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                additional_secret_outputs=["result"],
+                ignore_changes=PINNED_GENERATOR_INPUTS,
+            ),
         )
 
         self.replication_group_ids = {}

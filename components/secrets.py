@@ -18,6 +18,22 @@ RECOVERY_WINDOW_DAYS = 30
 ROTATION_DAYS = 30
 """Days between rotations (the policy pack allows up to its ``maxRotationDays``)."""
 ROTATION_LOG_RETENTION_DAYS = 365
+PINNED_GENERATOR_INPUTS = [
+    "length",
+    "keepers",
+    "lower",
+    "minLower",
+    "minNumeric",
+    "minSpecial",
+    "minUpper",
+    "number",
+    "numeric",
+    "overrideSpecial",
+    "special",
+    "upper",
+]
+"""Every input of random.RandomPassword: a changed generator setting never regenerates the
+first password (the database would keep the old one; rotation is how credentials change)."""
 ROTATION_FUNCTION = Path(secret_rotation.__file__)
 """The rotation function's code, shipped as the whole Lambda package (it imports only boto3)."""
 

@@ -136,10 +136,20 @@ def _region_of(arn: str) -> str:
     return arn.split(":")[3]
 
 
+def _identifier(cluster_arn: str) -> str:
+    """``arn:aws:rds:<region>:<account>:cluster:<id>`` -> ``<id>`` (what ModifyDBCluster takes)."""
+    return cluster_arn.rsplit(":", 1)[-1]
+
+
 def _aurora_writer(clients: ClientFactory, global_id: str) -> tuple[str, str]:
     """(region, cluster ARN) of the global cluster's current writer."""
     described = clients("rds", None).describe_global_clusters(GlobalClusterIdentifier=global_id)
-    members = described["GlobalClusters"][0].get("GlobalClusterMembers", [])
+    found = [
+        g for g in described["GlobalClusters"] if g.get("GlobalClusterIdentifier") == global_id
+    ]
+    if not found:
+        raise RotationError(f"global cluster {global_id} not found")
+    members = found[0].get("GlobalClusterMembers", [])
     writers = [m["DBClusterArn"] for m in members if m.get("IsWriter")]
     if len(writers) != 1:
         raise RotationError(f"global cluster {global_id} has {len(writers)} writers, not one")
@@ -151,7 +161,14 @@ def _cache_primary(clients: ClientFactory, global_id: str) -> tuple[str, str]:
     described = clients("elasticache", None).describe_global_replication_groups(
         GlobalReplicationGroupId=global_id, ShowMemberInfo=True
     )
-    members = described["GlobalReplicationGroups"][0].get("Members", [])
+    found = [
+        g
+        for g in described["GlobalReplicationGroups"]
+        if g.get("GlobalReplicationGroupId", global_id) == global_id
+    ]
+    if not found:
+        raise RotationError(f"global datastore {global_id} not found")
+    members = found[0].get("Members", [])
     primaries = [m for m in members if m.get("Role") == "PRIMARY"]
     if len(primaries) != 1:
         raise RotationError(f"global datastore {global_id} has {len(primaries)} primaries")
@@ -173,7 +190,7 @@ def _set(
     if kind == AURORA:
         region, cluster = _aurora_writer(clients, target)
         clients("rds", region).modify_db_cluster(
-            DBClusterIdentifier=cluster, MasterUserPassword=pending, ApplyImmediately=True
+            DBClusterIdentifier=_identifier(cluster), MasterUserPassword=pending, ApplyImmediately=True
         )
         return
     region, group = _cache_primary(clients, target)
@@ -199,7 +216,7 @@ def _set(
 def _settled(clients: ClientFactory, kind: str, target: str) -> bool:
     if kind == AURORA:
         region, cluster = _aurora_writer(clients, target)
-        found = clients("rds", region).describe_db_clusters(DBClusterIdentifier=cluster)
+        found = clients("rds", region).describe_db_clusters(DBClusterIdentifier=_identifier(cluster))
         info = found["DBClusters"][0]
         pending = info.get("PendingModifiedValues", {})
         return bool(info.get("Status") == "available" and "MasterUserPassword" not in pending)
