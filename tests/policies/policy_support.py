@@ -208,7 +208,10 @@ def apply(
 
 def _wire(value: Mapping[str, Any]) -> dict[str, Any]:
     """Inputs as the server sees them: JSON round trip, secrets unwrapped, unknowns proxied."""
-    return unknown_checking_proxy(deserialize_properties(json.loads(json.dumps(value))))
+    # assets (a Lambda's code) travel as their description, as in preflight's protobuf Struct
+    return unknown_checking_proxy(
+        deserialize_properties(json.loads(json.dumps(value, default=str)))
+    )
 
 
 def _opts(resource: RecordedResource) -> PolicyResourceOptions:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from policies import ALL_RULES
+from policies import resource_types as t
 from preflight.analyzer import PolicyServer
 from preflight.pipeline import stack_resources
 from tests.policies.policy_cases import CASES
@@ -91,3 +93,50 @@ def test_every_rule_has_a_catching_single_property_mutation(stack: str, record_p
     print(f"{stack}: {counts}; {len(ALL_RULES)} rules")
     assert missed == []
     assert uncaught_ineffective == []
+
+
+def _with_tags(raw: Any, extra: dict[str, str]) -> Any:
+    data = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    data["tags"] = {**data.get("tags", {}), **extra}
+    return json.dumps(data) if isinstance(raw, str) else data
+
+
+BENIGN = [
+    # (type, predicate, path, value): changes a reviewer would wave through
+    (t.RDS_CLUSTER_INSTANCE, None, "instanceClass", "db.r7g.2xlarge"),  # bigger, allowed in prod
+    (t.RDS_CLUSTER, None, "preferredBackupWindow", "05:00-06:00"),  # another backup window
+    (t.BACKUP_PLAN, None, "rules.0.schedule", "cron(0 3 * * ? *)"),
+    (t.BACKUP_PLAN, None, "rules.0.copyActions.0.lifecycle.deleteAfter", 120.0),
+    (t.METRIC_ALARM, "CPUUtilization", "threshold", 70.0),  # a stricter alarm
+    (t.METRIC_ALARM, "CPUUtilization", "evaluationPeriods", 2.0),
+    (t.METRIC_ALARM, "CPUUtilization", "datapointsToAlarm", 2.0),
+    (t.SECRET_ROTATION, None, "rotationRules.automaticallyAfterDays", 7.0),  # shorter rotation
+    (t.AWS_PROVIDER, None, "defaultTags", {"Team": "data-platform"}),  # an extra tag
+    (t.SNS_TOPIC, None, "tags", {"Team": "data-platform"}),
+    (t.LOG_GROUP, None, "retentionInDays", 731.0),
+    (t.KMS_KEY, None, "rotationPeriodInDays", 180.0),
+]
+
+
+@pytest.mark.parametrize(
+    ("type_token", "metric", "path", "value"), BENIGN, ids=[b[2] for b in BENIGN]
+)
+def test_benign_changes_raise_nothing_on_prod(
+    type_token: str, metric: str | None, path: str, value: Any
+) -> None:
+    resources = list(recording("prod").resources)
+    evaluator = Evaluator(resources, reconciled(stack_config("prod")))
+    assert evaluator.baseline == set()
+    targets = [
+        i
+        for i, r in enumerate(resources)
+        if r.type == type_token and (metric is None or r.inputs.get("metricName") == metric)
+    ]
+    assert targets, f"prod has no {type_token}"
+    for index in targets:
+        new = value
+        if type_token == t.AWS_PROVIDER:
+            new = _with_tags(resources[index].inputs["defaultTags"], value)
+        elif path == "tags":
+            new = {**(resources[index].inputs.get("tags") or {}), **value}
+        assert evaluator.fired(apply(resources, index, path, new)) == {}, resources[index].name
