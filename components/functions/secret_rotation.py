@@ -190,7 +190,9 @@ def _set(
     if kind == AURORA:
         region, cluster = _aurora_writer(clients, target)
         clients("rds", region).modify_db_cluster(
-            DBClusterIdentifier=_identifier(cluster), MasterUserPassword=pending, ApplyImmediately=True
+            DBClusterIdentifier=_identifier(cluster),
+            MasterUserPassword=pending,
+            ApplyImmediately=True,
         )
         return
     region, group = _cache_primary(clients, target)
@@ -216,7 +218,9 @@ def _set(
 def _settled(clients: ClientFactory, kind: str, target: str) -> bool:
     if kind == AURORA:
         region, cluster = _aurora_writer(clients, target)
-        found = clients("rds", region).describe_db_clusters(DBClusterIdentifier=_identifier(cluster))
+        found = clients("rds", region).describe_db_clusters(
+            DBClusterIdentifier=_identifier(cluster)
+        )
         info = found["DBClusters"][0]
         pending = info.get("PendingModifiedValues", {})
         return bool(info.get("Status") == "available" and "MasterUserPassword" not in pending)

@@ -55,12 +55,23 @@ def _alarm(namespace: str, *metrics: str) -> Any:
     )
 
 
-def _writer(kind: str) -> Any:
-    def check(r: RecordedResource) -> bool:
-        policies = r.inputs.get("failoverRoutingPolicies") or [{}]
-        return "writer" in str(r.inputs.get("name", "")) and policies[0].get("type") == kind
+def _dns(label: str) -> Any:
+    """A Route 53 record whose DNS name starts with ``label.``."""
+    return lambda r: str(r.inputs.get("name", "")).startswith(f"{label}.")
 
-    return check
+
+def _latency(r: RecordedResource) -> bool:
+    return bool(r.inputs.get("latencyRoutingPolicies"))
+
+
+def _metric_check(r: RecordedResource) -> bool:
+    return r.inputs.get("type") == "CLOUDWATCH_METRIC"
+
+
+def _other_region(resource: RecordedResource, resources: Sequence[RecordedResource]) -> list[Any]:
+    """The other region of the pair than the one a health check looks in."""
+    pair = {r.inputs.get("region") for r in resources if r.type == t.RDS_CLUSTER}
+    return sorted(pair - {resource.inputs.get("cloudwatchAlarmRegion")})
 
 
 def _sibling_zones(resource: RecordedResource, resources: Sequence[RecordedResource]) -> list[Any]:

@@ -19,12 +19,15 @@ from tests.policies.mutations import (
     Case,
     Override,
     _alarm,
+    _dns,
     _eq,
     _has,
+    _latency,
+    _metric_check,
+    _other_region,
     _same_region_vault,
     _sibling_zones,
     _tags,
-    _writer,
 )
 from tests.policies.policy_cases_effect import INEFFECTIVE, NEW_CASES
 from tests.policies.policy_support import DELETE, Computed, Mutation
@@ -404,6 +407,16 @@ _BASE: dict[str, Case] = {
             ),
         ),
     ),
+    "cost-budget-estimate": Case(
+        (M(t.BUDGET, "limitAmount", "100.00"),),
+        (
+            Override({"headroomPercent": 50}),
+            Override(
+                {"compareWith": "reserved-3y"}, M(t.BUDGET, "limitAmount", "1800.00"), fires=False
+            ),
+            Override({"usage": {"aurora": {"storageGb": 100000}}}),
+        ),
+    ),
     "dynamodb-billing-mode": Case(
         (
             M(
@@ -629,19 +642,41 @@ _BASE: dict[str, Case] = {
     ),
     "route53-writer-failover": Case(
         (
-            M(t.ROUTE53_RECORD, "healthCheckId", DELETE, where=_writer("PRIMARY")),
             M(
                 t.ROUTE53_RECORD,
-                "failoverRoutingPolicies.0.type",
-                "PRIMARY",
-                where=_writer("SECONDARY"),
-                expect="failoverRoutingPolicies",
+                "records",
+                ["sc-us-east-1.cluster-abc.us-east-1.rds.amazonaws.com"],
+                where=_dns("writer"),
             ),
+            M(
+                t.ROUTE53_RECORD,
+                "failoverRoutingPolicies",
+                [{"type": "PRIMARY"}],
+                where=_dns("writer"),
+            ),
+            M(
+                t.ROUTE53_RECORD,
+                "failoverRoutingPolicies",
+                [{"type": "PRIMARY"}],
+                where=_dns("cache"),
+            ),
+            M(t.ROUTE53_RECORD, "healthCheckId", DELETE, where=_latency),
+            M(t.ROUTE53_RECORD, "type", "A", where=_dns("writer")),
         ),
         (
             Override(
-                {"requireOnSecondary": False},
-                M(t.ROUTE53_RECORD, "healthCheckId", DELETE, where=_writer("SECONDARY")),
+                {"requireLatencyHealthChecks": False},
+                M(t.ROUTE53_RECORD, "healthCheckId", DELETE, where=_latency),
+                fires=False,
+            ),
+            Override(
+                {"cacheRecordPattern": "sessions"},
+                M(
+                    t.ROUTE53_RECORD,
+                    "failoverRoutingPolicies",
+                    [{"type": "PRIMARY"}],
+                    where=_dns("cache"),
+                ),
                 fires=False,
             ),
             Override({"writerRecordPattern": "primary-db"}),
@@ -650,8 +685,20 @@ _BASE: dict[str, Case] = {
     "route53-health-check-alarm": Case(
         (
             M(t.ROUTE53_HEALTH_CHECK, "type", "HTTPS"),
-            M(t.ROUTE53_HEALTH_CHECK, "cloudwatchAlarmName", DELETE),
-            M(t.ROUTE53_HEALTH_CHECK, "insufficientDataHealthStatus", "Maybe"),
+            M(t.ROUTE53_HEALTH_CHECK, "cloudwatchAlarmName", DELETE, where=_metric_check),
+            M(t.ROUTE53_HEALTH_CHECK, "insufficientDataHealthStatus", "Maybe", where=_metric_check),
+            M(
+                t.ROUTE53_HEALTH_CHECK,
+                "cloudwatchAlarmName",
+                "sc-no-such-alarm",
+                where=_metric_check,
+            ),
+            M(
+                t.ROUTE53_HEALTH_CHECK,
+                "cloudwatchAlarmRegion",
+                Computed(_other_region),
+                where=_metric_check,
+            ),
         ),
         (
             Override(

@@ -449,3 +449,10 @@ class Evaluator:
 
 def rule(name: str) -> Rule:
     return RULES_BY_NAME[name]
+
+
+def golden_stack() -> list[RecordedResource]:
+    """The compliant golden stack (tests/policies/golden.py), importable from here as before."""
+    from tests.policies.golden import golden_stack as build
+
+    return build()

@@ -143,8 +143,8 @@ def test_every_default_and_every_stack_value_satisfies_its_schema() -> None:
     for rule in ALL_RULES:
         schema = {"type": "object", "properties": {k: p.schema() for k, p in rule.params.items()}}
         jsonschema.validate(rule.defaults(), schema)
-        numeric = [p for p in rule.params.values() if p.type in ("integer", "number")]
-        assert all(p.enum or p.minimum is not None for p in numeric), rule.name
+        numeric = [p.schema() for p in rule.params.values() if p.type in ("integer", "number")]
+        assert all("enum" in p or "minimum" in p for p in numeric), rule.name
     for stack in STACKS:
         for name, (_level, props) in _effective(stack).items():
             schema = {
