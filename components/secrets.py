@@ -102,9 +102,7 @@ def replicated_secret(
         secret_string=value,
         opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["secretString"]),
     )
-    _rotation(
-        resource_name, parent, secret, secret_name, home_region, key_arns[home_region], rotation
-    )
+    _rotation(resource_name, parent, secret, secret_name, home_region, key_arns, rotation)
     return secret
 
 
@@ -114,7 +112,7 @@ def _rotation(
     secret: aws.secretsmanager.Secret,
     secret_name: str,
     region: str,
-    secret_key_arn: pulumi.Input[str],
+    key_arns: Mapping[str, pulumi.Input[str]],
     rotation: SecretRotation,
 ) -> None:
     """The rotation function (same region as the secret), its role, logs and schedule.
@@ -158,9 +156,10 @@ def _rotation(
     policy = aws.iam.RolePolicy(
         f"{resource_name}-rotation-policy",
         role=role.id,
-        policy=pulumi.Output.all(secret.arn, log_group.arn, secret_key_arn).apply(
+        # Both regions' keys: a new version is encrypted at home and re-encrypted in the replica.
+        policy=pulumi.Output.all(secret.arn, log_group.arn, *key_arns.values()).apply(
             lambda values: _rotation_policy(
-                str(values[0]), str(values[1]), str(values[2]), rotation
+                str(values[0]), str(values[1]), [str(v) for v in values[2:]], rotation
             )
         ),
         opts=child,
@@ -176,8 +175,9 @@ def _rotation(
         role=role.arn,
         timeout=600,
         memory_size=256,
-        # Rotations of one secret never overlap; one at a time also bounds a runaway retry.
-        reserved_concurrent_executions=1,
+        # No reserved concurrency (Checkov CKV_AWS_115): Secrets Manager never runs two
+        # rotations of one secret at once, and reserving capacity fails in accounts whose
+        # concurrency quota is still the new-account minimum.
         logging_config=aws.lambda_.FunctionLoggingConfigArgs(
             log_format="Text", log_group=log_group.name
         ),
@@ -207,7 +207,7 @@ def _rotation(
 
 
 def _rotation_policy(
-    secret_arn: str, log_group_arn: str, key_arn: str, rotation: SecretRotation
+    secret_arn: str, log_group_arn: str, key_arns: list[str], rotation: SecretRotation
 ) -> str:
     """Least privilege: this secret, its key, its log group, and the one credential it rotates."""
     service = "rds" if rotation.kind == secret_rotation.AURORA else "elasticache"
@@ -241,8 +241,8 @@ def _rotation_policy(
         {
             "Sid": "SecretKey",
             "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": key_arn,
+            "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+            "Resource": sorted(key_arns),
         },
         {
             "Sid": "ChangeTheCredential",

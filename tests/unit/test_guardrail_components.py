@@ -131,6 +131,11 @@ def test_both_secrets_rotate_through_the_rotation_function(stack: str) -> None:
         assert by_sid["RotateThisSecret"]["Resource"].startswith(
             f"arn:aws:secretsmanager:{anchor}:{ACCOUNT}:secret:securecart-{stack}/"
         )
+        keys = by_sid["SecretKey"]["Resource"]
+        assert sorted(k.split(":")[3] for k in keys) == sorted(
+            [rec.outputs["primaryRegion"], rec.outputs["secondaryRegion"]]
+        )
+        assert "reservedConcurrentExecutions" not in function.inputs
         service = "rds" if kind == secret_rotation.AURORA else "elasticache"
         assert {a.split(":")[0] for a in by_sid["ChangeTheCredential"]["Action"]} == {service}
         assert all(
