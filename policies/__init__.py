@@ -17,7 +17,7 @@ from policies.network import RULES as NETWORK_RULES
 from policies.observability import RULES as OBSERVABILITY_RULES
 from policies.resilience import RULES as RESILIENCE_RULES
 from policies.route53 import RULES as ROUTE53_RULES
-from policies.secrets import RULES as SECRETS_RULES
+from policies.secrets_manager import RULES as SECRETS_RULES
 from policies.tagging import RULES as TAGGING_RULES
 
 PACK_NAME = "securecart-guardrails"

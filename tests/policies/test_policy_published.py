@@ -74,6 +74,10 @@ def test_the_pack_is_self_contained() -> None:
     assert set(pins) == {"pulumi", "pulumi-policy"}
     assert all(project_pins[name] == pin for name, pin in pins.items())
     stdlib = set(sys.stdlib_module_names)
+    # The pack directory is sys.path[0] when the engine runs it: a module named like a standard
+    # library module (secrets.py, ...) would replace that module for everything in the process.
+    top_level = {s.stem for s in PACK.glob("*.py")} | {d.name for d in PACK.iterdir() if d.is_dir()}
+    assert top_level & set(sys.stdlib_module_names) == set()
     sources = [s for s in PACK.rglob("*.py") if "venv" not in s.relative_to(PACK).parts]
     assert any(s.parent != PACK for s in sources)  # subpackages (pricing/) are checked too
     for source in sources:
