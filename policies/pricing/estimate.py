@@ -77,6 +77,7 @@ FREE: dict[str, str] = {
         "flow-log delivery is CloudWatch Logs ingestion, on the region's CloudWatch Logs line "
         "(usage cloudwatch.logsGbPerMonth)"
     ),
+    "aws:ssm/parameter:Parameter": "Standard-tier parameters are free (standard throughput)",
 }
 
 
