@@ -7,18 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.settings.model import AuroraSettings
-from components.settings.values import (
-    ConfigError,
-    _bool,
-    _choice,
-    _int,
-    _known,
-    _no_overlap,
-    _num,
-    _pattern,
-    _section,
-    _window,
-)
+from components.settings.values import ConfigError, section
 
 # Aurora global databases need memory-optimised classes (no burstable db.t*, no serverless here).
 AURORA_GLOBAL_CLASS = re.compile(
@@ -37,20 +26,19 @@ DATA_API_MINIMUM: Mapping[int, tuple[int, int]] = {
 (AWS "Supported Regions and Aurora DB engines for RDS Data API"; every region in REGIONS has it).
 It is not supported on T classes, which AURORA_GLOBAL_CLASS already excludes (AWS "Limitations
 for the Amazon RDS Data API")."""
-# ElastiCache global datastores need large-or-bigger m5/m6g/m7g/r5/r6g/r7g nodes.
 PI_RETENTION_DAYS = (7, *range(31, 732, 31))
 """Performance Insights accepts 7 (free tier), or a multiple of 31 up to 731 days."""
 MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
 """Enhanced monitoring granularities in seconds (0 would turn it off, which we never allow)."""
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+IDENTIFIER_RULE = "a lowercase identifier (letters, digits, _), 1-63 characters"
 
 
-def _aurora(raw: Mapping[str, Any], environment: str) -> AuroraSettings:
-    s = _section(raw, "aurora")
+def load(raw: Mapping[str, Any], environment: str) -> AuroraSettings:
+    """The ``aurora`` section, with the rules that tie its fields together."""
+    s = section(raw, "aurora")
     d = AuroraSettings()
-    _known(
-        s,
-        "aurora",
+    s.known(
         (
             "engineVersion",
             "instanceClass",
@@ -68,134 +56,76 @@ def _aurora(raw: Mapping[str, Any], environment: str) -> AuroraSettings:
             "deletionProtection",
             "dataApiEnabled",
             "allowMajorVersionUpgrade",
-        ),
+        )
     )
     settings = AuroraSettings(
-        engine_version=_pattern(
-            s,
+        engine_version=s.pattern(
             "engineVersion",
-            "aurora.engineVersion",
             d.engine_version,
             AURORA_ENGINE_VERSION,
             "an Aurora PostgreSQL version 13.x to 17.x (major.minor) that supports global databases",
         ),
-        instance_class=_pattern(
-            s,
+        instance_class=s.pattern(
             "instanceClass",
-            "aurora.instanceClass",
             d.instance_class,
             AURORA_GLOBAL_CLASS,
             "a memory-optimised class that can join a global database (db.r5/r6g/r6i/r7g/r7i/r8g/x2g, large or bigger)",
         ),
-        instances_per_region=_int(
-            s, "instancesPerRegion", "aurora.instancesPerRegion", d.instances_per_region, 2, 15
-        ),
-        database_name=_pattern(
-            s,
-            "databaseName",
-            "aurora.databaseName",
-            d.database_name,
-            IDENTIFIER,
-            "a lowercase identifier (letters, digits, _), 1-63 characters",
-        ),
-        master_username=_pattern(
-            s,
-            "masterUsername",
-            "aurora.masterUsername",
-            d.master_username,
-            IDENTIFIER,
-            "a lowercase identifier (letters, digits, _), 1-63 characters",
-        ),
-        backup_retention_days=_int(
-            s, "backupRetentionDays", "aurora.backupRetentionDays", d.backup_retention_days, 7, 35
-        ),
+        instances_per_region=s.integer("instancesPerRegion", d.instances_per_region, 2, 15),
+        database_name=s.pattern("databaseName", d.database_name, IDENTIFIER, IDENTIFIER_RULE),
+        master_username=s.pattern("masterUsername", d.master_username, IDENTIFIER, IDENTIFIER_RULE),
+        backup_retention_days=s.integer("backupRetentionDays", d.backup_retention_days, 7, 35),
         # RDS: each window at least 30 minutes, and they must not conflict (checked below).
-        preferred_backup_window=_window(
-            s,
-            "preferredBackupWindow",
-            "aurora.preferredBackupWindow",
-            d.preferred_backup_window,
-            30,
-            weekly=False,
+        preferred_backup_window=s.window(
+            "preferredBackupWindow", d.preferred_backup_window, 30, weekly=False
         ),
-        preferred_maintenance_window=_window(
-            s,
-            "preferredMaintenanceWindow",
-            "aurora.preferredMaintenanceWindow",
-            d.preferred_maintenance_window,
-            30,
-            weekly=True,
+        preferred_maintenance_window=s.window(
+            "preferredMaintenanceWindow", d.preferred_maintenance_window, 30, weekly=True
         ),
-        performance_insights_retention_days=_choice(
-            s,
+        performance_insights_retention_days=s.choice(
             "performanceInsightsRetentionDays",
-            "aurora.performanceInsightsRetentionDays",
             d.performance_insights_retention_days,
             PI_RETENTION_DAYS,
         ),
-        monitoring_interval_seconds=_choice(
-            s,
-            "monitoringIntervalSeconds",
-            "aurora.monitoringIntervalSeconds",
-            d.monitoring_interval_seconds,
-            MONITORING_INTERVALS,
+        monitoring_interval_seconds=s.choice(
+            "monitoringIntervalSeconds", d.monitoring_interval_seconds, MONITORING_INTERVALS
         ),
-        autoscaling_min_readers=_int(
-            s,
-            "autoscalingMinReaders",
-            "aurora.autoscalingMinReaders",
-            d.autoscaling_min_readers,
-            1,
-            15,
+        autoscaling_min_readers=s.integer(
+            "autoscalingMinReaders", d.autoscaling_min_readers, 1, 15
         ),
-        autoscaling_max_readers=_int(
-            s,
-            "autoscalingMaxReaders",
-            "aurora.autoscalingMaxReaders",
-            d.autoscaling_max_readers,
-            1,
-            15,
+        autoscaling_max_readers=s.integer(
+            "autoscalingMaxReaders", d.autoscaling_max_readers, 1, 15
         ),
-        autoscaling_target_cpu=_num(
-            s,
-            "autoscalingTargetCpuPercent",
-            "aurora.autoscalingTargetCpuPercent",
-            d.autoscaling_target_cpu,
-            10,
-            90,
+        autoscaling_target_cpu=s.number(
+            "autoscalingTargetCpuPercent", d.autoscaling_target_cpu, 10, 90
         ),
-        deletion_protection=_bool(
-            s, "deletionProtection", "aurora.deletionProtection", d.deletion_protection
-        ),
-        data_api_enabled=_bool(s, "dataApiEnabled", "aurora.dataApiEnabled", d.data_api_enabled),
-        allow_major_version_upgrade=_bool(
-            s,
-            "allowMajorVersionUpgrade",
-            "aurora.allowMajorVersionUpgrade",
-            d.allow_major_version_upgrade,
+        deletion_protection=s.boolean("deletionProtection", d.deletion_protection),
+        data_api_enabled=s.boolean("dataApiEnabled", d.data_api_enabled),
+        allow_major_version_upgrade=s.boolean(
+            "allowMajorVersionUpgrade", d.allow_major_version_upgrade
         ),
     )
-    _no_overlap(
+    s.no_overlap(
+        "preferredBackupWindow",
         settings.preferred_backup_window,
+        "preferredMaintenanceWindow",
         settings.preferred_maintenance_window,
-        "aurora.preferredBackupWindow",
-        "auroraPreferredMaintenanceWindow",
     )
     major, minor = (int(part) for part in settings.engine_version.split("."))
     floor = DATA_API_MINIMUM[major]
     if settings.data_api_enabled and (major, minor) < floor:
         raise ConfigError(
-            "aurora.engineVersion",
+            s.key("engineVersion"),
             settings.engine_version,
             f"{floor[0]}.{floor[1]} or later while auroraDataApiEnabled is true (the RDS Data API "
             "needs Aurora PostgreSQL 13.11, 14.8, 15.3, 16.1 or 17.4 and later)",
         )
     if settings.autoscaling_max_readers < settings.autoscaling_min_readers:
         raise ConfigError(
-            "aurora.autoscalingMaxReaders",
+            s.key("autoscalingMaxReaders"),
             settings.autoscaling_max_readers,
             f">= auroraAutoscalingMinReaders ({settings.autoscaling_min_readers})",
         )
     if environment == "prod" and not settings.deletion_protection:
-        raise ConfigError("aurora.deletionProtection", False, "true in prod")
+        raise ConfigError(s.key("deletionProtection"), False, "true in prod")
     return settings

@@ -12,29 +12,36 @@ from components.settings.model import (
     IndexSettings,
     TableSettings,
 )
-from components.settings.values import (
-    ConfigError,
-    _choice,
-    _int,
-    _known,
-    _opt_str,
-    _pattern,
-    _section,
-    _str,
-)
+from components.settings.values import ConfigError, Section, section
 
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 ATTRIBUTE_TYPES = ("S", "N", "B")
 PROJECTIONS = ("ALL", "KEYS_ONLY", "INCLUDE")
+INDEX_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+
+
+def load(raw: Mapping[str, Any]) -> DynamoSettings:
+    """The ``dynamodb`` section: a non-empty list of uniquely named tables."""
+    s = section(raw, "dynamodb")
+    s.known(("tables",))
+    tables_raw = s.get("tables")
+    if not isinstance(tables_raw, list) or not tables_raw:
+        raise ConfigError(s.key("tables"), tables_raw, "a non-empty list of tables")
+    tables = tuple(_table(spec, index) for index, spec in enumerate(tables_raw))
+    names = [t.name for t in tables]
+    if len(set(names)) != len(names):
+        raise ConfigError(s.key("tables"), names, "unique table names")
+    return DynamoSettings(tables=tables)
 
 
 def _table(spec: Any, index: int) -> TableSettings:
-    key = f"dynamodb.tables[{index}]"
+    """One table; once its name is read, errors name it (``dynamodb.tables[carts]``)."""
     if not isinstance(spec, Mapping):
-        raise ConfigError(key, spec, "an object {name, hashKey, attributes, ...}")
-    _known(
-        spec,
-        key,
+        raise ConfigError(
+            f"dynamodb.tables[{index}]", spec, "an object {name, hashKey, attributes, ...}"
+        )
+    t = Section(spec, f"dynamodb.tables[{index}]")
+    t.known(
         (
             "name",
             "hashKey",
@@ -45,131 +52,53 @@ def _table(spec: Any, index: int) -> TableSettings:
             "billingMode",
             "readCapacity",
             "writeCapacity",
-        ),
+        )
     )
-    name = _pattern(
-        spec,
-        "name",
-        f"{key}.name",
-        "",
-        TABLE_NAME,
-        "a lowercase name of 2-41 letters, digits or dashes",
-    )
-    key = f"dynamodb.tables[{name}]"
-    attrs_raw = spec.get("attributes")
+    name = t.pattern("name", "", TABLE_NAME, "a lowercase name of 2-41 letters, digits or dashes")
+    t = Section(spec, f"dynamodb.tables[{name}]")
+    attrs_raw = t.get("attributes")
     if not isinstance(attrs_raw, Mapping) or not attrs_raw:
         raise ConfigError(
-            f"{key}.attributes",
+            t.key("attributes"),
             attrs_raw,
             "an object of attribute name -> S | N | B for every key attribute",
         )
     attributes: list[AttributeSettings] = []
     for attr, kind in attrs_raw.items():
         if kind not in ATTRIBUTE_TYPES:
-            raise ConfigError(f"{key}.attributes.{attr}", kind, f"one of {list(ATTRIBUTE_TYPES)}")
+            raise ConfigError(t.key(f"attributes.{attr}"), kind, f"one of {list(ATTRIBUTE_TYPES)}")
         attributes.append(AttributeSettings(name=str(attr), type=kind))
     defined = {a.name for a in attributes}
-    hash_key = spec.get("hashKey")
+    hash_key = t.get("hashKey")
     if not isinstance(hash_key, str) or not hash_key:
-        raise ConfigError(f"{key}.hashKey", hash_key, "the name of the partition key attribute")
-    if hash_key not in defined:
-        raise ConfigError(
-            f"{key}.hashKey",
-            hash_key,
-            f"an attribute defined in {key}.attributes {sorted(defined)}",
-        )
-    range_key = _opt_str(spec, "rangeKey", f"{key}.rangeKey")
-    if range_key is not None and range_key not in defined:
-        raise ConfigError(
-            f"{key}.rangeKey",
-            range_key,
-            f"an attribute defined in {key}.attributes {sorted(defined)}",
-        )
-    indexes: list[IndexSettings] = []
-    gsis = spec.get("globalSecondaryIndexes", []) or []
-    if not isinstance(gsis, list):
-        raise ConfigError(f"{key}.globalSecondaryIndexes", gsis, "a list of indexes")
-    for gi, gsi in enumerate(gsis):
-        gkey = f"{key}.globalSecondaryIndexes[{gi}]"
-        if not isinstance(gsi, Mapping):
-            raise ConfigError(gkey, gsi, "an object {name, hashKey, rangeKey?, projectionType?}")
-        _known(gsi, gkey, ("name", "hashKey", "rangeKey", "projectionType", "nonKeyAttributes"))
-        gname = _pattern(
-            gsi,
-            "name",
-            f"{gkey}.name",
-            "",
-            re.compile(r"^[A-Za-z0-9_.-]{3,255}$"),
-            "an index name of 3-255 characters",
-        )
-        ghash = _str(gsi, "hashKey", f"{gkey}.hashKey")
-        if ghash not in defined:
-            raise ConfigError(
-                f"{gkey}.hashKey",
-                ghash,
-                f"an attribute defined in {key}.attributes {sorted(defined)}",
-            )
-        grange = _opt_str(gsi, "rangeKey", f"{gkey}.rangeKey")
-        if grange is not None and grange not in defined:
-            raise ConfigError(
-                f"{gkey}.rangeKey",
-                grange,
-                f"an attribute defined in {key}.attributes {sorted(defined)}",
-            )
-        projection = _choice(gsi, "projectionType", f"{gkey}.projectionType", "ALL", PROJECTIONS)
-        non_key = gsi.get("nonKeyAttributes", []) or []
-        if projection == "INCLUDE" and not non_key:
-            raise ConfigError(
-                f"{gkey}.nonKeyAttributes",
-                non_key,
-                "a non-empty list when projectionType is INCLUDE",
-            )
-        if projection != "INCLUDE" and non_key:
-            raise ConfigError(
-                f"{gkey}.nonKeyAttributes", non_key, "empty unless projectionType is INCLUDE"
-            )
-        indexes.append(
-            IndexSettings(
-                name=gname,
-                hash_key=ghash,
-                range_key=grange,
-                projection_type=projection,
-                non_key_attributes=tuple(non_key),
-            )
-        )
-    if len({i.name for i in indexes}) != len(indexes):
-        raise ConfigError(
-            f"{key}.globalSecondaryIndexes", [i.name for i in indexes], "unique index names"
-        )
+        raise ConfigError(t.key("hashKey"), hash_key, "the name of the partition key attribute")
+    _defined(t, hash_key, t.key("hashKey"), defined)
+    range_key = t.optional_string("rangeKey")
+    _defined(t, range_key, t.key("rangeKey"), defined)
+    indexes = _indexes(t, defined)
     used = {hash_key, range_key} | {i.hash_key for i in indexes} | {i.range_key for i in indexes}
     unused = defined - used
     if unused:
         # DynamoDB rejects attribute definitions that no key or index uses.
         raise ConfigError(
-            f"{key}.attributes", sorted(unused), "only attributes used by the table key or an index"
+            t.key("attributes"), sorted(unused), "only attributes used by the table key or an index"
         )
-    billing = _choice(
-        spec,
-        "billingMode",
-        f"{key}.billingMode",
-        "PAY_PER_REQUEST",
-        ("PAY_PER_REQUEST", "PROVISIONED"),
-    )
-    read = spec.get("readCapacity")
-    write = spec.get("writeCapacity")
+    billing = t.choice("billingMode", "PAY_PER_REQUEST", ("PAY_PER_REQUEST", "PROVISIONED"))
+    read = t.get("readCapacity")
+    write = t.get("writeCapacity")
     if billing == "PROVISIONED":
-        read = _int(spec, "readCapacity", f"{key}.readCapacity", 0, 1, 40000)
-        write = _int(spec, "writeCapacity", f"{key}.writeCapacity", 0, 1, 40000)
+        read = t.integer("readCapacity", 0, 1, 40000)
+        write = t.integer("writeCapacity", 0, 1, 40000)
     elif read is not None or write is not None:
         raise ConfigError(
-            f"{key}.readCapacity",
+            t.key("readCapacity"),
             read if read is not None else write,
             "unset with billingMode PAY_PER_REQUEST",
         )
-    ttl = _opt_str(spec, "ttlAttribute", f"{key}.ttlAttribute")
+    ttl = t.optional_string("ttlAttribute")
     if ttl is not None and ttl in (hash_key, range_key):
         raise ConfigError(
-            f"{key}.ttlAttribute", ttl, "an attribute that is not part of the table key"
+            t.key("ttlAttribute"), ttl, "an attribute that is not part of the table key"
         )
     return TableSettings(
         name=name,
@@ -184,14 +113,54 @@ def _table(spec: Any, index: int) -> TableSettings:
     )
 
 
-def _dynamodb(raw: Mapping[str, Any]) -> DynamoSettings:
-    s = _section(raw, "dynamodb")
-    _known(s, "dynamodb", ("tables",))
-    tables_raw = s.get("tables")
-    if not isinstance(tables_raw, list) or not tables_raw:
-        raise ConfigError("dynamodb.tables", tables_raw, "a non-empty list of tables")
-    tables = tuple(_table(spec, index) for index, spec in enumerate(tables_raw))
-    names = [t.name for t in tables]
-    if len(set(names)) != len(names):
-        raise ConfigError("dynamodb.tables", names, "unique table names")
-    return DynamoSettings(tables=tables)
+def _defined(table: Section, attribute: str | None, key: str, defined: set[str]) -> None:
+    """A table or index key (when set) must be one of the table's attribute definitions."""
+    if attribute is not None and attribute not in defined:
+        raise ConfigError(
+            key, attribute, f"an attribute defined in {table.key('attributes')} {sorted(defined)}"
+        )
+
+
+def _indexes(table: Section, defined: set[str]) -> list[IndexSettings]:
+    """The table's global secondary indexes, uniquely named, keyed on defined attributes."""
+    indexes: list[IndexSettings] = []
+    gsis = table.get("globalSecondaryIndexes", []) or []
+    if not isinstance(gsis, list):
+        raise ConfigError(table.key("globalSecondaryIndexes"), gsis, "a list of indexes")
+    for gi, gsi in enumerate(gsis):
+        gkey = table.key(f"globalSecondaryIndexes[{gi}]")
+        if not isinstance(gsi, Mapping):
+            raise ConfigError(gkey, gsi, "an object {name, hashKey, rangeKey?, projectionType?}")
+        g = Section(gsi, gkey)
+        g.known(("name", "hashKey", "rangeKey", "projectionType", "nonKeyAttributes"))
+        gname = g.pattern("name", "", INDEX_NAME, "an index name of 3-255 characters")
+        ghash = g.string("hashKey")
+        _defined(table, ghash, g.key("hashKey"), defined)
+        grange = g.optional_string("rangeKey")
+        _defined(table, grange, g.key("rangeKey"), defined)
+        projection = g.choice("projectionType", "ALL", PROJECTIONS)
+        non_key = g.get("nonKeyAttributes", []) or []
+        if projection == "INCLUDE" and not non_key:
+            raise ConfigError(
+                g.key("nonKeyAttributes"),
+                non_key,
+                "a non-empty list when projectionType is INCLUDE",
+            )
+        if projection != "INCLUDE" and non_key:
+            raise ConfigError(
+                g.key("nonKeyAttributes"), non_key, "empty unless projectionType is INCLUDE"
+            )
+        indexes.append(
+            IndexSettings(
+                name=gname,
+                hash_key=ghash,
+                range_key=grange,
+                projection_type=projection,
+                non_key_attributes=tuple(non_key),
+            )
+        )
+    if len({i.name for i in indexes}) != len(indexes):
+        raise ConfigError(
+            table.key("globalSecondaryIndexes"), [i.name for i in indexes], "unique index names"
+        )
+    return indexes

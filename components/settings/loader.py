@@ -6,17 +6,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components.settings.aurora import _aurora
-from components.settings.cache import _cache
-from components.settings.dynamodb import _dynamodb
+from components.settings import aurora, cache, dynamodb, operations, placement
 from components.settings.keys import SECTIONS, TOP_LEVEL_KEYS, flat_key
 from components.settings.model import ENVIRONMENTS, Settings
-from components.settings.operations import _backup, _budget, _drills, _monitoring
-from components.settings.placement import _network, _regions
-from components.settings.values import ConfigError, _choice, _pattern
+from components.settings.values import ConfigError, Section
 
 DNS_ZONE = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$")
 TAG_VALUE = re.compile(r"^[\w .:/=+@-]{1,256}$")
+TAG_VALUE_RULE = "a tag value of 1-256 letters, digits, spaces or _.:/=+-@"
 
 
 def _nest(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -55,43 +52,29 @@ def load_settings(raw: Mapping[str, Any]) -> Settings:
 
 
 def _load(raw: Mapping[str, Any]) -> Settings:
-    environment = _choice(raw, "environment", "environment", None, ENVIRONMENTS)
-    regions = _regions(raw)
-    aurora = _aurora(raw, environment)
+    """Every section in a fixed order, so the first error reported is always the same one."""
+    top = Section(raw)
+    environment = top.choice("environment", None, ENVIRONMENTS)
+    regions = placement.region_pair(raw)
+    aurora_settings = aurora.load(raw, environment)
     return Settings(
         environment=environment,
         primary_region=regions[0],
         secondary_region=regions[1],
-        cost_center=_pattern(
-            raw,
-            "costCenter",
-            "costCenter",
-            "",
-            TAG_VALUE,
-            "a tag value of 1-256 letters, digits, spaces or _.:/=+-@",
-        ),
-        owner=_pattern(
-            raw,
-            "owner",
-            "owner",
-            "",
-            TAG_VALUE,
-            "a tag value of 1-256 letters, digits, spaces or _.:/=+-@",
-        ),
-        network=_network(raw, regions),
-        aurora=aurora,
-        dynamodb=_dynamodb(raw),
-        cache=_cache(raw),
-        dns_zone_name=_pattern(
-            raw,
-            "dnsZoneName",
+        cost_center=top.pattern("costCenter", "", TAG_VALUE, TAG_VALUE_RULE),
+        owner=top.pattern("owner", "", TAG_VALUE, TAG_VALUE_RULE),
+        network=placement.network(raw, regions),
+        aurora=aurora_settings,
+        dynamodb=dynamodb.load(raw),
+        cache=cache.load(raw),
+        dns_zone_name=top.pattern(
             "dnsZoneName",
             "data.securecart.internal",
             DNS_ZONE,
             "a lowercase DNS zone name like data.securecart.internal",
         ),
-        monitoring=_monitoring(raw),
-        backup=_backup(raw, aurora),
-        budget=_budget(raw),
-        drills=_drills(raw),
+        monitoring=operations.monitoring(raw),
+        backup=operations.backup(raw, aurora_settings),
+        budget=operations.budget(raw),
+        drills=operations.drills(raw),
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from components.settings.keys import flat_key
 from components.settings.model import ExistingNetwork, NetworkSettings
-from components.settings.values import ConfigError, _choice, _known, _pattern, _section
+from components.settings.values import ConfigError, Section, check_items, section
 
 # Commercial regions with three AZs where Aurora PostgreSQL global databases, DynamoDB global
 # tables and ElastiCache global datastores are all available (us-west-1 has only two AZs for
@@ -34,9 +34,15 @@ REGIONS: tuple[str, ...] = (
 )
 
 VPC_ID = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+"""An application VPC id: vpc- and 8 or 17 hex digits, the two lengths EC2 issues."""
+EXISTING_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+"""The looser form accepted for a bring-your-own VPC (any length from 8 to 17)."""
+SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+"""A subnet id of a bring-your-own VPC."""
 
 
 def _cidr(value: Any, full: str) -> str:
+    """An IPv4 network written with its host bits clear (``10.20.0.0/16``, not ``10.20.0.1/16``)."""
     try:
         network = ipaddress.ip_network(value, strict=True) if isinstance(value, str) else None
     except ValueError:
@@ -51,9 +57,11 @@ def default_vpc_cidr(region: str) -> str:
     return f"10.{16 + REGIONS.index(region)}.0.0/16"
 
 
-def _regions(raw: Mapping[str, Any]) -> tuple[str, str]:
-    primary = _choice(raw, "primaryRegion", "primaryRegion", None, REGIONS)
-    secondary = _choice(raw, "secondaryRegion", "secondaryRegion", None, REGIONS)
+def region_pair(raw: Mapping[str, Any]) -> tuple[str, str]:
+    """(primaryRegion, secondaryRegion): two different known regions."""
+    top = Section(raw)
+    primary = top.choice("primaryRegion", None, REGIONS)
+    secondary = top.choice("secondaryRegion", None, REGIONS)
     if primary == secondary:
         raise ConfigError(
             "secondaryRegion", secondary, f"a region other than primaryRegion ({primary})"
@@ -61,99 +69,84 @@ def _regions(raw: Mapping[str, Any]) -> tuple[str, str]:
     return primary, secondary
 
 
-def _network(raw: Mapping[str, Any], regions: tuple[str, str]) -> NetworkSettings:
-    section = _section(raw, "network")
-    _known(section, "network", ("vpcCidrs", "appCidrs", "existingVpcs", "appVpcIds"))
-    cidr_map = section.get("vpcCidrs", {}) or {}
-    if not isinstance(cidr_map, Mapping):
-        raise ConfigError("network.vpcCidrs", cidr_map, "an object of region -> CIDR")
+def network(raw: Mapping[str, Any], regions: tuple[str, str]) -> NetworkSettings:
+    """The ``network`` section: VPC CIDRs, application CIDRs, existing and application VPCs."""
+    s = section(raw, "network")
+    s.known(("vpcCidrs", "appCidrs", "existingVpcs", "appVpcIds"))
+    cidr_map = s.mapping("vpcCidrs", "an object of region -> CIDR")
     cidrs: dict[str, str] = {}
     for region in regions:
         value = cidr_map.get(region, default_vpc_cidr(region))
-        cidr = _cidr(value, f"network.vpcCidrs.{region}")
+        cidr = _cidr(value, s.key(f"vpcCidrs.{region}"))
         if not 16 <= ipaddress.ip_network(cidr).prefixlen <= 20:
-            raise ConfigError(f"network.vpcCidrs.{region}", value, "a prefix from /16 to /20")
+            raise ConfigError(s.key(f"vpcCidrs.{region}"), value, "a prefix from /16 to /20")
         cidrs[region] = cidr
     for region in cidr_map:
         if region not in regions:
             raise ConfigError(
-                f"network.vpcCidrs.{region}",
+                s.key(f"vpcCidrs.{region}"),
                 cidr_map[region],
                 f"a key among the stack's regions {list(regions)}",
             )
     first, second = (ipaddress.ip_network(cidrs[r]) for r in regions)
     if first.overlaps(second):
         raise ConfigError(
-            f"network.vpcCidrs.{regions[1]}",
+            s.key(f"vpcCidrs.{regions[1]}"),
             cidrs[regions[1]],
             f"a CIDR that does not overlap {cidrs[regions[0]]} (keeps the regions peerable)",
         )
-    app = section.get("appCidrs")
+    app = s.get("appCidrs")
     if not isinstance(app, list) or not app:
         raise ConfigError(
-            "network.appCidrs", app, "a non-empty list of the application tier's CIDRs"
+            s.key("appCidrs"), app, "a non-empty list of the application tier's CIDRs"
         )
     app_cidrs: list[str] = []
     for index, item in enumerate(app):
-        cidr = _cidr(item, f"network.appCidrs[{index}]")
+        cidr = _cidr(item, s.key(f"appCidrs[{index}]"))
         if ipaddress.ip_network(cidr).prefixlen < 8:
             raise ConfigError(
-                f"network.appCidrs[{index}]",
+                s.key(f"appCidrs[{index}]"),
                 item,
                 "a network no wider than /8 (0.0.0.0/0 would open the data tier)",
             )
         app_cidrs.append(cidr)
-    existing_raw = section.get("existingVpcs", {}) or {}
-    if not isinstance(existing_raw, Mapping):
-        raise ConfigError(
-            "network.existingVpcs", existing_raw, "an object of region -> {vpcId, subnetIds}"
-        )
+    existing_raw = s.mapping("existingVpcs", "an object of region -> {vpcId, subnetIds}")
     existing: dict[str, ExistingNetwork] = {}
     for region, spec in existing_raw.items():
-        key = f"network.existingVpcs.{region}"
+        key = s.key(f"existingVpcs.{region}")
         if region not in regions:
             raise ConfigError(key, spec, f"a key among the stack's regions {list(regions)}")
         if not isinstance(spec, Mapping):
             raise ConfigError(key, spec, "an object {vpcId, subnetIds}")
-        vpc_id = _pattern(
-            spec,
-            "vpcId",
-            f"{key}.vpcId",
-            "",
-            re.compile(r"^vpc-[0-9a-f]{8,17}$"),
-            "a VPC id like vpc-0123456789abcdef0",
-        )
-        subnets = spec.get("subnetIds")
+        vpc = Section(spec, key)
+        vpc_id = vpc.pattern("vpcId", "", EXISTING_VPC_ID, "a VPC id like vpc-0123456789abcdef0")
+        subnets = vpc.get("subnetIds")
         if not isinstance(subnets, list) or len(subnets) != 3 or len(set(subnets)) != 3:
             raise ConfigError(
-                f"{key}.subnetIds", subnets, "exactly three distinct private subnet ids, one per AZ"
+                vpc.key("subnetIds"),
+                subnets,
+                "exactly three distinct private subnet ids, one per AZ",
             )
-        for index, subnet in enumerate(subnets):
-            if not isinstance(subnet, str) or not re.match(r"^subnet-[0-9a-f]{8,17}$", subnet):
-                raise ConfigError(
-                    f"{key}.subnetIds[{index}]", subnet, "a subnet id like subnet-0123456789abcdef0"
-                )
+        check_items(
+            subnets, vpc.key("subnetIds"), SUBNET_ID, "a subnet id like subnet-0123456789abcdef0"
+        )
         existing[region] = ExistingNetwork(vpc_id=vpc_id, subnet_ids=tuple(subnets))
     return NetworkSettings(
         vpc_cidrs=cidrs,
         app_cidrs=tuple(app_cidrs),
         existing=existing,
-        app_vpc_ids=_app_vpc_ids(section, existing),
+        app_vpc_ids=_app_vpc_ids(s, existing),
     )
 
 
-def _app_vpc_ids(
-    section: Mapping[str, Any], existing: Mapping[str, ExistingNetwork]
-) -> dict[str, tuple[str, ...]]:
+def _app_vpc_ids(s: Section, existing: Mapping[str, ExistingNetwork]) -> dict[str, tuple[str, ...]]:
     """Application VPCs per region; Route 53 refuses to associate one VPC with a zone twice."""
-    raw = section.get("appVpcIds", {}) or {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError("network.appVpcIds", raw, "an object of region -> list of VPC ids")
-    own = {e.vpc_id: f"networkExistingVpcs.{r}.vpcId" for r, e in existing.items()}
+    raw = s.mapping("appVpcIds", "an object of region -> list of VPC ids")
+    own = {e.vpc_id: s.key(f"existingVpcs.{r}.vpcId") for r, e in existing.items()}
     seen: dict[str, str] = {}
     result: dict[str, tuple[str, ...]] = {}
     for region, ids in raw.items():
-        key = f"network.appVpcIds.{region}"
+        key = s.key(f"appVpcIds.{region}")
         if region not in REGIONS:
             raise ConfigError(key, ids, f"a key that is a known region: {', '.join(REGIONS)}")
         if not isinstance(ids, list):

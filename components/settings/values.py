@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from components.settings.keys import flat_key
@@ -25,102 +26,125 @@ class ConfigError(ValueError):
         super().__init__(f"config key {key!r} has value {value!r}; allowed: {allowed}")
 
 
-def _section(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = raw.get(key, {})
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ConfigError(key, value, "an object (YAML mapping)")
-    return value
+def is_number(value: Any, low: float, high: float) -> bool:
+    """An int or float (never a bool, which Python counts as an int) from ``low`` to ``high``."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and low <= value <= high
 
 
-def _known(section: Mapping[str, Any], prefix: str, allowed: Sequence[str]) -> None:
-    for name in section:
-        if name not in allowed:
-            keys = sorted(flat_key(f"{prefix}.{a}") for a in allowed)
-            raise ConfigError(f"{prefix}.{name}", section[name], f"one of the keys {keys}")
-
-
-def _str(section: Mapping[str, Any], key: str, full: str, default: str | None = None) -> str:
-    value = section.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise ConfigError(full, value, "a non-empty string")
-    return value
-
-
-def _opt_str(section: Mapping[str, Any], key: str, full: str) -> str | None:
-    value = section.get(key)
-    if value is None:
-        return None
-    return _str(section, key, full)
-
-
-def _int(section: Mapping[str, Any], key: str, full: str, default: int, low: int, high: int) -> int:
-    value = section.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(full, value, f"an integer from {low} to {high}")
-    return value
-
-
-def _num(
-    section: Mapping[str, Any], key: str, full: str, default: float, low: float, high: float
-) -> float:
-    value = section.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ConfigError(full, value, f"a number from {low} to {high}")
-    return float(value)
-
-
-def _bool(section: Mapping[str, Any], key: str, full: str, default: bool) -> bool:
-    value = section.get(key, default)
-    if not isinstance(value, bool):
-        raise ConfigError(full, value, "true or false")
-    return value
-
-
-def _choice(
-    section: Mapping[str, Any], key: str, full: str, default: Any, options: Sequence[Any]
-) -> Any:
-    value = section.get(key, default)
-    if value not in options:
-        raise ConfigError(full, value, f"one of {list(options)}")
-    return value
-
-
-def _pattern(
-    section: Mapping[str, Any], key: str, full: str, default: str, regex: re.Pattern[str], what: str
-) -> str:
-    value = section.get(key, default)
-    if not isinstance(value, str) or not regex.match(value):
-        raise ConfigError(full, value, what)
-    return value
-
-
-def _str_list(
-    section: Mapping[str, Any], key: str, full: str, regex: re.Pattern[str], what: str
-) -> tuple[str, ...]:
-    value = section.get(key, [])
-    if not isinstance(value, list):
-        raise ConfigError(full, value, f"a list of {what}")
-    for index, item in enumerate(value):
+def check_items(items: Sequence[Any], key: str, regex: re.Pattern[str], what: str) -> None:
+    """Every item a string ``regex`` matches; the error names the item as ``key[index]``."""
+    for index, item in enumerate(items):
         if not isinstance(item, str) or not regex.match(item):
-            raise ConfigError(f"{full}[{index}]", item, what)
-    return tuple(value)
+            raise ConfigError(f"{key}[{index}]", item, what)
 
 
-def _window(
-    section: Mapping[str, Any], key: str, full: str, default: str, minimum: int, *, weekly: bool
-) -> str:
-    """A backup/snapshot (daily) or maintenance (weekly) window that AWS would accept."""
-    value = section.get(key, default)
-    try:
-        (parse_weekly if weekly else parse_daily)(value, minimum)
-    except WindowError as exc:
-        raise ConfigError(full, value, str(exc)) from None
-    return str(value)
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One config object and the dotted key it sits at, so every read names its full key.
+
+    A reader takes the field's name and the default (from the settings type) and returns the
+    value or raises :class:`ConfigError` naming ``<at>.<name>``; the loader turns that dotted key
+    into the flat key the stack file uses.
+    """
+
+    values: Mapping[str, Any]
+    at: str = ""
+    """Dotted key of the object (``aurora``, ``dynamodb.tables[carts]``); empty at the top level."""
+
+    def key(self, name: str) -> str:
+        """The dotted key of one field."""
+        return f"{self.at}.{name}" if self.at else name
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The raw value, unchecked (for rules a reader below does not cover)."""
+        return self.values.get(name, default)
+
+    def known(self, allowed: Sequence[str]) -> None:
+        """Refuse a field this object does not have (a typo would otherwise be ignored)."""
+        for name in self.values:
+            if name not in allowed:
+                keys = sorted(flat_key(self.key(a)) for a in allowed)
+                raise ConfigError(self.key(name), self.values[name], f"one of the keys {keys}")
+
+    def mapping(self, name: str, what: str) -> Mapping[str, Any]:
+        """An object-valued field; unset or empty (any falsy value) reads as ``{}``."""
+        value = self.values.get(name, {}) or {}
+        if not isinstance(value, Mapping):
+            raise ConfigError(self.key(name), value, what)
+        return value
+
+    def string(self, name: str, default: str | None = None) -> str:
+        value = self.values.get(name, default)
+        if not isinstance(value, str) or not value:
+            raise ConfigError(self.key(name), value, "a non-empty string")
+        return value
+
+    def optional_string(self, name: str) -> str | None:
+        if self.values.get(name) is None:
+            return None
+        return self.string(name)
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.values.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(self.key(name), value, f"an integer from {low} to {high}")
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        value = self.values.get(name, default)
+        if not is_number(value, low, high):
+            raise ConfigError(self.key(name), value, f"a number from {low} to {high}")
+        return float(value)
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.values.get(name, default)
+        if not isinstance(value, bool):
+            raise ConfigError(self.key(name), value, "true or false")
+        return value
+
+    def choice(self, name: str, default: Any, options: Sequence[Any]) -> Any:
+        value = self.values.get(name, default)
+        if value not in options:
+            raise ConfigError(self.key(name), value, f"one of {list(options)}")
+        return value
+
+    def pattern(self, name: str, default: str, regex: re.Pattern[str], what: str) -> str:
+        value = self.values.get(name, default)
+        if not isinstance(value, str) or not regex.match(value):
+            raise ConfigError(self.key(name), value, what)
+        return value
+
+    def strings(self, name: str, regex: re.Pattern[str], what: str) -> tuple[str, ...]:
+        """A list (unset reads as empty) of strings ``regex`` matches."""
+        value = self.values.get(name, [])
+        if not isinstance(value, list):
+            raise ConfigError(self.key(name), value, f"a list of {what}")
+        check_items(value, self.key(name), regex, what)
+        return tuple(value)
+
+    def window(self, name: str, default: str, minimum: int, *, weekly: bool) -> str:
+        """A backup/snapshot (daily) or maintenance (weekly) window that AWS would accept."""
+        value = self.values.get(name, default)
+        try:
+            (parse_weekly if weekly else parse_daily)(value, minimum)
+        except WindowError as exc:
+            raise ConfigError(self.key(name), value, str(exc)) from None
+        return str(value)
+
+    def no_overlap(self, daily_name: str, daily: str, weekly_name: str, weekly: str) -> None:
+        """RDS and ElastiCache refuse a daily window that overlaps the weekly maintenance window."""
+        if daily_overlaps_weekly(parse_daily(daily, 0), parse_weekly(weekly, 0)):
+            other = flat_key(self.key(weekly_name))
+            raise ConfigError(
+                self.key(daily_name), daily, f"a window that does not overlap {other} ({weekly})"
+            )
 
 
-def _no_overlap(daily: str, weekly: str, full: str, other: str) -> None:
-    """RDS and ElastiCache refuse a daily window that overlaps the weekly maintenance window."""
-    if daily_overlaps_weekly(parse_daily(daily, 0), parse_weekly(weekly, 0)):
-        raise ConfigError(full, daily, f"a window that does not overlap {other} ({weekly})")
+def section(raw: Mapping[str, Any], name: str) -> Section:
+    """The top-level object ``name`` (a config section such as ``aurora``); unset reads as empty."""
+    value = raw.get(name, {})
+    if value is None:
+        return Section({}, name)
+    if not isinstance(value, Mapping):
+        raise ConfigError(name, value, "an object (YAML mapping)")
+    return Section(value, name)
