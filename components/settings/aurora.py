@@ -38,26 +38,6 @@ def load(raw: Mapping[str, Any], environment: str) -> AuroraSettings:
     """The ``aurora`` section, with the rules that tie its fields together."""
     s = section(raw, "aurora")
     d = AuroraSettings()
-    s.known(
-        (
-            "engineVersion",
-            "instanceClass",
-            "instancesPerRegion",
-            "databaseName",
-            "masterUsername",
-            "backupRetentionDays",
-            "preferredBackupWindow",
-            "preferredMaintenanceWindow",
-            "performanceInsightsRetentionDays",
-            "monitoringIntervalSeconds",
-            "autoscalingMinReaders",
-            "autoscalingMaxReaders",
-            "autoscalingTargetCpuPercent",
-            "deletionProtection",
-            "dataApiEnabled",
-            "allowMajorVersionUpgrade",
-        )
-    )
     settings = AuroraSettings(
         engine_version=s.pattern(
             "engineVersion",

@@ -23,17 +23,6 @@ def load(raw: Mapping[str, Any]) -> CacheSettings:
     """The ``cache`` section; the engine version defaults to the first one the engine offers."""
     s = section(raw, "cache")
     d = CacheSettings()
-    s.known(
-        (
-            "engine",
-            "engineVersion",
-            "nodeType",
-            "replicasPerRegion",
-            "snapshotRetentionDays",
-            "snapshotWindow",
-            "maintenanceWindow",
-        )
-    )
     engine = s.choice("engine", d.engine, tuple(CACHE_ENGINE_VERSIONS))
     # ElastiCache: snapshot and maintenance windows of at least 60 minutes that do not overlap.
     snapshot_window = s.window("snapshotWindow", d.snapshot_window, 60, weekly=False)

@@ -23,7 +23,6 @@ INDEX_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 def load(raw: Mapping[str, Any]) -> DynamoSettings:
     """The ``dynamodb`` section: a non-empty list of uniquely named tables."""
     s = section(raw, "dynamodb")
-    s.known(("tables",))
     tables_raw = s.get("tables")
     if not isinstance(tables_raw, list) or not tables_raw:
         raise ConfigError(s.key("tables"), tables_raw, "a non-empty list of tables")

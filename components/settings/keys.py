@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 SECTIONS = ("network", "aurora", "dynamodb", "cache", "monitoring", "backup", "budget", "drills")
@@ -17,6 +18,16 @@ TOP_LEVEL_KEYS = (
 )
 
 
+def split_key(key: str) -> tuple[str, str] | None:
+    """``auroraInstanceClass`` -> ``("aurora", "instanceClass")``; None for a key of no section."""
+    section = next(
+        (p for p in SECTIONS if key.startswith(p) and key[len(p) : len(p) + 1].isupper()), None
+    )
+    if section is None:
+        return None
+    return section, key[len(section)].lower() + key[len(section) + 1 :]
+
+
 def flat_key(dotted: str) -> str:
     """``aurora.instanceClass`` -> ``auroraInstanceClass``: the key as written in stack config."""
     head, dot, rest = dotted.partition(".")
@@ -27,12 +38,7 @@ def flat_key(dotted: str) -> str:
 
 STRING_KEYS = frozenset(
     {
-        "environment",
-        "primaryRegion",
-        "secondaryRegion",
-        "costCenter",
-        "owner",
-        "dnsZoneName",
+        *TOP_LEVEL_KEYS,
         "auroraEngineVersion",
         "auroraInstanceClass",
         "auroraDatabaseName",
@@ -88,6 +94,19 @@ CONFIG_KEYS = (
     )
 )
 """Every project config key the program reads (Pulumi.yaml declares all but STRUCTURED_KEYS)."""
+
+
+def _section_fields() -> dict[str, frozenset[str]]:
+    fields: dict[str, set[str]] = {section: set() for section in SECTIONS}
+    for key in CONFIG_KEYS - set(TOP_LEVEL_KEYS):
+        split = split_key(key)
+        if split is not None:
+            fields[split[0]].add(split[1])
+    return {section: frozenset(names) for section, names in fields.items()}
+
+
+SECTION_FIELDS: Mapping[str, frozenset[str]] = _section_fields()
+"""The fields each section's object may hold (any other is a typo the loader refuses)."""
 
 
 def parse_config_value(key: str, text: str) -> Any:

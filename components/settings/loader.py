@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.settings import aurora, cache, dynamodb, operations, placement
-from components.settings.keys import SECTIONS, TOP_LEVEL_KEYS, flat_key
+from components.settings.keys import SECTIONS, TOP_LEVEL_KEYS, flat_key, split_key
 from components.settings.model import ENVIRONMENTS, Settings
 from components.settings.values import ConfigError, Section
 
@@ -23,16 +23,14 @@ def _nest(raw: Mapping[str, Any]) -> dict[str, Any]:
         if key in TOP_LEVEL_KEYS:
             nested[key] = value
             continue
-        section = next(
-            (p for p in SECTIONS if key.startswith(p) and key[len(p) : len(p) + 1].isupper()), None
-        )
-        if section is None:
+        split = split_key(key)
+        if split is None:
             raise ConfigError(
                 key,
                 value,
                 f"a known key: {', '.join(TOP_LEVEL_KEYS)} or one starting with {', '.join(SECTIONS)} (see Pulumi.yaml)",
             )
-        field_name = key[len(section)].lower() + key[len(section) + 1 :]
+        section, field_name = split
         nested.setdefault(section, {})[field_name] = value
     return nested
 

@@ -29,16 +29,6 @@ def monitoring(raw: Mapping[str, Any]) -> MonitoringSettings:
     """The ``monitoring`` section: alarm thresholds and who the alarms e-mail."""
     s = section(raw, "monitoring")
     d = MonitoringSettings()
-    s.known(
-        (
-            "cpuThresholdPercent",
-            "replicationLagThresholdMs",
-            "freeableMemoryThresholdBytes",
-            "dynamoReplicationLatencyMs",
-            "cacheMemoryThresholdPercent",
-            "alarmEmails",
-        )
-    )
     return MonitoringSettings(
         cpu_threshold_percent=s.number("cpuThresholdPercent", d.cpu_threshold_percent, 10, 80),
         replication_lag_threshold_ms=s.number(
@@ -77,7 +67,6 @@ def backup(raw: Mapping[str, Any], aurora: AuroraSettings) -> BackupSettings:
     """The ``backup`` section; AWS Backup keeps recovery points at least as long as Aurora does."""
     s = section(raw, "backup")
     d = BackupSettings()
-    s.known(("schedule", "retentionDays", "copyRetentionDays"))
     return BackupSettings(
         schedule=s.pattern(
             "schedule", d.schedule, CRON, "an AWS cron expression like cron(0 5 * * ? *)"
@@ -92,7 +81,6 @@ def backup(raw: Mapping[str, Any], aurora: AuroraSettings) -> BackupSettings:
 def budget(raw: Mapping[str, Any]) -> BudgetSettings:
     """The ``budget`` section, within what AWS Budgets accepts for one budget."""
     s = section(raw, "budget")
-    s.known(("monthlyLimitUsd", "thresholdsPercent", "alertEmails"))
     limit = s.number("monthlyLimitUsd", -1, 1, 1_000_000)
     thresholds = s.get("thresholdsPercent", [80, 100])
     if not isinstance(thresholds, list) or not thresholds:
@@ -138,7 +126,6 @@ def drills(raw: Mapping[str, Any]) -> DrillSettings:
     """The ``drills`` section: the recovery objectives a drill is measured against."""
     s = section(raw, "drills")
     d = DrillSettings()
-    s.known(("rtoSeconds", "rpoSeconds", "maxReplicationLagSeconds"))
     return DrillSettings(
         rto_seconds=s.integer("rtoSeconds", d.rto_seconds, 1, 86400),
         rpo_seconds=s.integer("rpoSeconds", d.rpo_seconds, 0, 86400),

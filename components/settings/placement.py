@@ -72,7 +72,6 @@ def region_pair(raw: Mapping[str, Any]) -> tuple[str, str]:
 def network(raw: Mapping[str, Any], regions: tuple[str, str]) -> NetworkSettings:
     """The ``network`` section: VPC CIDRs, application CIDRs, existing and application VPCs."""
     s = section(raw, "network")
-    s.known(("vpcCidrs", "appCidrs", "existingVpcs", "appVpcIds"))
     cidr_map = s.mapping("vpcCidrs", "an object of region -> CIDR")
     cidrs: dict[str, str] = {}
     for region in regions:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.settings.keys import flat_key
+from components.settings.keys import SECTION_FIELDS, flat_key
 from components.settings.windows import (
     WindowError,
     daily_overlaps_weekly,
@@ -59,7 +59,7 @@ class Section:
         """The raw value, unchecked (for rules a reader below does not cover)."""
         return self.values.get(name, default)
 
-    def known(self, allowed: Sequence[str]) -> None:
+    def known(self, allowed: Collection[str]) -> None:
         """Refuse a field this object does not have (a typo would otherwise be ignored)."""
         for name in self.values:
             if name not in allowed:
@@ -141,10 +141,13 @@ class Section:
 
 
 def section(raw: Mapping[str, Any], name: str) -> Section:
-    """The top-level object ``name`` (a config section such as ``aurora``); unset reads as empty."""
+    """The config section ``name`` (``aurora``), unset reads as empty; fields the key catalogue
+    does not list for it are refused."""
     value = raw.get(name, {})
     if value is None:
         return Section({}, name)
     if not isinstance(value, Mapping):
         raise ConfigError(name, value, "an object (YAML mapping)")
-    return Section(value, name)
+    s = Section(value, name)
+    s.known(SECTION_FIELDS[name])
+    return s
