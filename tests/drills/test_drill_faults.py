@@ -4,13 +4,10 @@ completes, and a crash of the drill at every step followed by resume and by roll
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from drill_harness import PRIMARY, SECONDARY, AtStep, Crash, CrashAt, DrillHarness, make_harness
+from drill_harness import PRIMARY, SECONDARY, AtStep, Crash, CrashAt, DrillHarness
 
-from drills.emulator import Emulator
 from drills.errors import JournalError
 from drills.scenarios import ScenarioOptions, planned_switchover
 
@@ -165,16 +162,10 @@ def test_crash_before_a_step_acts_then_resume(harness: DrillHarness) -> None:
     assert result.measurement("cache", "cache").rto_seconds is not None
 
 
-@pytest.fixture(scope="module")
-def shared(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillHarness]:
-    """One stack for the rollback tests: every rollback returns it to its origin state."""
-    yield make_harness(emulator, tmp_path_factory.mktemp("rollback"))
-
-
 @pytest.mark.parametrize("step", SWITCHOVER_STEPS)
-def test_crash_at_a_step_then_rollback(shared: DrillHarness, step: str, tmp_path: Path) -> None:
-    shared.state_dir = tmp_path / "state"
-    shared.settings = shared.settings.with_(state_dir=shared.state_dir)
+def test_crash_at_a_step_then_rollback(harness: DrillHarness, step: str) -> None:
+    """Each crash gets its own freshly seeded stack, so one failure cannot cascade."""
+    shared = harness
     with pytest.raises(Crash):
         shared.run("planned-switchover", observers=[CrashAt(step, "finished")])
     drill_id = shared.only_drill()
