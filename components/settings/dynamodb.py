@@ -12,12 +12,17 @@ from components.settings.model import (
     IndexSettings,
     TableSettings,
 )
-from components.settings.values import ConfigError, Section, section
+from components.settings.values import ConfigError, Section, check_items, section
 
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 ATTRIBUTE_TYPES = ("S", "N", "B")
 PROJECTIONS = ("ALL", "KEYS_ONLY", "INCLUDE")
 INDEX_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+# AWS DynamoDB API "Projection": each NonKeyAttributes entry 1-255 characters, and "the total
+# count of attributes provided in NonKeyAttributes, summed across all of the secondary indexes,
+# must not exceed 100" (an attribute projected into two indexes counts twice).
+NON_KEY_ATTRIBUTE = re.compile(r"^.{1,255}$", re.DOTALL)
+MAX_NON_KEY_ATTRIBUTES = 100
 
 
 def load(raw: Mapping[str, Any]) -> DynamoSettings:
@@ -138,7 +143,17 @@ def _indexes(table: Section, defined: set[str]) -> list[IndexSettings]:
         grange = g.optional_string("rangeKey")
         _defined(table, grange, g.key("rangeKey"), defined)
         projection = g.choice("projectionType", "ALL", PROJECTIONS)
-        non_key = g.get("nonKeyAttributes", []) or []
+        non_key = g.get("nonKeyAttributes", [])
+        if not isinstance(non_key, list):
+            raise ConfigError(g.key("nonKeyAttributes"), non_key, "a list of attribute names")
+        check_items(
+            non_key,
+            g.key("nonKeyAttributes"),
+            NON_KEY_ATTRIBUTE,
+            "an attribute name of 1-255 characters",
+        )
+        if len(set(non_key)) != len(non_key):
+            raise ConfigError(g.key("nonKeyAttributes"), non_key, "attribute names listed once")
         if projection == "INCLUDE" and not non_key:
             raise ConfigError(
                 g.key("nonKeyAttributes"),
@@ -157,6 +172,13 @@ def _indexes(table: Section, defined: set[str]) -> list[IndexSettings]:
                 projection_type=projection,
                 non_key_attributes=tuple(non_key),
             )
+        )
+    projected = sum(len(i.non_key_attributes) for i in indexes)
+    if projected > MAX_NON_KEY_ATTRIBUTES:
+        raise ConfigError(
+            table.key("globalSecondaryIndexes"),
+            projected,
+            f"at most {MAX_NON_KEY_ATTRIBUTES} nonKeyAttributes summed over the table's indexes",
         )
     if len({i.name for i in indexes}) != len(indexes):
         raise ConfigError(

@@ -152,7 +152,7 @@ def _app_vpc_ids(s: Section, existing: Mapping[str, ExistingNetwork]) -> dict[st
             raise ConfigError(key, ids, "a list of VPC ids")
         for index, vpc_id in enumerate(ids):
             item = f"{key}[{index}]"
-            if not isinstance(vpc_id, str) or not VPC_ID.match(vpc_id):
+            if not isinstance(vpc_id, str) or not VPC_ID.fullmatch(vpc_id):
                 raise ConfigError(
                     item,
                     vpc_id,

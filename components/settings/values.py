@@ -34,7 +34,7 @@ def is_number(value: Any, low: float, high: float) -> bool:
 def check_items(items: Sequence[Any], key: str, regex: re.Pattern[str], what: str) -> None:
     """Every item a string ``regex`` matches; the error names the item as ``key[index]``."""
     for index, item in enumerate(items):
-        if not isinstance(item, str) or not regex.match(item):
+        if not isinstance(item, str) or not regex.fullmatch(item):
             raise ConfigError(f"{key}[{index}]", item, what)
 
 
@@ -67,8 +67,11 @@ class Section:
                 raise ConfigError(self.key(name), self.values[name], f"one of the keys {keys}")
 
     def mapping(self, name: str, what: str) -> Mapping[str, Any]:
-        """An object-valued field; unset or empty (any falsy value) reads as ``{}``."""
-        value = self.values.get(name, {}) or {}
+        """An object-valued field; unset (or null) reads as ``{}``, anything else not an object
+        (``[]``, ``0``, ``false``, a string) is refused."""
+        value = self.values.get(name)
+        if value is None:
+            return {}
         if not isinstance(value, Mapping):
             raise ConfigError(self.key(name), value, what)
         return value
@@ -110,7 +113,7 @@ class Section:
 
     def pattern(self, name: str, default: str, regex: re.Pattern[str], what: str) -> str:
         value = self.values.get(name, default)
-        if not isinstance(value, str) or not regex.match(value):
+        if not isinstance(value, str) or not regex.fullmatch(value):
             raise ConfigError(self.key(name), value, what)
         return value
 

@@ -63,7 +63,7 @@ def _span(start: int, end: int, period: int, minimum: int) -> Span:
 
 def parse_daily(text: object, minimum: int) -> Span:
     """``hh24:mi-hh24:mi`` UTC, at least ``minimum`` minutes; may run past midnight."""
-    match = _DAILY.match(text) if isinstance(text, str) else None
+    match = _DAILY.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise WindowError("the format hh24:mi-hh24:mi (UTC), e.g. 03:00-04:00")
     start = _minute(match.group(1), match.group(2), str(text))
@@ -73,7 +73,7 @@ def parse_daily(text: object, minimum: int) -> Span:
 
 def parse_weekly(text: object, minimum: int) -> Span:
     """``ddd:hh24:mi-ddd:hh24:mi`` UTC with days mon..sun, at least ``minimum`` minutes."""
-    match = _WEEKLY.match(text) if isinstance(text, str) else None
+    match = _WEEKLY.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise WindowError("the format ddd:hh24:mi-ddd:hh24:mi (UTC), e.g. sun:05:00-sun:06:00")
     first, last = match.group(1), match.group(4)
