@@ -47,7 +47,7 @@ SAMPLE_SECONDS = 0.005
 MB = 1024 * 1024
 
 FLOOR_PROGRAM = """
-import gc, importlib, json, sys
+import gc, importlib, json, keyword, sys
 if sys.argv[1] == "nogc":
     gc.disable()
 import pulumi_aws, pulumi_random
@@ -55,6 +55,7 @@ for token in json.loads(sys.argv[2]):
     package, module, name = token.split(":")
     base = importlib.import_module("pulumi_" + package)
     module = module.split("/")[0]
+    module += "_" if keyword.iskeyword(module) else ""  # pulumi_aws.lambda_
     getattr(base if module == "index" else getattr(base, module), name)
 if sys.argv[1] == "nogc":
     gc.freeze()

@@ -1,9 +1,9 @@
 """What a change to a planned resource does: one definition for the plan diff (``--against``),
 the drills' offline preview and the data tier's role-flip proof.
 
-``FORCE_NEW`` lists, per type the program creates, the inputs whose change makes the provider
-replace the resource (its ForceNew fields); a change of ``region`` replaces every regional
-resource. ``ignore_changes`` is applied the way the engine applies it before it asks the
+``FORCE_NEW`` (``preflight.provider_schema``) lists, per type the program creates, the inputs
+whose change makes the provider replace the resource (its ForceNew fields); a change of
+``region`` replaces every regional resource. ``ignore_changes`` is applied the way the engine applies it before it asks the
 provider for a diff (``processIgnoreChanges``: every ignored path is reset to its old value).
 ``ROUTE53_RECORD_SWAPPED`` are the record inputs the provider changes in place by a DELETE +
 CREATE batch rather than an UPSERT (terraform-provider-aws route53 record update): a region swap
@@ -20,6 +20,12 @@ from enum import StrEnum
 from typing import Any
 
 from preflight.model import SECRET_SIG, SIG_KEY, RecordedResource
+from preflight.provider_schema import (
+    FORCE_NEW,
+    REGIONLESS_PREFIXES,
+    REPLACE_UNLESS_CLEARED,
+    ROUTE53_RECORD_SWAPPED,
+)
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """Pulumi's marker for a value unknown during preview."""
@@ -44,190 +50,6 @@ STATEFUL_TYPES = frozenset(
 )
 """Resources whose replacement or deletion loses data, breaks replication or (VPC, subnet,
 zone, generated password) drags the data stores with it."""
-
-# ForceNew inputs per type, in Pulumi's (camelCase) names. Read from the terraform-provider-aws
-# schemas the pinned pulumi-aws bridges (internal/service/<svc>/<resource>.go, `ForceNew: true`
-# or a RequiresReplace plan modifier); pulumi-aws renames a few (alarm_name -> name, topic_arn
-# -> topic). Conditional replacements are listed where the condition holds for this program:
-# storageType forces new only outside Aurora, transitEncryptionEnabled only below Redis 7.0.5,
-# engine(Version) downgrades of a replication group (none of which this program plans), so
-# they are left out. A change of one of these inputs to an *absent* value is still a
-# replacement, except for the inputs in REPLACE_UNLESS_CLEARED. The table has an entry for every
-# type the stacks create; tests/preflight/test_preflight_changes.py checks that, and that
-# every name is an input of the pinned SDK.
-FORCE_NEW: Mapping[str, frozenset[str]] = {
-    "pulumi:providers:aws": frozenset(),
-    "aws:appautoscaling/policy:Policy": frozenset(
-        {"name", "resourceId", "scalableDimension", "serviceNamespace"}
-    ),
-    "aws:appautoscaling/target:Target": frozenset(
-        {"resourceId", "scalableDimension", "serviceNamespace"}
-    ),
-    "aws:backup/plan:Plan": frozenset({"name"}),
-    # aws_backup_selection has no Update: every argument forces a new selection.
-    "aws:backup/selection:Selection": frozenset(
-        {
-            "conditions",
-            "iamRoleArn",
-            "name",
-            "notResources",
-            "planId",
-            "resources",
-            "selectionTags",
-        }
-    ),
-    "aws:backup/vault:Vault": frozenset({"name", "kmsKeyArn"}),
-    "aws:budgets/budget:Budget": frozenset({"accountId", "name", "namePrefix"}),
-    "aws:cloudwatch/dashboard:Dashboard": frozenset({"dashboardName"}),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": frozenset({"name"}),
-    "aws:dynamodb/table:Table": frozenset(
-        {
-            "name",
-            "hashKey",
-            "rangeKey",
-            "localSecondaryIndexes",
-            "importTable.s3BucketSource",
-            "restoreDateTime",
-            "restoreToLatestTime",
-            "restoreSourceName",
-            "restoreSourceTableArn",
-        }
-    ),
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": frozenset({"vpcId"}),
-    "aws:ec2/securityGroup:SecurityGroup": frozenset(
-        {"name", "namePrefix", "description", "vpcId"}
-    ),
-    "aws:ec2/subnet:Subnet": frozenset(
-        {
-            "cidrBlock",
-            "availabilityZone",
-            "availabilityZoneId",
-            "vpcId",
-            "outpostArn",
-            "ipv6Native",
-            "ipv4IpamPoolId",
-            "ipv4NetmaskLength",
-        }
-    ),
-    "aws:ec2/vpc:Vpc": frozenset({"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"}),
-    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": frozenset(
-        {"globalReplicationGroupIdSuffix", "primaryReplicationGroupId"}
-    ),
-    "aws:elasticache/replicationGroup:ReplicationGroup": frozenset(
-        {
-            "replicationGroupId",
-            "atRestEncryptionEnabled",
-            "dataTieringEnabled",
-            "kmsKeyId",
-            "networkType",
-            "subnetGroupName",
-            "securityGroupNames",
-            "globalReplicationGroupId",
-            "port",
-            "snapshotArns",
-            "snapshotName",
-        }
-    ),
-    "aws:elasticache/subnetGroup:SubnetGroup": frozenset({"name"}),
-    "aws:iam/role:Role": frozenset({"name", "namePrefix", "path"}),
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": frozenset({"policyArn", "role"}),
-    "aws:kms/alias:Alias": frozenset({"name", "namePrefix"}),
-    "aws:kms/key:Key": frozenset(
-        {"multiRegion", "customerMasterKeySpec", "keyUsage", "customKeyStoreId", "xksKeyId"}
-    ),
-    "aws:kms/replicaKey:ReplicaKey": frozenset({"primaryKeyArn"}),
-    "aws:rds/cluster:Cluster": frozenset(
-        {
-            "clusterIdentifier",
-            "clusterIdentifierPrefix",
-            "clusterScalabilityType",
-            "engine",
-            "engineMode",
-            "availabilityZones",
-            "databaseName",
-            "dbSystemId",
-            "masterUsername",
-            "kmsKeyId",
-            "storageEncrypted",
-            "dbSubnetGroupName",
-            "snapshotIdentifier",
-            "sourceRegion",
-            "restoreToPointInTime",
-            "s3Import",
-        }
-    ),
-    "aws:rds/clusterInstance:ClusterInstance": frozenset(
-        {
-            "identifier",
-            "identifierPrefix",
-            "clusterIdentifier",
-            "engine",
-            "availabilityZone",
-            "dbSubnetGroupName",
-            "customIamInstanceProfile",
-        }
-    ),
-    "aws:rds/clusterParameterGroup:ClusterParameterGroup": frozenset(
-        {"name", "namePrefix", "family", "description"}
-    ),
-    "aws:rds/globalCluster:GlobalCluster": frozenset(
-        {
-            "globalClusterIdentifier",
-            "engine",
-            "databaseName",
-            "sourceDbClusterIdentifier",
-            "storageEncrypted",
-        }
-    ),
-    "aws:rds/subnetGroup:SubnetGroup": frozenset({"name", "namePrefix"}),
-    "aws:route53/healthCheck:HealthCheck": frozenset(
-        {"type", "referenceName", "measureLatency", "requestInterval", "routingControlArn"}
-    ),
-    # type and setIdentifier are updated in place (a delete-and-create inside one change batch).
-    "aws:route53/record:Record": frozenset({"name", "zoneId"}),
-    "aws:route53/zone:Zone": frozenset({"name", "delegationSetId"}),
-    "aws:secretsmanager/secret:Secret": frozenset({"name", "namePrefix"}),
-    "aws:secretsmanager/secretVersion:SecretVersion": frozenset(
-        {"secretId", "secretString", "secretBinary"}
-    ),
-    "aws:sns/topic:Topic": frozenset({"name", "namePrefix", "fifoTopic"}),
-    # tier forces new only from Advanced down to Standard (a CustomizeDiff): not listed.
-    "aws:ssm/parameter:Parameter": frozenset({"name", "dataType"}),
-    "aws:sns/topicSubscription:TopicSubscription": frozenset(
-        {"topic", "protocol", "endpoint", "endpointAutoConfirms", "confirmationTimeoutInMinutes"}
-    ),
-    # terraform-provider-random: every argument of random_password has RequiresReplace.
-    "random:index/randomPassword:RandomPassword": frozenset(
-        {
-            "length",
-            "keepers",
-            "lower",
-            "upper",
-            "number",
-            "numeric",
-            "special",
-            "minLower",
-            "minUpper",
-            "minNumeric",
-            "minSpecial",
-            "overrideSpecial",
-        }
-    ),
-}
-
-ROUTE53_RECORD_SWAPPED = frozenset({"type", "setIdentifier"})
-"""Record inputs whose change is a DELETE + CREATE of the record set (one batch), not an UPSERT."""
-
-REPLACE_UNLESS_CLEARED: Mapping[str, frozenset[str]] = {
-    # DiffSuppressFunc: removing snapshot_identifier does not re-create the cluster.
-    "aws:rds/cluster:Cluster": frozenset({"snapshotIdentifier"}),
-    # ForceNewIfChange(...): a change forces new "unless new is cleared" (provider issue 25214).
-    "aws:dynamodb/table:Table": frozenset({"restoreSourceName", "restoreSourceTableArn"}),
-}
-"""Force-new inputs whose removal is an update, not a replacement."""
-
-REGIONLESS_PREFIXES = ("pulumi:providers:",)
-"""Types whose ``region`` input is configuration, not placement: changing it is an update."""
 
 
 class IgnoreChangesError(ValueError):
@@ -595,3 +417,23 @@ def diff_plans(
         changes.append(change)
     unused = tuple(entry for entry in allow if entry not in used)
     return PlanDiff(against=against, changes=changes, unused_approvals=unused)
+
+
+__all__ = [
+    "FORCE_NEW",
+    "REGIONLESS_PREFIXES",
+    "REPLACE_UNLESS_CLEARED",
+    "ROUTE53_RECORD_SWAPPED",
+    "STATEFUL_TYPES",
+    "UNKNOWN",
+    "IgnoreChangesError",
+    "Op",
+    "PlanDiff",
+    "ResourceChange",
+    "apply_ignore_changes",
+    "changed_inputs",
+    "diff_plans",
+    "diff_resource",
+    "forcing_inputs",
+    "parse_path",
+]

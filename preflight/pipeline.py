@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -407,7 +407,7 @@ def run_preflight(
         timings.analyze_wait_seconds = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        raw.extend(client.analyze_stack(recording.resources))
+        raw.extend(client.analyze_stack(stack_resources(recording.resources)))
         timings.analyze_stack_seconds = time.perf_counter() - t0
         stats = getattr(server, "stats", None)
         timings.analyze_calls = int(getattr(stats, "analyze_calls", len(recording.resources)))
@@ -452,6 +452,12 @@ def run_preflight(
     )
     timings.total_seconds = time.perf_counter() - started
     return result
+
+
+def stack_resources(resources: Sequence[RecordedResource]) -> list[RecordedResource]:
+    """The resources as the engine sends them to ``AnalyzeStack``: with their outputs (inputs
+    plus computed values) as properties, where ``Analyze`` sees the inputs."""
+    return [replace(r, inputs=r.outputs) if r.outputs else r for r in resources]
 
 
 def normalize_level(level: Any) -> str:
@@ -502,4 +508,5 @@ __all__ = [
     "load_policy_config",
     "parse_overrides",
     "run_preflight",
+    "stack_resources",
 ]

@@ -44,11 +44,16 @@ def test_the_floor_touches_the_classes_of_the_plan() -> None:
             {"type": "securecart:index:DataTier", "custom": False},
             {"type": "aws:rds/cluster:Cluster", "custom": True},
             {"type": "aws:rds/cluster:Cluster", "custom": True},
+            {"type": "aws:lambda/function:Function", "custom": True},
             {"type": "random:index/randomPassword:RandomPassword", "custom": True},
         ]
     }
     classes = plan_classes(document)
-    assert classes == ["aws:rds/cluster:Cluster", "random:index/randomPassword:RandomPassword"]
+    assert classes == [
+        "aws:lambda/function:Function",
+        "aws:rds/cluster:Cluster",
+        "random:index/randomPassword:RandomPassword",
+    ]
     assert run_monitored(floor_argv(classes)).exit_code == 0
     # a class the SDK does not have fails the floor instead of being skipped
     assert run_monitored(floor_argv(["aws:rds/cluster:NoSuchCluster"], gc_on=False)).exit_code

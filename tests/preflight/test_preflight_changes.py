@@ -11,6 +11,7 @@ terraform-provider-aws schemas the pinned pulumi-aws bridges.
 from __future__ import annotations
 
 import importlib
+import keyword
 from typing import Any
 
 import pytest
@@ -275,6 +276,7 @@ def _input_names(token: str) -> set[str]:
     package, module, name = token.split(":")
     base = importlib.import_module("pulumi_aws" if package == "pulumi" else f"pulumi_{package}")
     module = module.split("/")[0]
+    module += "_" if keyword.iskeyword(module) else ""  # the SDK's module for "lambda"
     owner = base if module in ("index", "providers") else getattr(base, module)
     args = getattr(owner, "ProviderArgs" if package == "pulumi" else f"{name}Args")
     return set(_types.input_type_py_to_pulumi_names(args).values())

@@ -1,0 +1,234 @@
+"""What the provider's schema says about the types this program creates: which inputs force a
+replacement when they change. Data only; ``preflight.changes`` applies it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# ForceNew inputs per type, in Pulumi's (camelCase) names. Read from the terraform-provider-aws
+# schemas the pinned pulumi-aws bridges (internal/service/<svc>/<resource>.go, `ForceNew: true`
+# or a RequiresReplace plan modifier); pulumi-aws renames a few (alarm_name -> name, topic_arn
+# -> topic). Conditional replacements are listed where the condition holds for this program:
+# storageType forces new only outside Aurora, transitEncryptionEnabled only below Redis 7.0.5,
+# engine(Version) downgrades of a replication group (none of which this program plans), so
+# they are left out. A change of one of these inputs to an *absent* value is still a
+# replacement, except for the inputs in REPLACE_UNLESS_CLEARED. The table has an entry for every
+# type the stacks create; tests/preflight/test_preflight_changes.py checks that, and that
+# every name is an input of the pinned SDK.
+FORCE_NEW: Mapping[str, frozenset[str]] = {
+    "pulumi:providers:aws": frozenset(),
+    "aws:appautoscaling/policy:Policy": frozenset(
+        {"name", "resourceId", "scalableDimension", "serviceNamespace"}
+    ),
+    "aws:appautoscaling/target:Target": frozenset(
+        {"resourceId", "scalableDimension", "serviceNamespace"}
+    ),
+    "aws:backup/plan:Plan": frozenset({"name"}),
+    # aws_backup_selection has no Update: every argument forces a new selection.
+    "aws:backup/selection:Selection": frozenset(
+        {
+            "conditions",
+            "iamRoleArn",
+            "name",
+            "notResources",
+            "planId",
+            "resources",
+            "selectionTags",
+        }
+    ),
+    "aws:backup/vault:Vault": frozenset({"name", "kmsKeyArn"}),
+    "aws:budgets/budget:Budget": frozenset({"accountId", "name", "namePrefix"}),
+    "aws:cloudwatch/dashboard:Dashboard": frozenset({"dashboardName"}),
+    "aws:cloudwatch/logGroup:LogGroup": frozenset({"name", "namePrefix", "logGroupClass"}),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": frozenset({"name"}),
+    "aws:dynamodb/table:Table": frozenset(
+        {
+            "name",
+            "hashKey",
+            "rangeKey",
+            "localSecondaryIndexes",
+            "importTable.s3BucketSource",
+            "restoreDateTime",
+            "restoreToLatestTime",
+            "restoreSourceName",
+            "restoreSourceTableArn",
+        }
+    ),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": frozenset({"vpcId"}),
+    # EC2 cannot modify a flow log (there is CreateFlowLogs and DeleteFlowLogs only): the
+    # provider updates its tags in place and replaces it for anything else.
+    "aws:ec2/flowLog:FlowLog": frozenset(
+        {
+            "deliverCrossAccountRole",
+            "destinationOptions",
+            "eniId",
+            "iamRoleArn",
+            "logDestination",
+            "logDestinationType",
+            "logFormat",
+            "maxAggregationInterval",
+            "regionalNatGatewayId",
+            "subnetId",
+            "tagFieldSpecifications",
+            "trafficType",
+            "transitGatewayAttachmentId",
+            "transitGatewayId",
+            "vpcId",
+        }
+    ),
+    "aws:ec2/securityGroup:SecurityGroup": frozenset(
+        {"name", "namePrefix", "description", "vpcId"}
+    ),
+    "aws:ec2/subnet:Subnet": frozenset(
+        {
+            "cidrBlock",
+            "availabilityZone",
+            "availabilityZoneId",
+            "vpcId",
+            "outpostArn",
+            "ipv6Native",
+            "ipv4IpamPoolId",
+            "ipv4NetmaskLength",
+        }
+    ),
+    "aws:ec2/vpc:Vpc": frozenset({"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"}),
+    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": frozenset(
+        {"globalReplicationGroupIdSuffix", "primaryReplicationGroupId"}
+    ),
+    "aws:elasticache/replicationGroup:ReplicationGroup": frozenset(
+        {
+            "replicationGroupId",
+            "atRestEncryptionEnabled",
+            "dataTieringEnabled",
+            "kmsKeyId",
+            "networkType",
+            "subnetGroupName",
+            "securityGroupNames",
+            "globalReplicationGroupId",
+            "port",
+            "snapshotArns",
+            "snapshotName",
+        }
+    ),
+    "aws:elasticache/subnetGroup:SubnetGroup": frozenset({"name"}),
+    "aws:iam/role:Role": frozenset({"name", "namePrefix", "path"}),
+    "aws:iam/rolePolicy:RolePolicy": frozenset({"name", "namePrefix", "role"}),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": frozenset({"policyArn", "role"}),
+    "aws:kms/alias:Alias": frozenset({"name", "namePrefix"}),
+    "aws:kms/key:Key": frozenset(
+        {"multiRegion", "customerMasterKeySpec", "keyUsage", "customKeyStoreId", "xksKeyId"}
+    ),
+    "aws:kms/replicaKey:ReplicaKey": frozenset({"primaryKeyArn"}),
+    # function_name is `name` in pulumi-aws
+    "aws:lambda/function:Function": frozenset({"name", "packageType"}),
+    # Lambda has AddPermission and RemovePermission, no update: every argument forces new.
+    "aws:lambda/permission:Permission": frozenset(
+        {
+            "action",
+            "eventSourceToken",
+            "function",
+            "functionUrlAuthType",
+            "invokedViaFunctionUrl",
+            "principal",
+            "principalOrgId",
+            "qualifier",
+            "sourceAccount",
+            "sourceArn",
+            "statementId",
+            "statementIdPrefix",
+        }
+    ),
+    "aws:rds/cluster:Cluster": frozenset(
+        {
+            "clusterIdentifier",
+            "clusterIdentifierPrefix",
+            "clusterScalabilityType",
+            "engine",
+            "engineMode",
+            "availabilityZones",
+            "databaseName",
+            "dbSystemId",
+            "masterUsername",
+            "kmsKeyId",
+            "storageEncrypted",
+            "dbSubnetGroupName",
+            "snapshotIdentifier",
+            "sourceRegion",
+            "restoreToPointInTime",
+            "s3Import",
+        }
+    ),
+    "aws:rds/clusterInstance:ClusterInstance": frozenset(
+        {
+            "identifier",
+            "identifierPrefix",
+            "clusterIdentifier",
+            "engine",
+            "availabilityZone",
+            "dbSubnetGroupName",
+            "customIamInstanceProfile",
+        }
+    ),
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": frozenset(
+        {"name", "namePrefix", "family", "description"}
+    ),
+    "aws:rds/globalCluster:GlobalCluster": frozenset(
+        {
+            "globalClusterIdentifier",
+            "engine",
+            "databaseName",
+            "sourceDbClusterIdentifier",
+            "storageEncrypted",
+        }
+    ),
+    "aws:rds/subnetGroup:SubnetGroup": frozenset({"name", "namePrefix"}),
+    "aws:route53/healthCheck:HealthCheck": frozenset(
+        {"type", "referenceName", "measureLatency", "requestInterval", "routingControlArn"}
+    ),
+    # type and setIdentifier are updated in place (a delete-and-create inside one change batch).
+    "aws:route53/record:Record": frozenset({"name", "zoneId"}),
+    "aws:route53/zone:Zone": frozenset({"name", "delegationSetId"}),
+    "aws:secretsmanager/secret:Secret": frozenset({"name", "namePrefix"}),
+    "aws:secretsmanager/secretRotation:SecretRotation": frozenset({"secretId"}),
+    "aws:secretsmanager/secretVersion:SecretVersion": frozenset(
+        {"secretId", "secretString", "secretBinary"}
+    ),
+    "aws:sns/topic:Topic": frozenset({"name", "namePrefix", "fifoTopic"}),
+    # tier forces new only from Advanced down to Standard (a CustomizeDiff): not listed.
+    "aws:ssm/parameter:Parameter": frozenset({"name", "dataType"}),
+    "aws:sns/topicSubscription:TopicSubscription": frozenset(
+        {"topic", "protocol", "endpoint", "endpointAutoConfirms", "confirmationTimeoutInMinutes"}
+    ),
+    # terraform-provider-random: every argument of random_password has RequiresReplace.
+    "random:index/randomPassword:RandomPassword": frozenset(
+        {
+            "length",
+            "keepers",
+            "lower",
+            "upper",
+            "number",
+            "numeric",
+            "special",
+            "minLower",
+            "minUpper",
+            "minNumeric",
+            "minSpecial",
+            "overrideSpecial",
+        }
+    ),
+}
+
+ROUTE53_RECORD_SWAPPED = frozenset({"type", "setIdentifier"})
+"""Record inputs whose change is a DELETE + CREATE of the record set (one batch), not an UPSERT."""
+
+REPLACE_UNLESS_CLEARED: Mapping[str, frozenset[str]] = {
+    # DiffSuppressFunc: removing snapshot_identifier does not re-create the cluster.
+    "aws:rds/cluster:Cluster": frozenset({"snapshotIdentifier"}),
+    # ForceNewIfChange(...): a change forces new "unless new is cleared" (provider issue 25214).
+    "aws:dynamodb/table:Table": frozenset({"restoreSourceName", "restoreSourceTableArn"}),
+}
+"""Force-new inputs whose removal is an update, not a replacement."""
+
+REGIONLESS_PREFIXES = ("pulumi:providers:",)
+"""Types whose ``region`` input is configuration, not placement: changing it is an update."""
