@@ -102,13 +102,17 @@ class CallStats:
 
 
 class PendingAnalysis:
-    """An ``Analyze`` call in flight (see :meth:`PolicyServer.analyze_async`)."""
+    """An ``Analyze`` (or, with ``stack``, ``AnalyzeStack``) call in flight (see
+    :meth:`PolicyServer.analyze_async`)."""
 
-    def __init__(self, server: PolicyServer, urn: str, future: Any, sent: float) -> None:
+    def __init__(
+        self, server: PolicyServer, urn: str, future: Any, sent: float, *, stack: bool = False
+    ) -> None:
         self._server = server
         self._urn = urn
         self._future = future
         self._sent = sent
+        self._stack = stack
         self._seconds: float | None = None
         future.add_done_callback(self._done)
 
@@ -117,15 +121,21 @@ class PendingAnalysis:
 
     def result(self) -> list[Diagnostic]:
         """The diagnostics, waiting for the reply if it has not come yet."""
+        method = "AnalyzeStack" if self._stack else "Analyze"
         try:
             reply = self._future.result()
         except grpc.RpcError as exc:
-            raise PolicyServerError(f"Analyze failed: {exc}\n{self._server.stderr_text()}") from exc
+            raise PolicyServerError(
+                f"{method} failed: {exc}\n{self._server.stderr_text()}"
+            ) from exc
+        seconds = self._seconds if self._seconds is not None else time.perf_counter() - self._sent
         stats = self._server.stats
-        stats.analyze_calls += 1
-        stats.analyze_seconds += (
-            self._seconds if self._seconds is not None else time.perf_counter() - self._sent
-        )
+        if self._stack:
+            stats.analyze_stack_calls += 1
+            stats.analyze_stack_seconds += seconds
+        else:
+            stats.analyze_calls += 1
+            stats.analyze_seconds += seconds
         return [self._server.diagnostic(d, default_urn=self._urn) for d in reply.diagnostics]
 
 
@@ -548,6 +558,25 @@ class PolicyServer:
 
     def analyze_stack(self, resources: Sequence[RecordedResource]) -> list[Diagnostic]:
         """``AnalyzeStack`` over the whole graph (parents, dependencies, property dependencies)."""
+        request = self._analyze_stack_request(resources)
+        started = time.perf_counter()
+        reply = self._call("AnalyzeStack", request)
+        self.stats.analyze_stack_seconds += time.perf_counter() - started
+        self.stats.analyze_stack_calls += 1
+        return [self.diagnostic(d, default_urn="") for d in reply.diagnostics]
+
+    def analyze_stack_async(self, resources: Sequence[RecordedResource]) -> PendingAnalysis:
+        """``AnalyzeStack`` without waiting: the caller works while the pack does."""
+        request = self._analyze_stack_request(resources)
+        try:
+            future = self.stub.AnalyzeStack.future(request, timeout=CALL_TIMEOUT_SECONDS)
+        except grpc.RpcError as exc:
+            raise PolicyServerError(f"AnalyzeStack failed: {exc}\n{self.stderr_text()}") from exc
+        return PendingAnalysis(self, "", future, time.perf_counter(), stack=True)
+
+    def _analyze_stack_request(
+        self, resources: Sequence[RecordedResource]
+    ) -> analyzer_pb2.AnalyzeStackRequest:
         self.remember(resources)
         request = analyzer_pb2.AnalyzeStackRequest()
         for resource in resources:
@@ -565,11 +594,7 @@ class PolicyServer:
             provider_message = self._provider_message(resource)
             if provider_message is not None:
                 message.provider.CopyFrom(provider_message)
-        started = time.perf_counter()
-        reply = self._call("AnalyzeStack", request)
-        self.stats.analyze_stack_seconds += time.perf_counter() - started
-        self.stats.analyze_stack_calls += 1
-        return [self.diagnostic(d, default_urn="") for d in reply.diagnostics]
+        return request
 
     @staticmethod
     def diagnostic(raw: analyzer_pb2.AnalyzeDiagnostic, *, default_urn: str) -> Diagnostic:

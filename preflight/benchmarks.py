@@ -13,7 +13,7 @@ from rich.table import Table
 
 from drills import bench as drills_bench
 from preflight import bench as preflight_bench
-from preflight.report import make_console
+from preflight.console import make_console
 
 
 def _as_mapping(row: Any) -> Mapping[str, Any]:

@@ -197,20 +197,40 @@ class Output:
         return f"cannot write {self.option} {self.path}: {reason}"
 
 
+def _write_json(result: PreflightResult, path: Path) -> None:
+    from preflight.jsonout import write_json
+
+    write_json(result, path)
+
+
+def _write_graph(result: PreflightResult, path: Path) -> None:
+    from preflight.graph import write_graph
+
+    write_graph(result.recording, path, result.critical_path)
+
+
+def _write_markdown(result: PreflightResult, path: Path) -> None:
+    from preflight.markdown import write_markdown
+
+    write_markdown(result, path)
+
+
+def _import_writers() -> None:
+    """Import the report and the writers; ``run_preflight`` calls this while it waits for the
+    pack's ``AnalyzeStack``, so the imports cost no wall time."""
+    import preflight.graph
+    import preflight.jsonout
+    import preflight.markdown
+    import preflight.report  # noqa: F401
+
+
 def _outputs(
     json_file: Path | None, graph_file: Path | None, markdown_file: Path | None
 ) -> list[Output]:
-    from preflight.graph import write_graph
-    from preflight.jsonout import write_json
-    from preflight.markdown import write_markdown
-
-    def graph(result: PreflightResult, path: Path) -> None:
-        write_graph(result.recording, path, result.critical_path)
-
     wanted = [
-        ("--json", json_file, write_json),
-        ("--graph", graph_file, graph),
-        ("--markdown", markdown_file, write_markdown),
+        ("--json", json_file, _write_json),
+        ("--graph", graph_file, _write_graph),
+        ("--markdown", markdown_file, _write_markdown),
     ]
     return [Output(option, path, write) for option, path, write in wanted if path is not None]
 
@@ -236,8 +256,8 @@ def run(
 
     ``recorder`` and ``server_factory`` replace the real ones in tests (see ``run_preflight``).
     """
+    from preflight.console import make_console
     from preflight.graph import GraphFormatError, graph_format
-    from preflight.report import make_console
 
     out = console or make_console()
     err = err_console or make_console(stderr=True)
@@ -261,6 +281,7 @@ def run(
             allow_replace=allow_replace,
             recorder=recorder,
             server_factory=server_factory,
+            while_analyzing=_import_writers,
         )
     except GraphFormatError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)

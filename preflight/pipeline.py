@@ -324,10 +324,13 @@ def run_preflight(
     allow_replace: Collection[str] = (),
     recorder: Recorder | None = None,
     server_factory: ServerFactory | None = None,
+    while_analyzing: Callable[[], object] | None = None,
 ) -> PreflightResult:
     """Record ``stack``, run the policy pack over it, plan the deploy, and (with ``against``,
     a baseline an earlier ``--json`` run wrote) diff the plan; ``allow_replace`` names the
     resources (URN or logical name) a reviewer approved for replacement or deletion.
+    ``while_analyzing`` runs while the pack works on ``AnalyzeStack`` (the CLI imports its
+    writers there).
 
     ``recorder`` and ``server_factory`` default to ``preflight.recorder.record_stack`` and
     ``preflight.analyzer.PolicyServer``. Raises ``PreflightConfigError`` for bad preflight
@@ -406,26 +409,16 @@ def run_preflight(
         raw = analysis.results(recording.resources)
         timings.analyze_wait_seconds = time.perf_counter() - t0
 
+        # AnalyzeStack goes out now; what does not need its answer is done while the pack works
         t0 = time.perf_counter()
-        raw.extend(client.analyze_stack(stack_resources(recording.resources)))
-        timings.analyze_stack_seconds = time.perf_counter() - t0
-        stats = getattr(server, "stats", None)
-        timings.analyze_calls = int(getattr(stats, "analyze_calls", len(recording.resources)))
-        timings.analyze_seconds = float(getattr(stats, "analyze_seconds", 0.0))
-        stop = getattr(server, "stop", None)
-        if callable(stop):  # the pack shuts down while the rest of the run is computed
-            stop()
-            stopping.append(server)
-
+        stack_graph = stack_resources(recording.resources)
+        analyze_stack_async = getattr(client, "analyze_stack_async", None)
+        stack_call = analyze_stack_async(stack_graph) if callable(analyze_stack_async) else None
         scrub = Scrubber(
             secret_plaintexts(
                 [r.inputs for r in recording.resources] + [recording.outputs, recording.config]
             )
         )
-        remediation = {p.name: p.remediation for p in policies}
-        findings = [_finding(d, remediation, scrub) for d in raw]
-        findings = [f for f in findings if f.enforcement_level != "disabled"]
-        findings.sort(key=lambda f: (LEVELS.index(f.enforcement_level), f.policy_name, f.urn))
         diff = None
         if baseline is not None:
             baseline.check_project(recording.project)
@@ -436,6 +429,27 @@ def run_preflight(
                 allow=allow_replace,
             )
         path = critical_path(recording)
+        cost = cost_plan.estimate(recording)
+        if while_analyzing is not None:
+            while_analyzing()
+        raw.extend(
+            stack_call.result() if stack_call is not None else client.analyze_stack(stack_graph)
+        )
+        stats = getattr(server, "stats", None)
+        timings.analyze_stack_seconds = float(
+            getattr(stats, "analyze_stack_seconds", time.perf_counter() - t0)
+        )
+        timings.analyze_calls = int(getattr(stats, "analyze_calls", len(recording.resources)))
+        timings.analyze_seconds = float(getattr(stats, "analyze_seconds", 0.0))
+        stop = getattr(server, "stop", None)
+        if callable(stop):  # the pack shuts down while the rest of the run is computed
+            stop()
+            stopping.append(server)
+
+        remediation = {p.name: p.remediation for p in policies}
+        findings = [_finding(d, remediation, scrub) for d in raw]
+        findings = [f for f in findings if f.enforcement_level != "disabled"]
+        findings.sort(key=lambda f: (LEVELS.index(f.enforcement_level), f.policy_name, f.urn))
 
     result = PreflightResult(
         recording=recording,
@@ -448,7 +462,7 @@ def run_preflight(
         timings=timings,
         scrub=scrub,
         diff=diff,
-        cost=cost_plan.estimate(recording),
+        cost=cost,
     )
     timings.total_seconds = time.perf_counter() - started
     return result

@@ -6,7 +6,6 @@ a secret has no way into the terminal.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,9 +23,6 @@ from preflight.model import RecordedResource
 from preflight.pipeline import LEVELS, Finding, PreflightResult
 from preflight.redaction import redact
 
-PIPE_WIDTH = 160
-"""Console width when output is not a terminal (CI logs, files): wide enough not to wrap names."""
-
 LEVEL_STYLE = {"mandatory": "bold red", "remediate": "magenta", "advisory": "yellow"}
 LEVEL_MARK = {"mandatory": "✗", "remediate": "~", "advisory": "!"}
 OP_MARK = {
@@ -43,14 +39,6 @@ OP_VERB = {
     Op.DELETE: "to delete",
     Op.SAME: "unchanged",
 }
-
-
-def make_console(*, stderr: bool = False) -> Console:
-    """A console for reports; wide when writing to a pipe or a file (unless COLUMNS says)."""
-    console = Console(stderr=stderr, highlight=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(stderr=stderr, highlight=False, width=PIPE_WIDTH)
-    return console
 
 
 def format_duration(seconds: float) -> str:
