@@ -238,17 +238,19 @@ def config_error_message(exc: BaseException) -> str | None:
     return None
 
 
-def _default_recorder(on_record: OnRecord) -> Recorder:
-    from preflight.recorder import record_stack
+def _default_recorder(on_record: OnRecord, config: Any) -> Recorder:
+    """``preflight.recorder`` on the stack config ``_check_config`` already read."""
+    from preflight.recorder import record
 
-    def record(stack: str, overrides: Mapping[str, str] | None, root: Path) -> Recording:
-        return record_stack(stack, overrides, root, on_record)
+    def record_checked(stack: str, overrides: Mapping[str, str] | None, root: Path) -> Recording:
+        return record(config, root, on_record)
 
-    return record
+    return record_checked
 
 
-def _check_config(stack: str, overrides: Mapping[str, str] | None, root: Path) -> None:
-    """Validate the stack config the way the recorder will, raising its ``ConfigError``.
+def _check_config(stack: str, overrides: Mapping[str, str] | None, root: Path) -> Any:
+    """Read and validate the stack config the way the recorder will, raising its
+    ``ConfigError``; returns the ``preflight.config.StackConfig`` for the recorder.
 
     Cheap (YAML and the settings loader), so bad config exits at once instead of after the
     policy server has started.
@@ -257,7 +259,9 @@ def _check_config(stack: str, overrides: Mapping[str, str] | None, root: Path) -
     from preflight.config import load_stack_config
 
     pairs = [f"{key}={value}" for key, value in (overrides or {}).items()]
-    load_settings(load_stack_config(stack, root, pairs).project_values())
+    config = load_stack_config(stack, root, pairs)
+    load_settings(config.project_values())
+    return config
 
 
 def _default_server(pack_dir: Path) -> PolicyServerLike:
@@ -350,13 +354,12 @@ def run_preflight(
             " nothing is replaced or deleted)"
         )
     baseline = load_baseline(against, stack=stack) if against is not None else None
-    if recorder is None:
-        _check_config(stack, overrides, root)
+    stack_config = _check_config(stack, overrides, root) if recorder is None else None
     from preflight.cost import prepare as prepare_cost  # usage file and gate config (exit 2)
 
     cost_plan = prepare_cost(stack, root, config_file, config)
     analysis = _Analysis()
-    record = recorder or _default_recorder(analysis.offer)
+    record = recorder or _default_recorder(analysis.offer, stack_config)
 
     servers: list[PolicyServerLike] = []
 
