@@ -122,6 +122,12 @@ class AwsClients:
             result: dict[str, Any] = getattr(client, operation)(**kwargs)
         except UNREACHABLE as exc:
             raise RegionUnavailableError(region, f"{service}.{operation}: {exc}") from exc
+        except ClientError as exc:
+            # 5xx after botocore's retries: the regional endpoint is failing, not refusing
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if status >= 500:
+                raise RegionUnavailableError(region, f"{service}.{operation}: {exc}") from exc
+            raise
         return result
 
     def guarded(self, region: str, fn: Callable[[], T]) -> T:

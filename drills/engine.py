@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -201,6 +202,25 @@ class DrillContext:
 
     def checkpoint(self) -> None:
         """Save the journal mid-step (after an irreversible call, before waiting on it)."""
+        self.journal.save()
+
+    def attempt_key(self) -> str:
+        """``<step>#<attempt>``: distinguishes the calls of a re-run step or undo."""
+        return f"{self.step_name}#{self.attempt}"
+
+    @contextmanager
+    def irreversible(self, key: str, description: str) -> Iterator[None]:
+        """Journal an irreversible AWS call as *intended* before it is sent and as *sent* once
+        AWS answered, so ``resume`` and ``rollback`` know which of the two a crash fell between
+        (they then read AWS to learn whether the call happened)."""
+        calls: dict[str, Any] = self.state.setdefault("calls", {})
+        record = calls.setdefault(key, {"call": description, "step": self.step_name})
+        record.update({"intent_at": time.time(), "sent_at": None})
+        record["attempts"] = int(record.get("attempts", 0)) + 1
+        self.journal.save()
+        self.event("action", description, call=key)
+        yield
+        record["sent_at"] = time.time()
         self.journal.save()
 
     def event(self, kind: str, message: str, **data: Any) -> None:
@@ -437,6 +457,9 @@ class DrillRunner:
             record["undo_status"] = STEP_DONE
             journal.save()
             ctx.event("undone", f"undid {step.name}")
+        ctx.step_name = "rollback-check"
+        ctx.deadline = time.time() + float(ctx.settings.timeouts.verify)
+        ctx.state["_step_timeout"] = float(ctx.settings.timeouts.verify)
         try:
             self._check_invariant(None)
         except DrillError as exc:

@@ -102,15 +102,19 @@ def describe_cluster(
     return cluster
 
 
-def describe_datastore(ctx: DrillContext, region: str | None = None) -> dict[str, Any] | None:
-    """The ElastiCache global datastore (None when the stack has none)."""
+def describe_datastore(
+    ctx: DrillContext, region: str | tuple[str, ...] | None = None
+) -> dict[str, Any] | None:
+    """The ElastiCache global datastore, read from the first region that answers (None when
+    the stack has none)."""
     if not ctx.target.cache_global_id:
         return None
-    order = (
-        (region,)
-        if region
-        else (ctx.state.get("to") or ctx.target.secondary_region, ctx.target.primary_region)
-    )
+    if isinstance(region, tuple):
+        order = region
+    elif region:
+        order = (region,)
+    else:
+        order = (ctx.target.secondary_region, ctx.target.primary_region)
     last: RegionUnavailableError | None = None
     for candidate in dict.fromkeys(order):
         try:
@@ -199,9 +203,32 @@ def stop_condition_alarms(ctx: DrillContext) -> list[str]:
     return firing
 
 
+def _wait_available(ctx: DrillContext) -> None:
+    """Before the check that closes a rollback: wait (within the step deadline) until neither
+    the global cluster nor the global datastore has a move in flight, so the check sees the
+    final state instead of skipping a store that is still ``modifying``."""
+
+    def quiet() -> bool | None:
+        gc = describe_global_cluster(ctx)
+        if gc.get("Status") != "available":
+            return None
+        datastore = describe_datastore(ctx) if ctx.target.cache_global_id else None
+        if datastore is not None and datastore.get("Status") != "available":
+            return None
+        return True
+
+    ctx.wait_until(
+        "every store to be available before the final check", quiet, tolerate_unreachable=True
+    )
+
+
 def single_writer(ctx: DrillContext, step: Step | None) -> dict[str, Any]:
     """Exactly one Aurora writer (control plane, plus the data plane after writer moves) and
-    exactly one cache primary. The independent reads run concurrently."""
+    exactly one cache primary; after a rollback both must be in the origin region. A store
+    that is not ``available`` fails the check (it is never skipped). The independent reads run
+    concurrently."""
+    if ctx.in_rollback:
+        _wait_available(ctx)
     data_plane = step is None or step.moves_writer
     down = set(ctx.state.get("unreachable_regions", []))
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -247,16 +274,30 @@ def single_writer(ctx: DrillContext, step: Step | None) -> dict[str, Any]:
                     "writers": sorted(set(data_writers) | set(control)),
                     "detail": "pg_is_in_recovery() disagrees with the global cluster's writer",
                 }
-    if datastore is not None and datastore.get("Status") == "available":
+    if datastore is not None:
         primaries = cache_primaries(datastore)
         check["cache_primaries"] = primaries
-        if len(primaries) != 1:
+        check["cache_status"] = datastore.get("Status")
+        if datastore.get("Status") != "available" or len(primaries) != 1:
             return {
                 **check,
                 "ok": False,
                 "store": "cache",
                 "writers": primaries,
-                "detail": "global datastore",
+                "detail": f"global datastore is {datastore.get('Status')}",
+            }
+    origin = (ctx.state.get("origin") or {}).get("primary")
+    if ctx.in_rollback and origin:
+        where = {"aurora": control, "cache": check.get("cache_primaries", [origin])}
+        astray = {store: w for store, w in where.items() if w != [origin]}
+        if astray:
+            store_name, writers = next(iter(astray.items()))
+            return {
+                **check,
+                "ok": False,
+                "store": store_name,
+                "writers": writers,
+                "detail": f"after the rollback the {store_name} primary must be in {origin}",
             }
     return check
 

@@ -33,6 +33,7 @@ from .health import (
     wait_for_region,
     writer_regions,
 )
+from .stores import AuroraGlobal, CacheGlobal, move, undo
 
 StepBuilder = Callable[["ScenarioOptions"], list[Step]]
 
@@ -212,27 +213,8 @@ def _aurora_switch(phase: str, lossy: bool) -> Callable[[DrillContext], None]:
             }
         )
         src_ref, dst_ref = ctx.target.aurora[src], ctx.target.aurora[dst]
-        gc = describe_global_cluster(ctx, (dst, src))
-        if writer_regions(gc) != [dst] and not m.get("requested_at"):
-            m["requested_at"] = time.time()
-            ctx.checkpoint()
-            ctx.event("action", f"Aurora {m['action']} {src} -> {dst}", store="aurora", phase=phase)
-            kwargs: dict[str, Any] = {
-                "GlobalClusterIdentifier": ctx.target.global_cluster_id,
-                "TargetDbClusterIdentifier": dst_ref.arn,
-            }
-            try:
-                if lossy:
-                    ctx.aws.call(
-                        "rds", dst, "failover_global_cluster", AllowDataLoss=True, **kwargs
-                    )
-                else:
-                    ctx.aws.call("rds", dst, "switchover_global_cluster", **kwargs)
-            except ClientError as exc:
-                if not _aurora_already_moving(ctx, exc, src, dst):
-                    raise
-        elif m.get("requested_at"):
-            ctx.event("resume", f"Aurora {m['action']} already requested; waiting", store="aurora")
+        m.setdefault("requested_at", time.time())
+        move(ctx, AuroraGlobal(), dst, lossy=lossy, key=f"{phase}:aurora")
         requested = float(m.setdefault("requested_at", time.time()))
         down = set(ctx.state.get("unreachable_regions", []))
         attempt = ctx.attempt
@@ -290,54 +272,8 @@ def _aurora_already_moving(ctx: DrillContext, exc: ClientError, src: str, dst: s
 
 
 def _undo_aurora(ctx: DrillContext) -> None:
-    """Put the Aurora writer back in the origin region (a switchover once it is synchronized)."""
-    origin = ctx.state["origin"]["primary"]
-    other = ctx.target.other(origin)
-    gc = describe_global_cluster(ctx, (origin, other))
-    if writer_regions(gc) == [origin]:
-        if gc.get("Status") != "available":
-            ctx.event(
-                "undo",
-                f"writer is in {origin}; global cluster is {gc.get('Status')} (AWS finishes or abandons it)",
-            )
-        return
-
-    def ready() -> dict[str, Any] | None:
-        current = describe_global_cluster(ctx, (origin, other))
-        writers = writer_regions(current)
-        if writers == [origin]:
-            return current
-        if writers and not reachable(ctx, writers[0]):
-            return None  # a switchover needs the current writer: wait for its region
-        m = member(current, origin)
-        if (
-            current.get("Status") == "available"
-            and m
-            and m.get("SynchronizationStatus", "connected") == "connected"
-        ):
-            return current
-        return None
-
-    current = ctx.wait_until(
-        f"{origin} to be a synchronized secondary", ready, tolerate_unreachable=True
-    )
-    if writer_regions(current) != [origin]:
-        ctx.event("undo", f"Aurora switchover back to {origin}")
-        ctx.aws.call(
-            "rds",
-            origin,
-            "switchover_global_cluster",
-            GlobalClusterIdentifier=ctx.target.global_cluster_id,
-            TargetDbClusterIdentifier=ctx.target.aurora[origin].arn,
-        )
-
-    def back() -> bool | None:
-        now = describe_global_cluster(ctx, (origin, other))
-        return (
-            True if now.get("Status") == "available" and writer_regions(now) == [origin] else None
-        )
-
-    ctx.wait_until(f"the Aurora writer back in {origin}", back)
+    """Put the Aurora writer back in the origin region, after any in-flight move settles."""
+    undo(ctx, AuroraGlobal(), ctx.state["origin"]["primary"])
 
 
 # -- ElastiCache -------------------------------------------------------------------------------
@@ -359,27 +295,8 @@ def _cache_switch(phase: str) -> Callable[[DrillContext], None]:
         if datastore is None:
             ctx.event("skip", "no global datastore")
             return
-        if cache_primaries(datastore) != [dst] and not m.get("requested_at"):
-            m["requested_at"] = time.time()
-            ctx.checkpoint()
-            ctx.event("action", f"ElastiCache failover {src} -> {dst}", store="cache", phase=phase)
-            try:
-                ctx.aws.call(
-                    "elasticache",
-                    dst,
-                    "failover_global_replication_group",
-                    GlobalReplicationGroupId=ctx.target.cache_global_id,
-                    PrimaryRegion=dst,
-                    PrimaryReplicationGroupId=ctx.target.cache[dst].replication_group_id,
-                )
-            except ClientError as exc:
-                # a retried call (the first attempt timed out but was accepted) finds the
-                # failover already under way: that is the failover we asked for
-                current = describe_datastore(ctx, dst)
-                moving = current is not None and current.get("Status") == "modifying"
-                if not (moving or (current and cache_primaries(current) == [dst])):
-                    raise
-                ctx.event("retry", f"failover already under way ({error_code(exc)})", store="cache")
+        m.setdefault("requested_at", time.time())
+        move(ctx, CacheGlobal(), dst, lossy=False, key=f"{phase}:cache")
         requested = float(m.setdefault("requested_at", time.time()))
 
         def promoted() -> float | None:
@@ -393,6 +310,7 @@ def _cache_switch(phase: str) -> Callable[[DrillContext], None]:
             return None
 
         takeover = ctx.wait_until(f"the cache primary to be in {dst}", promoted)
+        CacheGlobal().after_move(ctx, dst)
         m["takeover_at"] = takeover
         m["rto_seconds"] = round(takeover - requested, 3)
         m["completed_at"] = takeover
@@ -407,35 +325,10 @@ def _cache_switch(phase: str) -> Callable[[DrillContext], None]:
 
 
 def _undo_cache(ctx: DrillContext) -> None:
-    origin = ctx.state["origin"]["primary"]
-    datastore = describe_datastore(ctx, origin)
-    if datastore is None or cache_primaries(datastore) == [origin]:
-        return
-
-    def available() -> dict[str, Any] | None:
-        current = describe_datastore(ctx, origin)
-        return current if current and current.get("Status") == "available" else None
-
-    current = ctx.wait_until("the global datastore to be available", available)
-    if cache_primaries(current) != [origin]:
-        ctx.aws.call(
-            "elasticache",
-            origin,
-            "failover_global_replication_group",
-            GlobalReplicationGroupId=ctx.target.cache_global_id,
-            PrimaryRegion=origin,
-            PrimaryReplicationGroupId=ctx.target.cache[origin].replication_group_id,
-        )
-
-    def back() -> bool | None:
-        now = describe_datastore(ctx, origin)
-        return (
-            True
-            if now and now.get("Status") == "available" and cache_primaries(now) == [origin]
-            else None
-        )
-
-    ctx.wait_until(f"the cache primary back in {origin}", back)
+    """Put the cache primary (and ``cache.<zone>``) back in the origin region, after any
+    in-flight failover settles."""
+    if ctx.target.cache_global_id:
+        undo(ctx, CacheGlobal(), ctx.state["origin"]["primary"])
 
 
 # -- verification --------------------------------------------------------------------------
@@ -766,8 +659,9 @@ def _reconcile_steps(phase: str, prefix: str) -> list[Step]:
 
 
 def _cleanup_undo(ctx: DrillContext) -> None:
-    """Rollback: remove every canary the drill wrote (probes included)."""
-    _cleanup_canaries(ctx, best_effort=True)
+    """Rollback: remove every canary the drill wrote (probes included); an incomplete cleanup
+    fails the undo so that the next ``rollback`` tries again."""
+    _cleanup_canaries(ctx)
 
 
 def _cleanup_step() -> Step:
@@ -776,7 +670,7 @@ def _cleanup_step() -> Step:
         "remove canaries",
         lambda ctx: _cleanup_canaries(ctx, best_effort=True),
         "cleanup",
-        undo=lambda ctx: _cleanup_canaries(ctx, best_effort=True),
+        undo=_cleanup_undo,
         undo_order=2,
     )
 

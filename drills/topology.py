@@ -23,6 +23,8 @@ T_REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 T_GLOBAL_REPLICATION_GROUP = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
 T_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 T_SECRET = "aws:secretsmanager/secret:Secret"
+T_ZONE = "aws:route53/zone:Zone"
+T_RECORD = "aws:route53/record:Record"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,12 @@ class Topology:
     objectives: Objectives = DEFAULT_OBJECTIVES
     database_name: str = "securecart"
     engine_version: str = "16.4"
+    dns_zone_name: str = "data.securecart.internal"
+    dns_ttl_seconds: int = 30
+    http_endpoint: bool = True
+    """``enableHttpEndpoint`` of the regional clusters (the RDS Data API)."""
+    active_region_parameter: str = "/securecart/dev/dynamodb/active-region"
+    """SSM parameter (one per region) naming the region applications write DynamoDB in."""
     source: str = "default"
     """Where this came from: ``recording`` (the offline plan) or ``default``."""
     notes: tuple[str, ...] = field(default=())
@@ -163,6 +171,7 @@ def default_topology(settings: StackSettings, suffix: str = "") -> Topology:
         alarms=alarms,
         secret_name=f"securecart/{tag}/aurora-master",
         objectives=settings.objectives,
+        active_region_parameter=f"/securecart/{tag}/dynamodb/active-region",
         source="default",
     )
 
@@ -303,6 +312,25 @@ def from_recording(recording: Any, settings: StackSettings) -> Topology:
         _text(secrets[0].inputs, "name", default=secrets[0].name) if secrets else base.secret_name
     )
 
+    zones = recording.by_type(T_ZONE)
+    zone_name = (
+        _text(zones[0].inputs, "name", default=base.dns_zone_name) if zones else base.dns_zone_name
+    )
+    ttls = [
+        int(t)
+        for t in (_plain(r.inputs.get("ttl")) for r in recording.by_type(T_RECORD))
+        if isinstance(t, int | float)
+    ]
+    # The Data API is on when every regional cluster asks for it (issue 8: the program sets
+    # enableHttpEndpoint from auroraDataApiEnabled); the sandbox follows the plan, never forces it.
+    http_endpoint = bool(recording.by_type(T_CLUSTER)) and all(
+        bool(_plain(r.inputs.get("enableHttpEndpoint"))) for r in recording.by_type(T_CLUSTER)
+    )
+    if not http_endpoint:
+        notes.append(
+            "the plan does not enable the RDS Data API (enableHttpEndpoint) on every cluster"
+        )
+
     objectives = settings.objectives
     outputs_objectives = getattr(recording, "outputs", {}).get("drillObjectives")
     if isinstance(outputs_objectives, Mapping):
@@ -324,6 +352,10 @@ def from_recording(recording: Any, settings: StackSettings) -> Topology:
         objectives=objectives,
         database_name=database_name,
         engine_version=engine_version,
+        dns_zone_name=zone_name,
+        dns_ttl_seconds=ttls[0] if ttls else base.dns_ttl_seconds,
+        http_endpoint=http_endpoint,
+        active_region_parameter=base.active_region_parameter,
         source="recording",
         notes=tuple(notes),
     )

@@ -24,10 +24,9 @@ import inspect
 import json
 import re
 import sqlite3
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.exceptions import ServiceException
@@ -173,7 +172,7 @@ class AuroraData:
 
     def execute_write(self, cluster: DBCluster, sql: str, params: dict[str, Any]) -> int:
         """Run a change on a writer and ship it to the secondaries."""
-        now = time.time()
+        now = STATE.now()
         store = self.store(cluster)
         changed = store.apply(sql, params, now)
         gc = self.global_of(cluster)
@@ -232,7 +231,7 @@ class AuroraData:
         gid = gc.global_cluster_identifier
         store = self.store(cluster)
         lag = STATE.timings.aurora_replication_lag_seconds
-        now = time.time()
+        now = STATE.now()
         kept: list[Entry] = []
         for entry in self.streams.get(gid, []):
             if entry.seq <= store.applied_seq:
@@ -322,7 +321,7 @@ class AuroraData:
             )
         kind = "switchover" if planned else "failover"
         operation = "switchover_global_cluster" if switchover else "failover_global_cluster"
-        now = time.time()
+        now = STATE.now()
         self.transitions[gid] = Transition(
             kind, writer.db_cluster_arn, target.db_cluster_arn, not planned, now
         )
@@ -336,8 +335,6 @@ class AuroraData:
                 "IsDataLossAllowed": not planned,
             },
         )
-        if STATE.faults.is_stuck(operation):
-            return
         timings = STATE.timings
         if planned:
             duration = timings.switchover_seconds
@@ -350,9 +347,13 @@ class AuroraData:
             duration = timings.failover_seconds
             if not STATE.faults.is_down(writer.region):
                 self.fenced.add(writer.db_cluster_arn)
-        STATE.scheduler.after(
-            duration, f"aurora {kind} {gid}", lambda: self._complete(gc, writer, target)
-        )
+
+        def finish() -> None:
+            self._complete(gc, writer, target)
+
+        if STATE.faults.park(operation, finish):
+            return  # a test holds it in flight until it releases the gate
+        STATE.scheduler.after(duration, f"aurora {kind} {gid}", finish)
 
     def _fence(self, gc: GlobalCluster, writer: DBCluster) -> None:
         self.fenced.add(writer.db_cluster_arn)
@@ -505,7 +506,7 @@ def _restore_db_cluster_to_point_in_time(self: Any) -> ActionResult:
     restore_to = params.get("RestoreToTime")
     if isinstance(restore_to, str):
         restore_to = datetime.fromisoformat(restore_to.replace("Z", "+00:00"))
-    latest = time.time() - STATE.timings.restorable_lag_seconds
+    latest = STATE.now() - STATE.timings.restorable_lag_seconds
     if isinstance(restore_to, datetime):
         restore_ts = restore_to.replace(tzinfo=restore_to.tzinfo or UTC).timestamp()
         if restore_ts > latest + 1e-3:
@@ -681,7 +682,7 @@ def _set_cluster_status(self: DBCluster, value: str) -> None:
 
 def _latest_restorable_time(self: DBCluster) -> datetime:
     lag = STATE.timings.restorable_lag_seconds
-    return datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=lag)
+    return datetime.fromtimestamp(STATE.now() - lag, tz=UTC).replace(tzinfo=None)
 
 
 def install() -> None:

@@ -35,6 +35,7 @@ class SeededStack:
     table_arns: dict[str, tuple[str, str]]
     cache_endpoints: dict[str, tuple[str, str]]
     cache_global_id: str | None
+    zone_id: str = ""
 
     def outputs_for(self, primary: str, secondary: str) -> dict[str, Any]:
         """The stack outputs after ``pulumi up`` with this region pair."""
@@ -42,7 +43,6 @@ class SeededStack:
         outputs["primaryRegion"] = primary
         outputs["secondaryRegion"] = secondary
         outputs["auroraSecretArn"] = self.secret_arns[primary]
-        outputs["writerDnsName"] = f"writer.{self.topology.environment}.securecart.internal"
         return outputs
 
 
@@ -129,7 +129,8 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
                 DBInstanceClass=instance.instance_class,
                 AvailabilityZone=instance.availability_zone,
             )
-        rds.enable_http_endpoint(ResourceArn=cluster["DBClusterArn"])
+        if topo.http_endpoint:  # as the plan says: the sandbox never turns it on by itself
+            rds.enable_http_endpoint(ResourceArn=cluster["DBClusterArn"])
 
     anchor = topo.anchor_region
     other = secondary if anchor == primary else primary
@@ -212,6 +213,52 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
         )
         alarm_names.setdefault(alarm.region, []).append(alarm.name)
 
+    zone = topo.dns_zone_name
+    names = {
+        "writer": f"writer.{zone}",
+        "cache": f"cache.{zone}",
+        "reader": f"reader.{zone}",
+    }
+    writer_endpoint = f"{topo.global_cluster_id}.global-emulated.global.rds.amazonaws.com"
+    route53 = _client(emulator, "route53", primary)
+    zone_id = route53.create_hosted_zone(
+        Name=zone,
+        CallerReference=f"seed-{topo.global_cluster_id}",
+        HostedZoneConfig={"Comment": f"{topo.stack} data tier names", "PrivateZone": True},
+    )["HostedZone"]["Id"].split("/")[-1]
+    records = [
+        (names["writer"], writer_endpoint),
+        (names["reader"], cluster_endpoints[primary][1]),
+        *((f"reader-{r}.{zone}", cluster_endpoints[r][1]) for r in (primary, secondary)),
+    ]
+    if cache_endpoints.get(primary):
+        records.append((names["cache"], cache_endpoints[primary][0]))
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {
+                        "Name": name,
+                        "Type": "CNAME",
+                        "TTL": topo.dns_ttl_seconds,
+                        "ResourceRecords": [{"Value": value}],
+                    },
+                }
+                for name, value in records
+            ]
+        },
+    )
+    active_parameter = topo.active_region_parameter
+    for region in (primary, secondary):
+        _client(emulator, "ssm", region).put_parameter(
+            Name=active_parameter,
+            Value=primary,
+            Type="String",
+            Description="Region applications write DynamoDB in (moved by dynamodb-evacuation)",
+        )
+
     outputs: dict[str, Any] = {
         "primaryRegion": primary,
         "secondaryRegion": secondary,
@@ -245,9 +292,14 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
             }
             for g in topo.cache_groups
         },
-        "dnsZoneId": "Z0SANDBOX",
-        "writerDnsName": f"writer.{topo.environment}.securecart.internal",
-        "readerDnsName": f"reader.{topo.environment}.securecart.internal",
+        "dnsZoneId": zone_id,
+        "dnsTtlSeconds": topo.dns_ttl_seconds,
+        "writerEndpoint": writer_endpoint,
+        "writerDnsName": names["writer"],
+        "readerDnsName": names["reader"],
+        "readerDnsNames": {r: f"reader-{r}.{zone}" for r in (primary, secondary)},
+        "cacheDnsName": names["cache"] if cache_global_id else None,
+        "dynamodbActiveRegionParameter": active_parameter,
         "healthCheckIds": {},
         "alarmTopicArns": {},
         "alarmNames": alarm_names,
@@ -262,4 +314,5 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
         table_arns=table_arns,
         cache_endpoints=cache_endpoints,
         cache_global_id=cache_global_id,
+        zone_id=zone_id,
     )

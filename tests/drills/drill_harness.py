@@ -124,6 +124,22 @@ class CrashAt(NullObserver):
             raise Crash(step.name)
 
 
+class AtEvent(NullObserver):
+    """Runs a callback (once) at the first timeline event of a kind (and message part)."""
+
+    def __init__(self, kind: str, action: Any, contains: str = "") -> None:
+        self.kind = kind
+        self.action = action
+        self.contains = contains
+        self.fired = False
+
+    def event(self, event: Any) -> None:
+        if self.fired or event.kind != self.kind or self.contains not in event.message:
+            return
+        self.fired = True
+        self.action()
+
+
 class AtStep(NullObserver):
     """Runs a callback when a step starts."""
 
@@ -241,6 +257,20 @@ class DrillHarness:
         ]
         assert len(primaries) == 1, primaries
         return primaries[0]
+
+    def cache_record(self) -> str:
+        """The value of ``cache.<zone>`` as Route 53 answers it."""
+        name = self.seeded.outputs["cacheDnsName"]
+        records = self.client("route53", PRIMARY).list_resource_record_sets(
+            HostedZoneId=self.seeded.zone_id
+        )["ResourceRecordSets"]
+        values = [
+            r["ResourceRecords"][0]["Value"]
+            for r in records
+            if r["Name"].rstrip(".") == name and r["Type"] == "CNAME"
+        ]
+        assert len(values) == 1, records
+        return str(values[0]).rstrip(".")
 
     def aurora_rows(self, region: str) -> set[str]:
         """Canary ids in the regional cluster's database (the emulator's own store)."""

@@ -3,12 +3,20 @@ completes, and a crash of the drill at every step followed by resume and by roll
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from drill_harness import PRIMARY, SECONDARY, AtStep, Crash, CrashAt, DrillHarness, make_harness
+from drill_harness import (
+    PRIMARY,
+    SECONDARY,
+    AtEvent,
+    AtStep,
+    Crash,
+    CrashAt,
+    DrillHarness,
+    make_harness,
+)
 
 from drills.emulator import Emulator
 from drills.errors import JournalError
@@ -46,41 +54,41 @@ def test_throttling_beyond_the_retry_budget_aborts_cleanly(harness: DrillHarness
 def test_a_region_that_stops_answering_mid_drill_aborts_and_the_rollback_waits_for_it(
     harness: DrillHarness,
 ) -> None:
+    """The new primary stops answering right after the switchover; the rollback cannot switch
+    the writer back until it answers again, so it waits for it (the region comes back when
+    the undo starts waiting, not after some sleep)."""
     faults = harness.emulator.faults
-
-    def lose_new_primary() -> None:
-        # the new primary stops answering right after the switchover and comes back a little
-        # later: the rollback has to wait for it before it can switch the writer back
-        faults.region_down(SECONDARY)
-        threading.Timer(0.5, faults.region_up, args=(SECONDARY,)).start()
-
+    lose = AtStep("cache-failover", lambda: faults.region_down(SECONDARY))
+    back = AtEvent("undo", lambda: faults.region_up(SECONDARY), "aurora: primary in")
     settings = harness.settings.with_(aws_read_timeout=0.05, aws_max_attempts=1)
 
-    result = harness.run(
-        "planned-switchover",
-        observers=[AtStep("cache-failover", lose_new_primary)],
-        settings=settings,
-    )
+    result = harness.run("planned-switchover", observers=[lose, back], settings=settings)
 
     assert result.status == "rolled-back", result.reason
     assert SECONDARY in result.reason and "not answering" in result.reason
+    assert back.fired
     assert result.step("aurora-switchover").undo_status == "done"
-    assert harness.writer_region() == PRIMARY
+    assert harness.writer_region() == PRIMARY and harness.cache_primary() == PRIMARY
 
 
 def test_an_operation_that_never_completes_times_out_and_rolls_back(harness: DrillHarness) -> None:
-    harness.emulator.faults.never_complete("failover_global_replication_group")
+    """The cache failover is held in flight past the step's timeout: the undo waits for it to
+    finish, fails the datastore back and points ``cache.<zone>`` at the origin again."""
     from dataclasses import replace
 
+    gate = harness.emulator.faults.hold("failover_global_replication_group")
+    release = AtEvent("undo", gate.release, "cache: a move is in flight")
     settings = harness.settings.with_(
         timeouts=replace(harness.settings.timeouts, cache_switch=0.25)
     )
 
-    result = harness.run("cache-failover", settings=settings)
+    result = harness.run("cache-failover", settings=settings, observers=[release])
 
-    assert result.status == "rolled-back"
+    assert result.status == "rolled-back", result.reason
     assert "exceeded its 0.25s timeout waiting for the cache primary" in result.reason
+    assert release.fired and gate.count == 1
     assert harness.cache_primary() == PRIMARY
+    assert harness.cache_record() == harness.seeded.cache_endpoints[PRIMARY][0]
 
 
 def test_a_paused_drill_resumes_when_the_lost_region_returns(harness: DrillHarness) -> None:

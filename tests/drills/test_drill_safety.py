@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from drill_harness import PRIMARY, SECONDARY, AtStep, DrillHarness
+from drill_harness import PRIMARY, SECONDARY, AtEvent, AtStep, DrillHarness
 
 from drills.standin import Plan, PlannedStep, PolicyFinding, static_plan
 
@@ -86,39 +86,76 @@ def test_refuses_when_the_secondary_region_does_not_answer(harness: DrillHarness
 
 
 def test_an_alarm_going_off_mid_drill_aborts_and_rolls_back(harness: DrillHarness) -> None:
-    fire = AtStep("cache-failover", lambda: harness.set_alarm(PRIMARY))
+    """The alarm fires while the cache failover is in flight (a gate holds it there): the undo
+    must wait for that failover to finish, then fail the datastore back."""
+    gate = harness.emulator.faults.hold("failover_global_replication_group")
+    fire = AtEvent(
+        "action", lambda: harness.set_alarm(PRIMARY), "failover_global_replication_group"
+    )
+    release = AtEvent("undo", gate.release, "cache: a move is in flight")
     settings = harness.settings.with_(stop_check_interval=0.0)
 
-    result = harness.run("planned-switchover", observers=[fire], settings=settings)
+    result = harness.run("planned-switchover", observers=[fire, release], settings=settings)
 
-    assert result.status == "rolled-back"
+    assert fire.fired and release.fired and gate.count == 1
+    assert result.status == "rolled-back", result.reason
     assert "stop condition" in result.reason and "aurora-cpu" in result.reason
     switch = result.step("aurora-switchover")
     assert switch.status == "done" and switch.undo_status == "done"
+    assert result.step("cache-failover").undo_status == "done"
     harness.set_alarm(PRIMARY, "OK")
     _assert_origin(harness)
+    assert harness.cache_record() == harness.seeded.cache_endpoints[PRIMARY][0]
     journal = harness.journal(result.drill_id).data
     assert journal["invariant_checks"][-1]["after"] == "resume"  # the check after the rollback
+    assert journal["invariant_checks"][-1]["cache_status"] == "available"
     assert all(c["ok"] for c in journal["invariant_checks"])
     assert any(e["kind"] == "stop-condition" for e in journal["timeline"])
 
 
 def test_a_step_exceeding_its_timeout_aborts_and_rolls_back(harness: DrillHarness) -> None:
-    harness.emulator.faults.never_complete("switchover_global_cluster")
+    """The switchover is held in flight past the step's timeout; the rollback waits for it to
+    finish (AWS cannot cancel it), then switches the writer back."""
+    gate = harness.emulator.faults.hold("switchover_global_cluster")
+    release = AtEvent("undo", gate.release, "aurora: a move is in flight")
     settings = harness.settings.with_(
         timeouts=replace(harness.settings.timeouts, aurora_switch=0.3)
     )
 
-    result = harness.run("planned-switchover", settings=settings)
+    result = harness.run("planned-switchover", observers=[release], settings=settings)
 
-    assert result.status == "rolled-back"
+    assert result.status == "rolled-back", result.reason
     assert "exceeded its 0.3s timeout" in result.reason
     assert result.step("aurora-switchover").status == "failed"
-    # the switchover never progressed: the writer stayed, the drill never left two writers
-    assert harness.writer_region() == PRIMARY
-    assert harness.global_cluster()["Status"] == "switching-over"
+    assert result.step("aurora-switchover").undo_status == "done"
+    assert release.fired and gate.count == 1  # the drill's switchover; the one back is not held
+    assert harness.global_cluster()["Status"] == "available"
     assert not harness.command.calls_of("up")
-    assert harness.canary_items(PRIMARY) == []
+    _assert_origin(harness)
+
+
+def test_a_move_that_never_ends_fails_the_rollback_until_it_does(harness: DrillHarness) -> None:
+    """A switchover that never finishes cannot be undone: the rollback says so (it never
+    reports success with two candidate writers), and a later rollback finishes the job."""
+    gate = harness.emulator.faults.hold("switchover_global_cluster")
+    settings = harness.settings.with_(
+        timeouts=replace(harness.settings.timeouts, aurora_switch=0.2, verify=0.2)
+    )
+
+    result = harness.run("planned-switchover", settings=settings)
+
+    assert result.status == "rollback-failed"
+    undo = result.step("aurora-switchover")
+    assert undo.undo_status == "failed" and "in-flight aurora move to finish" in (
+        undo.undo_error or ""
+    )
+    assert harness.global_cluster()["Status"] == "switching-over"
+
+    gate.release()
+    again = harness.rollback(result.drill_id)
+
+    assert again.status == "rolled-back", again.reason
+    _assert_origin(harness)
 
 
 @pytest.mark.parametrize(
