@@ -125,7 +125,9 @@ def plan(
             "primaryRegion": drill_plan.primary_region,
             "secondaryRegion": drill_plan.secondary_region,
             "objectives": drill_plan.objectives.to_json(),
-            "preconditions": list(drill_plan.preconditions),
+            "preconditions": [
+                {"check": c.pattern, "demands": c.description} for c in drill_plan.preconditions
+            ],
             "steps": [
                 {**s.describe(), "timeoutSeconds": getattr(settings.timeouts, s.timeout)}
                 for s in steps
@@ -143,7 +145,7 @@ def plan(
     )
     out.print("\n[bold]Preconditions[/] (the drill refuses to start otherwise):")
     for item in drill_plan.preconditions:
-        out.print(f"  - {item}")
+        out.print(f"  - {item.pattern}: {item.description}")
     table = Table(title="Steps", title_justify="left")
     for column in ("#", "step", "what", "timeout", "rollback"):
         table.add_column(column)

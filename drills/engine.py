@@ -161,6 +161,8 @@ class DrillContext:
         self.in_rollback = False
         self._last_stop_check = 0.0
         self.stop_checker: Callable[[DrillContext], list[str]] | None = None
+        self.cache_connector: Any = None
+        """Opens cache connections (TLS by default; the sandbox's data plane otherwise)."""
         reconciler.on_record = self._record_pulumi
 
     # -- state -------------------------------------------------------------------------------

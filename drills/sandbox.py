@@ -233,7 +233,15 @@ class Sandbox:
         """Forget every resource and seed the stack again (between benchmark runs)."""
         from moto.backends import get_backend
 
-        for service in ("rds", "dynamodb", "elasticache", "cloudwatch", "secretsmanager"):
+        for service in (
+            "rds",
+            "dynamodb",
+            "elasticache",
+            "cloudwatch",
+            "secretsmanager",
+            "route53",
+            "ssm",
+        ):
             backends: Any = get_backend(service)
             for account in backends.values():
                 account.reset()
@@ -261,6 +269,7 @@ class Sandbox:
             settings=settings,
             work_dir=self.root,
             pulumi_command=StandInPulumiCommand(self.backend),
+            cache_connector=self.emulator.cache_plane.connect,
             **kwargs,
         )
 

@@ -35,6 +35,7 @@ class CacheRef:
 
     replication_group_id: str
     primary_endpoint: str = ""
+    port: int = 6379
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,8 @@ class StackTarget:
     dns: DnsRef | None = None
     dns_missing: tuple[str, ...] = ()
     """Outputs of :data:`DNS_OUTPUTS` the stack does not export (named in errors)."""
+    cache_auth_secret_arn: str = ""
+    """The cache AUTH token's secret (``cacheAuthSecretArn``)."""
     active_region_parameter: str = ""
     """SSM parameter (one copy per region) naming the region applications write DynamoDB in."""
     raw: dict[str, Any] = field(default_factory=dict)
@@ -165,7 +168,11 @@ def target_from_outputs(outputs: Mapping[str, Any], database: str | None = None)
         for logical, t in dict(outputs.get("tables") or {}).items()
     }
     cache = {
-        region: CacheRef(str(g.get("replicationGroupId", "")), str(g.get("primaryEndpoint", "")))
+        region: CacheRef(
+            str(g.get("replicationGroupId", "")),
+            str(g.get("primaryEndpoint", "")),
+            int(g.get("port") or 6379),
+        )
         for region, g in dict(outputs.get("cacheReplicationGroups") or {}).items()
     }
     objectives_raw = outputs.get("drillObjectives")
@@ -205,6 +212,7 @@ def target_from_outputs(outputs: Mapping[str, Any], database: str | None = None)
         else None,
         dns=dns,
         dns_missing=missing,
+        cache_auth_secret_arn=str(outputs.get("cacheAuthSecretArn") or ""),
         active_region_parameter=str(
             outputs.get("dynamodbActiveRegionParameter")
             or f"/securecart/{environment or 'dev'}/dynamodb/active-region"

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
 from moto.core.exceptions import ServiceException
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.core.responses import ActionResult
@@ -119,9 +120,12 @@ class AuroraData:
         """Global cluster id -> changes discarded by lossy failovers (for assertions)."""
         self.active: set[str] = set()
         """Global clusters with changes not yet applied everywhere (the pump's work list)."""
+        self.published_at = 0.0
+        """When the lag metrics were last published to CloudWatch."""
 
     def reset(self) -> None:
         """Forget all data-plane state."""
+        self.published_at = 0.0
         for store in self.stores.values():
             store.conn.close()
         for part in (
@@ -217,6 +221,50 @@ class AuroraData:
                 self._schedule_rejoins(gc)
             if not behind and not self.transitions.get(gid):
                 self.active.discard(gid)
+
+    def publish_lag(self, now: float) -> None:
+        """Publish ``AuroraGlobalDBReplicationLag`` and ``AuroraGlobalDBRPOLag`` (milliseconds,
+        namespace AWS/RDS, dimension DBClusterIdentifier) for every secondary cluster, in its
+        own region, as Aurora does (Aurora User Guide, "Monitoring Amazon Aurora global
+        databases" and "Amazon CloudWatch metrics for Amazon Aurora"). The lag is the age of
+        the oldest change the secondary has not applied, never less than the configured lag;
+        a secondary whose writer's region does not answer falls further behind every second.
+        Tick hook; at most every ``metric_interval_seconds``."""
+        if now - self.published_at < STATE.timings.metric_interval_seconds:
+            return
+        self.published_at = now
+        lag = STATE.timings.aurora_replication_lag_seconds
+        stamp = datetime.fromtimestamp(now, tz=UTC).replace(tzinfo=None)  # moto compares naive UTC
+        for gid, gc in _global_backend().global_clusters.items():
+            writer = next((m for m in gc.members if m.is_writer), None)
+            if writer is None:
+                continue
+            down_since = STATE.faults.down_since(writer.region)
+            entries = self.streams.get(gid, [])
+            for member in gc.members:
+                if member.is_writer or STATE.faults.is_down(member.region):
+                    continue
+                applied = self.store(member).applied_seq
+                pending = [e.ts for e in entries if e.seq > applied]
+                behind = max(lag, now - min(pending)) if pending else lag
+                if down_since is not None:
+                    behind = max(behind, now - down_since)
+                dims = [{"Name": "DBClusterIdentifier", "Value": member.db_cluster_identifier}]
+                backend = cloudwatch_backends[DEFAULT_ACCOUNT_ID][member.region]
+                for name, value in (
+                    ("AuroraGlobalDBReplicationLag", behind * 1000.0),
+                    ("AuroraGlobalDBRPOLag", behind * 1000.0),
+                ):
+                    backend.metric_data.append(
+                        MetricDatum(
+                            namespace="AWS/RDS",
+                            name=name,
+                            value=value,
+                            dimensions=dims,
+                            timestamp=stamp,
+                            unit="Milliseconds",
+                        )
+                    )
 
     @staticmethod
     def _arrived(entry: Entry, now: float, lag: float) -> bool:
@@ -562,8 +610,15 @@ def _create_db_instance(self: Any) -> ActionResult:
 def _enable_http_endpoint(self: Any) -> ActionResult:
     arn = self.params["ResourceArn"]
     cluster = find_cluster_by_arn(arn)
-    cluster.__dict__["_http_endpoint_on"] = True
+    cluster._enable_http_endpoint = True  # moto allows it only on Serverless v1
     return ActionResult({"ResourceArn": arn, "HttpEndpointEnabled": True})
+
+
+def _disable_http_endpoint(self: Any) -> ActionResult:
+    arn = self.params["ResourceArn"]
+    cluster = find_cluster_by_arn(arn)
+    cluster._enable_http_endpoint = False
+    return ActionResult({"ResourceArn": arn, "HttpEndpointEnabled": False})
 
 
 class DataApiError(ServiceException):
@@ -603,8 +658,23 @@ def _execute_statement(self: Any) -> str:
     if cluster.region != self.region:
         raise DataApiError("BadRequestException", f"Resource {arn} is not in {self.region}")
     data = _data()
+    if not cluster.http_endpoint_enabled:
+        # RDS Data API: the HTTP endpoint must be enabled on the cluster (EnableHttpEndpoint)
+        raise DataApiError(
+            "HttpEndpointNotEnabledException",
+            f"HttpEndpoint is not enabled for cluster {cluster.db_cluster_identifier}.",
+        )
     members = cluster.members
     status = data.cluster_status.get(cluster.db_cluster_arn, "available")
+    gc = data.global_of(cluster)
+    if gc is not None and not cluster.is_writer:
+        # "Limitations for the RDS Data API": a global database's secondary cluster has no
+        # writer instance until it is promoted; Data API queries, even reads, fail there.
+        raise DataApiError(
+            "DatabaseUnavailableException",
+            f"The writer instance in the DB cluster {cluster.db_cluster_identifier} isn't "
+            "available: it is a secondary cluster of a global database.",
+        )
     if (
         status != "available"
         or not members
@@ -691,6 +761,7 @@ def install() -> None:
         return
     STATE.aurora = AuroraData()
     STATE.add_tick_hook(STATE.aurora.pump)
+    STATE.add_tick_hook(STATE.aurora.publish_lag)
     patch(RDSResponse, "describe_global_clusters", _describe_global_clusters)
     patch(RDSResponse, "switchover_global_cluster", _switchover_global_cluster)
     patch(RDSResponse, "failover_global_cluster", _failover_global_cluster)
@@ -698,6 +769,7 @@ def install() -> None:
     patch(RDSResponse, "restore_db_cluster_to_point_in_time", _restore_db_cluster_to_point_in_time)
     patch(RDSResponse, "create_db_instance", _create_db_instance)
     patch(RDSResponse, "enable_http_endpoint", _enable_http_endpoint)
+    patch(RDSResponse, "disable_http_endpoint", _disable_http_endpoint)
     patch(RDSDataServiceResponse, "execute_statement", _execute_statement)
     patch(GlobalCluster, "failover_state", None)
     patch(GlobalCluster, "global_cluster_members", property(_members_with_sync_status))

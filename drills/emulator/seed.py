@@ -166,6 +166,15 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
 
     cache_endpoints: dict[str, tuple[str, str]] = {}
     cache_global_id: str | None = None
+    cache_token = f"auth-{topo.global_cluster_id}"
+    cache_secret_arn = ""
+    if topo.cache_groups:
+        for region in (primary, secondary):
+            created = _client(emulator, "secretsmanager", region).create_secret(
+                Name=f"{topo.secret_name}-cache-auth", SecretString=cache_token
+            )
+            if region == primary:
+                cache_secret_arn = created["ARN"]
     if topo.cache_global_suffix and topo.cache_groups:
         ordered = sorted(topo.cache_groups, key=lambda g: g.region != primary)
         for group in ordered:
@@ -191,6 +200,12 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
             cache_endpoints[group.region] = (
                 node_group.get("PrimaryEndpoint", {}).get("Address", ""),
                 node_group.get("ReaderEndpoint", {}).get("Address", ""),
+            )
+            emulator.cache_plane.add(
+                group.region,
+                group.replication_group_id,
+                cache_endpoints[group.region][0],
+                cache_token,
             )
             if cache_global_id is None:
                 cache_global_id = ec.create_global_replication_group(
@@ -292,6 +307,7 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
             }
             for g in topo.cache_groups
         },
+        "cacheAuthSecretArn": cache_secret_arn,
         "dnsZoneId": zone_id,
         "dnsTtlSeconds": topo.dns_ttl_seconds,
         "writerEndpoint": writer_endpoint,

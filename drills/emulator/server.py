@@ -19,6 +19,7 @@ from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 from . import aurora, dynamodb, elasticache
+from .cachedata import CacheDataPlane
 from .faults import FaultMiddleware
 from .state import STATE, EmulatedDelay, EmulatorState, EmulatorTimings, Faults, patch
 
@@ -84,6 +85,8 @@ class Emulator:
             self.state.timings = timings
         self._server = _FaultableMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self._started = False
+        self.cache_plane = CacheDataPlane()
+        """RESP listeners for the seeded replication groups (the cache's data plane)."""
 
     @property
     def account_id(self) -> str:
@@ -121,6 +124,7 @@ class Emulator:
         """Stop serving; held requests are released."""
         if self._started:
             self.state.faults.clear()
+            self.cache_plane.stop()
             self._server.stop()
             self._started = False
 

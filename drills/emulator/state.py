@@ -50,10 +50,17 @@ class EmulatorTimings:
     """``create_db_instance`` inside a restored cluster: creating -> available."""
     restorable_lag_seconds: float = 0.0
     """How far LatestRestorableTime trails the clock (AWS: up to 5 minutes)."""
+    metric_interval_seconds: float = 1.0
+    """How often the global cluster publishes its lag metrics to CloudWatch (AWS: every minute)."""
 
     def scaled(self, factor: float) -> EmulatorTimings:
         """The same timings multiplied by ``factor`` (0.01 turns seconds into 10 ms units)."""
         return replace(self, **{f.name: getattr(self, f.name) * factor for f in fields(self)})
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every timing's name."""
+        return tuple(f.name for f in fields(self))
 
 
 class ManualClock:

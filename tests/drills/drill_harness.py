@@ -39,6 +39,7 @@ TIMINGS = EmulatorTimings(
     restore_table_seconds=0.03,
     instance_create_seconds=0.01,
     restorable_lag_seconds=0.0,
+    metric_interval_seconds=0.05,
 )
 """Milliseconds: every transition still happens, and takes time, but the suite stays fast."""
 
@@ -183,6 +184,7 @@ class DrillHarness:
             pulumi_command=self.command,
             observers=[*self.observers, *observers],
             report_dir=self.report_dir,
+            cache_connector=self.emulator.cache_plane.connect,
         )
 
     def run(
@@ -258,6 +260,36 @@ class DrillHarness:
         assert len(primaries) == 1, primaries
         return primaries[0]
 
+    def settle(self, limit: float = 5.0) -> None:
+        """Advance until no emulated operation is pending (polls the emulator's own queue, not
+        the wall clock: it returns as soon as the last transition has fired)."""
+        import time
+
+        deadline = time.monotonic() + limit
+        while STATE.scheduler.pending() and time.monotonic() < deadline:
+            self.emulator.tick()
+            time.sleep(0.002)
+        assert not STATE.scheduler.pending(), STATE.scheduler.pending()
+
+    def point_cache_record(self, region: str) -> None:
+        """UPSERT ``cache.<zone>`` to ``region``'s primary endpoint (as an operator would)."""
+        self.client("route53", PRIMARY).change_resource_record_sets(
+            HostedZoneId=self.seeded.zone_id,
+            ChangeBatch={
+                "Changes": [
+                    {
+                        "Action": "UPSERT",
+                        "ResourceRecordSet": {
+                            "Name": self.seeded.outputs["cacheDnsName"],
+                            "Type": "CNAME",
+                            "TTL": self.seeded.outputs["dnsTtlSeconds"],
+                            "ResourceRecords": [{"Value": self.seeded.cache_endpoints[region][0]}],
+                        },
+                    }
+                ]
+            },
+        )
+
     def cache_record(self) -> str:
         """The value of ``cache.<zone>`` as Route 53 answers it."""
         name = self.seeded.outputs["cacheDnsName"]
@@ -272,17 +304,27 @@ class DrillHarness:
         assert len(values) == 1, records
         return str(values[0]).rstrip(".")
 
-    def aurora_rows(self, region: str) -> set[str]:
-        """Canary ids in the regional cluster's database (the emulator's own store)."""
+    def stored_ids(self, region: str, table: str) -> set[str]:
+        """Ids in ``table`` of the regional cluster's database, read from the emulator's own
+        store (what replication delivered, whatever the Data API allows). A database without
+        the table holds no ids; any other error propagates."""
+        import sqlite3
+
         self.emulator.tick()
         store = STATE.aurora.stores.get(self.seeded.cluster_arns[region])
         if store is None:
             return set()
         try:
-            _, rows = store.query("SELECT id FROM drill_canary", {})
-        except Exception:
+            _, rows = store.query(f"SELECT id FROM {table}", {})
+        except sqlite3.OperationalError as exc:
+            if f"no such table: {table}" not in str(exc):
+                raise
             return set()
         return {str(r[0]) for r in rows}
+
+    def aurora_rows(self, region: str) -> set[str]:
+        """Canary ids in the regional cluster's database (the emulator's own store)."""
+        return self.stored_ids(region, "drill_canary")
 
     def table_items(self, region: str, logical: str = "sessions") -> list[dict[str, Any]]:
         self.emulator.tick()

@@ -20,10 +20,10 @@ from drill_harness import (
 
 from drills.emulator import Emulator
 from drills.errors import JournalError
-from drills.scenarios import ScenarioOptions, planned_switchover
+from drills.scenarios import ScenarioOptions, scenario
 
 SWITCHOVER_STEPS = [
-    s.name for s in planned_switchover(ScenarioOptions(failback=False, has_cache=True))
+    s.name for s in scenario("planned-switchover").build(ScenarioOptions(has_cache=True))
 ]
 
 
@@ -162,7 +162,7 @@ def test_crash_before_a_step_acts_then_resume(harness: DrillHarness) -> None:
     with pytest.raises(Crash):
         harness.run("cache-failover", observers=[CrashAt("cache-failover", "started")])
     drill_id = harness.only_drill()
-    assert harness.journal(drill_id).data["steps"][1]["status"] == "running"
+    assert harness.journal(drill_id).step("cache-failover")["status"] == "running"
     assert harness.cache_primary() == PRIMARY
 
     result = harness.resume(drill_id)
@@ -171,6 +171,8 @@ def test_crash_before_a_step_acts_then_resume(harness: DrillHarness) -> None:
     assert result.step("cache-failover").attempts == 2
     assert harness.cache_primary() == PRIMARY  # out and back
     assert result.measurement("cache", "cache").rto_seconds is not None
+    calls = harness.journal(drill_id).state["calls"]
+    assert calls["cache:cache"]["attempts"] == 1 and calls["cache:cache"]["sent_at"]
 
 
 @pytest.fixture(scope="module")
