@@ -46,6 +46,8 @@ class DrillEnvironment:
     report_dir: Path | None = None
     """Write report.md, report.json and timeline.png here when set."""
     env_vars: dict[str, str] = field(default_factory=dict)
+    sandbox: bool = False
+    """The drill runs against the sandbox's in-process emulator (recorded in the journal)."""
     cache_connector: Any | None = None
     """Opens connections to cache endpoints (None: TLS, as in-transit encryption requires)."""
 
@@ -138,6 +140,7 @@ def start_drill(
         plan=[s.describe() for s in steps],
     )
     journal.data["target"] = target.to_json()
+    journal.data["sandbox"] = env.sandbox
     with ExitStack() as held:
         try:
             held.enter_context(journal.locked(settings.state_dir))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from .aws import AwsClients
 from .canary import AuroraCanaries, CanaryLog, DynamoCanaries
 from .errors import (
     DrillError,
+    DrillInterruptedError,
     InvariantViolationError,
     PreconditionFailedError,
     RegionUnavailableError,
@@ -48,6 +50,16 @@ from .settings import DrillSettings
 from .target import StackTarget
 
 T = TypeVar("T")
+
+_LIVE: weakref.WeakSet[DrillContext] = weakref.WeakSet()
+
+
+def interrupt_all(signal_name: str) -> int:
+    """Ask every drill of this process to stop at its next safe point (signal handlers)."""
+    contexts = list(_LIVE)
+    for ctx in contexts:
+        ctx.interrupt(signal_name)
+    return len(contexts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +173,9 @@ class DrillContext:
         self.in_rollback = False
         self._last_stop_check = 0.0
         self.stop_checker: Callable[[DrillContext], list[str]] | None = None
+        self.interrupted: str | None = None
+        """Set (to the signal's name) by a SIGINT/SIGTERM handler; honoured between calls."""
+        _LIVE.add(self)
         self.cache_connector: Any = None
         """Opens cache connections (TLS by default; the sandbox's data plane otherwise)."""
         reconciler.on_record = self._record_pulumi
@@ -245,8 +260,17 @@ class DrillContext:
         remaining = self.deadline - time.time()
         time.sleep(max(0.0, min(seconds, remaining)))
 
+    def interrupt(self, signal_name: str) -> None:
+        """Ask the drill to stop at the next safe point (after the AWS call in progress)."""
+        if self.interrupted is None:
+            self.interrupted = signal_name
+            self.journal.data["interrupted"] = {"signal": signal_name, "at": time.time()}
+
     def check_stop_conditions(self, force: bool = False) -> None:
-        """Abort if a stop-condition alarm is in ALARM (read at most every interval)."""
+        """Abort if interrupted, or if a stop-condition alarm is in ALARM (read at most every
+        interval)."""
+        if self.interrupted is not None and not self.in_rollback:
+            raise DrillInterruptedError(self.interrupted)
         if self.in_rollback or self.stop_checker is None:
             return
         now = time.time()
@@ -339,6 +363,10 @@ class DrillRunner:
                 self._notify("step_failed", step, record, exc)
                 self._notify("drill_finished", journal)
                 return DRILL_REFUSED
+            except DrillInterruptedError as exc:
+                if step.pause_on_timeout:  # rolling back needs the region it is waiting for
+                    return self._pause(step, record, exc, "interrupted; resume or roll back later")
+                return self._abort(step, record, exc)
             except StepTimeoutError as exc:
                 if step.pause_on_timeout:
                     record["status"] = STEP_RUNNING
@@ -403,6 +431,15 @@ class DrillRunner:
     def check_before_resume(self) -> None:
         """The invariant must hold before a crashed drill continues."""
         self._check_invariant(None)
+
+    def _pause(self, step: Step, record: dict[str, Any], exc: DrillError, why: str) -> str:
+        record["status"] = STEP_RUNNING
+        record["error"] = str(exc)
+        self.ctx.event("paused", f"{exc}; {why}")
+        self.journal.set_status(DRILL_PAUSED, str(exc))
+        self._notify("step_failed", step, record, exc)
+        self._notify("drill_finished", self.journal)
+        return DRILL_PAUSED
 
     def _abort(self, step: Step, record: dict[str, Any], exc: DrillError) -> str:
         if record["status"] == STEP_RUNNING:

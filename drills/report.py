@@ -68,35 +68,56 @@ def to_markdown(result: DrillResult, chart: str | None = "timeline.png") -> str:
         "## Objectives",
         "",
     ]
+    measured = result.measured
     rto_met = (
-        None if obj is None or result.rto_seconds is None else result.rto_seconds <= obj.rto_seconds
+        None
+        if not measured or obj is None or result.rto_seconds is None
+        else result.rto_seconds <= obj.rto_seconds
     )
     rpo_met = (
-        None if obj is None or result.rpo_seconds is None else result.rpo_seconds <= obj.rpo_seconds
+        None
+        if not measured or obj is None or result.rpo_seconds is None
+        else result.rpo_seconds <= obj.rpo_seconds
     )
+    lost = result.canaries_lost if result.canaries_lost is not None else "n/a"
     lines += _table(
         ["Objective", "Target", "Measured", "Met"],
         [
             [
                 "RTO",
                 _fmt_seconds(obj.rto_seconds if obj else None),
-                _fmt_seconds(result.rto_seconds),
+                _fmt_seconds(result.rto_seconds) if measured else "not measured",
                 _yes(rto_met),
             ],
             [
                 "RPO",
                 _fmt_seconds(obj.rpo_seconds if obj else None),
-                f"{_fmt_seconds(result.rpo_seconds)} ({result.canaries_lost if result.canaries_lost is not None else 'n/a'} canaries lost)",
+                f"{_fmt_seconds(result.rpo_seconds)} ({lost} canaries lost)"
+                if measured
+                else "not measured",
                 _yes(rpo_met),
             ],
         ],
     )
-    lines += ["", f"Objectives met: {_yes(result.objectives_met)}", ""]
+    verdict = (
+        _yes(result.objectives_met)
+        if measured
+        else f"not measured (the drill {result.status}; only a drill that ran to the end measures them)"
+    )
+    resolution = (
+        f"{result.resolution_seconds:g} s" if result.resolution_seconds is not None else "n/a"
+    )
+    lines += ["", f"Objectives met: {verdict}", ""]
     lines += [
-        "RTO is measured from the action until a canary write succeeds in the new primary "
-        "(restore time for point-in-time recovery); RPO counts acknowledged canaries missing "
-        "afterwards, and in seconds spans the lost writes: from the oldest lost write to the "
-        "last write the old primary acknowledged.",
+        "RTO runs from the fault (a planned drill: its first action; an unplanned one: the last "
+        "moment the lost region was known to answer) until a write through the name "
+        "applications use succeeds in the new region, per store (writer: the global writer "
+        "endpoint's cluster; cache: a SET through cache.<zone>; DynamoDB: the region the "
+        "active-region setting names). The headline is the time until every store of a phase "
+        "accepts writes again. RPO counts acknowledged canaries missing afterwards; in "
+        "seconds it is an upper bound, from the last surviving write to the last lost one; "
+        "AuroraGlobalDBRPOLag sampled before the action is shown beside it. Resolution (the "
+        f"canary interval): {resolution}.",
         "",
         "## Measurements",
         "",
@@ -110,6 +131,7 @@ def to_markdown(result: DrillResult, chart: str | None = "timeline.png") -> str:
             "RTO",
             "Canaries lost / acknowledged",
             "RPO",
+            "RPO lag before",
             "Replication p50 / max",
             "Back p50 / max",
         ],
@@ -122,6 +144,7 @@ def to_markdown(result: DrillResult, chart: str | None = "timeline.png") -> str:
                 _fmt_seconds(m.rto_seconds),
                 _lost(m),
                 _fmt_seconds(m.rpo_seconds),
+                "-" if m.rpo_lag_before_ms is None else f"{m.rpo_lag_before_ms:.0f} ms",
                 _latency(m.replication_latency),
                 _latency(m.replication_back_latency),
             ]
@@ -199,6 +222,35 @@ def to_markdown(result: DrillResult, chart: str | None = "timeline.png") -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary_lines(result: DrillResult) -> list[str]:
+    """At most ~20 lines: status, per phase and store the RTO and RPO, objectives, resolution."""
+    obj = result.objectives
+    lines = [f"{result.scenario} on {result.stack}: {result.status}"]
+    if result.reason and not result.succeeded:
+        lines.append(f"  reason: {result.reason[:160]}")
+    for m in result.measurements[:12]:
+        rpo = (
+            f"lost {m.rpo_canaries_lost}/{m.canaries_acknowledged}, {_fmt_seconds(m.rpo_seconds)}"
+            if m.rpo_canaries_lost is not None
+            else (m.notes or "-")
+        )
+        lines.append(
+            f"  {m.phase:<9} {m.store:<28} {m.from_region} -> {m.to_region}  "
+            f"RTO {_fmt_seconds(m.rto_seconds)}  RPO {rpo}"
+        )
+    if result.measured and obj is not None:
+        lines.append(
+            f"  headline RTO {_fmt_seconds(result.rto_seconds)} (objective {obj.rto_seconds:g} s), "
+            f"RPO {_fmt_seconds(result.rpo_seconds)} (objective {obj.rpo_seconds:g} s): "
+            f"met {_yes(result.objectives_met)}"
+        )
+    else:
+        lines.append(f"  objectives not measured (the drill {result.status})")
+    if result.resolution_seconds is not None:
+        lines.append(f"  resolution (canary interval): {result.resolution_seconds:g} s")
+    return lines
+
+
 def timeline_png(result: DrillResult, path: Path) -> Path:
     """Step bars, canary writes per region (ok/failed) and action/takeover markers."""
     import matplotlib
@@ -248,25 +300,51 @@ def timeline_png(result: DrillResult, path: Path) -> Path:
             color="#c0392b",
             label="canary failed" if j == 0 else None,
         )
+    styles = {
+        "action": ("#2c3e50", "--", "action"),
+        "takeover": ("#8e44ad", "-", "writes accepted"),
+        "undone": ("#d35400", ":", "undo"),
+        "loss": ("#c0392b", "-.", "region lost"),
+    }
+    seen: set[str] = set()
     for event in result.timeline:
-        if event["kind"] in {"action", "takeover"}:
-            ax.axvline(
-                event["at"] - start,
-                color="#2c3e50" if event["kind"] == "action" else "#8e44ad",
-                linestyle="--" if event["kind"] == "action" else "-",
-                linewidth=0.8,
-            )
+        kind = event["kind"]
+        if kind == "action" and str(event.get("step", "")).startswith("undo:"):
+            kind = "undone"
+        if kind not in styles:
+            continue
+        color, style, label = styles[kind]
+        ax.axvline(
+            event["at"] - start,
+            color=color,
+            linestyle=style,
+            linewidth=0.9,
+            label=label if label not in seen else None,
+        )
+        seen.add(label)
+    obj = result.objectives
+    if obj is not None:
+        for m in result.measurements:
+            if m.fault_at is None:
+                continue
+            fault = m.fault_at - start
+            label = "RTO objective" if "RTO objective" not in seen else None
+            ax.axvline(fault + obj.rto_seconds, color="#e74c3c", linewidth=1.4, label=label)
+            seen.add("RTO objective")
+            label = "RPO objective (before fault)" if "RPO objective" not in seen else None
+            ax.axvspan(fault - obj.rpo_seconds, fault, color="#f5b7b1", alpha=0.3, label=label)
+            seen.add("RPO objective")
     ax.set_yticks(range(lanes))
     ax.set_yticklabels([""] * len(steps) + [f"canaries {r}" for r in regions], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("seconds since the drill started")
-    rto = _fmt_seconds(result.rto_seconds)
-    ax.set_title(
-        f"{result.scenario} on {result.stack}: {result.status} - RTO {rto}, canaries lost {result.canaries_lost}",
-        fontsize=9,
+    figures = (
+        f"RTO {_fmt_seconds(result.rto_seconds)}, canaries lost {result.canaries_lost}"
+        if result.measured
+        else "objectives not measured"
     )
-    if regions:
-        ax.legend(loc="lower right", fontsize=7)
+    ax.set_title(f"{result.scenario} on {result.stack}: {result.status} - {figures}", fontsize=9)
+    ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -270,6 +270,7 @@ class Sandbox:
             work_dir=self.root,
             pulumi_command=StandInPulumiCommand(self.backend),
             cache_connector=self.emulator.cache_plane.connect,
+            sandbox=True,
             **kwargs,
         )
 
