@@ -328,11 +328,13 @@ def timeline_png(result: DrillResult, path: Path) -> Path:
             if m.fault_at is None:
                 continue
             fault = m.fault_at - start
-            label = "RTO objective" if "RTO objective" not in seen else None
-            ax.axvline(fault + obj.rto_seconds, color="#e74c3c", linewidth=1.4, label=label)
+            rto_label = "RTO objective" if "RTO objective" not in seen else None
+            ax.axvline(fault + obj.rto_seconds, color="#e74c3c", linewidth=1.4, label=rto_label)
             seen.add("RTO objective")
-            label = "RPO objective (before fault)" if "RPO objective" not in seen else None
-            ax.axvspan(fault - obj.rpo_seconds, fault, color="#f5b7b1", alpha=0.3, label=label)
+            rpo_label = "RPO objective (before fault)" if "RPO objective" not in seen else None
+            ax.axvspan(
+                fault - obj.rpo_seconds, fault, color="#f5b7b1", alpha=0.3, label=rpo_label
+            )
             seen.add("RPO objective")
     ax.set_yticks(range(lanes))
     ax.set_yticklabels([""] * len(steps) + [f"canaries {r}" for r in regions], fontsize=7)
