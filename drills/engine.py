@@ -473,7 +473,12 @@ class DrillRunner:
             if record.get("undo_status") == STEP_DONE:
                 continue
             assert step.undo is not None
-            timeout = float(getattr(ctx.settings.timeouts, step.timeout))
+            # an undo may first wait for the move it undoes to finish: never less time than
+            # a verification gets, even when the step itself had a short budget
+            timeout = max(
+                float(getattr(ctx.settings.timeouts, step.timeout)),
+                float(ctx.settings.timeouts.verify),
+            )
             ctx.step_name = f"undo:{step.name}"
             ctx.deadline = time.time() + timeout
             ctx.state["_step_timeout"] = timeout

@@ -332,9 +332,7 @@ def timeline_png(result: DrillResult, path: Path) -> Path:
             ax.axvline(fault + obj.rto_seconds, color="#e74c3c", linewidth=1.4, label=rto_label)
             seen.add("RTO objective")
             rpo_label = "RPO objective (before fault)" if "RPO objective" not in seen else None
-            ax.axvspan(
-                fault - obj.rpo_seconds, fault, color="#f5b7b1", alpha=0.3, label=rpo_label
-            )
+            ax.axvspan(fault - obj.rpo_seconds, fault, color="#f5b7b1", alpha=0.3, label=rpo_label)
             seen.add("RPO objective")
     ax.set_yticks(range(lanes))
     ax.set_yticklabels([""] * len(steps) + [f"canaries {r}" for r in regions], fontsize=7)

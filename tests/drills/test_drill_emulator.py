@@ -220,7 +220,7 @@ def test_cluster_point_in_time_restore_reads_the_past(harness: DrillHarness) -> 
         )
 
 
-def test_global_table_replicas_and_item_replication(harness: DrillHarness) -> None:
+def test_global_table_replicas_and_item_replication(harness: DrillHarness, clock) -> None:
     harness.emulator.timings = replace(
         harness.emulator.timings, dynamodb_replication_lag_seconds=0.1
     )
@@ -232,13 +232,16 @@ def test_global_table_replicas_and_item_replication(harness: DrillHarness) -> No
 
     east.put_item(TableName=table, Item={"sessionId": {"S": "e1"}})
     west.put_item(TableName=table, Item={"sessionId": {"S": "w1"}})
+    clock.advance(0.09)  # just short of the lag: nothing has crossed yet
     assert "Item" not in west.get_item(
         TableName=table, Key={"sessionId": {"S": "e1"}}, ConsistentRead=True
     )
-    _wait(lambda: "Item" in west.get_item(TableName=table, Key={"sessionId": {"S": "e1"}}))
-    _wait(lambda: "Item" in east.get_item(TableName=table, Key={"sessionId": {"S": "w1"}}))
+    clock.advance(0.02)
+    assert "Item" in west.get_item(TableName=table, Key={"sessionId": {"S": "e1"}})
+    assert "Item" in east.get_item(TableName=table, Key={"sessionId": {"S": "w1"}})
     east.delete_item(TableName=table, Key={"sessionId": {"S": "w1"}})
-    _wait(lambda: "Item" not in west.get_item(TableName=table, Key={"sessionId": {"S": "w1"}}))
+    clock.advance(0.11)
+    assert "Item" not in west.get_item(TableName=table, Key={"sessionId": {"S": "w1"}})
 
 
 def test_changes_from_a_region_that_went_down_ship_when_it_returns(harness: DrillHarness) -> None:

@@ -60,7 +60,7 @@ def test_a_region_that_stops_answering_mid_drill_aborts_and_the_rollback_waits_f
     faults = harness.emulator.faults
     lose = AtStep("cache-failover", lambda: faults.region_down(SECONDARY))
     back = AtEvent("undo", lambda: faults.region_up(SECONDARY), "aurora: primary in")
-    settings = harness.settings.with_(aws_read_timeout=0.05, aws_max_attempts=1)
+    settings = harness.settings.with_(aws_read_timeout=0.3, aws_max_attempts=1)
 
     result = harness.run("planned-switchover", observers=[lose, back], settings=settings)
 
@@ -99,7 +99,7 @@ def test_a_paused_drill_resumes_when_the_lost_region_returns(harness: DrillHarne
     faults = harness.emulator.faults
     lose = AtStep("declare-primary-lost", lambda: faults.region_down(PRIMARY))
     settings = harness.settings.with_(
-        aws_read_timeout=0.05,
+        aws_read_timeout=0.3,
         aws_max_attempts=1,
         replication_grace=0.05,
         timeouts=replace(harness.settings.timeouts, rebuild=0.3),

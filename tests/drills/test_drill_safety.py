@@ -77,7 +77,7 @@ def test_refuses_when_the_writer_is_not_where_the_stack_says(harness: DrillHarne
 
 def test_refuses_when_the_secondary_region_does_not_answer(harness: DrillHarness) -> None:
     harness.emulator.faults.region_down(SECONDARY)
-    settings = harness.settings.with_(aws_read_timeout=0.1, aws_max_attempts=1)
+    settings = harness.settings.with_(aws_read_timeout=0.3, aws_max_attempts=1)
 
     result = harness.run("planned-switchover", settings=settings)
 

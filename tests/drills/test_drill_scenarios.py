@@ -104,7 +104,7 @@ def test_unplanned_failover_after_region_loss_counts_lost_canaries_and_rebuilds(
         lambda: threading.Timer(0.05, faults.region_up, args=(PRIMARY,)).start(),
     )
     settings = harness.settings.with_(
-        aws_max_attempts=1, aws_read_timeout=0.1, replication_grace=1.0
+        aws_max_attempts=1, aws_read_timeout=0.3, replication_grace=1.0
     )
     harness.pulumi_stack.config["securecart-data:drillsRpoSeconds"] = "0"
 
@@ -142,7 +142,7 @@ def test_unplanned_failover_when_the_primary_is_already_gone(harness: DrillHarne
         lambda: threading.Timer(0.05, faults.region_up, args=(PRIMARY,)).start(),
     )
     settings = harness.settings.with_(
-        aws_max_attempts=1, aws_read_timeout=0.1, replication_grace=0.05
+        aws_max_attempts=1, aws_read_timeout=0.3, replication_grace=0.05
     )
 
     result = harness.run("unplanned-failover", observers=[back], settings=settings)
