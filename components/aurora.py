@@ -28,7 +28,8 @@ PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
 # - replicationSourceIdentifier: AWS sets it on secondaries; removing it promotes the replica to
 #   a standalone cluster (hashicorp/terraform-provider-aws#40921).
 # - engineVersion: minor upgrades are applied to the global cluster as a whole and the members
-#   then differ from the pinned version (perpetual diff, or a failed downgrade attempt).
+#   then differ from the pinned version (perpetual diff, or a failed downgrade attempt). Engine
+#   upgrades go through the global cluster instead (see GLOBAL_UPGRADE below).
 CLUSTER_IGNORED = [
     "masterUsername",
     "masterPassword",
@@ -37,6 +38,26 @@ CLUSTER_IGNORED = [
     "replicationSourceIdentifier",
     "engineVersion",
 ]
+
+# Engine upgrades. AWS: "When you perform a major version upgrade of an Aurora global database, you
+# upgrade the global database cluster instead of the individual clusters"; the upgrade "sets the
+# cluster and DB instance parameter groups to the default parameter groups for the new version.
+# Apply any custom parameter groups after completing the upgrade" (Upgrading an Amazon Aurora
+# global database; ModifyGlobalCluster AllowMajorVersionUpgrade). The provider carries a change of
+# GlobalCluster.engine_version as ModifyGlobalCluster(AllowMajorVersionUpgrade=true), and for a
+# minor version upgrades each member (pulumi-aws GlobalCluster "Upgrading Engine Versions").
+# So: the global cluster ignores engine_version unless aurora.allow_major_version_upgrade is set
+# for the upgrading deploy (AWS upgrades minor versions itself, which must not read as a
+# downgrade), and the parameter group family follows the version the global cluster actually
+# runs (engine_version_actual). A changed major therefore never attaches a new-family group to a
+# cluster still on the old major: the group is replaced, and attached, only once the global
+# cluster reports the new version, which is after the upgrade in the same deploy.
+GLOBAL_UPGRADE_IGNORED = ["engineVersion"]
+
+
+def engine_major(version: str) -> str:
+    """``16.6`` -> ``16`` (Aurora PostgreSQL versions are major.minor)."""
+    return version.split(".", maxsplit=1)[0]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +96,9 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
 
     global_cluster_id: pulumi.Output[str]
     """Identifier of the global cluster (what switchover/failover act on)."""
+    writer_endpoint: pulumi.Output[str]
+    """Global writer endpoint: always the writer of the current primary cluster, so a managed
+    switchover or failover moves writes with no deploy (GlobalCluster.endpoint)."""
     cluster_identifiers: dict[str, str]
     """Regional cluster identifier per region."""
     cluster_arns: dict[str, pulumi.Output[str]]
@@ -94,7 +118,6 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
         super().__init__("securecart:database:AuroraGlobalDatabase", name, None, opts)
         s = args.settings
         regions = (args.primary_region, args.secondary_region)
-        major = s.engine_version.split(".")[0]
 
         password = random.RandomPassword(
             "aurora-master-password",
@@ -116,9 +139,12 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
             engine_version=s.engine_version,
             storage_encrypted=True,
             deletion_protection=s.deletion_protection,
-            # Members upgrade minor versions together; the pinned version then lags behind.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["engineVersion"]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                ignore_changes=[] if s.allow_major_version_upgrade else GLOBAL_UPGRADE_IGNORED,
+            ),
         )
+        deployed_major = global_cluster.engine_version_actual.apply(engine_major)
 
         self.cluster_identifiers = {}
         self.cluster_arns = {}
@@ -133,9 +159,13 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
             params = aws.rds.ClusterParameterGroup(
                 f"aurora-params-{region}",
                 region=region,
-                name=f"{args.prefix}-aurora-pg{major}-{region}",
-                family=f"aurora-postgresql{major}",
-                description=f"{args.prefix} Aurora PostgreSQL {major}: TLS only, slow-query log",
+                name=pulumi.Output.concat(f"{args.prefix}-aurora-pg", deployed_major, f"-{region}"),
+                family=pulumi.Output.concat("aurora-postgresql", deployed_major),
+                description=pulumi.Output.concat(
+                    f"{args.prefix} Aurora PostgreSQL ",
+                    deployed_major,
+                    ": TLS only, slow-query log",
+                ),
                 parameters=[
                     aws.rds.ClusterParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
                     aws.rds.ClusterParameterGroupParameterArgs(
@@ -174,6 +204,11 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
                 skip_final_snapshot=False,
                 final_snapshot_identifier=f"{identifier}-final",
                 iam_database_authentication_enabled=True,
+                # RDS Data API on both members: AWS allows it on a secondary, which answers only
+                # once promoted ("Limitations for the Amazon RDS Data API"); drills address the
+                # current writer's cluster. From Aurora PostgreSQL 14 on, the Data API needs
+                # scram-sha-256 passwords, the family default the parameter group inherits.
+                enable_http_endpoint=s.data_api_enabled,
                 enabled_cloudwatch_logs_exports=["postgresql"],
                 master_username=s.master_username if is_primary else None,
                 master_password=password.result if is_primary else None,
@@ -223,10 +258,12 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
             ),
         )
         self.global_cluster_id = global_cluster.id
+        self.writer_endpoint = global_cluster.endpoint
         self.secret_arn = secret.arn
         self.register_outputs(
             {
                 "global_cluster_id": self.global_cluster_id,
+                "writer_endpoint": self.writer_endpoint,
                 "cluster_arns": self.cluster_arns,
                 "endpoints": self.endpoints,
                 "reader_endpoints": self.reader_endpoints,

@@ -146,8 +146,8 @@ class CacheGlobalDatastore(pulumi.ComponentResource):
                 # The secondary names its own region's key; encryption itself is inherited.
                 kms_key_id=args.key_arns[region],
                 snapshot_retention_limit=s.snapshot_retention_days,
-                snapshot_window="02:00-03:00",
-                maintenance_window="sun:06:00-sun:07:00",
+                snapshot_window=s.snapshot_window,
+                maintenance_window=s.maintenance_window,
                 auto_minor_version_upgrade=True,
                 apply_immediately=False,
                 final_snapshot_identifier=f"{group_id}-final",

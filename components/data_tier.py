@@ -41,7 +41,7 @@ class DataTierArgs:
 
 class DataTier(pulumi.ComponentResource):
     """Network, keys, Aurora global database, DynamoDB global tables, cache global datastore,
-    failover DNS, monitoring, backups and a budget, in both regions of the pair."""
+    the DNS names applications use, monitoring, backups and a budget, in both regions."""
 
     outputs: dict[str, pulumi.Input[object]]
     """Everything a drill or an application needs, keyed as the stack exports it."""
@@ -177,10 +177,13 @@ class DataTier(pulumi.ComponentResource):
                 primary_region=s.primary_region,
                 secondary_region=s.secondary_region,
                 networks=networks,
-                health_alarm_names=monitoring.health_alarm_names,
-                writer_endpoints=aurora.endpoints,
+                app_vpc_ids=s.network.app_vpc_ids,
+                writer_endpoint=aurora.writer_endpoint,
                 reader_endpoints=aurora.reader_endpoints,
-                cache_endpoints=cache.primary_endpoints,
+                cache_primary_endpoints=cache.primary_endpoints,
+                cache_reader_endpoints=cache.reader_endpoints,
+                health_alarm_names=monitoring.health_alarm_names,
+                cache_health_alarm_names=monitoring.cache_health_alarm_names,
             ),
             child,
         )
@@ -212,6 +215,7 @@ class DataTier(pulumi.ComponentResource):
             "primaryRegion": s.primary_region,
             "secondaryRegion": s.secondary_region,
             "globalClusterId": aurora.global_cluster_id,
+            "writerEndpoint": aurora.writer_endpoint,
             "auroraClusters": {
                 region: {
                     "clusterIdentifier": aurora.cluster_identifiers[region],
@@ -238,10 +242,14 @@ class DataTier(pulumi.ComponentResource):
             },
             "cacheAuthSecretArn": cache.auth_secret_arn,
             "dnsZoneId": dns.zone_id,
+            "dnsTtlSeconds": dns.ttl_seconds,
             "writerDnsName": dns.writer_name,
             "readerDnsName": dns.reader_name,
+            "readerDnsNames": dns.reader_names,
             "cacheDnsName": dns.cache_name,
+            "cacheReaderDnsName": dns.cache_reader_name,
             "healthCheckIds": dns.health_check_ids,
+            "cacheHealthCheckIds": dns.cache_health_check_ids,
             "alarmTopicArns": monitoring.topic_arns,
             "alarmNames": monitoring.alarm_names,
             "dashboardName": monitoring.dashboard_name,

@@ -42,15 +42,20 @@ class MonitoringArgs:
 class Monitoring(pulumi.ComponentResource):
     """CloudWatch alarms on CPU (>= 80% as the seed asks), Aurora global replication lag,
     freeable memory, DynamoDB replication latency and throttles, cache CPU and memory; each
-    notifies the encrypted topic of its region. A per-region health alarm drives DNS failover.
+    notifies the encrypted topic of its region. Health alarms (Aurora per region, cache per node)
+    drive the Route 53 health checks of the latency-routed reader names.
     """
 
     topic_arns: dict[str, pulumi.Output[str]]
     """Alarm topic per region."""
     alarm_names: dict[str, list[str]]
     """Every alarm name per region (drills check none is in ALARM before acting)."""
-    health_alarm_names: dict[str, str]
-    """Alarm per region whose state the Route 53 health check of that region follows."""
+    health_alarm_names: dict[str, pulumi.Output[str]]
+    """Aurora health alarm per region (the alarm's name output: a health check naming it is
+    created after it)."""
+    cache_health_alarm_names: dict[str, list[pulumi.Output[str]]]
+    """Cache health alarms per region, one per node: ElastiCache publishes its metrics per node
+    only, and Route 53 follows single-metric alarms only."""
     dashboard_name: str
     """CloudWatch dashboard covering both regions."""
 
@@ -62,6 +67,7 @@ class Monitoring(pulumi.ComponentResource):
         self.topic_arns = {}
         self.alarm_names = {}
         self.health_alarm_names = {}
+        self.cache_health_alarm_names = {}
         for region in args.regions:
             topic = aws.sns.Topic(
                 f"alarms-{region}",
@@ -95,6 +101,7 @@ class Monitoring(pulumi.ComponentResource):
                 "topic_arns": self.topic_arns,
                 "alarm_names": self.alarm_names,
                 "health_alarm_names": self.health_alarm_names,
+                "cache_health_alarm_names": self.cache_health_alarm_names,
             }
         )
 
@@ -114,9 +121,10 @@ class Monitoring(pulumi.ComponentResource):
         description: str,
         missing: str = "missing",
         periods: int = 3,
-    ) -> str:
+    ) -> pulumi.Output[str]:
+        """The alarm's name as an output, so whatever names the alarm is created after it."""
         alarm_name = f"{args.prefix}-{key}-{region}"
-        aws.cloudwatch.MetricAlarm(
+        alarm = aws.cloudwatch.MetricAlarm(
             f"alarm-{key}-{region}",
             region=region,
             name=alarm_name,
@@ -136,7 +144,7 @@ class Monitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.alarm_names[region].append(alarm_name)
-        return alarm_name
+        return alarm.name
 
     def _region_alarms(self, args: MonitoringArgs, region: str, topic: pulumi.Output[str]) -> None:
         s = args.settings
@@ -172,7 +180,8 @@ class Monitoring(pulumi.ComponentResource):
             missing="notBreaching",
             description=f"Aurora global replication lag into {cluster} > {s.replication_lag_threshold_ms:g} ms",
         )
-        # Cluster health: no EngineUptime means no reachable instance. Drives DNS failover.
+        # Cluster health: no EngineUptime means no reachable instance. Takes the region's readers
+        # out of reader.<zone> (Route 53 health check).
         self.health_alarm_names[region] = self._alarm(
             args,
             region,
@@ -185,7 +194,7 @@ class Monitoring(pulumi.ComponentResource):
             comparison="LessThanThreshold",
             threshold=1,
             missing="breaching",
-            description=f"Aurora {cluster} unreachable (no engine uptime); fails DNS over",
+            description=f"Aurora {cluster} unreachable (no engine uptime); reader DNS avoids it",
         )
         for instance in args.aurora_instances[region]:
             suffix = instance.rsplit("-", 1)[-1]
@@ -234,8 +243,29 @@ class Monitoring(pulumi.ComponentResource):
                     periods=1,
                     description=f"{table} {kind.lower()}s throttled in {region}",
                 )
+        self.cache_health_alarm_names[region] = []
         for node in args.cache_nodes[region]:
             suffix = node.rsplit("-", 1)[-1]
+            # Node health: a live engine reports CurrConnections (from INFO) every minute, zero
+            # clients included, so three minutes without a sample means the node is gone.
+            # ElastiCache publishes per node only ("Monitoring use with CloudWatch Metrics"), so
+            # the region's cache health check combines these (CALCULATED, >= 1 healthy).
+            self.cache_health_alarm_names[region].append(
+                self._alarm(
+                    args,
+                    region,
+                    topic,
+                    key=f"cache-health-{suffix}",
+                    namespace="AWS/ElastiCache",
+                    metric="CurrConnections",
+                    dimensions={"CacheClusterId": node},
+                    statistic="SampleCount",
+                    comparison="LessThanThreshold",
+                    threshold=1,
+                    missing="breaching",
+                    description=f"Cache node {node} silent (no engine metrics); cache-reader DNS avoids its region when all are",
+                )
+            )
             self._alarm(
                 args,
                 region,
@@ -267,7 +297,8 @@ class Monitoring(pulumi.ComponentResource):
 def _dashboard(args: MonitoringArgs) -> dict[str, object]:
     """One dashboard, a row per region: Aurora CPU and lag, DynamoDB latency, cache CPU."""
     widgets: list[dict[str, object]] = []
-    for row, region in enumerate(args.regions):
+    # Rows by region name, not by role: a primary/secondary swap leaves the body unchanged.
+    for row, region in enumerate(sorted(args.regions)):
         cluster = args.aurora_clusters[region]
         source = other(region, args.regions)
         panels: list[tuple[str, list[list[str]]]] = [

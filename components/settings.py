@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from components.windows import WindowError, daily_overlaps_weekly, parse_daily, parse_weekly
+
 Environment = Literal["dev", "staging", "prod"]
 ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
 
@@ -46,6 +48,17 @@ AURORA_GLOBAL_CLASS = re.compile(
 )
 # Aurora PostgreSQL majors that support global databases and managed switchover.
 AURORA_ENGINE_VERSION = re.compile(r"^(1[3-7])\.\d{1,2}$")
+DATA_API_MINIMUM: Mapping[int, tuple[int, int]] = {
+    13: (13, 11),
+    14: (14, 8),
+    15: (15, 3),
+    16: (16, 1),
+    17: (17, 4),
+}
+"""First version per major where the RDS Data API serves provisioned Aurora PostgreSQL clusters
+(AWS "Supported Regions and Aurora DB engines for RDS Data API"; every region in REGIONS has it).
+It is not supported on T classes, which AURORA_GLOBAL_CLASS already excludes (AWS "Limitations
+for the Amazon RDS Data API")."""
 # ElastiCache global datastores need large-or-bigger m5/m6g/m7g/r5/r6g/r7g nodes.
 CACHE_GLOBAL_NODE = re.compile(
     r"^cache\.(m5|m6g|m7g|r5|r6g|r7g)\.(large|xlarge|[248]xlarge|12xlarge|16xlarge|24xlarge)$"
@@ -64,6 +77,13 @@ PROJECTIONS = ("ALL", "KEYS_ONLY", "INCLUDE")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 DNS_ZONE = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+VPC_ID = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+# AWS Budgets: "A budget can have up to ten notifications" and "a notification can have one SNS
+# subscriber and up to 10 email subscribers" (Budgets API Notification / NotificationWithSubscribers;
+# https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-limits.html). The budget
+# adds one FORECASTED notification to the ACTUAL one per threshold.
+MAX_BUDGET_NOTIFICATIONS = 10
+MAX_BUDGET_EMAILS = 10
 CRON = re.compile(r"^cron\(.+\)$")
 TAG_VALUE = re.compile(r"^[\w .:/=+@-]{1,256}$")
 
@@ -103,6 +123,9 @@ class NetworkSettings:
     """CIDRs of the application tier: the only sources admitted to the data stores."""
     existing: Mapping[str, ExistingNetwork] = field(default_factory=dict)
     """Existing VPC and subnets per region; regions absent here get a new VPC."""
+    app_vpc_ids: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Application VPCs per region, associated with the private zone so applications resolve
+    its names (keyed by region, any known region, so a role swap changes nothing)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,6 +148,12 @@ class AuroraSettings:
     autoscaling_max_readers: int = 3
     autoscaling_target_cpu: float = 60.0
     deletion_protection: bool = True
+    data_api_enabled: bool = True
+    """RDS Data API (enable_http_endpoint) on both clusters: drills write canaries through it.
+    AWS allows it on both members of a global database and answers only where a writer is."""
+    allow_major_version_upgrade: bool = False
+    """Let this deploy move the global cluster to engine_version (major or minor) through
+    ModifyGlobalCluster; otherwise the deployed version is kept (AWS upgrades minors itself)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,6 +208,10 @@ class CacheSettings:
     replicas_per_region: int = 1
     """Read replicas beside the primary node in each region (>= 1 for Multi-AZ failover)."""
     snapshot_retention_days: int = 7
+    snapshot_window: str = "02:00-03:00"
+    """Daily snapshot window, hh24:mi-hh24:mi UTC (>= 60 minutes, clear of the maintenance one)."""
+    maintenance_window: str = "sun:06:00-sun:07:00"
+    """Weekly maintenance window, ddd:hh24:mi-ddd:hh24:mi UTC (>= 60 minutes)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -366,6 +399,24 @@ def _cidr(value: Any, full: str) -> str:
     return str(network)
 
 
+def _window(
+    section: Mapping[str, Any], key: str, full: str, default: str, minimum: int, *, weekly: bool
+) -> str:
+    """A backup/snapshot (daily) or maintenance (weekly) window that AWS would accept."""
+    value = section.get(key, default)
+    try:
+        (parse_weekly if weekly else parse_daily)(value, minimum)
+    except WindowError as exc:
+        raise ConfigError(full, value, str(exc)) from None
+    return str(value)
+
+
+def _no_overlap(daily: str, weekly: str, full: str, other: str) -> None:
+    """RDS and ElastiCache refuse a daily window that overlaps the weekly maintenance window."""
+    if daily_overlaps_weekly(parse_daily(daily, 0), parse_weekly(weekly, 0)):
+        raise ConfigError(full, daily, f"a window that does not overlap {other} ({weekly})")
+
+
 def default_vpc_cidr(region: str) -> str:
     """A distinct /16 per region, derived from the region (never from its role)."""
     return f"10.{16 + REGIONS.index(region)}.0.0/16"
@@ -388,7 +439,7 @@ def _regions(raw: Mapping[str, Any]) -> tuple[str, str]:
 
 def _network(raw: Mapping[str, Any], regions: tuple[str, str]) -> NetworkSettings:
     section = _section(raw, "network")
-    _known(section, "network", ("vpcCidrs", "appCidrs", "existingVpcs"))
+    _known(section, "network", ("vpcCidrs", "appCidrs", "existingVpcs", "appVpcIds"))
     cidr_map = section.get("vpcCidrs", {}) or {}
     if not isinstance(cidr_map, Mapping):
         raise ConfigError("network.vpcCidrs", cidr_map, "an object of region -> CIDR")
@@ -459,7 +510,46 @@ def _network(raw: Mapping[str, Any], regions: tuple[str, str]) -> NetworkSetting
                     f"{key}.subnetIds[{index}]", subnet, "a subnet id like subnet-0123456789abcdef0"
                 )
         existing[region] = ExistingNetwork(vpc_id=vpc_id, subnet_ids=tuple(subnets))
-    return NetworkSettings(vpc_cidrs=cidrs, app_cidrs=tuple(app_cidrs), existing=existing)
+    return NetworkSettings(
+        vpc_cidrs=cidrs,
+        app_cidrs=tuple(app_cidrs),
+        existing=existing,
+        app_vpc_ids=_app_vpc_ids(section, existing),
+    )
+
+
+def _app_vpc_ids(
+    section: Mapping[str, Any], existing: Mapping[str, ExistingNetwork]
+) -> dict[str, tuple[str, ...]]:
+    """Application VPCs per region; Route 53 refuses to associate one VPC with a zone twice."""
+    raw = section.get("appVpcIds", {}) or {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError("network.appVpcIds", raw, "an object of region -> list of VPC ids")
+    own = {e.vpc_id: f"networkExistingVpcs.{r}.vpcId" for r, e in existing.items()}
+    seen: dict[str, str] = {}
+    result: dict[str, tuple[str, ...]] = {}
+    for region, ids in raw.items():
+        key = f"network.appVpcIds.{region}"
+        if region not in REGIONS:
+            raise ConfigError(key, ids, f"a key that is a known region: {', '.join(REGIONS)}")
+        if not isinstance(ids, list):
+            raise ConfigError(key, ids, "a list of VPC ids")
+        for index, vpc_id in enumerate(ids):
+            item = f"{key}[{index}]"
+            if not isinstance(vpc_id, str) or not VPC_ID.match(vpc_id):
+                raise ConfigError(
+                    item,
+                    vpc_id,
+                    "a VPC id: vpc- and 8 or 17 hex digits, e.g. vpc-0a1b2c3d4e5f60718",
+                )
+            if vpc_id in seen or vpc_id in own:
+                where = seen.get(vpc_id) or own[vpc_id]
+                raise ConfigError(
+                    item, vpc_id, f"a VPC not listed already (it is {flat_key(where)})"
+                )
+            seen[vpc_id] = item
+        result[region] = tuple(ids)
+    return result
 
 
 def _aurora(raw: Mapping[str, Any], environment: str) -> AuroraSettings:
@@ -483,6 +573,8 @@ def _aurora(raw: Mapping[str, Any], environment: str) -> AuroraSettings:
             "autoscalingMaxReaders",
             "autoscalingTargetCpuPercent",
             "deletionProtection",
+            "dataApiEnabled",
+            "allowMajorVersionUpgrade",
         ),
     )
     settings = AuroraSettings(
@@ -524,23 +616,22 @@ def _aurora(raw: Mapping[str, Any], environment: str) -> AuroraSettings:
         backup_retention_days=_int(
             s, "backupRetentionDays", "aurora.backupRetentionDays", d.backup_retention_days, 7, 35
         ),
-        preferred_backup_window=_pattern(
+        # RDS: each window at least 30 minutes, and they must not conflict (checked below).
+        preferred_backup_window=_window(
             s,
             "preferredBackupWindow",
             "aurora.preferredBackupWindow",
             d.preferred_backup_window,
-            re.compile(r"^\d\d:\d\d-\d\d:\d\d$"),
-            "hh24:mi-hh24:mi in UTC",
+            30,
+            weekly=False,
         ),
-        preferred_maintenance_window=_pattern(
+        preferred_maintenance_window=_window(
             s,
             "preferredMaintenanceWindow",
             "aurora.preferredMaintenanceWindow",
             d.preferred_maintenance_window,
-            re.compile(
-                r"^(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d-(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d$"
-            ),
-            "ddd:hh24:mi-ddd:hh24:mi in UTC",
+            30,
+            weekly=True,
         ),
         performance_insights_retention_days=_choice(
             s,
@@ -583,7 +674,29 @@ def _aurora(raw: Mapping[str, Any], environment: str) -> AuroraSettings:
         deletion_protection=_bool(
             s, "deletionProtection", "aurora.deletionProtection", d.deletion_protection
         ),
+        data_api_enabled=_bool(s, "dataApiEnabled", "aurora.dataApiEnabled", d.data_api_enabled),
+        allow_major_version_upgrade=_bool(
+            s,
+            "allowMajorVersionUpgrade",
+            "aurora.allowMajorVersionUpgrade",
+            d.allow_major_version_upgrade,
+        ),
     )
+    _no_overlap(
+        settings.preferred_backup_window,
+        settings.preferred_maintenance_window,
+        "aurora.preferredBackupWindow",
+        "auroraPreferredMaintenanceWindow",
+    )
+    major, minor = (int(part) for part in settings.engine_version.split("."))
+    floor = DATA_API_MINIMUM[major]
+    if settings.data_api_enabled and (major, minor) < floor:
+        raise ConfigError(
+            "aurora.engineVersion",
+            settings.engine_version,
+            f"{floor[0]}.{floor[1]} or later while auroraDataApiEnabled is true (the RDS Data API "
+            "needs Aurora PostgreSQL 13.11, 14.8, 15.3, 16.1 or 17.4 and later)",
+        )
     if settings.autoscaling_max_readers < settings.autoscaling_min_readers:
         raise ConfigError(
             "aurora.autoscalingMaxReaders",
@@ -770,10 +883,30 @@ def _cache(raw: Mapping[str, Any]) -> CacheSettings:
     _known(
         s,
         "cache",
-        ("engine", "engineVersion", "nodeType", "replicasPerRegion", "snapshotRetentionDays"),
+        (
+            "engine",
+            "engineVersion",
+            "nodeType",
+            "replicasPerRegion",
+            "snapshotRetentionDays",
+            "snapshotWindow",
+            "maintenanceWindow",
+        ),
     )
     engine = _choice(s, "engine", "cache.engine", d.engine, tuple(CACHE_ENGINE_VERSIONS))
+    # ElastiCache: snapshot and maintenance windows of at least 60 minutes that do not overlap.
+    snapshot_window = _window(
+        s, "snapshotWindow", "cache.snapshotWindow", d.snapshot_window, 60, weekly=False
+    )
+    maintenance_window = _window(
+        s, "maintenanceWindow", "cache.maintenanceWindow", d.maintenance_window, 60, weekly=True
+    )
+    _no_overlap(
+        snapshot_window, maintenance_window, "cache.snapshotWindow", "cacheMaintenanceWindow"
+    )
     return CacheSettings(
+        snapshot_window=snapshot_window,
+        maintenance_window=maintenance_window,
         engine=engine,
         engine_version=_choice(
             s,
@@ -860,10 +993,20 @@ def _monitoring(raw: Mapping[str, Any]) -> MonitoringSettings:
             10,
             95,
         ),
-        alarm_emails=_str_list(
-            s, "alarmEmails", "monitoring.alarmEmails", EMAIL, "an e-mail address"
+        alarm_emails=_unique_emails(
+            _str_list(s, "alarmEmails", "monitoring.alarmEmails", EMAIL, "an e-mail address"),
+            "monitoring.alarmEmails",
         ),
     )
+
+
+def _unique_emails(emails: tuple[str, ...], full: str) -> tuple[str, ...]:
+    """E-mail addresses compare case-insensitively; a repeat would subscribe the same inbox twice."""
+    folded = [e.lower() for e in emails]
+    for index, email in enumerate(emails):
+        if folded[index] in folded[:index]:
+            raise ConfigError(f"{full}[{index}]", email, "an address not listed already")
+    return emails
 
 
 def _backup(raw: Mapping[str, Any], aurora: AuroraSettings) -> BackupSettings:
@@ -900,16 +1043,36 @@ def _budget(raw: Mapping[str, Any]) -> BudgetSettings:
     thresholds = s.get("thresholdsPercent", [80, 100])
     if not isinstance(thresholds, list) or not thresholds:
         raise ConfigError("budget.thresholdsPercent", thresholds, "a non-empty list of percentages")
+    if len(thresholds) > MAX_BUDGET_NOTIFICATIONS - 1:
+        raise ConfigError(
+            "budget.thresholdsPercent",
+            thresholds,
+            f"at most {MAX_BUDGET_NOTIFICATIONS - 1} thresholds (AWS allows "
+            f"{MAX_BUDGET_NOTIFICATIONS} notifications per budget; one more is the forecast alert)",
+        )
     for index, value in enumerate(thresholds):
         if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 1000:
             raise ConfigError(
                 f"budget.thresholdsPercent[{index}]", value, "a percentage from 1 to 1000"
+            )
+        if value in thresholds[:index]:
+            raise ConfigError(
+                f"budget.thresholdsPercent[{index}]",
+                value,
+                "a threshold not listed already (AWS refuses duplicate notifications)",
             )
     emails = _str_list(s, "alertEmails", "budget.alertEmails", EMAIL, "an e-mail address")
     if not emails:
         raise ConfigError(
             "budget.alertEmails", emails, "at least one e-mail address for budget alerts"
         )
+    if len(emails) > MAX_BUDGET_EMAILS:
+        raise ConfigError(
+            "budget.alertEmails",
+            list(emails),
+            f"at most {MAX_BUDGET_EMAILS} e-mail addresses (AWS: 10 e-mail subscribers per notification)",
+        )
+    _unique_emails(emails, "budget.alertEmails")
     return BudgetSettings(
         monthly_limit_usd=limit,
         thresholds_percent=tuple(float(t) for t in thresholds),
@@ -1050,11 +1213,15 @@ STRING_KEYS = frozenset(
         "cacheEngine",
         "cacheEngineVersion",
         "cacheNodeType",
+        "cacheSnapshotWindow",
+        "cacheMaintenanceWindow",
         "backupSchedule",
     }
 )
 """Keys whose values are strings as written ("16.6" must stay a string, not become 16.6)."""
-STRUCTURED_KEYS = frozenset({"networkVpcCidrs", "networkExistingVpcs", "dynamodbTables"})
+STRUCTURED_KEYS = frozenset(
+    {"networkVpcCidrs", "networkExistingVpcs", "networkAppVpcIds", "dynamodbTables"}
+)
 """Object-valued keys Pulumi's project schema cannot type; validated here instead."""
 CONFIG_KEYS = (
     STRING_KEYS
@@ -1070,6 +1237,8 @@ CONFIG_KEYS = (
             "auroraAutoscalingMaxReaders",
             "auroraAutoscalingTargetCpuPercent",
             "auroraDeletionProtection",
+            "auroraDataApiEnabled",
+            "auroraAllowMajorVersionUpgrade",
             "cacheReplicasPerRegion",
             "cacheSnapshotRetentionDays",
             "monitoringCpuThresholdPercent",

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from policies._rule import Rule
 from policies.backups import RULES as BACKUP_RULES
+from policies.budget_gate import RULES as BUDGET_RULES
 from policies.cost import RULES as COST_RULES
 from policies.encryption import RULES as ENCRYPTION_RULES
 from policies.multi_az import RULES as MULTI_AZ_RULES
 from policies.resilience import RULES as RESILIENCE_RULES
+from policies.route53 import RULES as ROUTE53_RULES
 from policies.tagging import RULES as TAGGING_RULES
 
 PACK_NAME = "securecart-guardrails"
@@ -21,7 +23,9 @@ ALL_RULES: tuple[Rule, ...] = (
     *BACKUP_RULES,
     *ENCRYPTION_RULES,
     *COST_RULES,
+    *BUDGET_RULES,
     *RESILIENCE_RULES,
+    *ROUTE53_RULES,
     *TAGGING_RULES,
 )
 """Every rule, grouped by concern in the order the policy table (docs/policies.md) lists them."""

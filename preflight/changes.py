@@ -1,8 +1,12 @@
 """What a change to a planned resource does: one definition for the drills' offline preview and
 the data tier's role-flip proof.
 
-``FORCE_NEW`` lists, per stateful type, the inputs whose change makes the provider replace the
-resource (its ForceNew fields); a change of ``region`` replaces every regional resource.
+``FORCE_NEW`` lists, per type, the inputs whose change makes the provider replace the resource
+(its ForceNew fields): every stateful type, and the other types of this program that a region
+swap could touch (records, health checks, alarms, parameter groups). A change of ``region``
+replaces every regional resource. ``ROUTE53_RECORD_SWAPPED`` are the record inputs the provider
+changes in place by a DELETE + CREATE batch rather than an UPSERT (terraform-provider-aws
+route53 record update): a swap must not touch them either.
 """
 
 from __future__ import annotations
@@ -88,7 +92,22 @@ FORCE_NEW: Mapping[str, frozenset[str]] = {
     "aws:secretsmanager/secret:Secret": frozenset({"name", "namePrefix"}),
     "aws:ec2/vpc:Vpc": frozenset({"cidrBlock"}),
     "aws:ec2/subnet:Subnet": frozenset({"cidrBlock", "availabilityZone", "vpcId"}),
+    "aws:route53/zone:Zone": frozenset({"name", "delegationSetId"}),
+    # Route 53 (terraform-provider-aws route53 record/health check schemas): a record is keyed by
+    # zone and name; a health check's type and caller reference are fixed at creation.
+    "aws:route53/record:Record": frozenset({"name", "zoneId"}),
+    "aws:route53/healthCheck:HealthCheck": frozenset(
+        {"type", "referenceName", "measureLatency", "requestInterval", "routingControlArn"}
+    ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": frozenset({"name"}),
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": frozenset(
+        {"name", "namePrefix", "family", "description"}
+    ),
+    "aws:sns/topic:Topic": frozenset({"name", "namePrefix", "fifoTopic"}),
 }
+
+ROUTE53_RECORD_SWAPPED = frozenset({"type", "setIdentifier"})
+"""Record inputs whose change is a DELETE + CREATE of the record set (one batch), not an UPSERT."""
 
 
 def _effective(inputs: Mapping[str, Any], ignore_changes: tuple[str, ...]) -> dict[str, Any]:

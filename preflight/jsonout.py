@@ -15,6 +15,8 @@ Shape (format 1)::
      "summary": {"mandatory": n, "remediate": n, "advisory": n},
      "criticalPath": {"totalSeconds", "steps": [{"urn", "name", "type", "region",
                       "startSeconds", "durationSeconds"}]},
+     "cost": {"monthlyUsd", "reservedMonthlyUsd": {"1y", "3y"}, "budgetUsd", "lines": [...],
+              ...} (preflight/cost.py, docs/cost.md),
      "timings": {...}}
 
 Regions: a resource's ``region`` input; ``"global"`` for regionless custom resources; ``null`` for
@@ -28,6 +30,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from preflight.cost import cost_document
 from preflight.critical_path import GLOBAL, is_plan_resource, region_label
 from preflight.model import Recording
 from preflight.pipeline import LEVELS, PreflightResult
@@ -133,6 +136,7 @@ def to_document(result: PreflightResult) -> dict[str, Any]:
                 for s in path.steps
             ],
         },
+        "cost": cost_document(result),
         "timings": {
             "recordSeconds": t.record_seconds,
             "serverStartSeconds": t.server_start_seconds,

@@ -140,6 +140,8 @@ class PreflightResult:
     timings: Timings = field(default_factory=Timings)
     scrub: Scrubber = field(default_factory=Scrubber)
     """Replaces the recording's secret plaintexts in free text (see ``preflight.redaction``)."""
+    cost: Any = None
+    """The monthly cost estimate (``preflight.cost.CostReport``), or None."""
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -262,6 +264,9 @@ def run_preflight(
     config_file, config = load_policy_config(policy_config, stack, root)
     if recorder is None:
         _check_config(stack, overrides, root)
+    from preflight.cost import prepare as prepare_cost  # usage file and gate config (exit 2)
+
+    cost_plan = prepare_cost(stack, root, config_file, config)
 
     def start_server() -> tuple[PolicyServerLike, Any]:
         t0 = time.perf_counter()
@@ -335,6 +340,7 @@ def run_preflight(
         policy_config=config,
         timings=timings,
         scrub=scrub,
+        cost=cost_plan.estimate(recording),
     )
     timings.total_seconds = time.perf_counter() - started
     return result

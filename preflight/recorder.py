@@ -84,6 +84,9 @@ class CloudMocks(pulumi_mocks.Mocks):
         elif token == "aws:rds/globalCluster:GlobalCluster":
             resource_id = str(inputs.get("globalClusterIdentifier", resource_id))
             state["arn"] = f"arn:aws:rds::{ACCOUNT}:global-cluster:{resource_id}"
+            # The global writer endpoint: "<global cluster id>.global-<id>.global.rds.amazonaws.com".
+            state["endpoint"] = f"{resource_id}.global-{digest[:10]}.global.rds.amazonaws.com"
+            state["engineVersionActual"] = inputs.get("engineVersion")
         elif token == "aws:rds/cluster:Cluster":
             resource_id = str(inputs.get("clusterIdentifier", resource_id))
             state["arn"] = f"arn:aws:rds:{region}:{ACCOUNT}:cluster:{resource_id}"

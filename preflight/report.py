@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from preflight.cost import render_cost
 from preflight.critical_path import GLOBAL, ancestors, is_plan_resource, region_label
 from preflight.jsonout import counts
 from preflight.model import RecordedResource
@@ -56,6 +57,7 @@ def render(result: PreflightResult, console: Console) -> None:
     console.print(counts_table(result))
     _policy_results(result, console)
     console.print(critical_path_table(result))
+    render_cost(result, console)
     _verdict(result, console)
 
 

@@ -51,12 +51,23 @@ def _alarm(namespace: str, *metrics: str) -> Any:
     )
 
 
-def _writer(kind: str) -> Any:
-    def check(r: RecordedResource) -> bool:
-        policies = r.inputs.get("failoverRoutingPolicies") or [{}]
-        return "writer" in str(r.inputs.get("name", "")) and policies[0].get("type") == kind
+def _dns(label: str) -> Any:
+    """A Route 53 record whose DNS name starts with ``label.``."""
+    return lambda r: str(r.inputs.get("name", "")).startswith(f"{label}.")
 
-    return check
+
+def _latency(r: RecordedResource) -> bool:
+    return bool(r.inputs.get("latencyRoutingPolicies"))
+
+
+def _metric_check(r: RecordedResource) -> bool:
+    return r.inputs.get("type") == "CLOUDWATCH_METRIC"
+
+
+def _other_region(resource: RecordedResource, resources: Sequence[RecordedResource]) -> list[Any]:
+    """The other region of the pair than the one a health check looks in."""
+    pair = {r.inputs.get("region") for r in resources if r.type == t.RDS_CLUSTER}
+    return sorted(pair - {resource.inputs.get("cloudwatchAlarmRegion")})
 
 
 def _sibling_zones(resource: RecordedResource, resources: Sequence[RecordedResource]) -> list[Any]:
@@ -478,6 +489,16 @@ CASES: dict[str, Case] = {
             ),
         ),
     ),
+    "cost-budget-estimate": Case(
+        (M(t.BUDGET, "limitAmount", "100.00"),),
+        (
+            Override({"headroomPercent": 50}),
+            Override(
+                {"compareWith": "reserved-3y"}, M(t.BUDGET, "limitAmount", "1800.00"), fires=False
+            ),
+            Override({"usage": {"aurora": {"storageGb": 100000}}}),
+        ),
+    ),
     "dynamodb-billing-mode": Case(
         (
             M(
@@ -693,19 +714,41 @@ CASES: dict[str, Case] = {
     ),
     "route53-writer-failover": Case(
         (
-            M(t.ROUTE53_RECORD, "healthCheckId", DELETE, where=_writer("PRIMARY")),
             M(
                 t.ROUTE53_RECORD,
-                "failoverRoutingPolicies.0.type",
-                "PRIMARY",
-                where=_writer("SECONDARY"),
-                expect="failoverRoutingPolicies",
+                "records",
+                ["sc-us-east-1.cluster-abc.us-east-1.rds.amazonaws.com"],
+                where=_dns("writer"),
             ),
+            M(
+                t.ROUTE53_RECORD,
+                "failoverRoutingPolicies",
+                [{"type": "PRIMARY"}],
+                where=_dns("writer"),
+            ),
+            M(
+                t.ROUTE53_RECORD,
+                "failoverRoutingPolicies",
+                [{"type": "PRIMARY"}],
+                where=_dns("cache"),
+            ),
+            M(t.ROUTE53_RECORD, "healthCheckId", DELETE, where=_latency),
+            M(t.ROUTE53_RECORD, "type", "A", where=_dns("writer")),
         ),
         (
             Override(
-                {"requireOnSecondary": False},
-                M(t.ROUTE53_RECORD, "healthCheckId", DELETE, where=_writer("SECONDARY")),
+                {"requireLatencyHealthChecks": False},
+                M(t.ROUTE53_RECORD, "healthCheckId", DELETE, where=_latency),
+                fires=False,
+            ),
+            Override(
+                {"cacheRecordPattern": "sessions"},
+                M(
+                    t.ROUTE53_RECORD,
+                    "failoverRoutingPolicies",
+                    [{"type": "PRIMARY"}],
+                    where=_dns("cache"),
+                ),
                 fires=False,
             ),
             Override({"writerRecordPattern": "primary-db"}),
@@ -714,8 +757,20 @@ CASES: dict[str, Case] = {
     "route53-health-check-alarm": Case(
         (
             M(t.ROUTE53_HEALTH_CHECK, "type", "HTTPS"),
-            M(t.ROUTE53_HEALTH_CHECK, "cloudwatchAlarmName", DELETE),
-            M(t.ROUTE53_HEALTH_CHECK, "insufficientDataHealthStatus", "Maybe"),
+            M(t.ROUTE53_HEALTH_CHECK, "cloudwatchAlarmName", DELETE, where=_metric_check),
+            M(t.ROUTE53_HEALTH_CHECK, "insufficientDataHealthStatus", "Maybe", where=_metric_check),
+            M(
+                t.ROUTE53_HEALTH_CHECK,
+                "cloudwatchAlarmName",
+                "sc-no-such-alarm",
+                where=_metric_check,
+            ),
+            M(
+                t.ROUTE53_HEALTH_CHECK,
+                "cloudwatchAlarmRegion",
+                Computed(_other_region),
+                where=_metric_check,
+            ),
         ),
         (
             Override(

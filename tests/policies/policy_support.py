@@ -168,10 +168,14 @@ def golden_stack() -> list[RecordedResource]:
         (t.METRIC_ALARM, "cpu-cache-us-east-1"),
         (t.METRIC_ALARM, "cpu-cache-us-west-2"),
         (t.METRIC_ALARM, "lag-us-west-2"),
+        (t.METRIC_ALARM, "aurora-health-us-east-1"),
+        (t.METRIC_ALARM, "aurora-health-us-west-2"),
         (t.ROUTE53_HEALTH_CHECK, "health-us-east-1"),
         (t.ROUTE53_HEALTH_CHECK, "health-us-west-2"),
-        (t.ROUTE53_RECORD, "writer-us-east-1"),
-        (t.ROUTE53_RECORD, "writer-us-west-2"),
+        (t.ROUTE53_RECORD, "writer"),
+        (t.ROUTE53_RECORD, "cache"),
+        (t.ROUTE53_RECORD, "reader-us-east-1"),
+        (t.ROUTE53_RECORD, "reader-us-west-2"),
         (t.BACKUP_VAULT, "vault-us-east-1"),
         (t.BACKUP_VAULT, "vault-us-west-2"),
         (t.BACKUP_PLAN, "plan-us-east-1"),
@@ -538,6 +542,17 @@ def golden_stack() -> list[RecordedResource]:
             {"DBClusterIdentifier": f"sc-{WEST}"},
             1000.0,
         ),
+        *(
+            _alarm(
+                f"aurora-health-{region}",
+                region,
+                "AWS/RDS",
+                "EngineUptime",
+                {"DBClusterIdentifier": f"sc-{region}"},
+                1.0,
+            )
+            for region in (EAST, WEST)
+        ),
     ]
     for region in (EAST, WEST):
         out.append(
@@ -550,21 +565,45 @@ def golden_stack() -> list[RecordedResource]:
                     "cloudwatchAlarmRegion": region,
                     "insufficientDataHealthStatus": "Unhealthy",
                 },
+                deps={"cloudwatchAlarmName": [f"aurora-health-{region}"]},
             )
         )
-    for region, kind in ((EAST, "PRIMARY"), (WEST, "SECONDARY")):
+    record = {"zoneId": "Z0123456789", "type": "CNAME", "ttl": 30.0}
+    out.append(
+        make(
+            t.ROUTE53_RECORD,
+            "writer",
+            {
+                **record,
+                "name": "writer.data.securecart.internal",
+                "records": ["sc-global.global-abc.global.rds.amazonaws.com"],
+            },
+            deps={"records": ["aurora-global"]},
+        )
+    )
+    out.append(
+        make(
+            t.ROUTE53_RECORD,
+            "cache",
+            {
+                **record,
+                "name": "cache.data.securecart.internal",
+                "records": [f"master.sc-cache-{EAST}.abc.{EAST}.cache.amazonaws.com"],
+            },
+            deps={"records": [f"cache-{EAST}"]},
+        )
+    )
+    for region in (EAST, WEST):
         out.append(
             make(
                 t.ROUTE53_RECORD,
-                f"writer-{region}",
+                f"reader-{region}",
                 {
-                    "zoneId": "Z0123456789",
-                    "name": "writer.data.securecart.internal",
-                    "type": "CNAME",
-                    "ttl": 30.0,
+                    **record,
+                    "name": "reader.data.securecart.internal",
                     "setIdentifier": region,
-                    "records": [f"sc-{region}.cluster-abc.{region}.rds.amazonaws.com"],
-                    "failoverRoutingPolicies": [{"type": kind}],
+                    "records": [f"sc-{region}.cluster-ro-abc.{region}.rds.amazonaws.com"],
+                    "latencyRoutingPolicies": [{"region": region}],
                     "healthCheckId": f"hc-{region}",
                 },
                 deps={"healthCheckId": [f"health-{region}"], "records": [f"aurora-{region}"]},
@@ -611,7 +650,7 @@ def golden_stack() -> list[RecordedResource]:
             {
                 "name": "sc-data-tier",
                 "budgetType": "COST",
-                "limitAmount": "1000.00",
+                "limitAmount": "3000.00",  # the golden stack estimates ~$1,800 a month
                 "limitUnit": "USD",
                 "timeUnit": "MONTHLY",
                 "notifications": [

@@ -37,4 +37,5 @@ def test_stack_configs_name_only_real_rules_and_prod_is_mandatory() -> None:
         "elasticache-automatic-failover",
         "rds-enhanced-monitoring",
         "backup-cross-region-copy",
+        "cost-budget-estimate",
     }

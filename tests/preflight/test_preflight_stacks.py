@@ -36,6 +36,7 @@ from tests.support.stacks import STACKS, recorded
 GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
 CLUSTER = "aws:rds/cluster:Cluster"
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+PARAMS = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 TABLE = "aws:dynamodb/table:Table"
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
 GLOBAL_CACHE = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
@@ -187,7 +188,8 @@ def _plan_is_printed_per_region_and_component(run_: Run) -> None:
 
 
 def _global_chain(recording: Recording) -> list[str]:
-    """global cluster -> primary cluster -> writer -> secondary cluster -> its first instance."""
+    """global cluster -> primary's parameter group (its family follows the version the global
+    cluster reports) -> primary cluster -> writer -> secondary cluster -> its first instance."""
     deps = plan_dependencies(recording)
     (global_cluster,) = _by_type(recording, GLOBAL_CLUSTER)
     clusters = _by_type(recording, CLUSTER)
@@ -199,7 +201,16 @@ def _global_chain(recording: Recording) -> list[str]:
     assert primary.urn in deps[writers[0].urn]
     replicas = [i for i in instances if secondary.urn in deps[i.urn]]
     assert replicas
-    return [global_cluster.urn, primary.urn, writers[0].urn, secondary.urn, replicas[0].urn]
+    (params,) = [p for p in _by_type(recording, PARAMS) if p.urn in deps[primary.urn]]
+    assert global_cluster.urn in deps[params.urn]
+    return [
+        global_cluster.urn,
+        params.urn,
+        primary.urn,
+        writers[0].urn,
+        secondary.urn,
+        replicas[0].urn,
+    ]
 
 
 def _path_text(path: CriticalPath) -> str:
@@ -212,14 +223,14 @@ def test_prod_critical_path_runs_through_the_global_database_chain() -> None:
     steps = [s.urn for s in path.steps]
     assert chain[0] in steps, _path_text(path)
     start = steps.index(chain[0])
-    # the five links follow one another, the secondary's instance being any of its instances
-    assert steps[start : start + 4] == chain[:4], _path_text(path)
+    # the six links follow one another, the secondary's instance being any of its instances
+    assert steps[start : start + 5] == chain[:5], _path_text(path)
     assert (
-        path.steps[start + 4].type == INSTANCE
-        and path.steps[start + 4].region == rec.get(chain[3]).region
+        path.steps[start + 5].type == INSTANCE
+        and path.steps[start + 5].region == rec.get(chain[4]).region
     )
     chain_seconds = sum(TYPICAL_CREATE_SECONDS[rec.get(u).type] for u in chain)
-    assert chain_seconds == 37 * 60
+    assert chain_seconds == 37 * 60 + 5
 
 
 def _before(steps: tuple[PathStep, ...], urn: str) -> list[PathStep]:
@@ -236,12 +247,12 @@ def test_prod_critical_path_is_not_lengthened_by_avoidable_dependencies() -> Non
     )
     # After the chain only what needs the secondary's instances (reader auto scaling) may follow.
     deps = plan_dependencies(rec)
-    tail = list(path.steps[5:])
+    tail = list(path.steps[6:])
     for step in tail:
         assert step.type.startswith("aws:appautoscaling/"), (
             f"{step.name} ({step.type}) lengthens the path"
         )
-    assert path.total_seconds == 37 * 60 + sum(s.duration for s in tail)
+    assert path.total_seconds == 37 * 60 + 5 + sum(s.duration for s in tail)
     assert all(deps[s.urn] for s in tail)
 
     # No table or cache waits on the database; no data store waits on monitoring resources.

@@ -3,9 +3,12 @@ child receives for the less common configurations (bring-your-own VPC, provision
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pytest
 
+from components.dns import FailoverDns, FailoverDnsArgs
 from components.dynamodb import GlobalTable, GlobalTableArgs
 from components.network import RegionalNetwork, RegionalNetworkArgs
 from components.settings import AttributeSettings, ExistingNetwork, TableSettings
@@ -164,3 +167,106 @@ def _build_table() -> pulumi.Output[list[str]]:
     )
 
     return pulumi.Output.all(table.arns["us-east-1"], table.arns["us-west-2"])
+
+
+class _Net:
+    """Stands in for RegionalNetwork: the DNS component reads only the VPC id."""
+
+    def __init__(self, vpc_id: str) -> None:
+        self.vpc_id = vpc_id
+
+
+def test_app_vpcs_of_a_third_region_and_a_role_swap_give_one_association_list(
+    monitor: RecordingMonitor,
+) -> None:
+    pair = ("us-west-2", "us-east-1")  # primary listed first, but associations sort by region
+
+    @pulumi.runtime.test  # waits for every outstanding registration before returning
+    def build() -> pulumi.Output[str]:
+        dns = FailoverDns(
+            "dns",
+            FailoverDnsArgs(
+                prefix="securecart-unit",
+                zone_name="data.securecart.internal",
+                primary_region=pair[0],
+                secondary_region=pair[1],
+                networks={"us-east-1": _Net("vpc-00000000"), "us-west-2": _Net("vpc-11111111")},  # type: ignore[dict-item]
+                app_vpc_ids={
+                    "eu-west-1": ["vpc-22222222"],
+                    "us-east-1": ["vpc-44444444", "vpc-33333333"],
+                },
+                writer_endpoint="g.global-x.global.rds.amazonaws.com",
+                reader_endpoints={r: f"ro.{r}" for r in pair},
+                cache_primary_endpoints={r: f"master.{r}" for r in pair},
+                cache_reader_endpoints={r: f"replica.{r}" for r in pair},
+                health_alarm_names={r: f"aurora-health-{r}" for r in pair},
+                cache_health_alarm_names={r: [f"cache-health-001-{r}"] for r in pair},
+            ),
+        )
+        return dns.zone_id
+
+    build()
+    (zone,) = _registered(monitor, "aws:route53/zone:Zone")
+    assert zone.inputs["vpcs"] == [
+        {"vpcId": "vpc-22222222", "vpcRegion": "eu-west-1"},
+        {"vpcId": "vpc-00000000", "vpcRegion": "us-east-1"},
+        {"vpcId": "vpc-33333333", "vpcRegion": "us-east-1"},
+        {"vpcId": "vpc-44444444", "vpcRegion": "us-east-1"},
+        {"vpcId": "vpc-11111111", "vpcRegion": "us-west-2"},
+    ]
+    records = {r.name: r.inputs for r in _registered(monitor, "aws:route53/record:Record")}
+    assert records["cache"]["records"] == ["master.us-west-2"]
+    assert records["writer"]["records"] == ["g.global-x.global.rds.amazonaws.com"]
+    assert records["cache-reader-us-east-1"]["records"] == ["replica.us-east-1"]
+    checks = {r.name: r.inputs for r in _registered(monitor, "aws:route53/healthCheck:HealthCheck")}
+    assert checks["health-us-east-1"]["cloudwatchAlarmName"] == "aurora-health-us-east-1"
+    assert checks["cache-health-us-west-2"]["childHealthThreshold"] == 1
+    assert all(len(c.get("referenceName", "")) <= 27 for c in checks.values())
+
+
+class _AliasMonitor(RecordingMonitor):
+    """Also keeps the alias names each registration asks the engine for."""
+
+    def __init__(self) -> None:
+        super().__init__(CloudMocks("us-east-1"))
+        self.aliases: dict[str, list[tuple[str, str]]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        self.aliases[request.name] = [(a.spec.name, a.spec.parentUrn) for a in request.aliases]
+        return super().RegisterResource(request)
+
+
+def test_writer_and_cache_adopt_the_primary_regions_old_failover_records() -> None:
+    """Upgrading a stack: the new simple records take over `writer-<primary>` / `cache-<primary>`
+    (an in-place update) instead of being created beside them (Route 53 would refuse)."""
+    recording = _AliasMonitor()
+    pulumi.runtime.set_mocks(
+        recording.mocks, project="securecart-data", stack="unit", preview=False, monitor=recording
+    )
+    pair = ("us-west-2", "us-east-1")
+
+    @pulumi.runtime.test
+    def build() -> pulumi.Output[str]:
+        return FailoverDns(
+            "dns",
+            FailoverDnsArgs(
+                prefix="securecart-unit",
+                zone_name="data.securecart.internal",
+                primary_region=pair[0],
+                secondary_region=pair[1],
+                networks={r: _Net(f"vpc-{n}0000000") for n, r in enumerate(pair)},  # type: ignore[misc]
+                app_vpc_ids={},
+                writer_endpoint="g.global-x.global.rds.amazonaws.com",
+                reader_endpoints={r: f"ro.{r}" for r in pair},
+                cache_primary_endpoints={r: f"master.{r}" for r in pair},
+                cache_reader_endpoints={r: f"replica.{r}" for r in pair},
+                health_alarm_names={r: f"aurora-health-{r}" for r in pair},
+                cache_health_alarm_names={r: [f"cache-health-001-{r}"] for r in pair},
+            ),
+        ).zone_id
+
+    build()
+    # An alias without a parent URN keeps the resource's own parent (the FailoverDns component).
+    assert recording.aliases["writer"] == [("writer-us-west-2", "")]
+    assert recording.aliases["cache"] == [("cache-us-west-2", "")]
+    assert recording.aliases["reader-us-east-1"] == []

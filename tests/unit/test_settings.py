@@ -259,6 +259,195 @@ BAD_CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "auroraDeletionProtection",
         "true in prod",
     ),
+    # --- application VPCs -----------------------------------------------------------------
+    (
+        "app VPCs in an unknown region",
+        {"networkAppVpcIds": {"us-moon-1": ["vpc-0a1b2c3d4e5f60718"]}},
+        "networkAppVpcIds.us-moon-1",
+        "known region: us-east-1",
+    ),
+    (
+        "app VPC id of 9 hex digits",
+        {"networkAppVpcIds": {"us-east-1": ["vpc-0a1b2c3d4"]}},
+        "networkAppVpcIds.us-east-1[0]",
+        "8 or 17 hex digits",
+    ),
+    (
+        "app VPC id in upper case",
+        {"networkAppVpcIds": {"us-east-1": ["vpc-0A1B2C3D"]}},
+        "networkAppVpcIds.us-east-1[0]",
+        "8 or 17 hex digits",
+    ),
+    (
+        "app VPC listed in two regions",
+        {
+            "networkAppVpcIds": {
+                "us-east-1": ["vpc-0a1b2c3d"],
+                "eu-west-1": ["vpc-0a1b2c3d"],
+            }
+        },
+        "networkAppVpcIds.eu-west-1[0]",
+        "not listed already (it is networkAppVpcIds.us-east-1[0])",
+    ),
+    (
+        "app VPC that is the data tier's own",
+        {
+            "networkExistingVpcs": {
+                "us-east-1": {
+                    "vpcId": "vpc-0123456789abcdef0",
+                    "subnetIds": [
+                        "subnet-0123456789abcdef0",
+                        "subnet-0123456789abcdef1",
+                        "subnet-0123456789abcdef2",
+                    ],
+                }
+            },
+            "networkAppVpcIds": {"us-east-1": ["vpc-0123456789abcdef0"]},
+        },
+        "networkAppVpcIds.us-east-1[0]",
+        "networkExistingVpcs.us-east-1.vpcId",
+    ),
+    (
+        "app VPCs not a list",
+        {"networkAppVpcIds": {"us-east-1": "vpc-0a1b2c3d"}},
+        "networkAppVpcIds.us-east-1",
+        "a list of VPC ids",
+    ),
+    # --- Data API and engine upgrades ------------------------------------------------------
+    (
+        "Data API on a version without it",
+        {"auroraEngineVersion": "15.2"},
+        "auroraEngineVersion",
+        "15.3 or later while auroraDataApiEnabled is true",
+    ),
+    (
+        "Data API on 17.2",
+        {"auroraEngineVersion": "17.2"},
+        "auroraEngineVersion",
+        "17.4 or later",
+    ),
+    (
+        "Data API flag as text",
+        {"auroraDataApiEnabled": "yes"},
+        "auroraDataApiEnabled",
+        "true or false",
+    ),
+    (
+        "upgrade flag as a number",
+        {"auroraAllowMajorVersionUpgrade": 1},
+        "auroraAllowMajorVersionUpgrade",
+        "true or false",
+    ),
+    # --- windows ---------------------------------------------------------------------------
+    (
+        "backup window hour 24",
+        {"auroraPreferredBackupWindow": "24:00-01:00"},
+        "auroraPreferredBackupWindow",
+        "hour 24",
+    ),
+    (
+        "backup window minute 60",
+        {"auroraPreferredBackupWindow": "03:60-04:30"},
+        "auroraPreferredBackupWindow",
+        "minute 60",
+    ),
+    (
+        "backup window shorter than 30 minutes",
+        {"auroraPreferredBackupWindow": "03:00-03:20"},
+        "auroraPreferredBackupWindow",
+        "at least 30 minutes (this one is 20)",
+    ),
+    (
+        "backup window without the dash",
+        {"auroraPreferredBackupWindow": "03:00 04:00"},
+        "auroraPreferredBackupWindow",
+        "hh24:mi-hh24:mi",
+    ),
+    (
+        "maintenance window on a bad day",
+        {"auroraPreferredMaintenanceWindow": "sun:05:00-sux:06:00"},
+        "auroraPreferredMaintenanceWindow",
+        "day 'sux' is not one of mon",
+    ),
+    (
+        "maintenance window hour 25",
+        {"auroraPreferredMaintenanceWindow": "sun:25:00-sun:26:00"},
+        "auroraPreferredMaintenanceWindow",
+        "hour 25",
+    ),
+    (
+        "maintenance window longer than a day",
+        {"auroraPreferredMaintenanceWindow": "sun:05:00-tue:06:00"},
+        "auroraPreferredMaintenanceWindow",
+        "at most 24 hours",
+    ),
+    (
+        "backup window overlapping maintenance",
+        {
+            "auroraPreferredBackupWindow": "04:30-05:30",
+            "auroraPreferredMaintenanceWindow": "sun:05:00-sun:06:00",
+        },
+        "auroraPreferredBackupWindow",
+        "does not overlap auroraPreferredMaintenanceWindow (sun:05:00-sun:06:00)",
+    ),
+    (
+        "backup window across midnight into maintenance",
+        {
+            "auroraPreferredBackupWindow": "23:30-00:30",
+            "auroraPreferredMaintenanceWindow": "mon:00:00-mon:00:45",
+        },
+        "auroraPreferredBackupWindow",
+        "does not overlap",
+    ),
+    (
+        "cache snapshot window of 30 minutes",
+        {"cacheSnapshotWindow": "02:00-02:30"},
+        "cacheSnapshotWindow",
+        "at least 60 minutes",
+    ),
+    (
+        "cache maintenance window of 30 minutes",
+        {"cacheMaintenanceWindow": "sun:06:00-sun:06:30"},
+        "cacheMaintenanceWindow",
+        "at least 60 minutes",
+    ),
+    (
+        "cache snapshot overlapping maintenance",
+        {"cacheSnapshotWindow": "06:30-07:30"},
+        "cacheSnapshotWindow",
+        "does not overlap cacheMaintenanceWindow (sun:06:00-sun:07:00)",
+    ),
+    # --- budget limits -----------------------------------------------------------------------
+    (
+        "ten thresholds and the forecast are eleven notifications",
+        {"budgetThresholdsPercent": list(range(10, 110, 10))},
+        "budgetThresholdsPercent",
+        "at most 9 thresholds",
+    ),
+    (
+        "threshold repeated",
+        {"budgetThresholdsPercent": [80, 100, 80]},
+        "budgetThresholdsPercent[2]",
+        "not listed already",
+    ),
+    (
+        "eleven budget recipients",
+        {"budgetAlertEmails": [f"person{n}@securecart.example" for n in range(11)]},
+        "budgetAlertEmails",
+        "at most 10 e-mail addresses",
+    ),
+    (
+        "budget recipient repeated in another case",
+        {"budgetAlertEmails": ["ops@securecart.example", "Ops@SecureCart.example"]},
+        "budgetAlertEmails[1]",
+        "not listed already",
+    ),
+    (
+        "alarm recipient repeated",
+        {"monitoringAlarmEmails": ["oncall@securecart.example", "oncall@securecart.example"]},
+        "monitoringAlarmEmails[1]",
+        "not listed already",
+    ),
 ]
 
 
@@ -280,3 +469,30 @@ def test_bad_config_names_key_value_and_allowed(
 
 def test_bad_case_count_meets_the_bar() -> None:
     assert len(BAD_CASES) >= 15
+
+
+def test_limits_that_are_still_accepted() -> None:
+    """The edges AWS allows: nine thresholds (+ forecast = 10 notifications), ten recipients,
+    windows that touch without sharing a minute, app VPCs of a third region."""
+    settings = load_settings(
+        with_changes(
+            budgetThresholdsPercent=list(range(10, 100, 10)),
+            budgetAlertEmails=[f"person{n}@securecart.example" for n in range(10)],
+            auroraPreferredBackupWindow="04:00-05:00",
+            auroraPreferredMaintenanceWindow="sun:05:00-sun:06:00",
+            cacheSnapshotWindow="23:30-00:30",
+            cacheMaintenanceWindow="sat:01:00-sat:02:00",
+            networkAppVpcIds={"eu-west-1": ["vpc-0a1b2c3d"], "us-east-1": []},
+        )
+    )
+    assert len(settings.budget.thresholds_percent) == 9
+    assert len(settings.budget.alert_emails) == 10
+    assert settings.network.app_vpc_ids == {"eu-west-1": ("vpc-0a1b2c3d",), "us-east-1": ()}
+    assert settings.cache.snapshot_window == "23:30-00:30"
+    assert settings.aurora.data_api_enabled is True
+    assert settings.aurora.allow_major_version_upgrade is False
+
+
+def test_data_api_off_allows_older_minor_versions() -> None:
+    settings = load_settings(with_changes(auroraEngineVersion="15.2", auroraDataApiEnabled=False))
+    assert (settings.aurora.engine_version, settings.aurora.data_api_enabled) == ("15.2", False)

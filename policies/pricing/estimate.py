@@ -1,0 +1,561 @@
+"""The monthly estimate: every planned resource priced from the pinned table and the usage figures.
+
+One estimator for both readers: the budget gate (``policies/budget_gate.py``) runs it over the
+resources of ``AnalyzeStack``; preflight runs it over the recorded plan. It reads only type
+tokens and inputs, so it works on the pack's ``Res`` and on preflight's recorded resources
+alike, and an input that is unknown during a preview simply falls back to its default.
+
+Billing rules follow the services' pricing pages (cited per entry in ``prices.json``); where the
+page leaves room (which region pays for replication, what a recovery point stores) the line's
+``basis`` says what was assumed. AWS Backup keeps Aurora recovery points incrementally, while
+every DynamoDB backup is a full copy of the table (AWS Backup developer guide, "Backup plans";
+DynamoDB API reference, CreateBackup).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from policies import resource_types as t
+from policies.pricing.lines import (
+    AURORA_IO_KIB,
+    DAYS_PER_MONTH,
+    GIB_PER_KB,
+    Estimate,
+    Pricer,
+    ResourceLike,
+    arn_region,
+    items,
+    mapping,
+    num,
+    qty,
+    text,
+)
+from policies.pricing.table import HOURS_PER_MONTH, SECONDS_PER_MONTH, PriceTable
+from policies.pricing.usage import Usage
+
+FREE: dict[str, str] = {
+    "aws:ec2/vpc:Vpc": "no charge for a VPC",
+    "aws:ec2/subnet:Subnet": "no charge for subnets",
+    "aws:ec2/securityGroup:SecurityGroup": "no charge for security groups",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "no charge for security groups",
+    "aws:ec2/routeTable:RouteTable": "no charge for route tables",
+    "aws:rds/subnetGroup:SubnetGroup": "no charge for DB subnet groups",
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": "no charge for parameter groups",
+    "aws:rds/parameterGroup:ParameterGroup": "no charge for parameter groups",
+    t.RDS_GLOBAL_CLUSTER: "no charge for the global cluster itself: its member clusters are billed",
+    "aws:elasticache/subnetGroup:SubnetGroup": "no charge for cache subnet groups",
+    "aws:elasticache/parameterGroup:ParameterGroup": "no charge for parameter groups",
+    "aws:kms/alias:Alias": "no charge for aliases",
+    "aws:secretsmanager/secretVersion:SecretVersion": "versions are included in the secret's price",
+    t.SNS_TOPIC: "the first 1,000 e-mail notifications a month are free; alarms rarely send more",
+    "aws:sns/topicSubscription:TopicSubscription": "no charge for subscriptions",
+    t.ROUTE53_RECORD: "records are included in the hosted zone; queries are priced on the zone",
+    t.BACKUP_VAULT: "a vault costs nothing; its recovery points are priced on the plans that make them",
+    "aws:backup/selection:Selection": "no charge for a selection",
+    t.BUDGET: "the first two budgets of an account are free",
+    "aws:iam/role:Role": "IAM is free",
+    "aws:iam/policy:Policy": "IAM is free",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "IAM is free",
+    "aws:appautoscaling/policy:Policy": "Application Auto Scaling is free",
+    t.RANDOM_PASSWORD: "generated locally by Pulumi",
+}
+
+
+def _aurora_instance(run: Pricer, res: ResourceLike) -> None:
+    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    cls = text(res.props.get("instanceClass")) or "unknown"
+    engine = text(res.props.get("engine")) or "aurora-postgresql"
+    run.charge(
+        res,
+        region,
+        f"instance {cls} ({engine})",
+        HOURS_PER_MONTH,
+        f"aurora.instance/{engine}/{cls}",
+        f"{HOURS_PER_MONTH:g} h",
+        reserved=True,
+    )
+
+
+def _aurora_cluster(run: Pricer, res: ResourceLike) -> None:
+    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    u = run.usage
+    gb = u.figure("aurora.storageGb")
+    writes, reads = u.figure("aurora.writeIoPerSecond"), u.figure("aurora.readIoPerSecond")
+    run.charge(
+        res, region, "storage", gb, "aurora.storage", f"{qty(gb)} GB (usage aurora.storageGb)"
+    )
+    if text(res.props.get("storageType")) == "aurora-iopt1":
+        run.note(
+            res,
+            region,
+            "I/O-Optimized storage",
+            "the table prices Aurora Standard only",
+            free=False,
+        )
+    primary = region == run.primary
+    ios = (writes + reads if primary else reads) * SECONDS_PER_MONTH
+    what = "write + read" if primary else "read"
+    run.charge(
+        res,
+        region,
+        "I/O requests",
+        ios,
+        "aurora.io",
+        f"{qty(ios / 1e6)} million I/Os ({what} I/Os per second x {SECONDS_PER_MONTH:,.0f} s)",
+    )
+    global_member = res.props.get("globalClusterIdentifier") is not None
+    if not primary and global_member and run.primary:
+        replicated = writes * SECONDS_PER_MONTH
+        run.charge(
+            res,
+            region,
+            f"replicated write I/Os from {run.primary}",
+            replicated,
+            "aurora.replicated-write-io",
+            f"{qty(replicated / 1e6)} million (aurora.writeIoPerSecond x {SECONDS_PER_MONTH:,.0f} s)",
+        )
+        gib = writes * SECONDS_PER_MONTH * AURORA_IO_KIB * GIB_PER_KB
+        run.transfer(res, run.primary, region, gib, "at most 4 KiB per replicated write I/O")
+    retention = num(res.props.get("backupRetentionPeriod")) or 1.0
+    change = u.figure("backup.dailyChangePercent") / 100.0
+    backup_gb = gb * change * retention
+    run.charge(
+        res,
+        region,
+        f"automated backups ({retention:g} days)",
+        backup_gb,
+        "aurora.backup-storage",
+        f"{qty(backup_gb)} GB of changes kept {retention:g} days beyond the free copy of the volume",
+    )
+    exports = items(res.props.get("enabledCloudwatchLogsExports"))
+    if exports and (region, "logs") not in run.seen_region:
+        run.seen_region.add((region, "logs"))
+        logs = u.figure("cloudwatch.logsGbPerMonth")
+        run.charge(
+            res,
+            region,
+            "CloudWatch Logs ingestion",
+            logs,
+            "cloudwatch.logs-ingestion",
+            f"{qty(logs)} GB (usage cloudwatch.logsGbPerMonth: log exports, enhanced monitoring)",
+            store="monitoring",
+        )
+
+
+def _aurora_scaling(run: Pricer, res: ResourceLike) -> None:
+    if res.props.get("scalableDimension") != "rds:cluster:ReadReplicaCount":
+        run.free(res, "Application Auto Scaling is free")
+        return
+    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    extra = run.usage.figure("aurora.extraReaders")
+    most = num(res.props.get("maxCapacity"))
+    if not extra:
+        run.free(
+            res,
+            f"reader auto scaling: up to {qty(most or 0)} readers when load demands; usage aurora.extraReaders assumes 0 on average",
+        )
+        return
+    sibling = next(
+        (
+            i.props
+            for i in run.by_type[t.RDS_CLUSTER_INSTANCE]
+            if text(i.props.get("region")) == region and text(i.props.get("instanceClass"))
+        ),
+        {},
+    )
+    cls = text(sibling.get("instanceClass")) or "unknown"
+    engine = text(sibling.get("engine")) or "aurora-postgresql"
+    run.charge(
+        res,
+        region,
+        f"auto-scaled readers {cls}",
+        extra * HOURS_PER_MONTH,
+        f"aurora.instance/{engine}/{cls}",
+        f"{extra:g} readers (aurora.extraReaders) x {HOURS_PER_MONTH:g} h, on demand",
+    )
+
+
+def _table_key(res: ResourceLike, usage: Usage) -> str:
+    logical = res.name.removeprefix("table-")
+    physical = text(res.props.get("name")) or ""
+    for key in usage.tables:
+        if key in (logical, physical) or physical.endswith(f"-{key}"):
+            return key
+    return logical
+
+
+def _dynamodb_table(run: Pricer, res: ResourceLike) -> None:
+    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    key = _table_key(res, run.usage)
+    f = run.usage.table(key)
+    replicas = [mapping(r) for r in items(res.props.get("replicas"))]
+    regions = [region] + [
+        r for r in (text(x.get("regionName")) for x in replicas) if r and r != region
+    ]
+    writer = run.primary if run.primary in regions else region
+    gsis = len(items(res.props.get("globalSecondaryIndexes")))
+    wru = math.ceil(f["itemSizeKb"]) * (1 + gsis)
+    rru = math.ceil(f["itemSizeKb"] / 4.0)
+    if text(res.props.get("billingMode")) == "PROVISIONED":
+        run.note(
+            res,
+            region,
+            "provisioned capacity",
+            "the table prices on-demand capacity only",
+            free=False,
+        )
+    else:
+        writes = f["writesPerSecond"] * SECONDS_PER_MONTH * wru
+        reads = f["readsPerSecond"] * SECONDS_PER_MONTH * rru
+        idx = f" and {gsis} index(es)" if gsis else ""
+        run.charge(
+            res,
+            writer,
+            "write request units",
+            writes,
+            "dynamodb.write",
+            f"{qty(f['writesPerSecond'])} writes/s x {wru} WRU (item{idx}) x {SECONDS_PER_MONTH:,.0f} s",
+        )
+        run.charge(
+            res,
+            writer,
+            "read request units",
+            reads,
+            "dynamodb.read",
+            f"{qty(f['readsPerSecond'])} strongly consistent reads/s x {rru} RRU x {SECONDS_PER_MONTH:,.0f} s",
+        )
+        for target in regions:
+            if target != writer:
+                run.charge(
+                    res,
+                    target,
+                    f"replicated write request units from {writer}",
+                    writes,
+                    "dynamodb.replicated-write",
+                    f"every write replicated to {target}",
+                )
+                gib = f["writesPerSecond"] * f["itemSizeKb"] * SECONDS_PER_MONTH * GIB_PER_KB
+                run.transfer(res, writer, target, gib, f"({qty(f['itemSizeKb'])} KB items)")
+    pitr = {region: bool(mapping(res.props.get("pointInTimeRecovery")).get("enabled"))}
+    for rep in replicas:
+        if text(rep.get("regionName")):
+            pitr[str(rep["regionName"])] = rep.get("pointInTimeRecovery") is True
+    for target in regions:
+        run.charge(
+            res,
+            target,
+            "storage",
+            f["storageGb"],
+            "dynamodb.storage",
+            f"{qty(f['storageGb'])} GB (usage dynamodb {key}.storageGb)",
+        )
+        if pitr.get(target):
+            run.charge(
+                res,
+                target,
+                "point-in-time recovery",
+                f["storageGb"],
+                "dynamodb.pitr",
+                f"{qty(f['storageGb'])} GB of table data",
+            )
+    if res.props.get("streamEnabled") is True:
+        stream = f["streamReadsPerSecond"] * SECONDS_PER_MONTH
+        if stream:
+            run.charge(
+                res,
+                writer,
+                "stream read requests",
+                stream,
+                "dynamodb.stream-read",
+                f"{qty(f['streamReadsPerSecond'])} reads/s by consumers",
+            )
+        else:
+            run.note(
+                res,
+                writer,
+                "stream",
+                "global tables read their streams for free; usage has no other consumers",
+                free=True,
+            )
+
+
+def _cache_group(run: Pricer, res: ResourceLike) -> None:
+    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    groups = run.by_type[t.CACHE_GLOBAL_REPLICATION_GROUP] + run.by_type[t.CACHE_REPLICATION_GROUP]
+    node = text(res.props.get("nodeType")) or next(
+        (
+            n
+            for g in groups
+            for n in [text(g.props.get("cacheNodeType")) or text(g.props.get("nodeType"))]
+            if n
+        ),
+        "unknown",
+    )
+    engine = text(res.props.get("engine")) or next(
+        (e for g in groups for e in [text(g.props.get("engine"))] if e), "valkey"
+    )
+    count = num(res.props.get("numCacheClusters"))
+    if count is None:
+        shards = num(res.props.get("numNodeGroups")) or 1.0
+        count = shards * ((num(res.props.get("replicasPerNodeGroup")) or 0.0) + 1.0)
+    run.charge(
+        res,
+        region,
+        f"{count:g} x {node} ({engine})",
+        count * HOURS_PER_MONTH,
+        f"cache.node/{engine}/{node}",
+        f"{count:g} nodes (primary + replicas) x {HOURS_PER_MONTH:g} h",
+        reserved=True,
+    )
+    retention = num(res.props.get("snapshotRetentionLimit")) or 0.0
+    if retention > 1:
+        gb = (retention - 1) * run.usage.figure("cache.dataGb")
+        run.charge(
+            res,
+            region,
+            f"snapshots ({retention:g} days)",
+            gb,
+            "cache.backup-storage",
+            f"{retention - 1:g} snapshots beyond the free one x {qty(run.usage.figure('cache.dataGb'))} GB (cache.dataGb)",
+        )
+
+
+def _cache_global(run: Pricer, res: ResourceLike) -> None:
+    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    u = run.usage
+    gib = (
+        u.figure("cache.writesPerSecond")
+        * u.figure("cache.itemSizeKb")
+        * SECONDS_PER_MONTH
+        * GIB_PER_KB
+    )
+    run.transfer(
+        res,
+        region,
+        run.other(region),
+        gib,
+        f"({qty(u.figure('cache.writesPerSecond'))} writes/s of {qty(u.figure('cache.itemSizeKb'))} KB)",
+    )
+    if run.other(region) is None:
+        run.free(res, "no charge for the global datastore itself")
+
+
+def _kms(run: Pricer, res: ResourceLike) -> None:
+    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    kind = "replica key" if res.type == t.KMS_REPLICA_KEY else "key"
+    run.charge(res, region, kind, 1.0, "kms.key", "1 key-month")
+    if (region, "kms") not in run.seen_region:
+        run.seen_region.add((region, "kms"))
+        n = run.usage.figure("kms.requestsPerMonth")
+        run.charge(
+            res,
+            region,
+            f"requests (all keys in {region})",
+            n,
+            "kms.request",
+            f"{qty(n)} requests (kms.requestsPerMonth)",
+        )
+
+
+def _secret(run: Pricer, res: ResourceLike) -> None:
+    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    run.charge(res, region, "secret", 1.0, "secretsmanager.secret", "1 secret-month")
+    for rep in items(res.props.get("replicas")):
+        target = text(mapping(rep).get("region"))
+        if target:
+            run.charge(
+                res,
+                target,
+                "replica secret",
+                1.0,
+                "secretsmanager.secret",
+                "a replica is billed as a secret",
+            )
+    if (region, "secrets") not in run.seen_region:
+        run.seen_region.add((region, "secrets"))
+        n = run.usage.figure("secretsManager.apiCallsPerMonth")
+        run.charge(
+            res,
+            region,
+            "API calls",
+            n,
+            "secretsmanager.api",
+            f"{qty(n)} calls (secretsManager.apiCallsPerMonth)",
+        )
+
+
+def _alarm(run: Pricer, res: ResourceLike) -> None:
+    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    queries = [q for q in items(res.props.get("metricQueries")) if mapping(q).get("metric")]
+    metrics = float(len(queries) or 1)
+    period = num(res.props.get("period")) or 60.0
+    high = period < 60 or any(
+        (num(mapping(mapping(q).get("metric")).get("period")) or 60) < 60 for q in queries
+    )
+    run.charge(
+        res,
+        region,
+        "alarm" + (" (high resolution)" if high else ""),
+        metrics,
+        "cloudwatch.alarm-high-resolution" if high else "cloudwatch.alarm",
+        f"{metrics:g} alarm metric(s), period {period:g} s",
+    )
+
+
+def _backup_points_per_day(rule: Mapping[str, Any]) -> float:
+    match = re.match(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+)", text(rule.get("schedule")) or "")
+    if not match:
+        return 1.0
+    hours, dow = match.group(2), match.group(5)
+    per_day = (
+        24.0 / float(hours.split("/")[1])
+        if "/" in hours
+        else (24.0 if hours == "*" else float(len(hours.split(","))))
+    )
+    if dow not in ("*", "?"):
+        per_day *= len(dow.split(",")) / 7.0
+    return per_day
+
+
+def _protected(run: Pricer, region: str) -> tuple[float, list[tuple[str, float]]]:
+    """Aurora GB and DynamoDB (table, GB) a region's backup selection protects."""
+    arns = [
+        a
+        for sel in run.by_type["aws:backup/selection:Selection"]
+        if text(sel.props.get("region")) == region
+        for a in items(sel.props.get("resources"))
+    ]
+    known = [a for a in arns if text(a)]
+    clusters = [c for c in run.by_type[t.RDS_CLUSTER] if text(c.props.get("region")) == region]
+    tables = [
+        tb
+        for tb in run.by_type[t.DYNAMODB_TABLE]
+        if region == text(tb.props.get("region"))
+        or region in [text(mapping(r).get("regionName")) for r in items(tb.props.get("replicas"))]
+    ]
+    if known:
+        ids = {a.rsplit(":", 1)[-1] for a in known if ":rds:" in a}
+        names = {a.rsplit("/", 1)[-1] for a in known if ":dynamodb:" in a}
+        clusters = [c for c in clusters if text(c.props.get("clusterIdentifier")) in ids]
+        tables = [tb for tb in tables if text(tb.props.get("name")) in names]
+    aurora = run.usage.figure("aurora.storageGb") * len(clusters)
+    return aurora, [
+        (_table_key(tb, run.usage), run.usage.table(_table_key(tb, run.usage))["storageGb"])
+        for tb in tables
+    ]
+
+
+def _backup_plan(run: Pricer, res: ResourceLike) -> None:
+    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    aurora_gb, tables = _protected(run, region)
+    table_gb = sum(gb for _name, gb in tables)
+    change = run.usage.figure("backup.dailyChangePercent") / 100.0
+    for rule in (mapping(r) for r in items(res.props.get("rules"))):
+        per_day = _backup_points_per_day(rule)
+        keep = num(mapping(rule.get("lifecycle")).get("deleteAfter")) or 35.0
+        vaults: list[tuple[str, float, str]] = [(region, keep, "recovery points")]
+        for copy in (mapping(c) for c in items(rule.get("copyActions"))):
+            target = arn_region(copy.get("destinationVaultArn")) or run.other(region)
+            if target:
+                vaults.append(
+                    (
+                        target,
+                        num(mapping(copy.get("lifecycle")).get("deleteAfter")) or keep,
+                        f"copies from {region}",
+                    )
+                )
+        for target, days, what in vaults:
+            points = days * per_day
+            if aurora_gb:
+                gb = aurora_gb * (1.0 + change * max(points - 1.0, 0.0))
+                run.charge(
+                    res,
+                    target,
+                    f"Aurora {what} ({days:g} days)",
+                    gb,
+                    "backup.aurora-storage",
+                    f"first point full, then {change:.0%} of {qty(aurora_gb)} GB per point, {points:g} points",
+                )
+            if table_gb:
+                run.charge(
+                    res,
+                    target,
+                    f"DynamoDB {what} ({days:g} days)",
+                    table_gb * points,
+                    "backup.dynamodb-storage",
+                    f"{points:g} full backups of {qty(table_gb)} GB ({len(tables)} tables)",
+                )
+            if target != region:
+                monthly = DAYS_PER_MONTH * per_day
+                gib = (aurora_gb * change + table_gb) * monthly
+                run.transfer(
+                    res,
+                    region,
+                    target,
+                    gib,
+                    f"({monthly:.1f} copies: Aurora increments, full DynamoDB backups)",
+                )
+
+
+HANDLERS = {
+    t.RDS_CLUSTER_INSTANCE: _aurora_instance,
+    t.RDS_CLUSTER: _aurora_cluster,
+    t.AUTOSCALING_TARGET: _aurora_scaling,
+    t.DYNAMODB_TABLE: _dynamodb_table,
+    t.CACHE_REPLICATION_GROUP: _cache_group,
+    t.CACHE_GLOBAL_REPLICATION_GROUP: _cache_global,
+    t.KMS_KEY: _kms,
+    t.KMS_REPLICA_KEY: _kms,
+    "aws:secretsmanager/secret:Secret": _secret,
+    t.METRIC_ALARM: _alarm,
+    t.BACKUP_PLAN: _backup_plan,
+}
+FIXED = {
+    "aws:cloudwatch/dashboard:Dashboard": (
+        "dashboard",
+        "cloudwatch.dashboard",
+        "1 dashboard-month",
+    ),
+    "aws:route53/zone:Zone": ("hosted zone", "route53.zone", "1 zone-month"),
+    t.ROUTE53_HEALTH_CHECK: ("health check", "route53.health-check", "1 health check-month"),
+}
+
+
+def estimate(resources: Iterable[ResourceLike], usage: Usage, prices: PriceTable) -> Estimate:
+    """Price every resource: one or more lines each (free ones included), unpriced ones marked."""
+    run = Pricer(list(resources), usage, prices)
+    for res in run.resources:
+        handler = HANDLERS.get(res.type)
+        if handler is not None:
+            handler(run, res)
+        elif res.type in FIXED:
+            item, price_id, basis = FIXED[res.type]
+            region = (
+                "global"
+                if price_id.startswith("route53")
+                else (text(res.props.get("region")) or "us-east-1")
+            )
+            run.charge(res, region, item, 1.0, price_id, basis)
+            if res.type == "aws:route53/zone:Zone":
+                n = usage.figure("route53.queriesPerMonth")
+                run.charge(
+                    res,
+                    region,
+                    "queries",
+                    n,
+                    "route53.query",
+                    f"{qty(n)} queries (route53.queriesPerMonth)",
+                )
+        elif res.type in FREE:
+            run.free(res, FREE[res.type])
+        else:
+            region = text(res.props.get("region")) or "global"
+            run.note(
+                res, region, "not estimated", "the estimator has no rule for this type", free=False
+            )
+    tables = [_table_key(r, usage) for r in run.by_type[t.DYNAMODB_TABLE]]
+    return Estimate(run.lines, run.primary, run.secondary, usage, tables)
