@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.active_region import ActiveRegionSetting, ActiveRegionSettingArgs
 from components.aurora import AuroraGlobalDatabase, AuroraGlobalDatabaseArgs
 from components.backup import CrossRegionBackup, CrossRegionBackupArgs
 from components.budget import CostBudget, CostBudgetArgs
@@ -16,7 +17,7 @@ from components.dynamodb import GlobalTable, GlobalTableArgs
 from components.keys import MultiRegionKey, MultiRegionKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import REGION_AZS, assume_role_policy, other, prefix
-from components.network import RegionalNetwork, RegionalNetworkArgs
+from components.network import CACHE_PORT, RegionalNetwork, RegionalNetworkArgs
 from components.settings import Settings
 
 # One multi-region key per data-store family, so a key policy or a compromise stays scoped.
@@ -209,6 +210,11 @@ class DataTier(pulumi.ComponentResource):
             CostBudgetArgs(prefix=pre, stack_tag=s.base_tags["Stack"], settings=s.budget),
             child,
         )
+        active_region = ActiveRegionSetting(
+            "active-region",
+            ActiveRegionSettingArgs(environment=s.environment, regions=regions),
+            child,
+        )
 
         self.outputs = {
             "environment": s.environment,
@@ -237,10 +243,12 @@ class DataTier(pulumi.ComponentResource):
                     "replicationGroupId": cache.replication_group_ids[region],
                     "primaryEndpoint": cache.primary_endpoints[region],
                     "readerEndpoint": cache.reader_endpoints[region],
+                    "port": CACHE_PORT,
                 }
                 for region in regions
             },
             "cacheAuthSecretArn": cache.auth_secret_arn,
+            "dynamodbActiveRegionParameter": active_region.parameter_name,
             "dnsZoneId": dns.zone_id,
             "dnsTtlSeconds": dns.ttl_seconds,
             "writerDnsName": dns.writer_name,

@@ -62,6 +62,7 @@ FREE: dict[str, str] = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "IAM is free",
     "aws:appautoscaling/policy:Policy": "Application Auto Scaling is free",
     t.RANDOM_PASSWORD: "generated locally by Pulumi",
+    "aws:ssm/parameter:Parameter": "Standard-tier parameters are free (standard throughput)",
 }
 
 

@@ -3,9 +3,6 @@ completes, and a crash of the drill at every step followed by resume and by roll
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from drill_harness import (
     PRIMARY,
@@ -15,10 +12,8 @@ from drill_harness import (
     Crash,
     CrashAt,
     DrillHarness,
-    make_harness,
 )
 
-from drills.emulator import Emulator
 from drills.errors import JournalError
 from drills.scenarios import ScenarioOptions, scenario
 
@@ -175,16 +170,10 @@ def test_crash_before_a_step_acts_then_resume(harness: DrillHarness) -> None:
     assert calls["cache:cache"]["attempts"] == 1 and calls["cache:cache"]["sent_at"]
 
 
-@pytest.fixture(scope="module")
-def shared(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillHarness]:
-    """One stack for the rollback tests: every rollback returns it to its origin state."""
-    yield make_harness(emulator, tmp_path_factory.mktemp("rollback"))
-
-
 @pytest.mark.parametrize("step", SWITCHOVER_STEPS)
-def test_crash_at_a_step_then_rollback(shared: DrillHarness, step: str, tmp_path: Path) -> None:
-    shared.state_dir = tmp_path / "state"
-    shared.settings = shared.settings.with_(state_dir=shared.state_dir)
+def test_crash_at_a_step_then_rollback(harness: DrillHarness, step: str) -> None:
+    """Each crash gets its own freshly seeded stack, so one failure cannot cascade."""
+    shared = harness
     with pytest.raises(Crash):
         shared.run("planned-switchover", observers=[CrashAt(step, "finished")])
     drill_id = shared.only_drill()

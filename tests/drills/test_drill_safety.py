@@ -189,7 +189,9 @@ def test_refuses_to_apply_a_preview_that_replaces_or_deletes_stateful_resources(
     preview = harness.command.calls_of("preview")[0]
     assert preview.flag("--policy-pack") == ["policies"]
     assert preview.flag("--policy-pack-config") == ["stacks/policy-config.dev.json"]
-    assert preview.cwd.endswith("/main") or preview.cwd
+    from drills.stackfile import REPO_ROOT
+
+    assert preview.cwd == str(REPO_ROOT)  # the repository is the local program
     _assert_origin(harness)
 
 
