@@ -75,7 +75,7 @@ def next_command(drill_id: str, status: str, state_dir: Path) -> str | None:
 
 
 @contextmanager
-def _signals() -> Iterator[list[str]]:
+def stop_on_signals() -> Iterator[list[str]]:
     """SIGINT/SIGTERM stop the drill safely: the AWS call in progress finishes, then the drill
     rolls back (or pauses where a rollback needs a region that is not back). A second signal
     is reported and ignored: the undo in progress must finish."""
@@ -245,7 +245,7 @@ def run(
             observers=[RichProgress()],
             report_dir=report,
         )
-        with _signals() as received:
+        with stop_on_signals() as received:
             result = start_drill(
                 stack, scenario, env, failback=failback, confirm_production=yes_i_mean_prod
             )
@@ -300,7 +300,7 @@ def _continue(
             observers=[RichProgress()],
             report_dir=report,
         )
-        with _signals() as received:
+        with stop_on_signals() as received:
             result = action(drill_id, env)
     except DrillError as exc:
         raise _fail(exc) from exc
@@ -353,6 +353,10 @@ def sandbox(
             "--lose-primary/--keep-primary", help="unplanned-failover: the primary stops answering."
         ),
     ] = True,
+    root: Annotated[
+        Path,
+        typer.Option("--root", help="The Pulumi project (Pulumi.yaml, stacks/, policies/)."),
+    ] = REPO_ROOT,
 ) -> None:
     """Run a drill against a local emulator seeded from the stack's planned resources."""
     import tempfile
@@ -363,6 +367,7 @@ def sandbox(
     progress = RichProgress(err)
     box = Sandbox(
         stack,
+        root=root,
         use_recording=recording,
         policies=policies,
         progress=lambda message: err.print(f"[dim]sandbox: {message}[/]"),
@@ -379,7 +384,7 @@ def sandbox(
                 raise DrillError("the sandbox has no topology after start()")
             observers.append(LosePrimaryRegion(box.emulator, box.topology.primary_region, 2.0))
         env = box.environment(sandbox_settings(state_dir), observers=observers, report_dir=report)
-        with _signals() as received:
+        with stop_on_signals() as received:
             result = box.run(scenario, env, failback=failback)
         if received:
             err.print(f"interrupted by {received[0]}: the sandbox drill is {result.status}")

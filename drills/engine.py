@@ -119,6 +119,9 @@ class DrillObserver(Protocol):
     def event(self, event: TimelineEvent) -> None:
         """A timeline event."""
 
+    def waiting(self, what: str) -> None:
+        """A step starts waiting for something AWS has to do (once per wait)."""
+
     def drill_finished(self, journal: Journal) -> None:
         """The drill reached a final (or paused) status."""
 
@@ -139,6 +142,9 @@ class NullObserver:
         """Ignored."""
 
     def event(self, event: TimelineEvent) -> None:
+        """Ignored."""
+
+    def waiting(self, what: str) -> None:
         """Ignored."""
 
     def drill_finished(self, journal: Journal) -> None:
@@ -292,6 +298,7 @@ class DrillContext:
     ) -> T:
         """Poll ``probe`` until it returns a value (not None); bounded by the step deadline."""
         pause = self.settings.poll_interval if interval is None else interval
+        told = False
         while True:
             try:
                 value = probe()
@@ -301,6 +308,10 @@ class DrillContext:
                 value = None
             if value is not None:
                 return value
+            if not told:
+                told = True
+                for observer in self.observers:
+                    observer.waiting(what)
             self.check_stop_conditions()
             if time.time() + pause > self.deadline:
                 raise StepTimeoutError(self.step_name, self.deadline_seconds, what)

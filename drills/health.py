@@ -230,8 +230,8 @@ def single_writer(ctx: DrillContext, step: Step | None) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=4) as pool:
         gc_future = pool.submit(describe_global_cluster, ctx)
         cache_future = pool.submit(describe_datastore, ctx) if ctx.target.cache_global_id else None
-        recovery = {
-            region: pool.submit(ctx.aurora.in_recovery, region, ref.arn)
+        answers = {
+            region: pool.submit(ctx.aurora.answers_as_writer, region, ref.arn)
             for region, ref in ctx.target.aurora.items()
             if data_plane and region not in down
         }
@@ -253,17 +253,14 @@ def single_writer(ctx: DrillContext, step: Step | None) -> dict[str, Any]:
         if data_plane:
             data_writers: list[str] = []
             unknown = [f"{r} (not answering)" for r in ctx.target.aurora if r in down]
-            for region, future in recovery.items():
+            for region, future in answers.items():
                 try:
-                    if not future.result():
+                    if future.result():
                         data_writers.append(region)
                 except RegionUnavailableError:
                     unknown.append(region)
                 except ClientError as exc:
-                    # The Data API refuses a cluster without a writer instance: a secondary
-                    # ("Limitations for the RDS Data API"); that is the answer, not a gap.
-                    if error_code(exc) != "DatabaseUnavailableException":
-                        unknown.append(f"{region} ({error_code(exc)})")
+                    unknown.append(f"{region} ({error_code(exc)})")
             check["aurora_data_plane_writers"] = data_writers
             check["aurora_unknown"] = unknown
             if len(data_writers) > 1 or (data_writers and data_writers != control):
@@ -271,7 +268,7 @@ def single_writer(ctx: DrillContext, step: Step | None) -> dict[str, Any]:
                     **check,
                     "ok": False,
                     "writers": sorted(set(data_writers) | set(control)),
-                    "detail": "pg_is_in_recovery() disagrees with the global cluster's writer",
+                    "detail": "the Data API answers as a writer where the global cluster has none",
                 }
     if datastore is not None:
         primaries = cache_primaries(datastore)
@@ -288,7 +285,16 @@ def single_writer(ctx: DrillContext, step: Step | None) -> dict[str, Any]:
     origin = (ctx.state.get("origin") or {}).get("primary")
     if ctx.in_rollback and origin:
         where = {"aurora": control, "cache": check.get("cache_primaries", [origin])}
-        astray = {store: w for store, w in where.items() if w != [origin]}
+        setting = active_region_values(ctx)
+        if setting is not None:
+            check["dynamodb_active_region"] = setting
+            where["dynamodb"] = sorted(set(setting.values()))
+        expected = {
+            "aurora": [origin],
+            "cache": [origin],
+            "dynamodb": [ctx.state.get("setting_origin") or origin],
+        }
+        astray = {store: w for store, w in where.items() if w != expected[store]}
         if astray:
             store_name, writers = next(iter(astray.items()))
             return {
@@ -296,9 +302,33 @@ def single_writer(ctx: DrillContext, step: Step | None) -> dict[str, Any]:
                 "ok": False,
                 "store": store_name,
                 "writers": writers,
-                "detail": f"after the rollback the {store_name} primary must be in {origin}",
+                "detail": f"after the rollback the {store_name} primary must be in "
+                f"{expected[store_name][0]}",
             }
     return check
+
+
+def active_region_values(ctx: DrillContext) -> dict[str, str] | None:
+    """The active-region setting (SSM, one copy per region) in every region that answers, or
+    None when the stack has no such parameter anywhere."""
+    name = ctx.target.active_region_parameter
+    if not name:
+        return None
+    down = set(ctx.state.get("unreachable_regions", []))
+    values: dict[str, str] = {}
+    for region in ctx.target.regions:
+        if region in down:
+            continue
+        try:
+            result = ctx.aws.call("ssm", region, "get_parameter", Name=name)
+        except RegionUnavailableError:
+            continue
+        except ClientError as exc:
+            if error_code(exc) == "ParameterNotFound":
+                continue
+            raise
+        values[region] = str(result["Parameter"]["Value"])
+    return values or None
 
 
 def wait_for_region(ctx: DrillContext, region: str) -> float:

@@ -165,7 +165,12 @@ def _undo(store_name: str) -> Callable[[DrillContext], None]:
     def run(ctx: DrillContext) -> None:
         if store_name == "cache" and not ctx.target.cache_global_id:
             return
-        undo(ctx, store(store_name), ctx.state["origin"]["primary"])
+        back = ctx.state["origin"]["primary"]
+        if (
+            store_name == "dynamodb"
+        ):  # the setting goes back to what it said, not where writers were
+            back = ctx.state.get("setting_origin") or back
+        undo(ctx, store(store_name), back)
 
     return run
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from .aws import error_code
+from .canary import CANARY_SCHEMA, CANARY_TABLE
 from .engine import DrillContext
 from .errors import PreconditionFailedError, RegionUnavailableError
 from .health import (
@@ -93,6 +94,11 @@ CATALOG: tuple[CheckDef, ...] = (
     CheckDef(
         "aurora-data-api-<region>",
         "the RDS Data API (HTTP endpoint) is enabled on each cluster",
+        lambda s: s.aurora,
+    ),
+    CheckDef(
+        "aurora-canary-table",
+        "the canary table exists on the writer (docs/drills.md, The canary table)",
         lambda s: s.aurora,
     ),
     CheckDef("aurora-backups", "the writer keeps automated backups", lambda s: s.pitr),
@@ -334,6 +340,7 @@ def _aurora_checks(
             checks.append(
                 Check("aurora-backups", retention >= 1, f"backup retention {retention} days")
             )
+    data_api_on: dict[str, bool] = {}
     for region in (writer, reader):
         if region == writer and not writer_up:
             continue
@@ -342,6 +349,7 @@ def _aurora_checks(
         except (RegionUnavailableError, ClientError):
             continue
         on = bool(cluster.get("HttpEndpointEnabled"))
+        data_api_on[region] = on
         checks.append(
             Check(
                 f"aurora-data-api-{region}",
@@ -352,6 +360,8 @@ def _aurora_checks(
                 "through it (config auroraDataApiEnabled, RDS EnableHttpEndpoint)",
             )
         )
+    if writer_up and data_api_on.get(writer):
+        checks.append(_canary_table_check(ctx, writer))
     if not lossy:
         sample = aurora_lag(ctx, reader)
         if sample is None:
@@ -373,6 +383,24 @@ def _aurora_checks(
                 )
             )
     return checks
+
+
+def _canary_table_check(ctx: DrillContext, writer: str) -> Check:
+    """The canary table is part of the schema (the drill sends no DDL through the Data API)."""
+    ref = ctx.target.aurora[writer]
+    try:
+        exists = ctx.aurora.table_exists(writer, ref.arn)
+    except ClientError as exc:
+        return Check("aurora-canary-table", False, f"{error_code(exc)}: {exc}")
+    return Check(
+        "aurora-canary-table",
+        exists,
+        f"{CANARY_TABLE} exists on {ref.identifier}"
+        if exists
+        else f"table {CANARY_TABLE} does not exist on {ref.identifier} (database "
+        f"{ctx.target.database}): create it once on the writer with: {CANARY_SCHEMA} "
+        "(docs/drills.md, The canary table)",
+    )
 
 
 def _table_checks(

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -217,10 +217,9 @@ class Sandbox:
         project = self.project
 
         def outputs_after_up(stack: StandInStack) -> dict[str, Any]:
-            return seeded.outputs_for(
-                str(stack.config[f"{project}:primaryRegion"]),
-                str(stack.config[f"{project}:secondaryRegion"]),
-            )
+            primary = str(stack.config[f"{project}:primaryRegion"])
+            seeded.apply_up(primary)
+            return seeded.outputs_for(primary, str(stack.config[f"{project}:secondaryRegion"]))
 
         self.backend = StandInBackend(self.project, self.planner, outputs_after_up)
         standin = self.backend.add_stack(self.stack, config, seeded.outputs)
@@ -231,21 +230,7 @@ class Sandbox:
 
     def reseed(self) -> None:
         """Forget every resource and seed the stack again (between benchmark runs)."""
-        from moto.backends import get_backend
-
-        for service in (
-            "rds",
-            "dynamodb",
-            "elasticache",
-            "cloudwatch",
-            "secretsmanager",
-            "route53",
-            "ssm",
-        ):
-            backends: Any = get_backend(service)
-            for account in backends.values():
-                account.reset()
-        self.emulator.reset()
+        forget_everything(self.emulator)
         self._seed()
         gc.collect()
         gc.freeze()
@@ -280,6 +265,31 @@ class Sandbox:
             return start_drill(
                 self.stack, scenario, env, failback=failback, confirm_production=True
             )
+
+
+SEEDED_SERVICES: Final = (
+    "rds",
+    "dynamodb",
+    "elasticache",
+    "cloudwatch",
+    "secretsmanager",
+    "route53",
+    "ssm",
+)
+
+
+def forget_everything(emulator: Emulator) -> None:
+    """Empty moto's backends of every service a seed creates, and the emulator's own state.
+
+    moto keeps its backends per process, so a second sandbox of the same stack in one process
+    (benchmark runs, tests) would find the first one's resources under the same names."""
+    from moto.backends import get_backend
+
+    for service in SEEDED_SERVICES:
+        backends: Any = get_backend(service)
+        for account in backends.values():
+            account.reset()
+    emulator.reset()
 
 
 class LosePrimaryRegion(NullObserver):

@@ -367,9 +367,13 @@ class StandInPulumiCommand(PulumiCommand):
             )
         summary = plan.summary() if kind != "refresh" else {"same": stack.resource_count}
         if kind == "up":
-            stack.deployed_config = dict(stack.config)
             if backend.outputs_after_up is not None:
-                stack.outputs = backend.outputs_after_up(stack)
+                try:
+                    outputs = backend.outputs_after_up(stack)
+                except Exception as exc:  # a resource the update could not change fails it
+                    raise _ExitError(255, stderr=f"error: update failed: {exc}") from exc
+                stack.outputs = outputs
+            stack.deployed_config = dict(stack.config)
         if kind in {"up", "refresh"}:
             stack.history.append(
                 {

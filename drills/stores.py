@@ -78,6 +78,9 @@ class SwitchableStore(Protocol):
     """``aurora``, ``cache`` or ``dynamodb`` (journal keys, measurements)."""
     call: str
     """The API call a move makes (for the journal and the report)."""
+    settles: bool
+    """A requested move finishes by itself (a switchover, a failover): an undo waits for it.
+    A setting does not: an undo rewrites it at once, even when a crash left it half-written."""
 
     def describe(self, ctx: DrillContext) -> StoreState:
         """Read the store's state from AWS."""
@@ -101,6 +104,7 @@ class AuroraGlobal:
 
     name = "aurora"
     call = "switchover_global_cluster"
+    settles = True
 
     def describe(self, ctx: DrillContext) -> StoreState:
         """Writer, status and FailoverState (``ToDbClusterArn`` names the target)."""
@@ -159,6 +163,7 @@ class CacheGlobal:
 
     name = "cache"
     call = "failover_global_replication_group"
+    settles = True
 
     def describe(self, ctx: DrillContext) -> StoreState:
         """Primary member, status; the target of a failover is not shown while ``modifying``."""
@@ -254,6 +259,7 @@ class DynamoActiveRegion:
 
     name = "dynamodb"
     call = "ssm put_parameter"
+    settles = False
 
     def describe(self, ctx: DrillContext) -> StoreState:
         """The parameter in every reachable region; two values disagreeing is not settled."""
@@ -284,19 +290,14 @@ class DynamoActiveRegion:
         return str(result["Parameter"]["Value"])
 
     def request(self, ctx: DrillContext, region: str, *, lossy: bool) -> None:
-        """Overwrite the parameter in both regions, the target region first."""
+        """Overwrite the parameter in both regions, the target region first (an overwrite
+        keeps the parameter's type and AllowedPattern: SSM refuses a value outside it)."""
+        name = ctx.target.active_region_parameter
         for where in (region, ctx.target.other(region)):
             if where in ctx.state.get("unreachable_regions", []):
                 continue
-            ctx.aws.call(
-                "ssm",
-                where,
-                "put_parameter",
-                Name=ctx.target.active_region_parameter,
-                Value=region,
-                Type="String",
-                Overwrite=True,
-            )
+            ctx.aws.call("ssm", where, "put_parameter", Name=name, Value=region, Overwrite=True)
+            ctx.event("setting", f"{name} = {region} in {where}", store="dynamodb")
 
     def ready_for(self, ctx: DrillContext, state: StoreState, region: str) -> bool:
         """Always: moving a setting needs nothing to settle first."""
@@ -384,8 +385,11 @@ def undo(ctx: DrillContext, s: SwitchableStore, origin: str) -> None:
     first = s.describe(ctx)
     if first.in_flight:
         ctx.event("undo", f"{s.name}: a move is in flight ({first.status}); waiting for it to end")
-    state = first if first.settled else settle(ctx, s, f"any in-flight {s.name} move to finish")
-    if state.primary != origin:
+    if first.settled or not s.settles:
+        state = first
+    else:
+        state = settle(ctx, s, f"any in-flight {s.name} move to finish")
+    if state.primary != origin or not state.settled:
         ctx.event("undo", f"{s.name}: primary in {state.primary}; moving it back to {origin}")
 
         def ready() -> StoreState | None:
@@ -399,7 +403,7 @@ def undo(ctx: DrillContext, s: SwitchableStore, origin: str) -> None:
             ready,
             tolerate_unreachable=True,
         )
-        if current.primary != origin:
+        if current.primary != origin or not current.settled:
             move(ctx, s, origin, lossy=False, key=f"undo:{s.name}:{ctx.attempt_key()}")
         state = settle(ctx, s, f"the {s.name} primary back in {origin}")
         if state.primary != origin:

@@ -222,10 +222,15 @@ def target_from_outputs(outputs: Mapping[str, Any], database: str | None = None)
 
 
 def _ttl(value: Any) -> int:
+    """Route 53 TTLs are whole seconds; outputs read through Pulumi's mocks (and some CLI
+    versions) carry numbers as floats, so 30.0 is 30 and 30.5 is refused."""
     try:
-        ttl = int(value)
+        number = float(value)
     except (TypeError, ValueError) as exc:
         raise DrillConfigError("output dnsTtlSeconds", value, "an integer TTL in seconds") from exc
+    if isinstance(value, bool) or not number.is_integer():
+        raise DrillConfigError("output dnsTtlSeconds", value, "an integer TTL in seconds")
+    ttl = int(number)
     if ttl < 0:
         raise DrillConfigError("output dnsTtlSeconds", value, "an integer TTL >= 0")
     return ttl

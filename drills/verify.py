@@ -38,13 +38,8 @@ def write_canaries(ctx: DrillContext, phase: str, *, aurora: bool, tables: list[
     count = ctx.settings.canary_count
     if aurora:
         ref = ctx.target.aurora[src]
-        try:
-            ctx.aurora.ensure_schema(src, ref.arn)
-        except RegionUnavailableError as exc:
-            ctx.event("canary", f"cannot reach the Aurora writer in {src}: {exc}")
-        else:
-            for cid in ctx.next_canary_ids(f"{phase}-before-aurora", count):
-                ctx.log.add(ctx.aurora.write(src, ref.arn, cid, phase, ref.identifier))
+        for cid in ctx.next_canary_ids(f"{phase}-before-aurora", count):
+            ctx.log.add(ctx.aurora.write(src, ref.arn, cid, phase, ref.identifier))
     for table in tables:
         for cid in ctx.next_canary_ids(f"{phase}-before-{table}", count):
             ctx.log.add(ctx.dynamo(table).write(src, cid, phase))

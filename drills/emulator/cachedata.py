@@ -18,10 +18,14 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .state import STATE
+
+POLL_SECONDS = 0.05
+"""How often an idle listener checks for shutdown (socketserver's default is half a second)."""
 
 
 @dataclass(slots=True)
@@ -86,7 +90,12 @@ class CacheDataPlane:
         server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         group.server = server
-        threading.Thread(target=server.serve_forever, name=f"resp-{group_id}", daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": POLL_SECONDS},
+            name=f"resp-{group_id}",
+            daemon=True,
+        ).start()
         with self._lock:
             old = self.groups.get(host)
             self.groups[host] = group
@@ -142,11 +151,33 @@ class CacheDataPlane:
         """Keys stored by the group behind ``host`` (for assertions)."""
         return set(self.groups[host].data)
 
+    def remove(self, hosts: Iterable[str]) -> None:
+        """Stop the listeners of some endpoints (a test's stack is gone), without waiting."""
+        with self._lock:
+            groups = [self.groups.pop(h) for h in list(hosts) if h in self.groups]
+        _shut(groups, wait=False)
+
     def stop(self) -> None:
         """Stop every listener."""
         with self._lock:
             groups, self.groups = list(self.groups.values()), {}
-        for group in groups:
-            if group.server is not None:
-                group.server.shutdown()
-                group.server.server_close()
+        _shut(groups, wait=True)
+
+
+def _close(server: socketserver.ThreadingTCPServer) -> None:
+    server.shutdown()
+    server.server_close()
+
+
+def _shut(groups: list[_Group], *, wait: bool) -> None:
+    """Stop listeners all at once (each ``shutdown`` waits for its loop's next poll)."""
+    threads = [
+        threading.Thread(target=_close, args=(g.server,), daemon=True)
+        for g in groups
+        if g.server is not None
+    ]
+    for thread in threads:
+        thread.start()
+    if wait:
+        for thread in threads:
+            thread.join()

@@ -113,8 +113,9 @@ class FaultMiddleware:
         if service in GLOBAL_SERVICES:
             region = None
         if region is not None and faults.is_down(region):
-            faults.held_count += 1
-            faults.wait_for_recovery(region, faults.hold_seconds)
+            if region not in faults.refusing:
+                faults.held_count += 1
+                faults.wait_for_recovery(region, faults.hold_seconds)
             start_response("503 Service Unavailable", [("Content-Length", "0")])
             return [b""]
         body = b""

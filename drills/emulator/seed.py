@@ -15,10 +15,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from drills.canary import CANARY_SCHEMA
 from drills.topology import Topology
 
 from .server import Emulator
-from .state import EmulatorTimings
+from .state import STATE, EmulatorTimings
 
 _CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"})
 
@@ -36,6 +37,23 @@ class SeededStack:
     cache_endpoints: dict[str, tuple[str, str]]
     cache_global_id: str | None
     zone_id: str = ""
+    endpoint_url: str = ""
+
+    def apply_up(self, primary: str) -> None:
+        """What ``pulumi up`` with ``primary`` as primaryRegion changes in AWS besides the
+        outputs: the parameters whose value follows the primary region are rewritten (through
+        SSM, so AllowedPattern applies). A region that does not answer fails the update."""
+        for parameter in self.topology.parameters:
+            wanted = parameter.value_for(primary)
+            if STATE.faults.is_down(parameter.region):
+                raise RuntimeError(
+                    f"aws:ssm/parameter:Parameter {parameter.name} in {parameter.region}: "
+                    "the region does not answer"
+                )
+            ssm = _client_at(self.endpoint_url, "ssm", parameter.region)
+            current = ssm.get_parameter(Name=parameter.name)["Parameter"]["Value"]
+            if current != wanted:
+                ssm.put_parameter(Name=parameter.name, Value=wanted, Overwrite=True)
 
     def outputs_for(self, primary: str, secondary: str) -> dict[str, Any]:
         """The stack outputs after ``pulumi up`` with this region pair."""
@@ -50,12 +68,16 @@ _CLIENTS: dict[tuple[str, str, str], Any] = {}
 
 
 def _client(emulator: Emulator, service: str, region: str) -> Any:
-    key = (service, region, emulator.endpoint_url)
+    return _client_at(emulator.endpoint_url, service, region)
+
+
+def _client_at(endpoint_url: str, service: str, region: str) -> Any:
+    key = (service, region, endpoint_url)
     if key not in _CLIENTS:
         _CLIENTS[key] = boto3.client(
             service,
             region_name=region,
-            endpoint_url=emulator.endpoint_url,
+            endpoint_url=endpoint_url,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
             config=_CONFIG,
@@ -266,13 +288,22 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
         },
     )
     active_parameter = topo.active_region_parameter
-    for region in (primary, secondary):
-        _client(emulator, "ssm", region).put_parameter(
-            Name=active_parameter,
-            Value=primary,
-            Type="String",
-            Description="Region applications write DynamoDB in (moved by dynamodb-evacuation)",
+    for parameter in topo.parameters:
+        # as the plan declares it, AllowedPattern included: SSM (and the emulator) then refuse
+        # a value outside the region pair, as they would for the drill's own move
+        kwargs = {"AllowedPattern": parameter.allowed_pattern} if parameter.allowed_pattern else {}
+        _client(emulator, "ssm", parameter.region).put_parameter(
+            Name=parameter.name,
+            Value=parameter.value,
+            Type=parameter.type,
+            Description=parameter.description or "declared by the stack",
+            **kwargs,
         )
+    # The canary table is part of the database's schema (docs/drills.md, "The canary table"):
+    # created once on the writer as a migration would, never by the drill (the Data API takes
+    # no DDL); it replicates to the secondary like any change.
+    assert STATE.aurora is not None
+    STATE.aurora.create_schema(cluster_arns[primary], CANARY_SCHEMA)
 
     outputs: dict[str, Any] = {
         "primaryRegion": primary,
@@ -331,4 +362,5 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
         cache_endpoints=cache_endpoints,
         cache_global_id=cache_global_id,
         zone_id=zone_id,
+        endpoint_url=emulator.endpoint_url,
     )

@@ -18,7 +18,7 @@ from moto.moto_server.werkzeug_app import (
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from . import aurora, dynamodb, elasticache
+from . import aurora, cloudwatch, dataapi, dynamodb, elasticache, rds_restore, ssm
 from .cachedata import CacheDataPlane
 from .faults import FaultMiddleware
 from .state import STATE, EmulatedDelay, EmulatorState, EmulatorTimings, Faults, patch
@@ -67,7 +67,11 @@ def install() -> EmulatorState:
         _MOTO_MODULES.extend(moto_backends.list_of_moto_modules())
         patch(moto_backends, "list_of_moto_modules", _cached_moto_modules)
     aurora.install()
+    dataapi.install()
+    rds_restore.install()
     dynamodb.install()
+    ssm.install()
+    cloudwatch.install()
     elasticache.install()
     return STATE
 

@@ -186,6 +186,8 @@ class Faults:
         self._clock = clock
         self.down_regions: dict[str, float] = {}
         """Region -> epoch time it stopped answering."""
+        self.refusing: set[str] = set()
+        """Down regions whose requests are refused at once instead of hanging."""
         self._recovered: dict[str, threading.Event] = {}
         self.throttles: list[ThrottleRule] = []
         self.gates: dict[str, Gate] = {}
@@ -197,18 +199,27 @@ class Faults:
         self.outages: list[EmulatedDelay] = []
         """Every region outage that ended (an emulated wait for whoever waited on it)."""
 
-    def region_down(self, region: str) -> None:
-        """The region stops answering: its requests hang; replication from it stops."""
+    def region_down(self, region: str, *, hang: bool = True) -> None:
+        """The region stops answering; replication from it stops. Its requests hang until the
+        client's read timeout (``hang``, what a lost region usually looks like) or are refused
+        at once with 503 Service Unavailable (``hang=False``: the same loss seen through an
+        endpoint that still answers, which tests use so that no healthy request has to race a
+        short read timeout)."""
         with self._lock:
             if region not in self.down_regions:
                 self.down_regions[region] = self._clock()
                 self._recovered[region] = threading.Event()
+            if hang:
+                self.refusing.discard(region)
+            else:
+                self.refusing.add(region)
 
     def region_up(self, region: str) -> None:
         """The region answers again; held requests are released with an error."""
         with self._lock:
             since = self.down_regions.pop(region, None)
             event = self._recovered.pop(region, None)
+            self.refusing.discard(region)
             if since is not None:
                 self.outages.append(EmulatedDelay(f"{region} outage", since, self._clock()))
         if event is not None:

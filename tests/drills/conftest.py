@@ -48,9 +48,11 @@ def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def harness(emulator: Emulator, tmp_path: Path) -> DrillHarness:
-    """A freshly seeded stack and its Pulumi stand-in."""
-    return make_harness(emulator, tmp_path)
+def harness(emulator: Emulator, tmp_path: Path) -> Iterator[DrillHarness]:
+    """A freshly seeded stack and its Pulumi stand-in (its cache listeners stop afterwards)."""
+    made = make_harness(emulator, tmp_path)
+    yield made
+    emulator.cache_plane.remove(e[0] for e in made.seeded.cache_endpoints.values())
 
 
 @pytest.fixture

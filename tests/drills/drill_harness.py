@@ -4,7 +4,8 @@ that read the emulator's state back for assertions."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,10 @@ SECONDARY = "us-west-2"
 PROJECT = "securecart-data"
 
 TIMINGS = EmulatorTimings(
-    switchover_seconds=0.04,
-    failover_seconds=0.03,
+    switchover_seconds=0.03,
+    failover_seconds=0.02,
     detach_seconds=0.02,
-    rejoin_seconds=0.03,
+    rejoin_seconds=0.02,
     aurora_replication_lag_seconds=0.004,
     dynamodb_replication_lag_seconds=0.006,
     replica_create_seconds=0.02,
@@ -39,35 +40,39 @@ TIMINGS = EmulatorTimings(
     restore_table_seconds=0.03,
     instance_create_seconds=0.01,
     restorable_lag_seconds=0.0,
-    metric_interval_seconds=0.05,
+    metric_interval_seconds=0.02,
 )
-"""Milliseconds: every transition still happens, and takes time, but the suite stays fast."""
+"""Milliseconds: every transition still happens, and takes time, but the suite stays fast.
+No test depends on these being short or long: the ones about timing hold operations with gates
+or run on the emulator's manual clock."""
 
 TIMEOUTS = StepTimeouts(
-    preconditions=5.0,
-    canaries=5.0,
-    aurora_switch=3.0,
-    cache_switch=3.0,
-    dynamodb_evacuation=3.0,
-    verify=3.0,
-    rebuild=3.0,
-    reconcile=5.0,
-    restore=5.0,
-    cleanup=5.0,
+    preconditions=20.0,
+    canaries=20.0,
+    aurora_switch=20.0,
+    cache_switch=20.0,
+    dynamodb_evacuation=20.0,
+    verify=20.0,
+    rebuild=20.0,
+    reconcile=20.0,
+    restore=20.0,
+    cleanup=20.0,
 )
+"""Far above what any step takes here, even on a loaded machine: a timeout means a bug (tests
+of timeouts set short ones themselves, with the operation held by a gate)."""
 
 
 def fast_settings(state_dir: Path, **changes: Any) -> DrillSettings:
-    """Drill settings for tests: 5 ms polls (tests of a region that stops answering shorten the
-    AWS read timeout themselves)."""
+    """Drill settings for tests: 10 ms polls, generous AWS timeouts (a region that is down is
+    refused at once, ``region_down(..., hang=False)``, so no test waits on a read timeout)."""
     settings = DrillSettings(
-        poll_interval=0.015,
+        poll_interval=0.01,
         stop_check_interval=0.5,
         canary_count=3,
-        canary_interval=0.015,
+        canary_interval=0.01,
         replication_grace=0.4,
-        aws_connect_timeout=1.0,
-        aws_read_timeout=2.0,
+        aws_connect_timeout=5.0,
+        aws_read_timeout=10.0,
         aws_max_attempts=3,
         busy_retries=2,
         timeouts=TIMEOUTS,
@@ -195,18 +200,26 @@ class DrillHarness:
         observers: Sequence[DrillObserver] = (),
         settings: DrillSettings | None = None,
         reports: bool = False,
+        signals: bool = False,
     ) -> DrillResult:
+        """Start a drill; ``signals``: with the CLI's SIGINT/SIGTERM handlers installed."""
         env = self.env(observers, settings)
         if not reports:
             env.report_dir = None
-        return start_drill(self.stack, scenario, env, failback=failback)
+        with _handlers(signals):
+            return start_drill(self.stack, scenario, env, failback=failback)
 
     def resume(
-        self, drill_id: str, observers: Sequence[DrillObserver] = (), reports: bool = False
+        self,
+        drill_id: str,
+        observers: Sequence[DrillObserver] = (),
+        reports: bool = False,
+        signals: bool = False,
     ) -> DrillResult:
         env = self.env(observers)
         env.report_dir = self.report_dir if reports else None
-        return resume_drill(drill_id, env)
+        with _handlers(signals):
+            return resume_drill(drill_id, env)
 
     def rollback(
         self, drill_id: str, observers: Sequence[DrillObserver] = (), reports: bool = False
@@ -270,6 +283,37 @@ class DrillHarness:
             self.emulator.tick()
             time.sleep(0.002)
         assert not STATE.scheduler.pending(), STATE.scheduler.pending()
+
+    def quiesce(self, limit: float = 10.0) -> None:
+        """Wait until nothing of this stack is still on its way: no emulated operation pending
+        and no DynamoDB or Aurora change waiting to replicate. It waits for an outcome, not
+        for a duration, so it does not race the emulator (``limit`` only bounds a bug)."""
+        import time
+
+        tables = {t.name for t in self.topology.tables}
+        gid = self.topology.global_cluster_id
+
+        def busy() -> bool:
+            self.emulator.tick()
+            with STATE.lock:
+                if STATE.scheduler.pending():
+                    return True
+                if any(c.table in tables for c in STATE.dynamodb.queue):
+                    return True
+                return gid in STATE.aurora.active
+
+        deadline = time.monotonic() + limit
+        while busy():
+            assert time.monotonic() < deadline, "the emulator did not quiesce"
+            time.sleep(0.002)
+
+    def active_region(self) -> dict[str, str]:
+        """The active-region setting (SSM) in each region."""
+        name = self.topology.active_region_parameter
+        return {
+            region: self.client("ssm", region).get_parameter(Name=name)["Parameter"]["Value"]
+            for region in (PRIMARY, SECONDARY)
+        }
 
     def point_cache_record(self, region: str) -> None:
         """UPSERT ``cache.<zone>`` to ``region``'s primary endpoint (as an operator would)."""
@@ -349,16 +393,27 @@ class DrillHarness:
         return str(cfg[f"{PROJECT}:primaryRegion"]), str(cfg[f"{PROJECT}:secondaryRegion"])
 
 
+@contextmanager
+def _handlers(install: bool) -> Iterator[None]:
+    """The CLI's signal handlers around a drill (``python -m drills run`` installs them)."""
+    if not install:
+        yield
+        return
+    from drills.cli import stop_on_signals
+
+    with stop_on_signals():
+        yield
+
+
 def make_harness(emulator: Emulator, tmp: Path, planner: Any = None) -> DrillHarness:
     """Seed a fresh stack (unique names) and a stand-in backend for it."""
     suffix = uuid.uuid4().hex[:8]
     seeded = seed_topology(emulator, test_topology(suffix))
 
     def outputs_after_up(stack: StandInStack) -> dict[str, Any]:
-        return seeded.outputs_for(
-            str(stack.config[f"{PROJECT}:primaryRegion"]),
-            str(stack.config[f"{PROJECT}:secondaryRegion"]),
-        )
+        primary = str(stack.config[f"{PROJECT}:primaryRegion"])
+        seeded.apply_up(primary)  # the active-region setting follows primaryRegion
+        return seeded.outputs_for(primary, str(stack.config[f"{PROJECT}:secondaryRegion"]))
 
     backend = StandInBackend(PROJECT, outputs_after_up=outputs_after_up)
     if planner is not None:

@@ -1,5 +1,5 @@
-"""``python -m drills``: plan, run (no CLI on this machine), list, resume/rollback errors, and a
-sandbox drill end to end through the command line."""
+"""``python -m drills``: plan, run (no CLI on this machine), list, resume/rollback errors.
+The sandbox through the command line is in test_drill_sandbox.py."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from drill_harness import TIMINGS
 from typer.testing import CliRunner
 
 from drills.cli import app, main
-from drills.emulator import Emulator
 
 runner = CliRunner()
 
@@ -99,40 +97,3 @@ def test_resume_and_rollback_of_an_unknown_drill(tmp_path: Path) -> None:
         assert result.exit_code == 2 and "no journal for drill 'dev-nope'" in result.output
     listing = runner.invoke(app, ["list", "--state-dir", str(tmp_path)])
     assert listing.exit_code == 0
-
-
-def test_sandbox_prints_a_short_summary_then_the_report_paths(
-    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    import drills.sandbox as sandbox
-
-    monkeypatch.setattr(sandbox, "SANDBOX_TIMINGS", TIMINGS)
-    result = runner.invoke(
-        app,
-        [
-            "sandbox",
-            "--stack",
-            "dev",
-            "--scenario",
-            "cache-failover",
-            "--no-recording",
-            "--no-policies",
-            "--report",
-            str(tmp_path),
-        ],
-    )
-
-    assert result.exit_code == 0, result.output
-    reports = list(tmp_path.glob("*/report.md"))
-    assert len(reports) == 1
-    folder = reports[0].parent.resolve()
-    summary = result.stdout.strip().splitlines()
-    assert summary[0] == "cache-failover on dev: succeeded"
-    assert summary[-3:] == [
-        str(folder / "report.md"),
-        str(folder / "report.json"),
-        str(folder / "timeline.png"),
-    ]
-    assert len(summary) <= 23  # about 20 lines of summary, then the three paths
-    assert any("resolution (canary interval)" in line for line in summary)
-    assert "# DR drill" not in result.stdout  # the full report is in the file, not the terminal

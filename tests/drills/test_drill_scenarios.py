@@ -4,10 +4,9 @@ region, replica status, canaries), the report and the journal."""
 from __future__ import annotations
 
 import json
-import threading
-from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from drill_harness import PRIMARY, SECONDARY, AtStep, DrillHarness
 
 from drills.emulator import STATE
@@ -49,9 +48,28 @@ def test_planned_switchover_moves_writers_without_losing_a_canary(harness: Drill
         aurora.canaries_acknowledged
         and aurora.canaries_acknowledged >= harness.settings.canary_count
     )
-    # RTO covers the emulated switchover: the new writer only takes writes once it is promoted
+    # RTO covers the emulated switchover (the new writer only takes writes once promoted), and
+    # it is the time from the first action to the first write the new region acknowledged
+    # through the writer's name, recomputed here from the canary log itself
     assert aurora.rto_seconds is not None
-    assert harness.emulator.timings.switchover_seconds * 0.9 <= aurora.rto_seconds < 2.0
+    assert aurora.rto_seconds >= harness.emulator.timings.switchover_seconds
+    journal = harness.journal(result.drill_id).data
+    fault = journal["state"]["phases"]["switch"]["fault_at"]
+    first = min(
+        c["written_at"] + c["duration"]
+        for c in result.canaries
+        if c["store"] == "aurora" and c["ok"] and c["region"] == SECONDARY and "-during-" in c["id"]
+    )
+    assert aurora.rto_seconds == pytest.approx(first - fault, abs=0.002)
+    assert not [
+        c
+        for c in result.canaries
+        if c["store"] == "aurora"
+        and c["ok"]
+        and "-during-" in c["id"]
+        and c["region"] == PRIMARY
+        and c["written_at"] > first
+    ], "no write went to the old writer after the new one took writes"
     dynamo = result.measurement("switch", "dynamodb")
     assert dynamo.rpo_canaries_lost == 0
     assert dynamo.replication_back_latency is not None
@@ -88,28 +106,26 @@ def test_planned_switchover_with_failback_returns_to_the_origin(harness: DrillHa
     _journal_ok(harness, result)
 
 
-def _slower(harness: DrillHarness, **changes: float) -> None:
-    harness.emulator.timings = replace(harness.emulator.timings, **changes)
-
-
 def test_unplanned_failover_after_region_loss_counts_lost_canaries_and_rebuilds(
     harness: DrillHarness,
 ) -> None:
-    # replication is slow, so canaries written just before the loss never reach the secondary
-    _slower(harness, aurora_replication_lag_seconds=0.5)
+    # Aurora replication is held from the canaries on (a gate, not a race with the lag): the
+    # canaries written just before the loss are still within the lag when the region goes.
     faults = harness.emulator.faults
-    lose = AtStep("declare-primary-lost", lambda: faults.region_down(PRIMARY))
-    back = AtStep(
-        "rebuild-old-primary",
-        lambda: threading.Timer(0.05, faults.region_up, args=(PRIMARY,)).start(),
-    )
-    settings = harness.settings.with_(
-        aws_max_attempts=1, aws_read_timeout=0.3, replication_grace=1.0
-    )
+    held: list = []
+    hold = AtStep("canaries", lambda: held.append(faults.hold("aurora_replication")))
+    lose = AtStep("declare-primary-lost", lambda: faults.region_down(PRIMARY, hang=False))
+
+    def region_back() -> None:
+        faults.region_up(PRIMARY)
+        held[0].release()
+
+    back = AtStep("rebuild-old-primary", region_back)
+    settings = harness.settings.with_(aws_max_attempts=1, replication_grace=0.2)
     harness.pulumi_stack.config["securecart-data:drillsRpoSeconds"] = "0"
 
     result = harness.run(
-        "unplanned-failover", observers=[lose, back], settings=settings, reports=True
+        "unplanned-failover", observers=[hold, lose, back], settings=settings, reports=True
     )
 
     assert result.succeeded, result.reason
@@ -136,14 +152,9 @@ def test_unplanned_failover_after_region_loss_counts_lost_canaries_and_rebuilds(
 
 def test_unplanned_failover_when_the_primary_is_already_gone(harness: DrillHarness) -> None:
     faults = harness.emulator.faults
-    faults.region_down(PRIMARY)
-    back = AtStep(
-        "rebuild-old-primary",
-        lambda: threading.Timer(0.05, faults.region_up, args=(PRIMARY,)).start(),
-    )
-    settings = harness.settings.with_(
-        aws_max_attempts=1, aws_read_timeout=0.3, replication_grace=0.05
-    )
+    faults.region_down(PRIMARY, hang=False)
+    back = AtStep("rebuild-old-primary", lambda: faults.region_up(PRIMARY))
+    settings = harness.settings.with_(aws_max_attempts=1, replication_grace=0.05)
 
     result = harness.run("unplanned-failover", observers=[back], settings=settings)
 
