@@ -233,7 +233,13 @@ def verify_dynamo(ctx: DrillContext, phase: str, table: str, both_ways: bool) ->
         ctx.settings.replication_grace,
     )
     lost = [c for c in acked if c.id not in seen]
-    m["replication_latency"] = latency_stats(list(seen.values()))
+    # The canaries above were written before the move, so "seen after" is not a replication
+    # latency (it includes the move): that is measured on fresh items, written now.
+    m["replication_latency"] = (
+        None
+        if src in ctx.state.get("unreachable_regions", [])
+        else _fresh_latency(ctx, phase, table, src, dst)
+    )
     m["canaries_acknowledged"] = len(acked)
     m["canaries_lost"] = sorted(c.id for c in lost)
     m["rpo_canaries_lost"] = len(lost)
@@ -245,11 +251,7 @@ def verify_dynamo(ctx: DrillContext, phase: str, table: str, both_ways: bool) ->
         phase=phase,
     )
     if both_ways and src not in ctx.state.get("unreachable_regions", []):
-        written = [
-            ctx.log.add(ctx.dynamo(table).write(dst, cid, f"{phase}-after"))
-            for cid in ctx.next_canary_ids(f"{phase}-after-{table}-a{ctx.attempt}", 2)
-        ]
-        back = {c.id: c.written_at for c in written if c.ok}
+        back = _probe(ctx, f"{phase}-after", table, dst)
         arrived = wait_present(
             ctx,
             f"{table} in {src}",
@@ -263,3 +265,23 @@ def verify_dynamo(ctx: DrillContext, phase: str, table: str, both_ways: bool) ->
             raise VerificationError(
                 f"DynamoDB {table}: canaries written in {dst} did not reach {src}"
             )
+
+
+def _probe(ctx: DrillContext, tag: str, table: str, region: str) -> dict[str, float]:
+    """Two fresh canary items written in ``region`` now: id -> when each was written."""
+    written = [
+        ctx.log.add(ctx.dynamo(table).write(region, cid, tag))
+        for cid in ctx.next_canary_ids(f"{tag}-{table}-a{ctx.attempt}", 2)
+    ]
+    return {c.id: c.written_at for c in written if c.ok}
+
+
+def _fresh_latency(
+    ctx: DrillContext, phase: str, table: str, src: str, dst: str
+) -> dict[str, float] | None:
+    """Replication latency from ``src`` to ``dst``, measured on items written just now."""
+    fresh = _probe(ctx, f"{phase}-forward", table, src)
+    seen = wait_present(
+        ctx, f"{table} in {dst}", fresh, presence(ctx, table, dst), ctx.settings.replication_grace
+    )
+    return latency_stats(list(seen.values()))

@@ -55,6 +55,31 @@ class SeededStack:
             if current != wanted:
                 ssm.put_parameter(Name=parameter.name, Value=wanted, Overwrite=True)
 
+    def parameter_value(self, region: str, name: str) -> str | None:
+        """The SSM parameter's value in ``region`` (None when it does not exist there)."""
+        if STATE.faults.is_down(region):
+            raise RuntimeError(f"aws:ssm/parameter:Parameter {name} in {region}: no answer")
+        ssm = _client_at(self.endpoint_url, "ssm", region)
+        try:
+            return str(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+        except ssm.exceptions.ParameterNotFound:
+            return None
+
+    def record_value(self, name: str) -> str | None:
+        """The value of the simple CNAME ``name`` in the stack's zone (None when absent)."""
+        route53 = _client_at(self.endpoint_url, "route53", self.topology.primary_region)
+        wanted = name.rstrip(".") + "."
+        for record in route53.list_resource_record_sets(HostedZoneId=self.zone_id)[
+            "ResourceRecordSets"
+        ]:
+            if (
+                record["Name"] == wanted
+                and record["Type"] == "CNAME"
+                and "SetIdentifier" not in record
+            ):
+                return str(record["ResourceRecords"][0]["Value"]).rstrip(".")
+        return None
+
     def outputs_for(self, primary: str, secondary: str) -> dict[str, Any]:
         """The stack outputs after ``pulumi up`` with this region pair."""
         outputs: dict[str, Any] = json.loads(json.dumps(self.outputs))

@@ -344,3 +344,55 @@ def test_two_writers_are_detected(harness: DrillHarness) -> None:
     assert check["ok"] is False
     assert set(check["writers"]) == {PRIMARY, SECONDARY}
     assert "the Data API answers as a writer" in check["detail"]
+
+
+def test_refuses_when_a_cluster_has_the_data_api_off(harness: DrillHarness) -> None:
+    """AWS refuses Data API statements on a cluster without the HTTP endpoint: the drill, which
+    writes its canaries through it, refuses before it moves anything, and says how to fix it."""
+    harness.client("rds", SECONDARY).disable_http_endpoint(
+        ResourceArn=harness.seeded.cluster_arns[SECONDARY]
+    )
+
+    result = harness.run("planned-switchover")
+
+    assert result.status == "refused"
+    assert f"aurora-data-api-{SECONDARY}: the RDS Data API (HTTP endpoint) is off" in result.reason
+    assert "auroraDataApiEnabled" in result.reason
+    assert not harness.command.calls_of("preview")
+    _assert_origin(harness)
+
+
+def test_refuses_when_the_writer_has_no_canary_table(harness: DrillHarness) -> None:
+    """The drill sends no DDL: a writer whose schema lacks the canary table is refused with the
+    statement that creates it."""
+    from drills.emulator import STATE
+
+    STATE.aurora.stores[harness.seeded.cluster_arns[PRIMARY]].conn.execute(
+        "DROP TABLE drill_canary"  # a database nobody ran the drills' migration on
+    )
+
+    result = harness.run("cache-failover")
+
+    assert result.status == "refused"
+    assert "aurora-canary-table: table drill_canary does not exist" in result.reason
+    assert "CREATE TABLE IF NOT EXISTS drill_canary" in result.reason
+    assert harness.cache_primary() == PRIMARY
+
+
+def test_ssm_refusing_the_setting_aborts_the_evacuation_and_rolls_back(
+    harness: DrillHarness,
+) -> None:
+    """A parameter whose AllowedPattern does not admit the other region: SSM refuses the move
+    (ParameterPatternMismatchException), the drill stops and puts everything back."""
+    name = harness.topology.active_region_parameter
+    for region in (PRIMARY, SECONDARY):
+        harness.client("ssm", region).put_parameter(
+            Name=name, Value=PRIMARY, Overwrite=True, AllowedPattern=f"^{PRIMARY}$"
+        )
+
+    result = harness.run("dynamodb-evacuation")
+
+    assert result.status == "rolled-back", result.reason
+    assert "dynamodb-move" in result.reason and "ParameterPatternMismatchException" in result.reason
+    assert harness.active_region() == {PRIMARY: PRIMARY, SECONDARY: PRIMARY}
+    assert harness.canary_items(PRIMARY) == []
