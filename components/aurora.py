@@ -10,8 +10,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.network import POSTGRES_PORT, RegionalNetwork
-from components.secrets import replicated_secret
+from components.functions.secret_rotation import AURORA
+from components.network import POSTGRES_PORT, RegionalNetwork, log_group_prefix
+from components.secrets import PINNED_GENERATOR_INPUTS, SecretRotation, replicated_secret
 from components.settings import AuroraSettings
 
 ENGINE = "aurora-postgresql"
@@ -128,7 +129,11 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
             min_upper=2,
             min_numeric=2,
             min_special=2,
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                additional_secret_outputs=["result"],
+                ignore_changes=PINNED_GENERATOR_INPUTS,
+            ),
         )
 
         global_cluster = aws.rds.GlobalCluster(
@@ -172,6 +177,9 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
                         name="log_min_duration_statement", value="1000"
                     ),
                     aws.rds.ClusterParameterGroupParameterArgs(name="log_connections", value="1"),
+                    # Every CREATE/ALTER/DROP in the PostgreSQL log (exported to CloudWatch), so a
+                    # schema change can be traced (Checkov CKV2_AWS_27). Dynamic: no reboot.
+                    aws.rds.ClusterParameterGroupParameterArgs(name="log_statement", value="ddl"),
                 ],
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -255,6 +263,16 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
                         sort_keys=True,
                     )
                 )
+            ),
+            rotation=SecretRotation(
+                kind=AURORA,
+                target=f"{args.prefix}-aurora",
+                log_key_arn=args.networks[args.anchor_region].logs_key_arn,
+                log_group_name=f"{log_group_prefix(args.prefix)}secret-rotation/aurora-master",
+                resource_arns=(
+                    f"arn:aws:rds:*:*:cluster:{args.prefix}-*",
+                    f"arn:aws:rds::*:global-cluster:{args.prefix}-aurora",
+                ),
             ),
         )
         self.global_cluster_id = global_cluster.id

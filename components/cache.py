@@ -9,8 +9,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.network import CACHE_PORT, RegionalNetwork
-from components.secrets import replicated_secret
+from components.functions.secret_rotation import CACHE
+from components.network import CACHE_PORT, RegionalNetwork, log_group_prefix
+from components.secrets import PINNED_GENERATOR_INPUTS, SecretRotation, replicated_secret
 from components.settings import CacheSettings
 
 # Inputs only the primary replication group may carry: a secondary inherits engine, version,
@@ -90,17 +91,11 @@ class CacheGlobalDatastore(pulumi.ComponentResource):
             "cache-auth-token",
             length=64,
             special=False,  # AUTH tokens allow only printable ASCII without '/', '"', '@'
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
-        )
-        secret = replicated_secret(
-            "cache-auth-secret",
-            parent=self,
-            secret_name=f"{args.prefix}/cache/auth-token",
-            description=f"AUTH token of the {args.prefix} product cache",
-            home_region=args.anchor_region,
-            regions=regions,
-            key_arns=args.secret_key_arns,
-            value=token.result,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                additional_secret_outputs=["result"],
+                ignore_changes=PINNED_GENERATOR_INPUTS,
+            ),
         )
 
         self.replication_group_ids = {}
@@ -181,6 +176,27 @@ class CacheGlobalDatastore(pulumi.ComponentResource):
             self.reader_endpoints[region] = group.reader_endpoint_address
             self.member_cluster_ids[region] = [f"{group_id}-{n + 1:03d}" for n in range(nodes)]
         assert global_group is not None
+        # After the datastore: the rotation function finds its PRIMARY member at rotation time.
+        secret = replicated_secret(
+            "cache-auth-secret",
+            parent=self,
+            secret_name=f"{args.prefix}/cache/auth-token",
+            description=f"AUTH token of the {args.prefix} product cache",
+            home_region=args.anchor_region,
+            regions=regions,
+            key_arns=args.secret_key_arns,
+            value=token.result,
+            rotation=SecretRotation(
+                kind=CACHE,
+                target=global_group.global_replication_group_id,
+                log_key_arn=args.networks[args.anchor_region].logs_key_arn,
+                log_group_name=f"{log_group_prefix(args.prefix)}secret-rotation/cache-auth-token",
+                resource_arns=(
+                    f"arn:aws:elasticache:*:*:replicationgroup:sc-{args.environment}-cache-*",
+                    f"arn:aws:elasticache::*:globalreplicationgroup:*{args.prefix}-cache",
+                ),
+            ),
+        )
         self.global_replication_group_id = global_group.global_replication_group_id
         self.auth_secret_arn = secret.arn
         self.register_outputs(

@@ -37,7 +37,7 @@ class DataTierArgs:
     """Inputs of :class:`DataTier`."""
 
     settings: Settings
-    """Validated stack settings (see components/settings.py)."""
+    """Validated stack settings (see components/settings/)."""
 
 
 class DataTier(pulumi.ComponentResource):

@@ -1,8 +1,10 @@
-"""Regional network: a private VPC over three AZs (or yours), subnet groups and tight SGs."""
+"""Regional network: a private VPC over three AZs (or yours), subnet groups, tight SGs and
+VPC flow logs to an encrypted CloudWatch log group."""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -12,6 +14,8 @@ from components.settings import ExistingNetwork
 
 POSTGRES_PORT = 5432
 CACHE_PORT = 6379
+FLOW_LOG_RETENTION_DAYS = 365
+"""A year of flow logs (CloudWatch Logs accepts 365; Checkov CKV_AWS_338 asks for >= 1 year)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +56,10 @@ class RegionalNetwork(pulumi.ComponentResource):
     """Admits PostgreSQL (5432) from the app CIDRs only; no egress."""
     cache_security_group_id: pulumi.Output[str]
     """Admits Redis/Valkey TLS (6379) from the app CIDRs only; no egress."""
+    flow_log_group_name: pulumi.Output[str]
+    """CloudWatch log group receiving the VPC's flow logs (all traffic, KMS-encrypted)."""
+    logs_key_arn: pulumi.Output[str]
+    """CMK CloudWatch Logs encrypts with, for every log group named ``log_group_prefix(...)``."""
 
     def __init__(
         self, name: str, args: RegionalNetworkArgs, opts: pulumi.ResourceOptions | None = None
@@ -116,6 +124,8 @@ class RegionalNetwork(pulumi.ComponentResource):
         )
         db_sg = self._ingress_only_sg(f"db-sg-{region}", args, vpc_id, POSTGRES_PORT, "Aurora")
         cache_sg = self._ingress_only_sg(f"cache-sg-{region}", args, vpc_id, CACHE_PORT, "cache")
+        # Created and brought VPCs alike: the data tier's traffic is what the logs must show.
+        flow_logs, logs_key = self._flow_logs(args, vpc_id)
 
         self.vpc_id = pulumi.Output.from_input(vpc_id)
         self.subnet_ids = pulumi.Output.all(*subnet_ids)
@@ -123,6 +133,8 @@ class RegionalNetwork(pulumi.ComponentResource):
         self.cache_subnet_group_name = cache_subnets.name
         self.db_security_group_id = db_sg.id
         self.cache_security_group_id = cache_sg.id
+        self.flow_log_group_name = flow_logs.name
+        self.logs_key_arn = logs_key.arn
         self.register_outputs(
             {
                 "vpc_id": self.vpc_id,
@@ -131,8 +143,112 @@ class RegionalNetwork(pulumi.ComponentResource):
                 "cache_subnet_group_name": self.cache_subnet_group_name,
                 "db_security_group_id": self.db_security_group_id,
                 "cache_security_group_id": self.cache_security_group_id,
+                "flow_log_group_name": self.flow_log_group_name,
+                "logs_key_arn": self.logs_key_arn,
             }
         )
+
+    def _flow_logs(
+        self, args: RegionalNetworkArgs, vpc_id: pulumi.Input[str]
+    ) -> tuple[aws.cloudwatch.LogGroup, aws.kms.Key]:
+        """Flow log of the VPC (ALL traffic) into a log group under the region's logs CMK.
+
+        CloudWatch Logs encrypts with a key only if the key policy lets the regional service
+        principal use it for that log group (the encryption context names the group), and a
+        flow log publishes to CloudWatch Logs through a role vpc-flow-logs.amazonaws.com
+        assumes (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html,
+        https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html). On a brought
+        VPC this flow log sits beside any it already has. A flow log cannot be modified once
+        created (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-limitations.html):
+        a change to it replaces it.
+        """
+        region = args.region
+        child = pulumi.ResourceOptions(parent=self)
+        account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+        group_name = f"{log_group_prefix(args.prefix)}vpc-flow-logs/{region}"
+        key = aws.kms.Key(
+            f"logs-key-{region}",
+            region=region,
+            description=f"{args.prefix} CloudWatch Logs in {region} (flow logs, secret rotation)",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=30,
+            key_usage="ENCRYPT_DECRYPT",
+            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            policy=account_id.apply(lambda acct: _logs_key_policy(acct, region, args.prefix)),
+            opts=child,
+        )
+        group = aws.cloudwatch.LogGroup(
+            f"flow-logs-{region}",
+            region=region,
+            name=group_name,
+            kms_key_id=key.arn,
+            retention_in_days=FLOW_LOG_RETENTION_DAYS,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"flow-logs-role-{region}",
+            name=f"{args.prefix}-vpc-flow-logs-{region}",
+            description=f"VPC flow logs of {args.prefix} publish to CloudWatch Logs in {region}",
+            assume_role_policy=account_id.apply(
+                lambda acct: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                                # Confused-deputy guard from the flow-logs IAM role page.
+                                "Condition": {"StringEquals": {"aws:SourceAccount": acct}},
+                            }
+                        ],
+                    },
+                    sort_keys=True,
+                )
+            ),
+            opts=child,
+        )
+        publish = aws.iam.RolePolicy(
+            f"flow-logs-role-policy-{region}",
+            role=role.id,
+            policy=group.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": [
+                                    "logs:CreateLogStream",
+                                    "logs:PutLogEvents",
+                                    "logs:DescribeLogGroups",
+                                    "logs:DescribeLogStreams",
+                                ],
+                                "Resource": [arn, f"{arn}:*"],
+                            }
+                        ],
+                    },
+                    sort_keys=True,
+                )
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"flow-log-{region}",
+            region=region,
+            vpc_id=vpc_id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            tags={"Name": f"{args.prefix}-data-{region}"},
+            # The role must be able to publish before the first delivery attempt.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[publish]),
+        )
+        return group, key
 
     def _ingress_only_sg(
         self,
@@ -163,3 +279,43 @@ class RegionalNetwork(pulumi.ComponentResource):
             tags={"Name": f"{args.prefix}-{name}"},
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def log_group_prefix(prefix: str) -> str:
+    """Name prefix of the stack's log groups: the logs key admits exactly these."""
+    return f"/securecart/{prefix}/"
+
+
+def _logs_key_policy(account_id: str, region: str, prefix: str) -> str:
+    """Account root administers the key; CloudWatch Logs in ``region`` may use it for the
+    stack's log groups only (the encryption context names the log group)."""
+    groups = f"arn:aws:logs:{region}:{account_id}:log-group:{log_group_prefix(prefix)}*"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministers",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CloudWatchLogsEncrypts",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                    "Action": [
+                        "kms:Encrypt*",
+                        "kms:Decrypt*",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:Describe*",
+                    ],
+                    "Resource": "*",
+                    "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": groups}},
+                },
+            ],
+        },
+        sort_keys=True,
+    )

@@ -11,9 +11,13 @@ from policies.backups import RULES as BACKUP_RULES
 from policies.budget_gate import RULES as BUDGET_RULES
 from policies.cost import RULES as COST_RULES
 from policies.encryption import RULES as ENCRYPTION_RULES
+from policies.kms import RULES as KMS_RULES
 from policies.multi_az import RULES as MULTI_AZ_RULES
+from policies.network import RULES as NETWORK_RULES
+from policies.observability import RULES as OBSERVABILITY_RULES
 from policies.resilience import RULES as RESILIENCE_RULES
 from policies.route53 import RULES as ROUTE53_RULES
+from policies.secrets_manager import RULES as SECRETS_RULES
 from policies.tagging import RULES as TAGGING_RULES
 
 PACK_NAME = "securecart-guardrails"
@@ -22,6 +26,10 @@ ALL_RULES: tuple[Rule, ...] = (
     *MULTI_AZ_RULES,
     *BACKUP_RULES,
     *ENCRYPTION_RULES,
+    *KMS_RULES,
+    *SECRETS_RULES,
+    *NETWORK_RULES,
+    *OBSERVABILITY_RULES,
     *COST_RULES,
     *BUDGET_RULES,
     *RESILIENCE_RULES,

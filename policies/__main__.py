@@ -1,17 +1,31 @@
-"""Entry point the engine runs (``python -u -m pulumi.policy <engine> policies/``): builds the
-PolicyPack and nothing else, because ``PolicyPack(...)`` starts a gRPC server and never returns.
+"""Entry point the engine runs: builds the PolicyPack and nothing else, because
+``PolicyPack(...)`` starts a gRPC server and never returns.
+
+The Python language host runs a pack as ``python -u -m pulumi.policy <engine> <pack dir>`` with
+the pack directory as working directory, and ``pulumi.policy`` executes this file with
+``runpy.run_path``: only the pack directory is on ``sys.path``, under whatever name it has (a
+published pack is installed as ``~/.pulumi/policies/<org>/<pack>/<version>/``). So the rule
+modules, which import each other as ``policies.*``, get this directory registered as the
+``policies`` package first. Nothing outside this directory is imported.
 """
 
+import importlib.util
 import sys
 from pathlib import Path
 
-# The engine runs this file by path, so make the repository root importable for ``policies.*``.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+_HERE = Path(__file__).resolve().parent
+if "policies" not in sys.modules:
+    _spec = importlib.util.spec_from_file_location(
+        "policies", _HERE / "__init__.py", submodule_search_locations=[str(_HERE)]
+    )
+    assert _spec is not None and _spec.loader is not None
+    sys.modules["policies"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules["policies"])
 
-from pulumi_policy import EnforcementLevel, PolicyPack
+from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
 
-from policies import ALL_RULES, PACK_NAME
-from policies._decode_once import install
+from policies import ALL_RULES, PACK_NAME  # noqa: E402
+from policies._decode_once import install  # noqa: E402
 
 install()  # decode each resource's properties once per Analyze, not once per policy
 
@@ -19,5 +33,6 @@ PolicyPack(
     name=PACK_NAME,
     enforcement_level=EnforcementLevel.MANDATORY,
     policies=[rule.policy for rule in ALL_RULES],
-    description="SecureCart data-tier guardrails: Multi-AZ, PITR, encryption, cost, resilience, tags.",
+    description="SecureCart data-tier guardrails: Multi-AZ, PITR, encryption, secrets, network, "
+    "observability, cost, resilience, tags.",
 )

@@ -37,13 +37,26 @@ StackCheck = Callable[[StackView, Config], Iterable[Finding]]
 
 @dataclass(frozen=True, slots=True)
 class Param:
-    """One configurable threshold or list, with the default the engine fills in."""
+    """One configurable threshold or list, with the default the engine fills in.
+
+    ``minimum``/``maximum``/``enum`` (and ``item_enum`` for arrays) go into the JSON schema the
+    pack publishes, so the Pulumi CLI rejects an out-of-range policy config before a preview
+    runs (it validates the config against each policy's schema), and preflight does the same.
+    """
 
     type: str
     default: Any
     description: str
     items: str | None = None
     """JSON-schema type of array items."""
+    minimum: float | None = None
+    maximum: float | None = None
+    enum: tuple[Any, ...] | None = None
+    """The only values allowed (strings or numbers)."""
+    item_enum: tuple[Any, ...] | None = None
+    """The only values array items may take."""
+    values: str | None = None
+    """For objects: JSON-schema type of every property value (``additionalProperties``)."""
 
     def schema(self) -> dict[str, Any]:
         """JSON schema as Pulumi's policy config expects it."""
@@ -54,6 +67,16 @@ class Param:
         }
         if self.items is not None:
             schema["items"] = {"type": self.items}
+            if self.item_enum is not None:
+                schema["items"]["enum"] = list(self.item_enum)
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        if self.enum is not None:
+            schema["enum"] = list(self.enum)
+        if self.values is not None:
+            schema["additionalProperties"] = {"type": self.values}
         return schema
 
 
@@ -63,7 +86,8 @@ class Rule:
 
     name: str
     concern: str
-    """Module it lives in: multi_az, backups, encryption, cost, resilience or tagging."""
+    """Module it lives in (multi_az, backups, encryption, secrets, network, observability, cost,
+    resilience, tagging); also the policy's tag."""
     summary: str
     """What the rule checks, one sentence."""
     remediation: str
@@ -79,6 +103,8 @@ class Rule:
     params: Mapping[str, Param] = field(default_factory=dict)
     checkov: tuple[str, ...] = ()
     aws_config: tuple[str, ...] = ()
+    cdk_nag: tuple[str, ...] = ()
+    """Matching cdk-nag rule ids (AwsSolutions pack)."""
 
     def __post_init__(self) -> None:
         if (self.check_resource is None) == (self.check_stack is None):

@@ -2,9 +2,14 @@
 
 pulumi_policy wraps inputs in a proxy that raises on unknown values; a rule that touched one
 would be reported as "can't run during preview" (an advisory diagnostic the user must read).
-We unwrap once into plain data where every unknown (sentinel string, or a key present with a
-null value) is the :data:`UNKNOWN` marker, so each rule decides explicitly that "unknown
-passes" and never reports a violation for a value that is not known yet.
+We unwrap once into plain data where every unknown is the :data:`UNKNOWN` marker, so each rule
+decides explicitly that "unknown passes" and never reports a violation for a value that is not
+known yet.
+
+Only the engine's sentinels are unknown: the engine marshals a computed value as one of the
+``UNKNOWN_*_VALUE`` strings (``MarshalOptions{KeepUnknowns: true}``), never as null. A JSON null
+is a value that is not set, so it stays None and every rule judges it by the provider's default,
+exactly like an absent key (a ``storageEncrypted: null`` cluster is unencrypted).
 """
 
 from __future__ import annotations
@@ -66,10 +71,8 @@ def plain(value: Any) -> Any:
     kind = type(value)
     if kind is str:
         return UNKNOWN if value in _SENTINELS else value
-    if kind is bool or kind is int or kind is float:
+    if kind is bool or kind is int or kind is float or value is None:
         return value
-    if value is None:
-        return UNKNOWN
     if kind is dict:
         if value.get(_SIG_KEY) == _SECRET_SIG:
             return plain(value.get("value"))
@@ -97,7 +100,7 @@ def _plain_slow(value: Any) -> Any:
 def dig(data: Any, path: str) -> Any:
     """Value at a dotted path (``pointInTimeRecovery.enabled``, ``rules.0.schedule``).
 
-    Returns None when a key is absent and :data:`UNKNOWN` when any step is unknown.
+    Returns None when a key is absent or null and :data:`UNKNOWN` when any step is unknown.
     """
     if "." not in path and type(data) is dict:
         return data.get(path)
@@ -182,11 +185,11 @@ class Res:
     property_dependencies: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def get(self, path: str) -> Any:
-        """Input at a dotted path: None if absent, :data:`UNKNOWN` if not known yet."""
+        """Input at a dotted path: None if absent or null, :data:`UNKNOWN` if not known yet."""
         return dig(self.props, path)
 
     def has(self, path: str) -> bool:
-        """True when the input is set (known or unknown)."""
+        """True when the input is set (known or unknown); null counts as not set."""
         return self.get(path) is not None
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from itertools import pairwise
 from typing import Any
 
@@ -205,6 +206,7 @@ def _lifecycle_problem(res: Res, path: str, lifecycle: Any, minimum: float) -> I
 
 def _plan_frequency_retention(res: Res, cfg: Config) -> Iterator[str]:
     minimum = cfg["minRetentionDays"]
+    copy_minimum = cfg["minCopyRetentionDays"]
     max_gap = cfg["maxIntervalHours"]
     for index, rule in enumerate(list_items(res.get("rules"))):
         if rule is UNKNOWN:
@@ -230,7 +232,7 @@ def _plan_frequency_retention(res: Res, cfg: Config) -> Iterator[str]:
         yield from _lifecycle_problem(res, path, dig(rule, "lifecycle"), minimum)
         for copy_index, copy in enumerate(list_items(dig(rule, "copyActions"))):
             yield from _lifecycle_problem(
-                res, f"{path}.copyActions[{copy_index}]", dig(copy, "lifecycle"), minimum
+                res, f"{path}.copyActions[{copy_index}]", dig(copy, "lifecycle"), copy_minimum
             )
 
 
@@ -275,6 +277,136 @@ def _cross_region_copy(stack: StackView, _cfg: Config) -> Iterator[Finding]:
             )
 
 
+# --- Coverage: every data store is selected by a plan of its region -------------------------------
+
+
+def _arn_parts(text: str) -> tuple[str, str, str] | None:
+    """(service, region, resource) of an ARN or ARN pattern; None for anything else."""
+    parts = text.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    return parts[2], parts[3], parts[5]
+
+
+def _matches(pattern: str, service: str, region: str, resource: str) -> bool:
+    """Whether a selection entry (an ARN, possibly with AWS Backup's ``*`` wildcards) names the
+    store. Accounts are not compared: the plan and the store are in the stack's own account."""
+    if pattern == "*":
+        return True
+    parts = _arn_parts(pattern)
+    if parts is None:
+        return False
+    return (
+        fnmatchcase(service, parts[0])
+        and fnmatchcase(region, parts[1] or "*")
+        and fnmatchcase(resource, parts[2])
+    )
+
+
+def _stores(stack: StackView) -> Iterator[tuple[Res, str, Any, str, str]]:
+    """(resource, what, region, service, resource-part) of every store a backup plan must cover:
+    Aurora/RDS clusters, RDS instances, DynamoDB tables and each of their replicas."""
+    for cluster in stack.of_type(t.RDS_CLUSTER):
+        name = known_str(cluster.get("clusterIdentifier"))
+        yield cluster, "cluster", cluster.region, "rds", f"cluster:{name or '?'}"
+    for instance in stack.of_type(t.RDS_INSTANCE):
+        name = known_str(instance.get("identifier"))
+        yield instance, "instance", instance.region, "rds", f"db:{name or '?'}"
+    for table in stack.of_type(t.DYNAMODB_TABLE):
+        name = known_str(table.get("name")) or "?"
+        yield table, "table", table.region, "dynamodb", f"table/{name}"
+        for replica in list_items(table.get("replicas")):
+            region = dig(replica, "regionName")
+            yield table, f"replica in {show(region)}", region, "dynamodb", f"table/{name}"
+    for replica in stack.of_type(t.DYNAMODB_TABLE_REPLICA):
+        arn = known_str(replica.get("globalTableArn")) or ""
+        name = arn.rsplit(":", 1)[-1] if ":table/" in arn else "table/?"
+        yield replica, "replica", replica.region, "dynamodb", name
+
+
+def _selects_plan(selection: Res, plans: list[Res]) -> Any:
+    """The plan a selection belongs to (None: no plan of the stack; UNKNOWN: not known yet)."""
+    plan_id = selection.get("planId")
+    for plan in plans:
+        if selection.depends_on("planId", plan.urn) or (
+            isinstance(plan_id, str) and plan_id in (plan.get("id"), plan.get("name"))
+        ):
+            return plan
+    return UNKNOWN if plan_id is UNKNOWN and not selection.sources("planId") else None
+
+
+def _covers(selection: Res, store: Res, service: str, region: str, resource: str) -> Any:
+    """True/False whether a selection names the store; UNKNOWN when it cannot be decided yet."""
+    resources = selection.get("resources")
+    excluded = [
+        p
+        for p in list_items(selection.get("notResources"))
+        if isinstance(p, str) and _matches(p, service, region, resource)
+    ]
+    if excluded:
+        return False
+    if resources is UNKNOWN:
+        return True if selection.depends_on("resources", store.urn) else UNKNOWN
+    items = list_items(resources)
+    if any(isinstance(i, str) and _matches(i, service, region, resource) for i in items):
+        return True
+    if UNKNOWN in items:
+        return True if selection.depends_on("resources", store.urn) else UNKNOWN
+    return bool(_tag_selected(selection, store))
+
+
+def _tag_selected(selection: Res, store: Res) -> bool:
+    """Tag-based selection (``selectionTags``, ORed): the store carries one of the tags."""
+    from policies.tagging import effective_tags  # tagging imports nothing from here
+
+    tags = effective_tags(store) or {}
+    for condition in list_items(selection.get("selectionTags")):
+        key, value = dig(condition, "key"), dig(condition, "value")
+        if isinstance(key, str) and tags.get(key) == value:
+            return True
+    return False
+
+
+def _coverage(stack: StackView, _cfg: Config) -> Iterator[Finding]:
+    plans = stack.of_type(t.BACKUP_PLAN)
+    selections = stack.of_type(t.BACKUP_SELECTION)
+    owners = {s.urn: _selects_plan(s, plans) for s in selections}
+    for plan in plans:
+        if any(owner is plan for owner in owners.values()):
+            continue
+        if any(owner is UNKNOWN for owner in owners.values()):
+            continue
+        yield (
+            problem(
+                plan,
+                "Selection.planId",
+                "is named by no backup selection, so the plan backs up nothing",
+                "add an aws.backup.Selection with plan_id set to this plan and the data stores as resources",
+            ),
+            plan.urn,
+        )
+    for store, what, region, service, resource in _stores(stack):
+        if region is UNKNOWN or store.region is UNKNOWN:
+            continue
+        verdicts = []
+        for selection in selections:
+            owner = owners[selection.urn]
+            if owner is None or selection.region not in (region, UNKNOWN):
+                continue
+            verdicts.append(_covers(selection, store, service, str(region), resource))
+        if True in verdicts or UNKNOWN in verdicts:
+            continue
+        yield (
+            problem(
+                store,
+                "backup selection",
+                f"is missing: no backup plan in {show(region)} selects the {what}",
+                f"add its ARN to the resources of an aws.backup.Selection of a plan in {region}",
+            ),
+            store.urn,
+        )
+
+
 def _rule(**kwargs: Any) -> Rule:
     return Rule(concern=CONCERN, **kwargs)
 
@@ -288,7 +420,13 @@ RULES: tuple[Rule, ...] = (
         targets=(t.RDS_CLUSTER, t.RDS_INSTANCE),
         check_resource=_backup_retention,
         params={
-            "minDays": Param("integer", 7, "Shortest allowed automated-backup retention in days.")
+            "minDays": Param(
+                "integer",
+                7,
+                "Shortest allowed automated-backup retention in days.",
+                minimum=1,
+                maximum=35,
+            )
         },
         checkov=("CKV_AWS_133",),
         aws_config=("db-instance-backup-enabled",),
@@ -325,7 +463,11 @@ RULES: tuple[Rule, ...] = (
         check_resource=_table_pitr,
         params={
             "minRecoveryPeriodDays": Param(
-                "integer", 7, "Shortest allowed PITR window when recoveryPeriodInDays is set."
+                "integer",
+                7,
+                "Shortest allowed PITR window (recoveryPeriodInDays; unset means 35).",
+                minimum=1,
+                maximum=35,
             )
         },
         checkov=("CKV_AWS_28",),
@@ -347,7 +489,9 @@ RULES: tuple[Rule, ...] = (
         targets=(t.CACHE_REPLICATION_GROUP,),
         check_resource=_cache_snapshots,
         params={
-            "minDays": Param("integer", 1, "Fewest days of automatic snapshots."),
+            "minDays": Param(
+                "integer", 1, "Fewest days of automatic snapshots.", minimum=0, maximum=35
+            ),
             "exemptGlobalSecondaries": Param(
                 "boolean",
                 True,
@@ -364,9 +508,26 @@ RULES: tuple[Rule, ...] = (
         targets=(t.BACKUP_PLAN,),
         check_resource=_plan_frequency_retention,
         params={
-            "maxIntervalHours": Param("number", 24, "Longest allowed time between two backups."),
+            "maxIntervalHours": Param(
+                "number",
+                24,
+                "Longest allowed time between two backups.",
+                minimum=1,
+                maximum=8784,
+            ),
             "minRetentionDays": Param(
-                "integer", 7, "Shortest allowed retention of recovery points and copies."
+                "integer",
+                7,
+                "Shortest allowed retention of recovery points in the plan's own vault.",
+                minimum=1,
+                maximum=36500,
+            ),
+            "minCopyRetentionDays": Param(
+                "integer",
+                7,
+                "Shortest allowed retention of the copies in the other region's vault.",
+                minimum=1,
+                maximum=36500,
             ),
         },
         aws_config=("backup-plan-min-frequency-and-min-retention-check",),
@@ -377,5 +538,20 @@ RULES: tuple[Rule, ...] = (
         remediation="Add copy_actions with destination_vault_arn set to the other region's vault.",
         severity=Severity.HIGH,
         check_stack=_cross_region_copy,
+    ),
+    _rule(
+        name="backup-coverage",
+        summary=(
+            "Every Aurora/RDS cluster, RDS instance, DynamoDB table and table replica is selected by a "
+            "backup plan of its own region, and every plan selects something."
+        ),
+        remediation="List each data store's ARN in an aws.backup.Selection of its region's plan.",
+        severity=Severity.HIGH,
+        check_stack=_coverage,
+        aws_config=(
+            "aurora-resources-protected-by-backup-plan",
+            "dynamodb-resources-protected-by-backup-plan",
+            "rds-resources-protected-by-backup-plan",
+        ),
     ),
 )

@@ -66,7 +66,8 @@ def _escape(text: str) -> str:
 def render_table(rules: Iterable[Rule], configs: Mapping[str, Mapping[str, Any]]) -> str:
     """Markdown: rule | what it checks | severity | level in dev/staging/prod | config | ids."""
     lines = [
-        "| Rule | What it checks | Severity | dev / staging / prod | Config (default; stack overrides) | Checkov / AWS Config |",
+        "| Rule | What it checks | Severity | dev / staging / prod | Config (default; stack overrides) "
+        "| Checkov / AWS Config / cdk-nag |",
         "|---|---|---|---|---|---|",
     ]
     for rule in rules:
@@ -74,7 +75,7 @@ def render_table(rules: Iterable[Rule], configs: Mapping[str, Mapping[str, Any]]
         params = (
             "<br>".join(_param(k, p, rule.name, configs) for k, p in rule.params.items()) or "-"
         )
-        ids = ", ".join([*rule.checkov, *(f"`{i}`" for i in rule.aws_config)]) or "-"
+        ids = ", ".join([*rule.checkov, *(f"`{i}`" for i in rule.aws_config), *rule.cdk_nag]) or "-"
         scope = (
             "stack"
             if rule.kind == "stack"

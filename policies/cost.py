@@ -17,6 +17,7 @@ from policies._values import (
     UNKNOWN,
     Res,
     StackView,
+    arn_region,
     as_number,
     dig,
     known_str,
@@ -66,14 +67,35 @@ def _pi_retention(res: Res, cfg: Config) -> Iterator[str]:
         )
 
 
-def _regions(res: Res, cfg: Config) -> Iterator[str]:
-    allowed = list(cfg["allowed"])
-    candidates: list[tuple[str, Any]] = [("region", res.get("region"))]
+def _data_destinations(res: Res) -> list[tuple[str, Any]]:
+    """Every other place a resource puts data: table and secret replicas, backup copies."""
     if res.type == t.DYNAMODB_TABLE:
-        candidates += [
+        return [
             (f"replicas[{i}].regionName", dig(rep, "regionName"))
             for i, rep in enumerate(list_items(res.get("replicas")))
         ]
+    if res.type == t.SECRET:
+        return [
+            (f"replicas[{i}].region", dig(rep, "region"))
+            for i, rep in enumerate(list_items(res.get("replicas")))
+        ]
+    if res.type == t.BACKUP_PLAN:
+        return [
+            (
+                f"rules[{i}].copyActions[{j}].destinationVaultArn",
+                UNKNOWN if arn is UNKNOWN else arn_region(arn),
+            )
+            for i, rule in enumerate(list_items(res.get("rules")))
+            for j, copy in enumerate(list_items(dig(rule, "copyActions")))
+            for arn in [dig(copy, "destinationVaultArn")]
+        ]
+    return []
+
+
+def _regions(res: Res, cfg: Config) -> Iterator[str]:
+    allowed = list(cfg["allowed"])
+    candidates: list[tuple[str, Any]] = [("region", res.get("region"))]
+    candidates += _data_destinations(res)
     for prop, value in candidates:
         if isinstance(value, str) and value not in allowed:
             yield problem(
@@ -132,6 +154,17 @@ def _budget(stack: StackView, cfg: Config) -> Iterator[Finding]:
         kind = budget.get("budgetType")
         if kind is not UNKNOWN and kind != "COST":
             found.append(problem(budget, "budgetType", f"is {show(kind)}", "use budget_type COST"))
+        period = budget.get("timeUnit")
+        if period is not UNKNOWN and period != "MONTHLY":
+            shown = "is not set" if period is None else f"is {show(period)}"
+            found.append(
+                problem(
+                    budget,
+                    "timeUnit",
+                    f"{shown}; a monthly limit must be checked every month",
+                    "use time_unit MONTHLY",
+                )
+            )
         amount = as_number(budget.get("limitAmount"))
         if cap and amount is not None and amount > cap:
             found.append(
@@ -148,8 +181,8 @@ def _budget(stack: StackView, cfg: Config) -> Iterator[Finding]:
                 n
                 for n in list_items(notifications)
                 if n is UNKNOWN
-                or list_items(dig(n, "subscriberEmailAddresses"))
-                or list_items(dig(n, "subscriberSnsTopicArns"))
+                or [e for e in list_items(dig(n, "subscriberEmailAddresses")) if e]
+                or [a for a in list_items(dig(n, "subscriberSnsTopicArns")) if a]
                 or UNKNOWN in (dig(n, "subscriberEmailAddresses"), dig(n, "subscriberSnsTopicArns"))
             ]
             if not reachable:
@@ -288,17 +321,24 @@ RULES: tuple[Rule, ...] = (
         check_resource=_pi_retention,
         params={
             "maxRetentionDays": Param(
-                "integer", 7, "Longest allowed Performance Insights retention."
+                "integer",
+                7,
+                "Longest allowed Performance Insights retention (7, or a multiple of 31 up to 731).",
+                minimum=7,
+                maximum=731,
             )
         },
     ),
     _rule(
         name="cost-allowed-regions",
-        summary="Regional resources and DynamoDB replicas live only in the stack's allowed regions.",
+        summary=(
+            "Regional resources, and every other place they put data (DynamoDB and secret replicas, "
+            "backup copy destinations), are in the stack's allowed regions."
+        ),
         remediation="Deploy to an allowed region (or extend the list in the stack's policy config).",
         severity=Severity.HIGH,
         applies=t.is_regional,
-        targets_doc="every regional aws:* resource (and DynamoDB replicas)",
+        targets_doc="every regional aws:* resource, with its replicas and copy destinations",
         check_resource=_regions,
         params={
             "allowed": Param(
@@ -316,9 +356,15 @@ RULES: tuple[Rule, ...] = (
         severity=Severity.MEDIUM,
         check_stack=_reader_cap,
         params={
-            "maxInstancesPerCluster": Param("integer", 4, "Most instances per regional cluster."),
+            "maxInstancesPerCluster": Param(
+                "integer", 4, "Most instances per regional cluster.", minimum=1, maximum=16
+            ),
             "maxAutoscaledReaders": Param(
-                "integer", 4, "Highest max_capacity of reader auto scaling."
+                "integer",
+                4,
+                "Highest max_capacity of reader auto scaling.",
+                minimum=0,
+                maximum=15,
             ),
         },
     ),
@@ -330,7 +376,7 @@ RULES: tuple[Rule, ...] = (
         check_stack=_budget,
         params={
             "maxMonthlyLimitUsd": Param(
-                "number", 0, "Highest allowed limitAmount in USD (0: no cap)."
+                "number", 0, "Highest allowed limitAmount in USD (0: no cap).", minimum=0
             ),
             "requireNotifications": Param(
                 "boolean", True, "Require at least one notification with a subscriber."
@@ -360,13 +406,18 @@ RULES: tuple[Rule, ...] = (
         check_resource=_storage,
         params={
             "allowedInstanceStorageTypes": Param(
-                "array", ["gp3", "io2"], "Storage types for plain instances.", items="string"
+                "array",
+                ["gp3", "io2"],
+                "Storage types for plain instances.",
+                items="string",
+                item_enum=("gp2", "gp3", "io1", "io2", "standard"),
             ),
             "allowedClusterStorageTypes": Param(
                 "array",
                 ["aurora", "gp3", "io2"],
                 "Storage types for clusters (aurora-iopt1 costs more).",
                 items="string",
+                item_enum=("aurora", "aurora-iopt1", "gp3", "io1", "io2"),
             ),
         },
     ),

@@ -7,14 +7,13 @@ must never be literals.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from pulumi_policy import Severity
 
 from policies import resource_types as t
+from policies._keys import cmk_problems, home_region
 from policies._rule import Config, Finding, Param, Rule
 from policies._values import (
     UNKNOWN,
@@ -27,7 +26,6 @@ from policies._values import (
     problem,
     require_not_false,
     require_not_true,
-    require_set,
     require_true,
     show,
 )
@@ -52,7 +50,14 @@ def _storage_encrypted(res: Res, _cfg: Config) -> Iterator[str]:
 
 
 def _cmk(res: Res, _cfg: Config) -> Iterator[str]:
-    yield from require_set(res, "kmsKeyId", "set kms_key_id to the region's CMK ARN")
+    yield from cmk_problems(
+        res,
+        "kmsKeyId",
+        res.get("kmsKeyId"),
+        home_region(res),
+        fix="set kms_key_id to the region's CMK ARN",
+        absent="is not set (the AWS-managed aws/rds key)",
+    )
 
 
 def _global_cluster_encrypted(res: Res, _cfg: Config) -> Iterator[str]:
@@ -67,10 +72,13 @@ def _global_cluster_encrypted(res: Res, _cfg: Config) -> Iterator[str]:
 
 def _pi_encrypted(res: Res, _cfg: Config) -> Iterator[str]:
     if as_bool(res.get("performanceInsightsEnabled")) is True:
-        yield from require_set(
+        yield from cmk_problems(
             res,
             "performanceInsightsKmsKeyId",
-            "set performance_insights_kms_key_id to the region's CMK ARN",
+            res.get("performanceInsightsKmsKeyId"),
+            home_region(res),
+            fix="set performance_insights_kms_key_id to the region's CMK ARN",
+            absent="is not set (the AWS-managed aws/rds key)",
         )
 
 
@@ -181,27 +189,39 @@ def _table_cmk(res: Res, _cfg: Config) -> Iterator[str]:
     yield from require_true(
         res, "serverSideEncryption.enabled", "set server_side_encryption.enabled=True"
     )
-    yield from require_set(
-        res, "serverSideEncryption.kmsKeyArn", "set server_side_encryption.kms_key_arn"
+    yield from cmk_problems(
+        res,
+        "serverSideEncryption.kmsKeyArn",
+        res.get("serverSideEncryption.kmsKeyArn"),
+        home_region(res),
+        fix="set server_side_encryption.kms_key_arn to the table region's CMK",
+        absent="is not set (the AWS-managed aws/dynamodb key)",
     )
 
 
 def _replica_cmk(res: Res, _cfg: Config) -> Iterator[str]:
     if res.type == t.DYNAMODB_TABLE_REPLICA:
-        yield from require_set(res, "kmsKeyArn", "set kms_key_arn to the replica region's CMK")
+        yield from cmk_problems(
+            res,
+            "kmsKeyArn",
+            res.get("kmsKeyArn"),
+            home_region(res),
+            fix="set kms_key_arn to the replica region's CMK",
+            absent="is not set (the AWS-managed aws/dynamodb key)",
+        )
         return
     for index, replica in enumerate(list_items(res.get("replicas"))):
         if replica is UNKNOWN:
             continue
-        value = dig(replica, "kmsKeyArn")
-        if value is None or value == "":
-            region = dig(replica, "regionName")
-            yield problem(
-                res,
-                f"replicas[{index}].kmsKeyArn",
-                f"is not set for the replica in {show(region)}",
-                "set kms_key_arn to the CMK (replica key) in that region",
-            )
+        region = dig(replica, "regionName")
+        yield from cmk_problems(
+            res,
+            f"replicas[{index}].kmsKeyArn",
+            dig(replica, "kmsKeyArn"),
+            known_str(region),
+            fix="set kms_key_arn to the CMK (replica key) in that region",
+            absent=f"is not set for the replica in {show(region)} (the AWS-managed key)",
+        )
 
 
 # --- ElastiCache -------------------------------------------------------------------------------
@@ -225,15 +245,32 @@ def _cache_at_rest(res: Res, _cfg: Config) -> Iterator[str]:
 
 
 def _cache_cmk(res: Res, cfg: Config) -> Iterator[str]:
-    if _cache_secondary(res) and not cfg["requireOnSecondary"]:
-        return
-    yield from require_set(res, "kmsKeyId", "set kms_key_id to the region's CMK ARN")
+    yield from cmk_problems(
+        res,
+        "kmsKeyId",
+        res.get("kmsKeyId"),
+        home_region(res),
+        fix="set kms_key_id to the region's CMK ARN",
+        required=not (_cache_secondary(res) and not cfg["requireOnSecondary"]),
+        absent="is not set (the AWS-owned default key)",
+    )
 
 
 def _cache_in_transit(res: Res, _cfg: Config) -> Iterator[str]:
     yield from _cache_flag(
         res, "transitEncryptionEnabled", "set transit_encryption_enabled=True", default=False
     )
+    # "preferred" is the migration mode: the group then accepts encrypted *and* plaintext
+    # connections (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption-enable.html).
+    # Unset, a group created with transit encryption runs in "required" mode.
+    mode = res.get("transitEncryptionMode")
+    if isinstance(mode, str) and mode.lower() != "required":
+        yield problem(
+            res,
+            "transitEncryptionMode",
+            f"is {show(mode)}, which still accepts plaintext clients",
+            "set transit_encryption_mode='required' once every client uses TLS",
+        )
 
 
 def _cache_auth(res: Res, _cfg: Config) -> Iterator[str]:
@@ -250,97 +287,30 @@ def _cache_auth(res: Res, _cfg: Config) -> Iterator[str]:
     )
 
 
-# --- KMS, SNS, Backup --------------------------------------------------------------------------
-
-
-def _kms_rotation(res: Res, cfg: Config) -> Iterator[str]:
-    spec = res.get("customerMasterKeySpec")
-    if isinstance(spec, str) and spec != "SYMMETRIC_DEFAULT":
-        return  # AWS rotates only symmetric encryption keys
-    yield from require_true(res, "enableKeyRotation", "set enable_key_rotation=True")
-    period = res.get("rotationPeriodInDays")
-    if isinstance(period, int | float) and period > cfg["maxRotationPeriodDays"]:
-        yield problem(
-            res,
-            "rotationPeriodInDays",
-            f"is {show(period)}, above {cfg['maxRotationPeriodDays']}",
-            f"rotate at least every {cfg['maxRotationPeriodDays']} days",
-        )
-
-
-def _kms_deletion_window(res: Res, cfg: Config) -> Iterator[str]:
-    value = res.get("deletionWindowInDays")
-    if value is UNKNOWN or value is None:
-        return  # AWS default: 30 days, the maximum
-    minimum = cfg["minDays"]
-    if not isinstance(value, int | float) or value < minimum:
-        yield problem(
-            res,
-            "deletionWindowInDays",
-            f"is {show(value)}, below {show(minimum)}",
-            f"set deletion_window_in_days between {show(minimum)} and 30",
-        )
-
-
-def _kms_enabled(res: Res, _cfg: Config) -> Iterator[str]:
-    prop = "isEnabled" if res.type == t.KMS_KEY else "enabled"
-    yield from require_not_false(
-        res, prop, f"remove {prop}=False (a disabled key makes the data unreadable)"
-    )
-
-
-_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
-
-
-def _parse_policy(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return json.loads(_TRAILING_COMMA.sub(r"\1", text))  # tolerate hand-written trailing commas
-
-
-def _principals(principal: Any) -> list[Any]:
-    if isinstance(principal, dict):
-        values: list[Any] = []
-        for item in principal.values():
-            values.extend(item if isinstance(item, list) else [item])
-        return values
-    return principal if isinstance(principal, list) else [principal]
-
-
-def _kms_policy(res: Res, _cfg: Config) -> Iterator[str]:
-    text = res.get("policy")
-    if not isinstance(text, str):
-        return
-    try:
-        document = _parse_policy(text)
-    except ValueError:
-        yield problem(res, "policy", "is not valid JSON", "fix the key policy document")
-        return
-    statements = document.get("Statement", []) if isinstance(document, dict) else []
-    for index, statement in enumerate(statements if isinstance(statements, list) else [statements]):
-        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-            continue
-        if statement.get("Condition"):
-            continue
-        if "*" in _principals(statement.get("Principal")):
-            yield problem(
-                res,
-                f"policy.Statement[{index}].Principal",
-                'allows "*" without a Condition',
-                "name the account or roles, or add a condition such as kms:CallerAccount",
-            )
+# --- SNS, Backup ---------------------------------------------------------------------------------
 
 
 def _sns_encrypted(res: Res, cfg: Config) -> Iterator[str]:
-    yield from require_set(res, "kmsMasterKeyId", "set kms_master_key_id to a CMK ARN")
-    value = known_str(res.get("kmsMasterKeyId"))
-    if value == "alias/aws/sns" and not cfg["allowAwsManagedKey"]:
-        yield problem(res, "kmsMasterKeyId", "is the AWS-managed key", "use a customer-managed key")
+    yield from cmk_problems(
+        res,
+        "kmsMasterKeyId",
+        res.get("kmsMasterKeyId"),
+        home_region(res),
+        fix="set kms_master_key_id to the region's CMK ARN",
+        allow_aws_managed=bool(cfg["allowAwsManagedKey"]),
+        absent="is not set (messages unencrypted at rest)",
+    )
 
 
 def _vault_cmk(res: Res, _cfg: Config) -> Iterator[str]:
-    yield from require_set(res, "kmsKeyArn", "set kms_key_arn to the region's CMK ARN")
+    yield from cmk_problems(
+        res,
+        "kmsKeyArn",
+        res.get("kmsKeyArn"),
+        home_region(res),
+        fix="set kms_key_arn to the region's CMK ARN",
+        absent="is not set (the AWS-managed aws/backup key)",
+    )
 
 
 def _rule(**kwargs: Any) -> Rule:
@@ -511,44 +481,6 @@ RULES: tuple[Rule, ...] = (
         check_resource=_cache_auth,
         checkov=("CKV_AWS_31",),
         aws_config=("elasticache-repl-grp-redis-auth-enabled",),
-    ),
-    _rule(
-        name="kms-key-rotation",
-        summary="Symmetric customer-managed keys rotate automatically, at least every N days.",
-        remediation="Set enable_key_rotation=True (rotation_period_in_days within the limit).",
-        severity=Severity.HIGH,
-        targets=(t.KMS_KEY,),
-        check_resource=_kms_rotation,
-        params={"maxRotationPeriodDays": Param("integer", 365, "Longest allowed rotation period.")},
-        checkov=("CKV_AWS_7",),
-        aws_config=("cmk-backing-key-rotation-enabled",),
-    ),
-    _rule(
-        name="kms-key-deletion-window",
-        summary="KMS keys and replica keys keep a deletion window of at least N days.",
-        remediation="Set deletion_window_in_days to at least the configured minimum (max 30).",
-        severity=Severity.MEDIUM,
-        targets=(t.KMS_KEY, t.KMS_REPLICA_KEY),
-        check_resource=_kms_deletion_window,
-        params={"minDays": Param("integer", 30, "Shortest allowed deletion window in days.")},
-    ),
-    _rule(
-        name="kms-key-enabled",
-        summary="KMS keys and replica keys are not disabled.",
-        remediation="Remove is_enabled=False / enabled=False.",
-        severity=Severity.HIGH,
-        targets=(t.KMS_KEY, t.KMS_REPLICA_KEY),
-        check_resource=_kms_enabled,
-        checkov=("CKV_AWS_227",),
-    ),
-    _rule(
-        name="kms-key-policy-no-public-principal",
-        summary='KMS key policies never allow Principal "*" without a condition.',
-        remediation="Name the account/roles in Principal, or restrict with kms:CallerAccount.",
-        severity=Severity.CRITICAL,
-        targets=(t.KMS_KEY, t.KMS_REPLICA_KEY),
-        check_resource=_kms_policy,
-        checkov=("CKV_AWS_33",),
     ),
     _rule(
         name="sns-topic-encrypted",

@@ -149,9 +149,19 @@ RULES: tuple[Rule, ...] = (
         severity=Severity.CRITICAL,
         check_stack=_multi_az,
         params={
-            "minInstances": Param("integer", 2, "Fewest instances per regional Aurora cluster."),
+            "minInstances": Param(
+                "integer",
+                2,
+                "Fewest instances per regional Aurora cluster.",
+                minimum=1,
+                maximum=16,
+            ),
             "minAvailabilityZones": Param(
-                "integer", 2, "Fewest distinct AZs per regional Aurora cluster."
+                "integer",
+                2,
+                "Fewest distinct AZs per regional Aurora cluster.",
+                minimum=1,
+                maximum=3,
             ),
         },
         checkov=("CKV_AWS_157",),
@@ -175,7 +185,11 @@ RULES: tuple[Rule, ...] = (
         check_resource=_cache_multi_az,
         params={
             "minNodes": Param(
-                "integer", 2, "Fewest nodes (primary + replicas) per replication group."
+                "integer",
+                2,
+                "Fewest nodes (primary + replicas) per replication group.",
+                minimum=1,
+                maximum=6,
             )
         },
     ),

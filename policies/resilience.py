@@ -502,11 +502,46 @@ def _replication_lag(stack: StackView, cfg: Config) -> Iterator[Finding]:
         )
 
 
-def _alarm_actions(res: Res, _cfg: Config) -> Iterator[str]:
+def _alarm_period(res: Res) -> Any:
+    """Seconds per evaluation period: ``period``, or the longest period of ``metricQueries``."""
+    if res.has("period"):
+        return res.get("period")
+    queries = res.get("metricQueries")
+    if queries is UNKNOWN:
+        return UNKNOWN
+    periods = [dig(q, "metric.period") for q in list_items(queries)]
+    periods += [dig(q, "period") for q in list_items(queries)]
+    if UNKNOWN in periods:
+        return UNKNOWN
+    numbers = [n for p in periods if (n := as_number(p)) is not None]
+    return max(numbers) if numbers else None
+
+
+def _alarm_actions(res: Res, cfg: Config) -> Iterator[str]:
     yield from require_not_false(res, "actionsEnabled", "set actions_enabled=True")
-    yield from require_set(
-        res, "alarmActions", "send the alarm to the region's SNS topic (alarm_actions)"
-    )
+    actions = res.get("alarmActions")
+    if actions is not UNKNOWN and not [a for a in list_items(actions) if a]:
+        yield problem(
+            res,
+            "alarmActions",
+            "is not set" if actions is None else f"is {show(actions)}",
+            "send the alarm to the region's SNS topic (alarm_actions)",
+        )
+    # An alarm fires only after `evaluationPeriods` periods of breaching data: with a period of
+    # a day and three periods, a saturated CPU pages nobody for three days.
+    period, evaluations = _alarm_period(res), res.get("evaluationPeriods")
+    if UNKNOWN in (period, evaluations):
+        return
+    seconds, count = as_number(period), as_number(evaluations)
+    maximum = cfg["maxEvaluationWindowSeconds"]
+    if seconds is not None and count is not None and seconds * count > maximum:
+        yield problem(
+            res,
+            "evaluationPeriods",
+            f"x period is {show(count)} x {show(seconds)} s = {show(seconds * count)} s, longer than "
+            f"{show(maximum)} s before the alarm can fire",
+            f"use a period and evaluation_periods whose product is at most {show(maximum)} s",
+        )
 
 
 def _rule(**kwargs: Any) -> Rule:
@@ -544,7 +579,12 @@ RULES: tuple[Rule, ...] = (
         targets=(t.DYNAMODB_TABLE,),
         check_resource=_streams,
         params={
-            "streamViewType": Param("string", "NEW_AND_OLD_IMAGES", "Required stream view type.")
+            "streamViewType": Param(
+                "string",
+                "NEW_AND_OLD_IMAGES",
+                "Required stream view type.",
+                enum=("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"),
+            )
         },
     ),
     _rule(
@@ -565,7 +605,10 @@ RULES: tuple[Rule, ...] = (
         check_resource=_enhanced_monitoring,
         params={
             "maxIntervalSeconds": Param(
-                "integer", 60, "Coarsest allowed enhanced-monitoring interval."
+                "integer",
+                60,
+                "Coarsest allowed enhanced-monitoring interval.",
+                enum=_MONITORING_INTERVALS,
             )
         },
         checkov=("CKV_AWS_118",),
@@ -597,6 +640,7 @@ RULES: tuple[Rule, ...] = (
                     "mysql": ["error", "slowquery"],
                 },
                 "Engine family -> log types that must be exported (other engines: any).",
+                values="array",
             )
         },
         checkov=("CKV_AWS_324", "CKV_AWS_325", "CKV_AWS_129"),
@@ -652,7 +696,13 @@ RULES: tuple[Rule, ...] = (
         severity=Severity.MEDIUM,
         check_stack=_database_cpu,
         params={
-            "maxThreshold": Param("number", 80, "Highest allowed CPU alarm threshold in percent.")
+            "maxThreshold": Param(
+                "number",
+                80,
+                "Highest allowed CPU alarm threshold in percent.",
+                minimum=1,
+                maximum=100,
+            )
         },
     ),
     _rule(
@@ -662,7 +712,13 @@ RULES: tuple[Rule, ...] = (
         severity=Severity.MEDIUM,
         check_stack=_cache_cpu,
         params={
-            "maxThreshold": Param("number", 80, "Highest allowed CPU alarm threshold in percent.")
+            "maxThreshold": Param(
+                "number",
+                80,
+                "Highest allowed CPU alarm threshold in percent.",
+                minimum=1,
+                maximum=100,
+            )
         },
     ),
     _rule(
@@ -676,17 +732,33 @@ RULES: tuple[Rule, ...] = (
         check_stack=_replication_lag,
         params={
             "maxThresholdMs": Param(
-                "number", 5000, "Highest allowed replication-lag alarm threshold in ms."
+                "number",
+                5000,
+                "Highest allowed replication-lag alarm threshold in ms.",
+                minimum=1,
+                maximum=3600000,
             )
         },
     ),
     _rule(
         name="cloudwatch-alarm-actions",
-        summary="CloudWatch alarms have actions enabled and notify somewhere.",
-        remediation="Keep actions_enabled True and set alarm_actions to the region's SNS topic.",
+        summary=(
+            "CloudWatch alarms have actions enabled, notify somewhere, and can fire within N seconds "
+            "(period x evaluationPeriods)."
+        ),
+        remediation="Keep actions_enabled True, set alarm_actions to the region's SNS topic, keep the window short.",
         severity=Severity.MEDIUM,
         targets=(t.METRIC_ALARM,),
         check_resource=_alarm_actions,
+        params={
+            "maxEvaluationWindowSeconds": Param(
+                "integer",
+                3600,
+                "Longest allowed period x evaluationPeriods, in seconds.",
+                minimum=10,
+                maximum=604800,
+            )
+        },
         checkov=("CKV_AWS_319",),
         aws_config=("cloudwatch-alarm-action-check",),
     ),

@@ -16,6 +16,7 @@ RDS_CLUSTER_INSTANCE: Final = "aws:rds/clusterInstance:ClusterInstance"
 RDS_CLUSTER_PARAMETER_GROUP: Final = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 RDS_GLOBAL_CLUSTER: Final = "aws:rds/globalCluster:GlobalCluster"
 RDS_INSTANCE: Final = "aws:rds/instance:Instance"
+RDS_PARAMETER_GROUP: Final = "aws:rds/parameterGroup:ParameterGroup"
 
 DYNAMODB_TABLE: Final = "aws:dynamodb/table:Table"
 DYNAMODB_TABLE_REPLICA: Final = "aws:dynamodb/tableReplica:TableReplica"
@@ -27,12 +28,27 @@ CACHE_GLOBAL_REPLICATION_GROUP: Final = (
 
 KMS_KEY: Final = "aws:kms/key:Key"
 KMS_REPLICA_KEY: Final = "aws:kms/replicaKey:ReplicaKey"
+KMS_KEY_POLICY: Final = "aws:kms/keyPolicy:KeyPolicy"
+
+SECRET: Final = "aws:secretsmanager/secret:Secret"
+SECRET_ROTATION: Final = "aws:secretsmanager/secretRotation:SecretRotation"
+
+VPC: Final = "aws:ec2/vpc:Vpc"
+FLOW_LOG: Final = "aws:ec2/flowLog:FlowLog"
+SECURITY_GROUP: Final = "aws:ec2/securityGroup:SecurityGroup"
+DEFAULT_SECURITY_GROUP: Final = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+SECURITY_GROUP_RULE: Final = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SECURITY_GROUP_INGRESS_RULE: Final = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+LOG_GROUP: Final = "aws:cloudwatch/logGroup:LogGroup"
+LAMBDA_FUNCTION: Final = "aws:lambda/function:Function"
 
 SNS_TOPIC: Final = "aws:sns/topic:Topic"
+SNS_SUBSCRIPTION: Final = "aws:sns/topicSubscription:TopicSubscription"
 METRIC_ALARM: Final = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 BACKUP_VAULT: Final = "aws:backup/vault:Vault"
 BACKUP_PLAN: Final = "aws:backup/plan:Plan"
+BACKUP_SELECTION: Final = "aws:backup/selection:Selection"
 
 ROUTE53_RECORD: Final = "aws:route53/record:Record"
 ROUTE53_HEALTH_CHECK: Final = "aws:route53/healthCheck:HealthCheck"
@@ -122,7 +138,7 @@ TAGGABLE: Final = frozenset(
         RDS_GLOBAL_CLUSTER,
         RDS_INSTANCE,
         "aws:rds/subnetGroup:SubnetGroup",
-        "aws:rds/parameterGroup:ParameterGroup",
+        RDS_PARAMETER_GROUP,
         DYNAMODB_TABLE,
         DYNAMODB_TABLE_REPLICA,
         CACHE_REPLICATION_GROUP,
@@ -140,13 +156,15 @@ TAGGABLE: Final = frozenset(
         "aws:route53/zone:Zone",
         BUDGET,
         AUTOSCALING_TARGET,
-        "aws:secretsmanager/secret:Secret",
-        "aws:ec2/vpc:Vpc",
+        SECRET,
+        VPC,
+        FLOW_LOG,
         "aws:ec2/subnet:Subnet",
-        "aws:ec2/securityGroup:SecurityGroup",
+        SECURITY_GROUP,
         "aws:ec2/routeTable:RouteTable",
         "aws:iam/role:Role",
         "aws:iam/policy:Policy",
-        "aws:cloudwatch/logGroup:LogGroup",
+        LOG_GROUP,
+        LAMBDA_FUNCTION,
     }
 )

@@ -3,10 +3,18 @@
 The program tags through one explicit provider's ``defaultTags``, so a rule that looked only at
 each resource's own ``tags`` would flag everything; one that ignored resources would miss a
 resource created with another provider. We merge the two the way AWS does (resource wins).
+
+A closed vocabulary is not enough for ``Environment``: ``Environment=dev`` on the prod stack is
+in the vocabulary and still wrong (the dev budget and dashboards then count prod's spend). The
+pack learns the stack's environment from its policy config (``tag-values-allowed.environment``,
+set in every ``stacks/policy-config.<stack>.json`` and in each policy group's config); left
+empty, it takes the stack name the Pulumi CLI hands the policy process (``PULUMI_STACK``) when
+that name is one of the allowed environments.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -59,6 +67,16 @@ def _required_tags(res: Res, cfg: Config) -> Iterator[str]:
         )
 
 
+def stack_environment(cfg: Config) -> str | None:
+    """The stack's environment: the configured one, else the engine's stack name if it is one."""
+    configured = cfg.get("environment")
+    if isinstance(configured, str) and configured:
+        return configured
+    stack = os.environ.get("PULUMI_STACK", "").rsplit("/", 1)[-1]
+    vocabulary = dig(cfg.get("allowedValues"), "Environment")
+    return stack if isinstance(vocabulary, list) and stack in vocabulary else None
+
+
 def _tag_values(res: Res, cfg: Config) -> Iterator[str]:
     if not _taggable(res):
         return
@@ -72,6 +90,16 @@ def _tag_values(res: Res, cfg: Config) -> Iterator[str]:
             yield problem(
                 res, f"tags.{key}", f"is {show(value)}", f"use one of {', '.join(values)}"
             )
+    expected = stack_environment(cfg)
+    value = tags.get("Environment")
+    in_vocabulary = value in allowed.get("Environment", [value])  # else reported above
+    if expected is not None and isinstance(value, str) and value != expected and in_vocabulary:
+        yield problem(
+            res,
+            "tags.Environment",
+            f"is {show(value)} on the {expected} stack",
+            f"set Environment={expected} (the provider's default_tags follow the stack's environment)",
+        )
 
 
 def _replica_tags(res: Res, _cfg: Config) -> Iterator[str]:
@@ -123,7 +151,10 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         name="tag-values-allowed",
-        summary="Tags with a closed vocabulary (Environment, ManagedBy, DataClassification) use an allowed value.",
+        summary=(
+            "Tags with a closed vocabulary (Environment, ManagedBy, DataClassification) use an allowed "
+            "value, and Environment is the stack's own environment."
+        ),
         remediation="Fix the tag value in the provider's default_tags.",
         severity=Severity.LOW,
         applies=_is_aws,
@@ -138,7 +169,15 @@ RULES: tuple[Rule, ...] = (
                     "DataClassification": ["public", "internal", "confidential", "restricted"],
                 },
                 "Tag key -> allowed values.",
-            )
+                values="array",
+            ),
+            "environment": Param(
+                "string",
+                "",
+                "The stack's environment, which the Environment tag must equal (empty: the Pulumi "
+                "stack name, when it is one of the allowed Environment values).",
+                enum=("", "dev", "staging", "prod"),
+            ),
         },
     ),
     _rule(

@@ -178,6 +178,33 @@ _SCHEMA_TYPES: Final[dict[str, tuple[type, ...]]] = {
 }
 
 
+def _check_value(where: str, value: Any, schema: Mapping[str, Any]) -> None:
+    """The JSON-schema checks the CLI applies to a policy config value (type, enum, minimum,
+    maximum, array items, object values), with an error naming the value and what is allowed."""
+    kind = str(schema.get("type"))
+    expected = _SCHEMA_TYPES.get(kind, (object,))
+    if (isinstance(value, bool) and bool not in expected) or not isinstance(value, expected):
+        raise PolicyConfigError(f"{where}={value!r} is not of type {kind}")
+    if kind == "integer" and isinstance(value, float) and not value.is_integer():
+        raise PolicyConfigError(f"{where}={value!r} is not of type integer")
+    allowed = schema.get("enum")
+    if isinstance(allowed, list) and value not in allowed:
+        raise PolicyConfigError(f"{where}={value!r}; allowed: {allowed}")
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if isinstance(low, int | float) and isinstance(value, int | float) and value < low:
+        raise PolicyConfigError(f"{where}={value!r} is below the minimum {low:g}")
+    if isinstance(high, int | float) and isinstance(value, int | float) and value > high:
+        raise PolicyConfigError(f"{where}={value!r} is above the maximum {high:g}")
+    items = schema.get("items")
+    if isinstance(items, Mapping) and isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_value(f"{where}[{index}]", item, items)
+    values = schema.get("additionalProperties")
+    if isinstance(values, Mapping) and isinstance(value, Mapping):
+        for name, item in value.items():
+            _check_value(f"{where}.{name}", item, values)
+
+
 def reconcile_config(
     policies: Sequence[PolicyInfo], config: Mapping[str, Any]
 ) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -234,13 +261,7 @@ def reconcile_config(
                 raise PolicyConfigError(
                     f"policy config {key!r}: unknown property {prop!r} (allowed: {sorted(schema)})"
                 )
-            expected = _SCHEMA_TYPES.get(str(schema[prop].get("type")), (object,))
-            if (isinstance(value, bool) and bool not in expected) or not isinstance(
-                value, expected
-            ):
-                raise PolicyConfigError(
-                    f"policy config {key!r}: {prop}={value!r} is not of type {schema[prop].get('type')}"
-                )
+            _check_value(f"policy config {key!r}: {prop}", value, schema[prop])
             props[prop] = value
         result[key] = (level, props)
     return result

@@ -35,6 +35,9 @@ class RecordedResource:
     ignore_changes: tuple[str, ...] = ()
     """Inputs whose drift the engine ignores (global-cluster role fields, see components)."""
     retain_on_delete: bool = False
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """What the engine holds after the update, as it sends it to ``AnalyzeStack``: the inputs
+    plus what the provider computed (here the mocks' outputs: ARNs, endpoints, ids)."""
 
     @property
     def region(self) -> str | None:

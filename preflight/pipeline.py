@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -317,7 +317,7 @@ def run_preflight(
         timings.analyze_calls = len(recording.resources)
 
         t0 = time.perf_counter()
-        raw.extend(client.analyze_stack(recording.resources))
+        raw.extend(client.analyze_stack(stack_resources(recording.resources)))
         timings.analyze_stack_seconds = time.perf_counter() - t0
 
     scrub = Scrubber(
@@ -344,6 +344,12 @@ def run_preflight(
     )
     timings.total_seconds = time.perf_counter() - started
     return result
+
+
+def stack_resources(resources: Sequence[RecordedResource]) -> list[RecordedResource]:
+    """The resources as the engine sends them to ``AnalyzeStack``: with their outputs (inputs
+    plus computed values) as properties, where ``Analyze`` sees the inputs."""
+    return [replace(r, inputs=r.outputs) if r.outputs else r for r in resources]
 
 
 def normalize_level(level: Any) -> str:
@@ -394,4 +400,5 @@ __all__ = [
     "load_policy_config",
     "parse_overrides",
     "run_preflight",
+    "stack_resources",
 ]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from google.protobuf import empty_pb2
+from pulumi.asset import Archive, Asset, AssetArchive
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime import stack as pulumi_stack
@@ -162,6 +163,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.stack_urn = response.urn
             return response
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        for key, value in inputs.items():
+            if isinstance(value, Asset | Archive):  # e.g. a Lambda function's code
+                inputs[key] = _wire_asset(value)
+        # The mocks' state for this URN: inputs plus computed outputs. The recorded inputs win,
+        # so secrets stay wrapped and unknowns stay unknown, as in the engine's outputs.
+        registration = self.resources.get(response.urn)
+        state = dict(registration.state) if registration is not None else {}
         self.recorded.append(
             RecordedResource(
                 urn=response.urn,
@@ -178,6 +186,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=bool(request.protect),
                 ignore_changes=tuple(request.ignoreChanges),
                 retain_on_delete=bool(request.retainOnDelete),
+                outputs={**state, **inputs},
             )
         )
         return response
@@ -186,6 +195,21 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.urn == self.stack_urn:
             self.stack_outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
         return empty_pb2.Empty()
+
+
+def _wire_asset(value: Asset | Archive) -> dict[str, Any]:
+    """An asset or archive as the engine marshals it (a signature-tagged object): comparable
+    between two recordings and JSON-able, like every other recorded input."""
+    if isinstance(value, AssetArchive):
+        return {
+            rpc._special_sig_key: rpc._special_archive_sig,
+            "assets": {k: _wire_asset(v) for k, v in value.assets.items()},
+        }
+    sig = rpc._special_asset_sig if isinstance(value, Asset) else rpc._special_archive_sig
+    for field_name in ("path", "text", "uri"):
+        if hasattr(value, field_name):
+            return {rpc._special_sig_key: sig, field_name: getattr(value, field_name)}
+    return {rpc._special_sig_key: sig}
 
 
 async def _drain_rpcs(await_all_outstanding_tasks: bool = True) -> None:

@@ -62,6 +62,21 @@ FREE: dict[str, str] = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "IAM is free",
     "aws:appautoscaling/policy:Policy": "Application Auto Scaling is free",
     t.RANDOM_PASSWORD: "generated locally by Pulumi",
+    "aws:iam/rolePolicy:RolePolicy": "IAM is free",
+    "aws:lambda/permission:Permission": "no charge for a function's resource policy",
+    t.SECRET_ROTATION: "rotation is included in the secret's price",
+    t.LAMBDA_FUNCTION: (
+        "a secret rotation a month is four short invocations: under $0.01 at Lambda's list "
+        "price ($0.20 per million requests, $0.0000166667 per GB-second)"
+    ),
+    t.LOG_GROUP: (
+        "its ingestion and storage are on the region's CloudWatch Logs line "
+        "(usage cloudwatch.logsGbPerMonth counts flow logs and rotation logs too)"
+    ),
+    t.FLOW_LOG: (
+        "flow-log delivery is CloudWatch Logs ingestion, on the region's CloudWatch Logs line "
+        "(usage cloudwatch.logsGbPerMonth)"
+    ),
     "aws:ssm/parameter:Parameter": "Standard-tier parameters are free (standard throughput)",
 }
 
@@ -142,7 +157,8 @@ def _aurora_cluster(run: Pricer, res: ResourceLike) -> None:
             "CloudWatch Logs ingestion",
             logs,
             "cloudwatch.logs-ingestion",
-            f"{qty(logs)} GB (usage cloudwatch.logsGbPerMonth: log exports, enhanced monitoring)",
+            f"{qty(logs)} GB (usage cloudwatch.logsGbPerMonth: log exports, enhanced monitoring, "
+            "VPC flow logs)",
             store="monitoring",
         )
 

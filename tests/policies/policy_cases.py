@@ -7,122 +7,33 @@ not by resource name.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import replace
 
 from policies import resource_types as t
-from preflight.model import RecordedResource
+from tests.policies.mutations import (
+    PRIMARY_CACHE,
+    PRIMARY_CLUSTER,
+    PUBLIC_POLICY,
+    SECONDARY_CACHE,
+    SECONDARY_CLUSTER,
+    Case,
+    Override,
+    _alarm,
+    _dns,
+    _eq,
+    _has,
+    _latency,
+    _metric_check,
+    _other_region,
+    _same_region_vault,
+    _sibling_zones,
+    _tags,
+)
+from tests.policies.policy_cases_effect import INEFFECTIVE, NEW_CASES
 from tests.policies.policy_support import DELETE, Computed, Mutation
 
-
-@dataclass(frozen=True)
-class Override:
-    """A config for the rule that flips the outcome: fires on the golden stack, or no longer
-    fires on the golden stack changed by ``mutation``."""
-
-    config: dict[str, Any]
-    mutation: Mutation | None = None
-    fires: bool = True
-
-
-@dataclass(frozen=True)
-class Case:
-    violations: tuple[Mutation, ...]
-    overrides: tuple[Override, ...] = field(default_factory=tuple)
-
-
-def _has(key: str) -> Any:
-    return lambda r: key in r.inputs
-
-
-def _lacks(key: str) -> Any:
-    return lambda r: key not in r.inputs
-
-
-def _eq(key: str, value: Any) -> Any:
-    return lambda r: r.inputs.get(key) == value
-
-
-def _alarm(namespace: str, *metrics: str) -> Any:
-    return lambda r: (
-        r.inputs.get("namespace") == namespace and r.inputs.get("metricName") in metrics
-    )
-
-
-def _dns(label: str) -> Any:
-    """A Route 53 record whose DNS name starts with ``label.``."""
-    return lambda r: str(r.inputs.get("name", "")).startswith(f"{label}.")
-
-
-def _latency(r: RecordedResource) -> bool:
-    return bool(r.inputs.get("latencyRoutingPolicies"))
-
-
-def _metric_check(r: RecordedResource) -> bool:
-    return r.inputs.get("type") == "CLOUDWATCH_METRIC"
-
-
-def _other_region(resource: RecordedResource, resources: Sequence[RecordedResource]) -> list[Any]:
-    """The other region of the pair than the one a health check looks in."""
-    pair = {r.inputs.get("region") for r in resources if r.type == t.RDS_CLUSTER}
-    return sorted(pair - {resource.inputs.get("cloudwatchAlarmRegion")})
-
-
-def _sibling_zones(resource: RecordedResource, resources: Sequence[RecordedResource]) -> list[Any]:
-    """Move an Aurora instance into the AZ of another instance of the same cluster."""
-    cluster = resource.inputs.get("clusterIdentifier")
-    own = resource.inputs.get("availabilityZone")
-    zones = {
-        r.inputs.get("availabilityZone")
-        for r in resources
-        if r.type == t.RDS_CLUSTER_INSTANCE and r.inputs.get("clusterIdentifier") == cluster
-    }
-    return sorted(z for z in zones if z and z != own)
-
-
-def _same_region_vault(
-    resource: RecordedResource, _resources: Sequence[RecordedResource]
-) -> list[Any]:
-    region = resource.inputs.get("region")
-    return [f"arn:aws:backup:{region}:123456789012:backup-vault:same-region"]
-
-
-def _tags(change: dict[str, Any]) -> Computed:
-    """Rewrite the provider's defaultTags (a JSON string on the wire, or an object)."""
-
-    def values(resource: RecordedResource, _resources: Sequence[RecordedResource]) -> list[Any]:
-        raw = resource.inputs.get("defaultTags")
-        encoded = isinstance(raw, str)
-        data = json.loads(raw) if encoded else dict(raw or {})
-        tags = dict(data.get("tags", {}))
-        for key, value in change.items():
-            if value is DELETE:
-                tags.pop(key, None)
-            else:
-                tags[key] = value
-        data["tags"] = tags
-        return [json.dumps(data) if encoded else data]
-
-    return Computed(values)
-
-
-PUBLIC_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}
-        ],
-    }
-)
-PRIMARY_CACHE = _lacks("globalReplicationGroupId")
-SECONDARY_CACHE = _has("globalReplicationGroupId")
-PRIMARY_CLUSTER = _has("masterUsername")
-SECONDARY_CLUSTER = _lacks("masterUsername")
-
 M = Mutation
-CASES: dict[str, Case] = {
+_BASE: dict[str, Case] = {
     # --- multi_az ---------------------------------------------------------------------------------
     "rds-multi-az": Case(
         (
@@ -249,6 +160,12 @@ CASES: dict[str, Case] = {
                 fires=False,
             ),
             Override({"minRetentionDays": 90}),
+            Override({"minCopyRetentionDays": 90}),
+            Override(
+                {"minCopyRetentionDays": 1},
+                M(t.BACKUP_PLAN, "rules.0.copyActions.0.lifecycle.deleteAfter", 1.0),
+                fires=False,
+            ),
         ),
     ),
     "backup-cross-region-copy": Case(
@@ -304,8 +221,9 @@ CASES: dict[str, Case] = {
     ),
     "rds-force-ssl": Case(
         (
-            M(t.RDS_CLUSTER_PARAMETER_GROUP, "parameters", [], expect="parameters"),
             M(t.RDS_CLUSTER_PARAMETER_GROUP, "parameters.0.value", "0", expect="rds.force_ssl"),
+            # no parameters at all: TLS and DDL logging both go (rds-ddl-logging fires too)
+            M(t.RDS_CLUSTER_PARAMETER_GROUP, "parameters", [], expect="parameters", exact=False),
             M(t.RDS_CLUSTER, "dbClusterParameterGroupName", DELETE),
             M(t.RDS_CLUSTER, "dbClusterParameterGroupName", "default.aurora-postgresql16"),
         )
@@ -446,7 +364,7 @@ CASES: dict[str, Case] = {
     ),
     "cost-allowed-regions": Case(
         (
-            M(t.SNS_TOPIC, "region", "ap-south-1"),
+            M(t.SNS_SUBSCRIPTION, "region", "ap-south-1"),
             M(
                 t.DYNAMODB_TABLE,
                 "replicas.0.regionName",
@@ -460,7 +378,7 @@ CASES: dict[str, Case] = {
             Override({"allowed": ["us-east-1"]}),
             Override(
                 {"allowed": ["us-east-1", "us-west-2", "ap-south-1"]},
-                M(t.SNS_TOPIC, "region", "ap-south-1"),
+                M(t.SNS_SUBSCRIPTION, "region", "ap-south-1"),
                 fires=False,
             ),
         ),
@@ -634,6 +552,7 @@ CASES: dict[str, Case] = {
                 Computed(lambda r, _s: [r.inputs.get("region")]),
                 where=_has("replicas"),
                 expect="replicas",
+                exact=False,  # its key is now the other region's too (dynamodb-replica-cmk)
             ),
             M(t.DYNAMODB_TABLE, "replicas", [], where=_has("replicas")),
             M(
@@ -641,6 +560,7 @@ CASES: dict[str, Case] = {
                 "globalTableArn",
                 "arn:aws:dynamodb:us-east-1:123456789012:table/other",
                 expect="replicas",
+                exact=False,  # nor does any backup selection name that other table's replica
             ),
         )
     ),
@@ -710,7 +630,15 @@ CASES: dict[str, Case] = {
         (Override({"maxThresholdMs": 500}),),
     ),
     "cloudwatch-alarm-actions": Case(
-        (M(t.METRIC_ALARM, "actionsEnabled", False), M(t.METRIC_ALARM, "alarmActions", []))
+        (M(t.METRIC_ALARM, "actionsEnabled", False), M(t.METRIC_ALARM, "alarmActions", [])),
+        (
+            Override({"maxEvaluationWindowSeconds": 60}),
+            Override(
+                {"maxEvaluationWindowSeconds": 604800},
+                M(t.METRIC_ALARM, "period", 86400.0),
+                fires=False,
+            ),
+        ),
     ),
     "route53-writer-failover": Case(
         (
@@ -803,7 +731,10 @@ CASES: dict[str, Case] = {
                 expect="tags.DataClassification",
             ),
         ),
-        (Override({"allowedValues": {"Environment": ["qa"]}}),),
+        (
+            Override({"allowedValues": {"Environment": ["qa"]}}),
+            Override({"environment": "prod"}),
+        ),
     ),
     "dynamodb-replica-propagate-tags": Case(
         (
@@ -817,3 +748,10 @@ CASES: dict[str, Case] = {
         )
     ),
 }
+
+CASES: dict[str, Case] = {
+    name: replace(case, ineffective=case.ineffective + INEFFECTIVE.get(name, ()))
+    for name, case in {**_BASE, **NEW_CASES}.items()
+}
+"""Every rule's cases: the base single-property violations, the new rules' cases, and the
+"present but ineffective" mutations (policy_cases_effect.py)."""

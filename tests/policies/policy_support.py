@@ -95,579 +95,6 @@ def urn_of(name: str) -> str:
     return _NAMES[name]
 
 
-def _alarm(
-    name: str, region: str, namespace: str, metric: str, dims: dict[str, str], threshold: float
-) -> RecordedResource:
-    topic = f"arn:aws:sns:{region}:{ACCOUNT}:sc-alarms"
-    return make(
-        t.METRIC_ALARM,
-        name,
-        {
-            "region": region,
-            "name": f"sc-{name}",
-            "namespace": namespace,
-            "metricName": metric,
-            "dimensions": dims,
-            "statistic": "Maximum",
-            "period": 60.0,
-            "evaluationPeriods": 3.0,
-            "threshold": threshold,
-            "comparisonOperator": "GreaterThanOrEqualToThreshold",
-            "alarmActions": [topic],
-            "okActions": [topic],
-        },
-        deps={"alarmActions": [f"alarms-{region}"], "okActions": [f"alarms-{region}"]},
-    )
-
-
-def golden_stack() -> list[RecordedResource]:
-    """A small two-region data tier that every rule of the pack accepts with default config."""
-    policy = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                }
-            ],
-        }
-    )
-    # Dependencies are given by name, so every URN is known before the resources are built.
-    specs: list[tuple[str, str]] = [
-        (t.AWS_PROVIDER, "aws"),
-        (t.KMS_KEY, "key-us-east-1"),
-        (t.KMS_REPLICA_KEY, "key-us-west-2"),
-        (t.RANDOM_PASSWORD, "master-password"),
-        (t.RDS_GLOBAL_CLUSTER, "aurora-global"),
-        (t.RDS_CLUSTER_PARAMETER_GROUP, "params-us-east-1"),
-        (t.RDS_CLUSTER_PARAMETER_GROUP, "params-us-west-2"),
-        (t.RDS_CLUSTER, "aurora-us-east-1"),
-        (t.RDS_CLUSTER, "aurora-us-west-2"),
-        (t.RDS_CLUSTER_INSTANCE, "aurora-us-east-1-1"),
-        (t.RDS_CLUSTER_INSTANCE, "aurora-us-east-1-2"),
-        (t.RDS_CLUSTER_INSTANCE, "aurora-us-west-2-1"),
-        (t.RDS_CLUSTER_INSTANCE, "aurora-us-west-2-2"),
-        (t.AUTOSCALING_TARGET, "aurora-readers-us-east-1"),
-        (t.RDS_INSTANCE, "legacy-postgres"),
-        (t.DYNAMODB_TABLE, "table-carts"),
-        (t.DYNAMODB_TABLE, "table-sessions"),
-        (t.DYNAMODB_TABLE_REPLICA, "sessions-us-west-2"),
-        (t.AUTOSCALING_TARGET, "sessions-read"),
-        (t.AUTOSCALING_TARGET, "sessions-write"),
-        (t.CACHE_REPLICATION_GROUP, "cache-us-east-1"),
-        (t.CACHE_GLOBAL_REPLICATION_GROUP, "cache-global"),
-        (t.CACHE_REPLICATION_GROUP, "cache-us-west-2"),
-        (t.SNS_TOPIC, "alarms-us-east-1"),
-        (t.SNS_TOPIC, "alarms-us-west-2"),
-        (t.METRIC_ALARM, "cpu-aurora-us-east-1"),
-        (t.METRIC_ALARM, "cpu-aurora-us-west-2"),
-        (t.METRIC_ALARM, "cpu-legacy"),
-        (t.METRIC_ALARM, "cpu-cache-us-east-1"),
-        (t.METRIC_ALARM, "cpu-cache-us-west-2"),
-        (t.METRIC_ALARM, "lag-us-west-2"),
-        (t.METRIC_ALARM, "aurora-health-us-east-1"),
-        (t.METRIC_ALARM, "aurora-health-us-west-2"),
-        (t.ROUTE53_HEALTH_CHECK, "health-us-east-1"),
-        (t.ROUTE53_HEALTH_CHECK, "health-us-west-2"),
-        (t.ROUTE53_RECORD, "writer"),
-        (t.ROUTE53_RECORD, "cache"),
-        (t.ROUTE53_RECORD, "reader-us-east-1"),
-        (t.ROUTE53_RECORD, "reader-us-west-2"),
-        (t.BACKUP_VAULT, "vault-us-east-1"),
-        (t.BACKUP_VAULT, "vault-us-west-2"),
-        (t.BACKUP_PLAN, "plan-us-east-1"),
-        (t.BACKUP_PLAN, "plan-us-west-2"),
-        (t.BUDGET, "budget"),
-    ]
-    _NAMES.clear()
-    _NAMES.update({name: urn(type_token, name) for type_token, name in specs})
-
-    out: list[RecordedResource] = [
-        make(
-            t.AWS_PROVIDER,
-            "aws",
-            {
-                "region": EAST,
-                "defaultTags": json.dumps({"tags": TAGS}),
-                "skipCredentialsValidation": "false",
-            },
-            provider=None,
-        ),
-        make(
-            t.KMS_KEY,
-            "key-us-east-1",
-            {
-                "region": EAST,
-                "multiRegion": True,
-                "enableKeyRotation": True,
-                "rotationPeriodInDays": 365.0,
-                "deletionWindowInDays": 30.0,
-                "customerMasterKeySpec": "SYMMETRIC_DEFAULT",
-                "policy": policy,
-            },
-        ),
-        make(
-            t.KMS_REPLICA_KEY,
-            "key-us-west-2",
-            {
-                "region": WEST,
-                "primaryKeyArn": KEY[EAST],
-                "deletionWindowInDays": 30.0,
-                "policy": policy,
-            },
-            deps={"primaryKeyArn": ["key-us-east-1"]},
-        ),
-        make(
-            t.RANDOM_PASSWORD, "master-password", {"length": 32.0, "special": False}, provider=None
-        ),
-        make(
-            t.RDS_GLOBAL_CLUSTER,
-            "aurora-global",
-            {
-                "region": EAST,
-                "globalClusterIdentifier": "sc-global",
-                "engine": "aurora-postgresql",
-                "engineVersion": "16.6",
-                "storageEncrypted": True,
-                "deletionProtection": True,
-            },
-        ),
-    ]
-    for region in (EAST, WEST):
-        out.append(
-            make(
-                t.RDS_CLUSTER_PARAMETER_GROUP,
-                f"params-{region}",
-                {
-                    "region": region,
-                    "name": f"sc-pg16-{region}",
-                    "family": "aurora-postgresql16",
-                    "parameters": [
-                        {"name": "rds.force_ssl", "value": "1"},
-                        {"name": "log_connections", "value": "1"},
-                    ],
-                },
-            )
-        )
-    for region in (EAST, WEST):
-        inputs: dict[str, Any] = {
-            "region": region,
-            "clusterIdentifier": f"sc-{region}",
-            "engine": "aurora-postgresql",
-            "engineVersion": "16.6",
-            "globalClusterIdentifier": "sc-global",
-            "storageEncrypted": True,
-            "kmsKeyId": KEY[region],
-            "backupRetentionPeriod": 7.0,
-            "deletionProtection": True,
-            "iamDatabaseAuthenticationEnabled": True,
-            "enabledCloudwatchLogsExports": ["postgresql"],
-            "copyTagsToSnapshot": True,
-            "skipFinalSnapshot": False,
-            "finalSnapshotIdentifier": f"sc-{region}-final",
-            "dbClusterParameterGroupName": f"sc-pg16-{region}",
-            "availabilityZones": [f"{region}a", f"{region}b", f"{region}c"],
-        }
-        deps: dict[str, list[str]] = {
-            "globalClusterIdentifier": ["aurora-global"],
-            "kmsKeyId": [f"key-{region}"],
-            "dbClusterParameterGroupName": [f"params-{region}"],
-        }
-        if region == EAST:
-            inputs.update(
-                masterUsername="securecart_admin", masterPassword=secret("generated-0123456789")
-            )
-            deps["masterPassword"] = ["master-password"]
-        out.append(make(t.RDS_CLUSTER, f"aurora-{region}", inputs, deps=deps))
-    for region in (EAST, WEST):
-        for index, zone in ((1, "a"), (2, "b")):
-            out.append(
-                make(
-                    t.RDS_CLUSTER_INSTANCE,
-                    f"aurora-{region}-{index}",
-                    {
-                        "region": region,
-                        "clusterIdentifier": f"sc-{region}",
-                        "identifier": f"sc-{region}-{index}",
-                        "engine": "aurora-postgresql",
-                        "instanceClass": "db.r6g.large",
-                        "availabilityZone": f"{region}{zone}",
-                        "performanceInsightsEnabled": True,
-                        "performanceInsightsKmsKeyId": KEY[region],
-                        "performanceInsightsRetentionPeriod": 7.0,
-                        "monitoringInterval": 60.0,
-                        "monitoringRoleArn": f"arn:aws:iam::{ACCOUNT}:role/sc-monitoring",
-                        "autoMinorVersionUpgrade": True,
-                        "publiclyAccessible": False,
-                        "caCertIdentifier": "rds-ca-rsa2048-g1",
-                        "copyTagsToSnapshot": True,
-                        "promotionTier": float(index),
-                    },
-                    deps={
-                        "clusterIdentifier": [f"aurora-{region}"],
-                        "performanceInsightsKmsKeyId": [f"key-{region}"],
-                    },
-                )
-            )
-    out.append(
-        make(
-            t.AUTOSCALING_TARGET,
-            "aurora-readers-us-east-1",
-            {
-                "region": EAST,
-                "serviceNamespace": "rds",
-                "scalableDimension": "rds:cluster:ReadReplicaCount",
-                "resourceId": f"cluster:sc-{EAST}",
-                "minCapacity": 1.0,
-                "maxCapacity": 3.0,
-            },
-        )
-    )
-    out.append(
-        make(
-            t.RDS_INSTANCE,
-            "legacy-postgres",
-            {
-                "region": EAST,
-                "identifier": "sc-legacy",
-                "engine": "postgres",
-                "instanceClass": "db.r6g.large",
-                "allocatedStorage": 100.0,
-                "maxAllocatedStorage": 500.0,
-                "storageType": "gp3",
-                "storageEncrypted": True,
-                "kmsKeyId": KEY[EAST],
-                "multiAz": True,
-                "backupRetentionPeriod": 7.0,
-                "deletionProtection": True,
-                "iamDatabaseAuthenticationEnabled": True,
-                "enabledCloudwatchLogsExports": ["postgresql", "upgrade"],
-                "copyTagsToSnapshot": True,
-                "finalSnapshotIdentifier": "sc-legacy-final",
-                "manageMasterUserPassword": True,
-                "username": "securecart_admin",
-                "performanceInsightsEnabled": True,
-                "performanceInsightsKmsKeyId": KEY[EAST],
-                "monitoringInterval": 60.0,
-                "monitoringRoleArn": f"arn:aws:iam::{ACCOUNT}:role/sc-monitoring",
-                "publiclyAccessible": False,
-                "caCertIdentifier": "rds-ca-rsa2048-g1",
-                "autoMinorVersionUpgrade": True,
-            },
-        )
-    )
-    table_common: dict[str, Any] = {
-        "region": EAST,
-        "hashKey": "id",
-        "attributes": [{"name": "id", "type": "S"}],
-        "pointInTimeRecovery": {"enabled": True},
-        "serverSideEncryption": {"enabled": True, "kmsKeyArn": KEY[EAST]},
-        "deletionProtectionEnabled": True,
-        "streamEnabled": True,
-        "streamViewType": "NEW_AND_OLD_IMAGES",
-    }
-    out.append(
-        make(
-            t.DYNAMODB_TABLE,
-            "table-carts",
-            {
-                **table_common,
-                "name": "sc-carts",
-                "billingMode": "PAY_PER_REQUEST",
-                "replicas": [
-                    {
-                        "regionName": WEST,
-                        "kmsKeyArn": KEY[WEST],
-                        "pointInTimeRecovery": True,
-                        "propagateTags": True,
-                        "deletionProtectionEnabled": True,
-                    }
-                ],
-            },
-            deps={"serverSideEncryption": ["key-us-east-1"], "replicas": ["key-us-west-2"]},
-        )
-    )
-    out.append(
-        make(
-            t.DYNAMODB_TABLE,
-            "table-sessions",
-            {
-                **table_common,
-                "name": "sc-sessions",
-                "billingMode": "PROVISIONED",
-                "readCapacity": 5.0,
-                "writeCapacity": 5.0,
-            },
-            deps={"serverSideEncryption": ["key-us-east-1"]},
-        )
-    )
-    out.append(
-        make(
-            t.DYNAMODB_TABLE_REPLICA,
-            "sessions-us-west-2",
-            {
-                "region": WEST,
-                "globalTableArn": f"arn:aws:dynamodb:{EAST}:{ACCOUNT}:table/sc-sessions",
-                "kmsKeyArn": KEY[WEST],
-                "pointInTimeRecovery": True,
-                "deletionProtectionEnabled": True,
-                "propagateTags": True,
-            },
-            deps={"globalTableArn": ["table-sessions"], "kmsKeyArn": ["key-us-west-2"]},
-        )
-    )
-    for kind in ("Read", "Write"):
-        out.append(
-            make(
-                t.AUTOSCALING_TARGET,
-                f"sessions-{kind.lower()}",
-                {
-                    "region": EAST,
-                    "serviceNamespace": "dynamodb",
-                    "scalableDimension": f"dynamodb:table:{kind}CapacityUnits",
-                    "resourceId": "table/sc-sessions",
-                    "minCapacity": 5.0,
-                    "maxCapacity": 50.0,
-                },
-            )
-        )
-    out.append(
-        make(
-            t.CACHE_REPLICATION_GROUP,
-            "cache-us-east-1",
-            {
-                "region": EAST,
-                "replicationGroupId": "sc-cache-us-east-1",
-                "description": "product cache",
-                "engine": "valkey",
-                "engineVersion": "7.2",
-                "nodeType": "cache.r6g.large",
-                "numCacheClusters": 2.0,
-                "automaticFailoverEnabled": True,
-                "multiAzEnabled": True,
-                "atRestEncryptionEnabled": True,
-                "kmsKeyId": KEY[EAST],
-                "transitEncryptionEnabled": True,
-                "authToken": secret("token-0123456789abcdef"),
-                "snapshotRetentionLimit": 7.0,
-            },
-            deps={"kmsKeyId": ["key-us-east-1"]},
-        )
-    )
-    out.append(
-        make(
-            t.CACHE_GLOBAL_REPLICATION_GROUP,
-            "cache-global",
-            {
-                "region": EAST,
-                "globalReplicationGroupIdSuffix": "sc-cache",
-                "primaryReplicationGroupId": "sc-cache-us-east-1",
-                "cacheNodeType": "cache.r6g.large",
-            },
-            deps={"primaryReplicationGroupId": ["cache-us-east-1"]},
-        )
-    )
-    out.append(
-        make(
-            t.CACHE_REPLICATION_GROUP,
-            "cache-us-west-2",
-            {
-                "region": WEST,
-                "replicationGroupId": "sc-cache-us-west-2",
-                "description": "product cache",
-                "globalReplicationGroupId": "ldgnf-sc-cache",
-                "numCacheClusters": 2.0,
-                "kmsKeyId": KEY[WEST],
-            },
-            deps={"globalReplicationGroupId": ["cache-global"], "kmsKeyId": ["key-us-west-2"]},
-        )
-    )
-    for region in (EAST, WEST):
-        out.append(
-            make(
-                t.SNS_TOPIC,
-                f"alarms-{region}",
-                {"region": region, "name": "sc-alarms", "kmsMasterKeyId": KEY[region]},
-            )
-        )
-    out += [
-        _alarm(
-            "cpu-aurora-us-east-1",
-            EAST,
-            "AWS/RDS",
-            "CPUUtilization",
-            {"DBClusterIdentifier": f"sc-{EAST}"},
-            80.0,
-        ),
-        _alarm(
-            "cpu-aurora-us-west-2",
-            WEST,
-            "AWS/RDS",
-            "CPUUtilization",
-            {"DBClusterIdentifier": f"sc-{WEST}"},
-            80.0,
-        ),
-        _alarm(
-            "cpu-legacy",
-            EAST,
-            "AWS/RDS",
-            "CPUUtilization",
-            {"DBInstanceIdentifier": "sc-legacy"},
-            75.0,
-        ),
-        _alarm(
-            "cpu-cache-us-east-1",
-            EAST,
-            "AWS/ElastiCache",
-            "EngineCPUUtilization",
-            {"CacheClusterId": "sc-cache-us-east-1-001"},
-            80.0,
-        ),
-        _alarm(
-            "cpu-cache-us-west-2",
-            WEST,
-            "AWS/ElastiCache",
-            "EngineCPUUtilization",
-            {"CacheClusterId": "sc-cache-us-west-2-001"},
-            80.0,
-        ),
-        _alarm(
-            "lag-us-west-2",
-            WEST,
-            "AWS/RDS",
-            "AuroraGlobalDBReplicationLag",
-            {"DBClusterIdentifier": f"sc-{WEST}"},
-            1000.0,
-        ),
-        *(
-            _alarm(
-                f"aurora-health-{region}",
-                region,
-                "AWS/RDS",
-                "EngineUptime",
-                {"DBClusterIdentifier": f"sc-{region}"},
-                1.0,
-            )
-            for region in (EAST, WEST)
-        ),
-    ]
-    for region in (EAST, WEST):
-        out.append(
-            make(
-                t.ROUTE53_HEALTH_CHECK,
-                f"health-{region}",
-                {
-                    "type": "CLOUDWATCH_METRIC",
-                    "cloudwatchAlarmName": f"sc-aurora-health-{region}",
-                    "cloudwatchAlarmRegion": region,
-                    "insufficientDataHealthStatus": "Unhealthy",
-                },
-                deps={"cloudwatchAlarmName": [f"aurora-health-{region}"]},
-            )
-        )
-    record = {"zoneId": "Z0123456789", "type": "CNAME", "ttl": 30.0}
-    out.append(
-        make(
-            t.ROUTE53_RECORD,
-            "writer",
-            {
-                **record,
-                "name": "writer.data.securecart.internal",
-                "records": ["sc-global.global-abc.global.rds.amazonaws.com"],
-            },
-            deps={"records": ["aurora-global"]},
-        )
-    )
-    out.append(
-        make(
-            t.ROUTE53_RECORD,
-            "cache",
-            {
-                **record,
-                "name": "cache.data.securecart.internal",
-                "records": [f"master.sc-cache-{EAST}.abc.{EAST}.cache.amazonaws.com"],
-            },
-            deps={"records": [f"cache-{EAST}"]},
-        )
-    )
-    for region in (EAST, WEST):
-        out.append(
-            make(
-                t.ROUTE53_RECORD,
-                f"reader-{region}",
-                {
-                    **record,
-                    "name": "reader.data.securecart.internal",
-                    "setIdentifier": region,
-                    "records": [f"sc-{region}.cluster-ro-abc.{region}.rds.amazonaws.com"],
-                    "latencyRoutingPolicies": [{"region": region}],
-                    "healthCheckId": f"hc-{region}",
-                },
-                deps={"healthCheckId": [f"health-{region}"], "records": [f"aurora-{region}"]},
-            )
-        )
-    for region in (EAST, WEST):
-        out.append(
-            make(
-                t.BACKUP_VAULT,
-                f"vault-{region}",
-                {"region": region, "name": f"sc-vault-{region}", "kmsKeyArn": KEY[region]},
-            )
-        )
-    for region, other in ((EAST, WEST), (WEST, EAST)):
-        out.append(
-            make(
-                t.BACKUP_PLAN,
-                f"plan-{region}",
-                {
-                    "region": region,
-                    "name": f"sc-plan-{region}",
-                    "rules": [
-                        {
-                            "ruleName": "daily",
-                            "targetVaultName": f"sc-vault-{region}",
-                            "schedule": "cron(0 5 * * ? *)",
-                            "lifecycle": {"deleteAfter": 35.0},
-                            "copyActions": [
-                                {
-                                    "destinationVaultArn": f"arn:aws:backup:{other}:{ACCOUNT}:backup-vault:sc-vault-{other}",
-                                    "lifecycle": {"deleteAfter": 35.0},
-                                }
-                            ],
-                        }
-                    ],
-                },
-                deps={"rules": [f"vault-{region}", f"vault-{other}"]},
-            )
-        )
-    out.append(
-        make(
-            t.BUDGET,
-            "budget",
-            {
-                "name": "sc-data-tier",
-                "budgetType": "COST",
-                "limitAmount": "3000.00",  # the golden stack estimates ~$1,800 a month
-                "limitUnit": "USD",
-                "timeUnit": "MONTHLY",
-                "notifications": [
-                    {
-                        "comparisonOperator": "GREATER_THAN",
-                        "notificationType": "ACTUAL",
-                        "threshold": 80.0,
-                        "thresholdType": "PERCENTAGE",
-                        "subscriberEmailAddresses": ["data-platform@securecart.example"],
-                    }
-                ],
-            },
-        )
-    )
-    return out
-
-
 # --- mutations ---------------------------------------------------------------------------------
 
 
@@ -693,6 +120,9 @@ class Mutation:
     unknown_passes: bool = True
     """Whether the rule must pass when this property is unknown instead (false where merely
     setting the property is the violation, e.g. passing any password at all)."""
+    config: Mapping[str, Any] | None = None
+    """The rule's config the golden-stack tests apply (a threshold the defaults leave open, e.g.
+    the stack's environment); the recorded stacks use their own policy config."""
 
     @property
     def expected_text(self) -> str:
@@ -742,13 +172,22 @@ def mutate(resource: RecordedResource, path: str, value: Any) -> RecordedResourc
 
     Replacing a whole top-level input with a literal also drops its property dependencies
     (a literal comes from nowhere), which is how a hard-coded password looks to the engine.
+    The recorded outputs (what ``AnalyzeStack`` sees) change the same way: an input the
+    provider echoes back is an output too.
     """
     inputs = copy.deepcopy(resource.inputs)
     set_path(inputs, path, value)
+    outputs = resource.outputs
+    if outputs:
+        outputs = {**copy.deepcopy(outputs), **inputs}
+        if value is DELETE and "." not in path:
+            outputs.pop(path, None)
     property_dependencies = dict(resource.property_dependencies)
     if "." not in path:
         property_dependencies.pop(path, None)
-    return replace(resource, inputs=inputs, property_dependencies=property_dependencies)
+    return replace(
+        resource, inputs=inputs, outputs=outputs, property_dependencies=property_dependencies
+    )
 
 
 def find(resources: Sequence[RecordedResource], mutation: Mutation) -> list[int]:
@@ -769,7 +208,10 @@ def apply(
 
 def _wire(value: Mapping[str, Any]) -> dict[str, Any]:
     """Inputs as the server sees them: JSON round trip, secrets unwrapped, unknowns proxied."""
-    return unknown_checking_proxy(deserialize_properties(json.loads(json.dumps(value))))
+    # assets (a Lambda's code) travel as their description, as in preflight's protobuf Struct
+    return unknown_checking_proxy(
+        deserialize_properties(json.loads(json.dumps(value, default=str)))
+    )
 
 
 def _opts(resource: RecordedResource) -> PolicyResourceOptions:
@@ -817,10 +259,19 @@ def resource_args(
 def stack_args(
     resources: Sequence[RecordedResource], config: Mapping[str, Any] | None = None
 ) -> StackValidationArgs:
+    """What ``AnalyzeStack`` hands the stack policies: every resource with its outputs."""
     by_urn = {r.urn: r for r in resources}
     policy_resources = {
         r.urn: PolicyResource(
-            r.type, _wire(r.inputs), r.urn, r.name, _opts(r), _provider(r, by_urn), None, [], {}
+            r.type,
+            _wire(r.outputs or r.inputs),
+            r.urn,
+            r.name,
+            _opts(r),
+            _provider(r, by_urn),
+            None,
+            [],
+            {},
         )
         for r in resources
     }
@@ -898,8 +349,9 @@ class Evaluator:
         self.resource_rules = [r for r in self.rules if r.kind == "resource"]
         self.stack_rules = [r for r in self.rules if r.kind == "stack"]
         self.views = self._views(self.resources)
+        self.stack_views = self._views(self.resources, outputs=True)
         self.per_resource = {v.urn: self._resource_violations(v) for v in self.views}
-        self.stack_violations = self._stack_violations(self.views)
+        self.stack_violations = self._stack_violations(self.stack_views)
 
     def level(self, name: str) -> str:
         return self.config[name][0] if name in self.config else "mandatory"
@@ -908,7 +360,8 @@ class Evaluator:
         return self.config[name][1] if name in self.config else None
 
     @staticmethod
-    def _views(resources: Sequence[RecordedResource]) -> list[Res]:
+    def _views(resources: Sequence[RecordedResource], *, outputs: bool = False) -> list[Res]:
+        """Rule views: inputs (what ``Analyze`` sees) or outputs (what ``AnalyzeStack`` sees)."""
         by_urn = {r.urn: r for r in resources}
         providers: dict[str, Res] = {}
 
@@ -926,7 +379,7 @@ class Evaluator:
                 type=r.type,
                 name=r.name,
                 urn=r.urn,
-                props=plain(r.inputs),
+                props=plain((r.outputs or r.inputs) if outputs else r.inputs),
                 provider=provider_of(r),
                 parent=r.parent,
                 dependencies=frozenset(r.dependencies),
@@ -960,24 +413,30 @@ class Evaluator:
         provider_changed = any(r.type == t.AWS_PROVIDER for r in resources if r.urn in changed)
         if provider_changed:
             views = self._views(resources)
+            stack_views = self._views(resources, outputs=True)
         else:
-            fresh = {v.urn: v for v in self._views([r for r in resources if r.urn in changed])}
-            providers = {v.provider.urn: v.provider for v in self.views if v.provider is not None}
-            views = [
-                replace(
-                    fresh[v.urn], provider=providers.get(v.provider.urn) if v.provider else None
-                )
-                if v.urn in fresh
-                else v
-                for v in self.views
-            ]
+            subset = [r for r in resources if r.urn in changed]
+            views = self._refresh(self.views, self._views(subset))
+            stack_views = self._refresh(self.stack_views, self._views(subset, outputs=True))
         found: set[Violation] = set()
         for view in views:
             if provider_changed or view.urn in changed:
                 found |= self._resource_violations(view)
             else:
                 found |= self.per_resource[view.urn]
-        return found | self._stack_violations(views)
+        return found | self._stack_violations(stack_views)
+
+    @staticmethod
+    def _refresh(old: Sequence[Res], new: Sequence[Res]) -> list[Res]:
+        """``old`` with the views in ``new`` swapped in (keeping the shared provider views)."""
+        fresh = {v.urn: v for v in new}
+        providers = {v.provider.urn: v.provider for v in old if v.provider is not None}
+        return [
+            replace(fresh[v.urn], provider=providers.get(v.provider.urn) if v.provider else None)
+            if v.urn in fresh
+            else v
+            for v in old
+        ]
 
     def fired(self, resources: Sequence[RecordedResource]) -> dict[str, list[str]]:
         """Rule -> messages of the violations the change added to the baseline."""
@@ -990,3 +449,10 @@ class Evaluator:
 
 def rule(name: str) -> Rule:
     return RULES_BY_NAME[name]
+
+
+def golden_stack() -> list[RecordedResource]:
+    """The compliant golden stack (tests/policies/golden.py), importable from here as before."""
+    from tests.policies.golden import golden_stack as build
+
+    return build()

@@ -13,8 +13,9 @@ import pytest
 from policies import ALL_RULES, PACK_NAME, RULES_BY_NAME
 from policies import resource_types as t
 from preflight.analyzer import PolicyConfigError, PolicyServer, PolicyServerError
+from tests.policies.golden import golden_stack
 from tests.policies.policy_cases import CASES
-from tests.policies.policy_support import UNKNOWN, apply, find, golden_stack, mutate
+from tests.policies.policy_support import UNKNOWN, apply, find, mutate
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = golden_stack()

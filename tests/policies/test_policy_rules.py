@@ -13,6 +13,7 @@ import pytest
 import policies
 from policies import ALL_RULES, RULES_BY_NAME
 from policies import resource_types as t
+from tests.policies.golden import golden_stack
 from tests.policies.policy_cases import CASES
 from tests.policies.policy_support import (
     UNKNOWN,
@@ -20,9 +21,9 @@ from tests.policies.policy_support import (
     Mutation,
     apply,
     find,
-    golden_stack,
     make,
     mutate,
+    reconciled,
     run_rule,
 )
 
@@ -30,7 +31,20 @@ GOLDEN = golden_stack()
 EVALUATOR = Evaluator(GOLDEN)
 LABEL = re.compile(r"\S+ \((aws|pulumi|random):[^)]+\)")
 
-VARIANTS = [(name, i, m) for name, case in CASES.items() for i, m in enumerate(case.violations)]
+VARIANTS = [(name, i, m) for name, case in CASES.items() for i, m in enumerate(case.mutations)]
+_EVALUATORS: dict[str, Evaluator] = {}
+
+
+def _evaluator(name: str, config: dict | None) -> Evaluator:
+    """The golden stack's evaluator with ``config`` for rule ``name`` (cached)."""
+    if not config:
+        return EVALUATOR
+    key = f"{name}:{sorted(config.items())}"
+    if key not in _EVALUATORS:
+        _EVALUATORS[key] = Evaluator(GOLDEN, reconciled({name: dict(config)}))
+    return _EVALUATORS[key]
+
+
 OVERRIDES = [(name, i, o) for name, case in CASES.items() for i, o in enumerate(case.overrides)]
 
 
@@ -54,6 +68,9 @@ def test_pack_has_at_least_40_kebab_case_rules_with_metadata() -> None:
             "multi_az",
             "backups",
             "encryption",
+            "secrets",
+            "network",
+            "observability",
             "cost",
             "resilience",
             "tagging",
@@ -90,7 +107,7 @@ def test_golden_stack_passes_every_rule_through_validate() -> None:
 def test_violation_names_resource_and_property(name: str, index: int, mutation: Mutation) -> None:
     rule = RULES_BY_NAME[name]
     position, changed = _first_change(mutation)
-    messages = run_rule(rule, changed)
+    messages = run_rule(rule, changed, config=mutation.config)
     assert messages, f"{mutation.describe(mutation.value)} did not make {name} fire"
     text = "\n".join(messages)
     assert mutation.expected_text in text
@@ -98,7 +115,7 @@ def test_violation_names_resource_and_property(name: str, index: int, mutation: 
     if rule.kind == "resource" and mutation.type != t.AWS_PROVIDER:
         assert f"{GOLDEN[position].name} ({mutation.type})" in text
     if mutation.exact:
-        assert set(EVALUATOR.fired(changed)) == {name}
+        assert set(_evaluator(name, mutation.config).fired(changed)) == {name}
 
 
 @pytest.mark.parametrize(
@@ -108,11 +125,11 @@ def test_unknown_value_passes(name: str, index: int, mutation: Mutation) -> None
     position = find(GOLDEN, mutation)[0]
     changed = apply(GOLDEN, position, mutation.path, UNKNOWN)
     if mutation.unknown_passes:
-        assert run_rule(RULES_BY_NAME[name], changed) == []
+        assert run_rule(RULES_BY_NAME[name], changed, config=mutation.config) == []
     else:
         # Setting this property at all is the violation (e.g. a literal master password on a
         # plain instance): even an unknown value must be reported.
-        assert run_rule(RULES_BY_NAME[name], changed) != []
+        assert run_rule(RULES_BY_NAME[name], changed, config=mutation.config) != []
 
 
 @pytest.mark.parametrize(
@@ -129,10 +146,22 @@ def test_config_override_changes_the_outcome(name: str, index: int, override) ->
         assert without and not with_config
 
 
-def test_null_inputs_count_as_unknown() -> None:
+def test_null_means_absent_and_only_the_sentinel_is_unknown() -> None:
+    """A null is judged by the provider's default (the engine marks unknowns with a sentinel)."""
     cluster = next(r for r in GOLDEN if r.type == t.RDS_CLUSTER)
-    changed = apply(GOLDEN, GOLDEN.index(cluster), "storageEncrypted", None)
-    assert run_rule(RULES_BY_NAME["rds-storage-encrypted"], changed) == []
+    index = GOLDEN.index(cluster)
+    rule = RULES_BY_NAME["rds-storage-encrypted"]
+    (message,) = run_rule(rule, apply(GOLDEN, index, "storageEncrypted", None))
+    assert "`storageEncrypted` is not set (defaults to false)" in message
+    assert run_rule(rule, apply(GOLDEN, index, "storageEncrypted", UNKNOWN)) == []
+    # null where the provider's default is compliant passes: autoMinorVersionUpgrade defaults on
+    instance = next(r for r in GOLDEN if r.type == t.RDS_CLUSTER_INSTANCE)
+    changed = apply(GOLDEN, GOLDEN.index(instance), "autoMinorVersionUpgrade", None)
+    assert run_rule(RULES_BY_NAME["rds-auto-minor-version-upgrade"], changed) == []
+    # and through the stack rules' view too: a null replicas list is no replica at all
+    table = next(r for r in GOLDEN if r.type == t.DYNAMODB_TABLE and "replicas" in r.inputs)
+    changed = apply(GOLDEN, GOLDEN.index(table), "replicas", None)
+    assert run_rule(RULES_BY_NAME["dynamodb-replica-in-other-region"], changed)
 
 
 def test_unknown_props_never_reach_pulumi_policy_as_errors() -> None:

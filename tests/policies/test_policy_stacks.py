@@ -1,8 +1,11 @@
 """The recorded stacks (dev, staging, prod, built under Pulumi's mocks) against the pack.
 
 Each stack passes every mandatory rule of its own policy config (prod: no violation at all),
-served over gRPC as the engine would. Then the mutation test: for every stack and every rule,
-some single-property change to a compliant recorded resource makes exactly that rule fire.
+served over gRPC as the engine would: ``Analyze`` with each resource's inputs, ``AnalyzeStack``
+with their outputs (inputs plus the mocks' computed values), the shape the engine sends. Then
+the mutation test: for every stack and every rule, some single-property change to a compliant
+recorded resource makes exactly that rule fire, and every "present but ineffective" change that
+applies to the stack is caught by its rule.
 """
 
 from __future__ import annotations
@@ -10,11 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from policies import ALL_RULES
+from policies import resource_types as t
 from preflight.analyzer import PolicyServer
+from preflight.pipeline import stack_resources
 from tests.policies.policy_cases import CASES
 from tests.policies.policy_support import Evaluator, apply, find, reconciled
 from tests.support.stacks import STACKS
@@ -40,7 +46,7 @@ def test_stack_passes_its_own_mandatory_rules(server: PolicyServer, stack: str) 
     found = []
     for resource in resources:
         found += server.analyze(resource)
-    found += server.analyze_stack(resources)
+    found += server.analyze_stack(stack_resources(resources))
     mandatory = [
         f"{d.policy_name}: {d.message.splitlines()[-1]}"
         for d in found
@@ -60,29 +66,77 @@ def test_stack_passes_its_own_mandatory_rules(server: PolicyServer, stack: str) 
 def test_every_rule_has_a_catching_single_property_mutation(stack: str, record_property) -> None:
     resources = list(recording(stack).resources)
     evaluator = Evaluator(resources, reconciled(stack_config(stack)))
-    tried = caught = 0
+    counts = {"tried": 0, "caught": 0, "ineffective_tried": 0, "ineffective_caught": 0}
     missed: list[str] = []
+    uncaught_ineffective: list[str] = []
     for rule in ALL_RULES:
         rule_caught = 0
         outcomes: list[str] = []
-        for mutation in CASES[rule.name].violations:
-            for index in find(resources, mutation):
-                for value in mutation.candidate_values(resources[index], resources):
-                    tried += 1
-                    fired = evaluator.fired(apply(resources, index, mutation.path, value))
-                    if set(fired) == {rule.name}:
-                        caught += 1
-                        rule_caught += 1
-                    else:
-                        outcomes.append(
-                            f"{resources[index].name}: {mutation.describe(value)} -> {sorted(fired)}"
-                        )
+        case = CASES[rule.name]
+        for kind, mutations in (("", case.violations), ("ineffective_", case.ineffective)):
+            for mutation in mutations:
+                for index in find(resources, mutation):
+                    for value in mutation.candidate_values(resources[index], resources):
+                        counts[f"{kind}tried"] += 1
+                        fired = evaluator.fired(apply(resources, index, mutation.path, value))
+                        if set(fired) == {rule.name}:
+                            counts[f"{kind}caught"] += 1
+                            rule_caught += 1
+                            continue
+                        outcome = f"{resources[index].name}: {mutation.describe(value)} -> {sorted(fired)}"
+                        outcomes.append(outcome)
+                        if kind and rule.name not in fired:
+                            uncaught_ineffective.append(f"{rule.name}: {outcome}")
         if not rule_caught:
             missed.append(f"{rule.name}: " + ("; ".join(outcomes[:3]) or "no resource to mutate"))
-    record_property(
-        "mutations", {"stack": stack, "rules": len(ALL_RULES), "tried": tried, "caught": caught}
-    )
-    print(
-        f"{stack}: {caught} of {tried} mutations caught (exactly one rule fired); {len(ALL_RULES)} rules"
-    )
+    record_property("mutations", {"stack": stack, "rules": len(ALL_RULES), **counts})
+    print(f"{stack}: {counts}; {len(ALL_RULES)} rules")
     assert missed == []
+    assert uncaught_ineffective == []
+
+
+def _with_tags(raw: Any, extra: dict[str, str]) -> Any:
+    data = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    data["tags"] = {**data.get("tags", {}), **extra}
+    return json.dumps(data) if isinstance(raw, str) else data
+
+
+BENIGN = [
+    # (type, predicate, path, value): changes a reviewer would wave through
+    (t.RDS_CLUSTER_INSTANCE, None, "instanceClass", "db.r7g.2xlarge"),  # bigger, allowed in prod
+    (t.RDS_CLUSTER, None, "preferredBackupWindow", "05:00-06:00"),  # another backup window
+    (t.BACKUP_PLAN, None, "rules.0.schedule", "cron(0 3 * * ? *)"),
+    (t.BACKUP_PLAN, None, "rules.0.copyActions.0.lifecycle.deleteAfter", 120.0),
+    (t.METRIC_ALARM, "CPUUtilization", "threshold", 70.0),  # a stricter alarm
+    (t.METRIC_ALARM, "CPUUtilization", "evaluationPeriods", 2.0),
+    (t.METRIC_ALARM, "CPUUtilization", "datapointsToAlarm", 2.0),
+    (t.SECRET_ROTATION, None, "rotationRules.automaticallyAfterDays", 7.0),  # shorter rotation
+    (t.AWS_PROVIDER, None, "defaultTags", {"Team": "data-platform"}),  # an extra tag
+    (t.SNS_TOPIC, None, "tags", {"Team": "data-platform"}),
+    (t.LOG_GROUP, None, "retentionInDays", 731.0),
+    (t.KMS_KEY, None, "rotationPeriodInDays", 180.0),
+]
+
+
+@pytest.mark.parametrize(
+    ("type_token", "metric", "path", "value"), BENIGN, ids=[b[2] for b in BENIGN]
+)
+def test_benign_changes_raise_nothing_on_prod(
+    type_token: str, metric: str | None, path: str, value: Any
+) -> None:
+    resources = list(recording("prod").resources)
+    evaluator = Evaluator(resources, reconciled(stack_config("prod")))
+    assert evaluator.baseline == set()
+    targets = [
+        i
+        for i, r in enumerate(resources)
+        if r.type == type_token and (metric is None or r.inputs.get("metricName") == metric)
+    ]
+    assert targets, f"prod has no {type_token}"
+    for index in targets:
+        new = value
+        if type_token == t.AWS_PROVIDER:
+            new = _with_tags(resources[index].inputs["defaultTags"], value)
+        elif path == "tags":
+            new = {**(resources[index].inputs.get("tags") or {}), **value}
+        assert evaluator.fired(apply(resources, index, path, new)) == {}, resources[index].name

@@ -49,6 +49,13 @@ def test_defaults_come_from_settings_when_absent() -> None:
     assert settings.network.vpc_cidrs == {"us-east-1": "10.16.0.0/16", "us-west-2": "10.18.0.0/16"}
 
 
+def first_index_with(**fields: Any) -> list[dict[str, Any]]:
+    """The dev tables, with ``fields`` set on order-history's first global secondary index."""
+    tables = copy.deepcopy(BASE["dynamodbTables"])
+    tables[2]["globalSecondaryIndexes"][0].update(fields)
+    return tables
+
+
 BAD_CASES: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "same region twice",
@@ -442,6 +449,41 @@ BAD_CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "budgetAlertEmails[1]",
         "not listed already",
     ),
+    # A pattern anchored with `$` also matches before a trailing newline; values are matched whole.
+    (
+        "instance class with a trailing newline",
+        {"auroraInstanceClass": "db.r6g.large\n"},
+        "auroraInstanceClass",
+        "r6g",
+    ),
+    (
+        "VPC CIDRs given as an empty list",
+        {"networkVpcCidrs": []},
+        "networkVpcCidrs",
+        "an object of region -> CIDR",
+    ),
+    (
+        "application VPCs given as false",
+        {"networkAppVpcIds": False},
+        "networkAppVpcIds",
+        "an object of region -> list of VPC ids",
+    ),
+    (
+        "non-key attributes given as a string",
+        {"dynamodbTables": first_index_with(projectionType="INCLUDE", nonKeyAttributes="total")},
+        "dynamodbTables[order-history].globalSecondaryIndexes[0].nonKeyAttributes",
+        "a list of attribute names",
+    ),
+    (
+        "non-key attribute listed twice",
+        {
+            "dynamodbTables": first_index_with(
+                projectionType="INCLUDE", nonKeyAttributes=["total", "total"]
+            )
+        },
+        "dynamodbTables[order-history].globalSecondaryIndexes[0].nonKeyAttributes",
+        "attribute names listed once",
+    ),
     (
         "alarm recipient repeated",
         {"monitoringAlarmEmails": ["oncall@securecart.example", "oncall@securecart.example"]},
@@ -496,3 +538,17 @@ def test_limits_that_are_still_accepted() -> None:
 def test_data_api_off_allows_older_minor_versions() -> None:
     settings = load_settings(with_changes(auroraEngineVersion="15.2", auroraDataApiEnabled=False))
     assert (settings.aurora.engine_version, settings.aurora.data_api_enabled) == ("15.2", False)
+
+
+def test_non_key_attributes_summed_over_a_tables_indexes_stay_within_100() -> None:
+    # AWS DynamoDB API "Projection": at most 100 NonKeyAttributes summed over the indexes.
+    tables = copy.deepcopy(BASE["dynamodbTables"])
+    first, second = tables[2]["globalSecondaryIndexes"]
+    first.update(projectionType="INCLUDE", nonKeyAttributes=[f"a{n}" for n in range(60)])
+    second.update(projectionType="INCLUDE", nonKeyAttributes=[f"a{n}" for n in range(40)])
+    assert load_settings(with_changes(dynamodbTables=tables))  # 100: accepted
+    second["nonKeyAttributes"].append("a40")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(with_changes(dynamodbTables=tables))
+    assert caught.value.key == "dynamodbTables[order-history].globalSecondaryIndexes"
+    assert caught.value.value == 101

@@ -22,6 +22,7 @@ def test_every_regional_resource_names_its_region(stack: str) -> None:
     pair = set(regions(rec))
     global_types = {
         "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
         "aws:route53/zone:Zone",
         "aws:route53/record:Record",

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from components.windows import Span, WindowError, daily_overlaps_weekly, parse_daily, parse_weekly
+from components.settings.windows import (
+    Span,
+    WindowError,
+    daily_overlaps_weekly,
+    parse_daily,
+    parse_weekly,
+)
 
 
 def test_parse_daily_and_weekly_in_minutes() -> None:

@@ -52,22 +52,28 @@ def _minute(hours: str, minutes: str, text: str) -> int:
     return hour * 60 + minute
 
 
-def parse_daily(text: object, minimum: int) -> Span:
-    """``hh24:mi-hh24:mi`` UTC, at least ``minimum`` minutes; may run past midnight."""
-    match = _DAILY.match(text) if isinstance(text, str) else None
-    if match is None:
-        raise WindowError("the format hh24:mi-hh24:mi (UTC), e.g. 03:00-04:00")
-    start = _minute(match.group(1), match.group(2), str(text))
-    end = _minute(match.group(3), match.group(4), str(text))
-    span = Span(start, end if end > start else end + MINUTES_PER_DAY)
+def _span(start: int, end: int, period: int, minimum: int) -> Span:
+    """[start, end) with an ``end`` not after ``start`` wrapped into the next period (a day or a
+    week), at least ``minimum`` minutes long."""
+    span = Span(start, end if end > start else end + period)
     if span.minutes < minimum:
         raise WindowError(f"a window of at least {minimum} minutes (this one is {span.minutes})")
     return span
 
 
+def parse_daily(text: object, minimum: int) -> Span:
+    """``hh24:mi-hh24:mi`` UTC, at least ``minimum`` minutes; may run past midnight."""
+    match = _DAILY.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise WindowError("the format hh24:mi-hh24:mi (UTC), e.g. 03:00-04:00")
+    start = _minute(match.group(1), match.group(2), str(text))
+    end = _minute(match.group(3), match.group(4), str(text))
+    return _span(start, end, MINUTES_PER_DAY, minimum)
+
+
 def parse_weekly(text: object, minimum: int) -> Span:
     """``ddd:hh24:mi-ddd:hh24:mi`` UTC with days mon..sun, at least ``minimum`` minutes."""
-    match = _WEEKLY.match(text) if isinstance(text, str) else None
+    match = _WEEKLY.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise WindowError("the format ddd:hh24:mi-ddd:hh24:mi (UTC), e.g. sun:05:00-sun:06:00")
     first, last = match.group(1), match.group(4)
@@ -77,9 +83,7 @@ def parse_weekly(text: object, minimum: int) -> Span:
     shown = str(text)
     start = DAYS.index(first) * MINUTES_PER_DAY + _minute(match.group(2), match.group(3), shown)
     end = DAYS.index(last) * MINUTES_PER_DAY + _minute(match.group(5), match.group(6), shown)
-    span = Span(start, end if end > start else end + MINUTES_PER_WEEK)
-    if span.minutes < minimum:
-        raise WindowError(f"a window of at least {minimum} minutes (this one is {span.minutes})")
+    span = _span(start, end, MINUTES_PER_WEEK, minimum)
     if span.minutes > MINUTES_PER_DAY:
         raise WindowError(f"a window of at most 24 hours (this one is {span.minutes} minutes)")
     return span

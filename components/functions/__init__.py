@@ -1,0 +1,1 @@
+"""Code that runs in AWS (Lambda functions), shipped by the components as assets."""

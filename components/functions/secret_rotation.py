@@ -1,0 +1,270 @@
+"""Secrets Manager rotation function for the data tier's two credentials.
+
+AWS offers no managed rotation for either: RDS-managed master passwords are not available for
+clusters in an Aurora global database (Aurora User Guide, "Password management with Amazon
+Aurora and AWS Secrets Manager", Limitations), and ElastiCache's Secrets Manager integration
+rotates RBAC user passwords, not AUTH tokens. So this function runs Secrets Manager's four-step
+protocol (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda-functions.html)
+and changes the credential through the control plane, in the region of the current writer:
+
+* ``aurora-global-cluster``: ``ModifyDBCluster(MasterUserPassword=..., ApplyImmediately)`` on the
+  global cluster's writer member; readers in the other region share the storage and the users.
+* ``cache-global-datastore``: ``ModifyReplicationGroup(AuthToken=..., AuthTokenUpdateStrategy=
+  ROTATE)`` on the datastore's PRIMARY member: ROTATE adds the new token while the current one
+  stays valid, so clients never hold a token the cache refuses. At the next rotation the
+  previous token is dropped first (``SET`` with the current token, allowed only after a ROTATE).
+
+The secret and the credential never disagree for longer than one rotation step: the new value
+is only ``AWSPENDING`` until the database (or cache) has accepted it and settled, and a failed
+step leaves ``AWSCURRENT`` untouched for Secrets Manager to retry. What to rotate comes from the
+secret's tags (``RotationKind``, ``RotationTarget``), so one function needs no environment.
+
+Runs on the Lambda Python runtime (boto3 is provided); it imports nothing from the project.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+KIND_TAG = "RotationKind"
+TARGET_TAG = "RotationTarget"
+AURORA = "aurora-global-cluster"
+CACHE = "cache-global-datastore"
+# RDS master passwords may not contain '/', '@', '"' or spaces; AUTH tokens allow only
+# printable characters from a small set, so the cache gets letters and digits.
+_EXCLUDED = {AURORA: "/@\"' \\`", CACHE: ""}
+_LENGTH = {AURORA: 32, CACHE: 64}
+SETTLE_SECONDS = 240.0
+POLL_SECONDS = 10.0
+
+Client = Any
+ClientFactory = Callable[[str, str | None], Client]
+"""(service, region or None for the function's own region) -> boto3 client."""
+
+
+class RotationError(RuntimeError):
+    """A step cannot proceed; Secrets Manager records the failure and retries the rotation."""
+
+
+def _boto3_client(service: str, region: str | None) -> Client:
+    import boto3  # the Lambda runtime provides it; the Pulumi program only reads this file's name
+
+    return boto3.client(service, region_name=region) if region else boto3.client(service)
+
+
+def handler(
+    event: dict[str, Any], _context: Any = None, clients: ClientFactory = _boto3_client
+) -> None:
+    """Lambda entry point: ``{"SecretId", "ClientRequestToken", "Step"}`` from Secrets Manager."""
+    arn, token, step = event["SecretId"], event["ClientRequestToken"], event["Step"]
+    secrets = clients("secretsmanager", None)
+    metadata = secrets.describe_secret(SecretId=arn)
+    tags = {t["Key"]: t["Value"] for t in metadata.get("Tags", [])}
+    kind, target = tags.get(KIND_TAG), tags.get(TARGET_TAG)
+    if kind not in (AURORA, CACHE) or not target:
+        raise RotationError(f"secret {arn} has no {KIND_TAG}/{TARGET_TAG} tags this function knows")
+    stages = metadata.get("VersionIdsToStages", {})
+    if "AWSCURRENT" in stages.get(token, []):
+        return  # this version is already current: a retried finishSecret
+    if step != "createSecret" and "AWSPENDING" not in stages.get(token, []):
+        raise RotationError(f"version {token} of {arn} is not AWSPENDING")
+    steps = {
+        "createSecret": _create,
+        "setSecret": _set,
+        "testSecret": _test,
+        "finishSecret": _finish,
+    }
+    if step not in steps:
+        raise RotationError(f"unknown rotation step {step!r}")
+    steps[step](secrets, clients, arn, token, kind, target, stages)
+
+
+def _value(secrets: Client, arn: str, stage: str, token: str | None = None) -> str:
+    kwargs: dict[str, Any] = {"SecretId": arn}
+    if token is not None:
+        kwargs["VersionId"] = token
+    kwargs["VersionStage"] = stage
+    text: str = secrets.get_secret_value(**kwargs)["SecretString"]
+    return text
+
+
+def _credential(kind: str, secret_string: str) -> str:
+    """The password inside the secret: a JSON document for Aurora, the token itself for the cache."""
+    if kind == AURORA:
+        password: str = json.loads(secret_string)["password"]
+        return password
+    return secret_string
+
+
+def _create(
+    secrets: Client,
+    _clients: ClientFactory,
+    arn: str,
+    token: str,
+    kind: str,
+    _target: str,
+    _stages: dict[str, list[str]],
+) -> None:
+    """Store a new credential as AWSPENDING (once per token: a retry keeps the first one)."""
+    current = _value(secrets, arn, "AWSCURRENT")
+    try:
+        _value(secrets, arn, "AWSPENDING", token)
+        return
+    except secrets.exceptions.ResourceNotFoundException:
+        pass
+    new = secrets.get_random_password(
+        PasswordLength=_LENGTH[kind],
+        ExcludeCharacters=_EXCLUDED[kind],
+        ExcludePunctuation=kind == CACHE,
+        RequireEachIncludedType=True,
+    )["RandomPassword"]
+    if kind == AURORA:
+        document = json.loads(current)
+        document["password"] = new
+        value = json.dumps(document, sort_keys=True)
+    else:
+        value = new
+    secrets.put_secret_value(
+        SecretId=arn, ClientRequestToken=token, SecretString=value, VersionStages=["AWSPENDING"]
+    )
+
+
+def _region_of(arn: str) -> str:
+    return arn.split(":")[3]
+
+
+def _identifier(cluster_arn: str) -> str:
+    """``arn:aws:rds:<region>:<account>:cluster:<id>`` -> ``<id>`` (what ModifyDBCluster takes)."""
+    return cluster_arn.rsplit(":", 1)[-1]
+
+
+def _aurora_writer(clients: ClientFactory, global_id: str) -> tuple[str, str]:
+    """(region, cluster ARN) of the global cluster's current writer."""
+    described = clients("rds", None).describe_global_clusters(GlobalClusterIdentifier=global_id)
+    found = [
+        g for g in described["GlobalClusters"] if g.get("GlobalClusterIdentifier") == global_id
+    ]
+    if not found:
+        raise RotationError(f"global cluster {global_id} not found")
+    members = found[0].get("GlobalClusterMembers", [])
+    writers = [m["DBClusterArn"] for m in members if m.get("IsWriter")]
+    if len(writers) != 1:
+        raise RotationError(f"global cluster {global_id} has {len(writers)} writers, not one")
+    return _region_of(writers[0]), writers[0]
+
+
+def _cache_primary(clients: ClientFactory, global_id: str) -> tuple[str, str]:
+    """(region, replication group id) of the global datastore's PRIMARY member."""
+    described = clients("elasticache", None).describe_global_replication_groups(
+        GlobalReplicationGroupId=global_id, ShowMemberInfo=True
+    )
+    found = [
+        g
+        for g in described["GlobalReplicationGroups"]
+        if g.get("GlobalReplicationGroupId", global_id) == global_id
+    ]
+    if not found:
+        raise RotationError(f"global datastore {global_id} not found")
+    members = found[0].get("Members", [])
+    primaries = [m for m in members if m.get("Role") == "PRIMARY"]
+    if len(primaries) != 1:
+        raise RotationError(f"global datastore {global_id} has {len(primaries)} primaries")
+    return primaries[0]["ReplicationGroupRegion"], primaries[0]["ReplicationGroupId"]
+
+
+def _set(
+    secrets: Client,
+    clients: ClientFactory,
+    arn: str,
+    token: str,
+    kind: str,
+    target: str,
+    stages: dict[str, list[str]],
+) -> None:
+    """Give the database (or cache) the pending credential; the current one keeps working for
+    the cache (ROTATE), and for Aurora until this call returns."""
+    pending = _credential(kind, _value(secrets, arn, "AWSPENDING", token))
+    if kind == AURORA:
+        region, cluster = _aurora_writer(clients, target)
+        clients("rds", region).modify_db_cluster(
+            DBClusterIdentifier=_identifier(cluster),
+            MasterUserPassword=pending,
+            ApplyImmediately=True,
+        )
+        return
+    region, group = _cache_primary(clients, target)
+    cache = clients("elasticache", region)
+    if any("AWSPREVIOUS" in labels for labels in stages.values()):
+        # A ROTATE of ours left the previous token valid beside the current one: drop it first.
+        current = _credential(kind, _value(secrets, arn, "AWSCURRENT"))
+        cache.modify_replication_group(
+            ReplicationGroupId=group,
+            AuthToken=current,
+            AuthTokenUpdateStrategy="SET",
+            ApplyImmediately=True,
+        )
+        _settle(clients, kind, target)
+    cache.modify_replication_group(
+        ReplicationGroupId=group,
+        AuthToken=pending,
+        AuthTokenUpdateStrategy="ROTATE",
+        ApplyImmediately=True,
+    )
+
+
+def _settled(clients: ClientFactory, kind: str, target: str) -> bool:
+    if kind == AURORA:
+        region, cluster = _aurora_writer(clients, target)
+        found = clients("rds", region).describe_db_clusters(
+            DBClusterIdentifier=_identifier(cluster)
+        )
+        info = found["DBClusters"][0]
+        pending = info.get("PendingModifiedValues", {})
+        return bool(info.get("Status") == "available" and "MasterUserPassword" not in pending)
+    region, group = _cache_primary(clients, target)
+    found = clients("elasticache", region).describe_replication_groups(ReplicationGroupId=group)
+    return bool(found["ReplicationGroups"][0].get("Status") == "available")
+
+
+def _settle(clients: ClientFactory, kind: str, target: str) -> None:
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while not _settled(clients, kind, target):
+        if time.monotonic() > deadline:
+            raise RotationError(f"{target} did not settle within {SETTLE_SECONDS:g} s")
+        time.sleep(POLL_SECONDS)
+
+
+def _test(
+    _secrets: Client,
+    clients: ClientFactory,
+    _arn: str,
+    _token: str,
+    kind: str,
+    target: str,
+    _stages: dict[str, list[str]],
+) -> None:
+    """The change has been applied (no pending password change, the cache available again).
+    Logging in would need the function inside the VPC; the control plane's state is the test."""
+    _settle(clients, kind, target)
+
+
+def _finish(
+    secrets: Client,
+    _clients: ClientFactory,
+    arn: str,
+    token: str,
+    _kind: str,
+    _target: str,
+    stages: dict[str, list[str]],
+) -> None:
+    """Make the pending version current (the old one becomes AWSPREVIOUS)."""
+    current = next((v for v, labels in stages.items() if "AWSCURRENT" in labels), None)
+    secrets.update_secret_version_stage(
+        SecretId=arn,
+        VersionStage="AWSCURRENT",
+        MoveToVersionId=token,
+        **({"RemoveFromVersionId": current} if current else {}),
+    )

@@ -1,0 +1,111 @@
+"""The Aurora PostgreSQL global database section: classes, versions, windows, scaling."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from components.settings.model import AuroraSettings
+from components.settings.values import ConfigError, section
+
+# Aurora global databases need memory-optimised classes (no burstable db.t*, no serverless here).
+AURORA_GLOBAL_CLASS = re.compile(
+    r"^db\.(r5|r6g|r6i|r7g|r7i|r8g|x2g)\.(large|xlarge|[248]xlarge|12xlarge|16xlarge|24xlarge)$"
+)
+# Aurora PostgreSQL majors that support global databases and managed switchover.
+AURORA_ENGINE_VERSION = re.compile(r"^(1[3-7])\.\d{1,2}$")
+DATA_API_MINIMUM: Mapping[int, tuple[int, int]] = {
+    13: (13, 11),
+    14: (14, 8),
+    15: (15, 3),
+    16: (16, 1),
+    17: (17, 4),
+}
+"""First version per major where the RDS Data API serves provisioned Aurora PostgreSQL clusters
+(AWS "Supported Regions and Aurora DB engines for RDS Data API"; every region in REGIONS has it).
+It is not supported on T classes, which AURORA_GLOBAL_CLASS already excludes (AWS "Limitations
+for the Amazon RDS Data API")."""
+PI_RETENTION_DAYS = (7, *range(31, 732, 31))
+"""Performance Insights accepts 7 (free tier), or a multiple of 31 up to 731 days."""
+MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
+"""Enhanced monitoring granularities in seconds (0 would turn it off, which we never allow)."""
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+IDENTIFIER_RULE = "a lowercase identifier (letters, digits, _), 1-63 characters"
+
+
+def load(raw: Mapping[str, Any], environment: str) -> AuroraSettings:
+    """The ``aurora`` section, with the rules that tie its fields together."""
+    s = section(raw, "aurora")
+    d = AuroraSettings()
+    settings = AuroraSettings(
+        engine_version=s.pattern(
+            "engineVersion",
+            d.engine_version,
+            AURORA_ENGINE_VERSION,
+            "an Aurora PostgreSQL version 13.x to 17.x (major.minor) that supports global databases",
+        ),
+        instance_class=s.pattern(
+            "instanceClass",
+            d.instance_class,
+            AURORA_GLOBAL_CLASS,
+            "a memory-optimised class that can join a global database (db.r5/r6g/r6i/r7g/r7i/r8g/x2g, large or bigger)",
+        ),
+        instances_per_region=s.integer("instancesPerRegion", d.instances_per_region, 2, 15),
+        database_name=s.pattern("databaseName", d.database_name, IDENTIFIER, IDENTIFIER_RULE),
+        master_username=s.pattern("masterUsername", d.master_username, IDENTIFIER, IDENTIFIER_RULE),
+        backup_retention_days=s.integer("backupRetentionDays", d.backup_retention_days, 7, 35),
+        # RDS: each window at least 30 minutes, and they must not conflict (checked below).
+        preferred_backup_window=s.window(
+            "preferredBackupWindow", d.preferred_backup_window, 30, weekly=False
+        ),
+        preferred_maintenance_window=s.window(
+            "preferredMaintenanceWindow", d.preferred_maintenance_window, 30, weekly=True
+        ),
+        performance_insights_retention_days=s.choice(
+            "performanceInsightsRetentionDays",
+            d.performance_insights_retention_days,
+            PI_RETENTION_DAYS,
+        ),
+        monitoring_interval_seconds=s.choice(
+            "monitoringIntervalSeconds", d.monitoring_interval_seconds, MONITORING_INTERVALS
+        ),
+        autoscaling_min_readers=s.integer(
+            "autoscalingMinReaders", d.autoscaling_min_readers, 1, 15
+        ),
+        autoscaling_max_readers=s.integer(
+            "autoscalingMaxReaders", d.autoscaling_max_readers, 1, 15
+        ),
+        autoscaling_target_cpu=s.number(
+            "autoscalingTargetCpuPercent", d.autoscaling_target_cpu, 10, 90
+        ),
+        deletion_protection=s.boolean("deletionProtection", d.deletion_protection),
+        data_api_enabled=s.boolean("dataApiEnabled", d.data_api_enabled),
+        allow_major_version_upgrade=s.boolean(
+            "allowMajorVersionUpgrade", d.allow_major_version_upgrade
+        ),
+    )
+    s.no_overlap(
+        "preferredBackupWindow",
+        settings.preferred_backup_window,
+        "preferredMaintenanceWindow",
+        settings.preferred_maintenance_window,
+    )
+    major, minor = (int(part) for part in settings.engine_version.split("."))
+    floor = DATA_API_MINIMUM[major]
+    if settings.data_api_enabled and (major, minor) < floor:
+        raise ConfigError(
+            s.key("engineVersion"),
+            settings.engine_version,
+            f"{floor[0]}.{floor[1]} or later while auroraDataApiEnabled is true (the RDS Data API "
+            "needs Aurora PostgreSQL 13.11, 14.8, 15.3, 16.1 or 17.4 and later)",
+        )
+    if settings.autoscaling_max_readers < settings.autoscaling_min_readers:
+        raise ConfigError(
+            s.key("autoscalingMaxReaders"),
+            settings.autoscaling_max_readers,
+            f">= auroraAutoscalingMinReaders ({settings.autoscaling_min_readers})",
+        )
+    if environment == "prod" and not settings.deletion_protection:
+        raise ConfigError(s.key("deletionProtection"), False, "true in prod")
+    return settings

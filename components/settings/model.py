@@ -1,0 +1,208 @@
+"""The frozen settings types: the only shape of config the components ever see."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Environment = Literal["dev", "staging", "prod"]
+ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExistingNetwork:
+    """A bring-your-own VPC in one region."""
+
+    vpc_id: str
+    """ID of the existing VPC."""
+    subnet_ids: tuple[str, ...]
+    """Three private subnets in three different AZs."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkSettings:
+    """Per-region network layout; keyed by region so a role swap changes nothing."""
+
+    vpc_cidrs: Mapping[str, str]
+    """VPC CIDR per region (used only where no existing VPC is given)."""
+    app_cidrs: tuple[str, ...]
+    """CIDRs of the application tier: the only sources admitted to the data stores."""
+    existing: Mapping[str, ExistingNetwork] = field(default_factory=dict)
+    """Existing VPC and subnets per region; regions absent here get a new VPC."""
+    app_vpc_ids: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Application VPCs per region, associated with the private zone so applications resolve
+    its names (keyed by region, any known region, so a role swap changes nothing)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuroraSettings:
+    """Aurora PostgreSQL global database sizing and safety knobs."""
+
+    engine_version: str = "16.6"
+    instance_class: str = "db.r6g.large"
+    instances_per_region: int = 2
+    """Writer + readers in the primary, read replicas in the secondary (same count: a swap adds
+    or removes nothing)."""
+    database_name: str = "securecart"
+    master_username: str = "securecart_admin"
+    backup_retention_days: int = 7
+    preferred_backup_window: str = "03:00-04:00"
+    preferred_maintenance_window: str = "sun:05:00-sun:06:00"
+    performance_insights_retention_days: int = 7
+    monitoring_interval_seconds: int = 60
+    autoscaling_min_readers: int = 1
+    autoscaling_max_readers: int = 3
+    autoscaling_target_cpu: float = 60.0
+    deletion_protection: bool = True
+    data_api_enabled: bool = True
+    """RDS Data API (enable_http_endpoint) on both clusters: drills write canaries through it.
+    AWS allows it on both members of a global database and answers only where a writer is."""
+    allow_major_version_upgrade: bool = False
+    """Let this deploy move the global cluster to engine_version (major or minor) through
+    ModifyGlobalCluster; otherwise the deployed version is kept (AWS upgrades minors itself)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttributeSettings:
+    """A DynamoDB key attribute."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexSettings:
+    """A global secondary index."""
+
+    name: str
+    hash_key: str
+    range_key: str | None = None
+    projection_type: str = "ALL"
+    non_key_attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableSettings:
+    """One DynamoDB global table."""
+
+    name: str
+    """Logical name (``carts``); the physical name is ``securecart-<env>-<name>``."""
+    hash_key: str
+    range_key: str | None = None
+    attributes: tuple[AttributeSettings, ...] = ()
+    ttl_attribute: str | None = None
+    global_secondary_indexes: tuple[IndexSettings, ...] = ()
+    billing_mode: str = "PAY_PER_REQUEST"
+    read_capacity: int | None = None
+    write_capacity: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DynamoSettings:
+    """The global tables of the stack."""
+
+    tables: tuple[TableSettings, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheSettings:
+    """ElastiCache global datastore for the product cache."""
+
+    engine: str = "valkey"
+    engine_version: str = "7.2"
+    node_type: str = "cache.r7g.large"
+    replicas_per_region: int = 1
+    """Read replicas beside the primary node in each region (>= 1 for Multi-AZ failover)."""
+    snapshot_retention_days: int = 7
+    snapshot_window: str = "02:00-03:00"
+    """Daily snapshot window, hh24:mi-hh24:mi UTC (>= 60 minutes, clear of the maintenance one)."""
+    maintenance_window: str = "sun:06:00-sun:07:00"
+    """Weekly maintenance window, ddd:hh24:mi-ddd:hh24:mi UTC (>= 60 minutes)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitoringSettings:
+    """Alarm thresholds (the seed asks for an alert at 80% CPU)."""
+
+    cpu_threshold_percent: float = 80.0
+    replication_lag_threshold_ms: float = 1000.0
+    freeable_memory_threshold_bytes: float = 512 * 1024 * 1024
+    dynamo_replication_latency_ms: float = 2000.0
+    cache_memory_threshold_percent: float = 80.0
+    alarm_emails: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupSettings:
+    """AWS Backup plan: schedule, retention and the cross-region copy."""
+
+    schedule: str = "cron(0 5 * * ? *)"
+    retention_days: int = 35
+    copy_retention_days: int = 35
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetSettings:
+    """Monthly cost budget for the stack."""
+
+    monthly_limit_usd: float
+    thresholds_percent: tuple[float, ...] = (80.0, 100.0)
+    alert_emails: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrillSettings:
+    """Recovery objectives the drills measure against."""
+
+    rto_seconds: int = 300
+    rpo_seconds: int = 5
+    max_replication_lag_seconds: float = 5.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything one stack needs, validated."""
+
+    environment: Environment
+    primary_region: str
+    secondary_region: str
+    cost_center: str
+    owner: str
+    network: NetworkSettings
+    aurora: AuroraSettings
+    dynamodb: DynamoSettings
+    cache: CacheSettings
+    dns_zone_name: str
+    monitoring: MonitoringSettings
+    backup: BackupSettings
+    budget: BudgetSettings
+    drills: DrillSettings
+
+    @property
+    def regions(self) -> tuple[str, str]:
+        """(primary, secondary)."""
+        return (self.primary_region, self.secondary_region)
+
+    @property
+    def anchor_region(self) -> str:
+        """The region that never changes under a role swap: the lexically smaller one.
+
+        Resources that live in exactly one region but belong to both (the provider, the
+        DynamoDB global table resource) are anchored here so a failover's swap of
+        primaryRegion/secondaryRegion leaves them untouched.
+        """
+        return min(self.regions)
+
+    @property
+    def base_tags(self) -> dict[str, str]:
+        """Cost-allocation tags applied to every taggable resource via the provider."""
+        return {
+            "Project": "securecart-data",
+            "Environment": self.environment,
+            "Stack": f"securecart-data-{self.environment}",
+            "CostCenter": self.cost_center,
+            "Owner": self.owner,
+            "ManagedBy": "pulumi",
+            "DataClassification": "confidential",
+        }

@@ -1,0 +1,168 @@
+"""Where the stack runs: the region pair and each region's network."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from components.settings.keys import flat_key
+from components.settings.model import ExistingNetwork, NetworkSettings
+from components.settings.values import ConfigError, Section, check_items, section
+
+# Commercial regions with three AZs where Aurora PostgreSQL global databases, DynamoDB global
+# tables and ElastiCache global datastores are all available (us-west-1 has only two AZs for
+# new accounts). Order fixes each region's default CIDR: append new regions, never reorder.
+# components/naming.py lists their AZs.
+REGIONS: tuple[str, ...] = (
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "ca-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "sa-east-1",
+)
+
+VPC_ID = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+"""An application VPC id: vpc- and 8 or 17 hex digits, the two lengths EC2 issues."""
+EXISTING_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+"""The looser form accepted for a bring-your-own VPC (any length from 8 to 17)."""
+SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+"""A subnet id of a bring-your-own VPC."""
+
+
+def _cidr(value: Any, full: str) -> str:
+    """An IPv4 network written with its host bits clear (``10.20.0.0/16``, not ``10.20.0.1/16``)."""
+    try:
+        network = ipaddress.ip_network(value, strict=True) if isinstance(value, str) else None
+    except ValueError:
+        network = None
+    if network is None or network.version != 4:
+        raise ConfigError(full, value, "an IPv4 network in CIDR notation, e.g. 10.20.0.0/16")
+    return str(network)
+
+
+def default_vpc_cidr(region: str) -> str:
+    """A distinct /16 per region, derived from the region (never from its role)."""
+    return f"10.{16 + REGIONS.index(region)}.0.0/16"
+
+
+def region_pair(raw: Mapping[str, Any]) -> tuple[str, str]:
+    """(primaryRegion, secondaryRegion): two different known regions."""
+    top = Section(raw)
+    primary = top.choice("primaryRegion", None, REGIONS)
+    secondary = top.choice("secondaryRegion", None, REGIONS)
+    if primary == secondary:
+        raise ConfigError(
+            "secondaryRegion", secondary, f"a region other than primaryRegion ({primary})"
+        )
+    return primary, secondary
+
+
+def network(raw: Mapping[str, Any], regions: tuple[str, str]) -> NetworkSettings:
+    """The ``network`` section: VPC CIDRs, application CIDRs, existing and application VPCs."""
+    s = section(raw, "network")
+    cidr_map = s.mapping("vpcCidrs", "an object of region -> CIDR")
+    cidrs: dict[str, str] = {}
+    for region in regions:
+        value = cidr_map.get(region, default_vpc_cidr(region))
+        cidr = _cidr(value, s.key(f"vpcCidrs.{region}"))
+        if not 16 <= ipaddress.ip_network(cidr).prefixlen <= 20:
+            raise ConfigError(s.key(f"vpcCidrs.{region}"), value, "a prefix from /16 to /20")
+        cidrs[region] = cidr
+    for region in cidr_map:
+        if region not in regions:
+            raise ConfigError(
+                s.key(f"vpcCidrs.{region}"),
+                cidr_map[region],
+                f"a key among the stack's regions {list(regions)}",
+            )
+    first, second = (ipaddress.ip_network(cidrs[r]) for r in regions)
+    if first.overlaps(second):
+        raise ConfigError(
+            s.key(f"vpcCidrs.{regions[1]}"),
+            cidrs[regions[1]],
+            f"a CIDR that does not overlap {cidrs[regions[0]]} (keeps the regions peerable)",
+        )
+    app = s.get("appCidrs")
+    if not isinstance(app, list) or not app:
+        raise ConfigError(
+            s.key("appCidrs"), app, "a non-empty list of the application tier's CIDRs"
+        )
+    app_cidrs: list[str] = []
+    for index, item in enumerate(app):
+        cidr = _cidr(item, s.key(f"appCidrs[{index}]"))
+        if ipaddress.ip_network(cidr).prefixlen < 8:
+            raise ConfigError(
+                s.key(f"appCidrs[{index}]"),
+                item,
+                "a network no wider than /8 (0.0.0.0/0 would open the data tier)",
+            )
+        app_cidrs.append(cidr)
+    existing_raw = s.mapping("existingVpcs", "an object of region -> {vpcId, subnetIds}")
+    existing: dict[str, ExistingNetwork] = {}
+    for region, spec in existing_raw.items():
+        key = s.key(f"existingVpcs.{region}")
+        if region not in regions:
+            raise ConfigError(key, spec, f"a key among the stack's regions {list(regions)}")
+        if not isinstance(spec, Mapping):
+            raise ConfigError(key, spec, "an object {vpcId, subnetIds}")
+        vpc = Section(spec, key)
+        vpc_id = vpc.pattern("vpcId", "", EXISTING_VPC_ID, "a VPC id like vpc-0123456789abcdef0")
+        subnets = vpc.get("subnetIds")
+        if not isinstance(subnets, list) or len(subnets) != 3 or len(set(subnets)) != 3:
+            raise ConfigError(
+                vpc.key("subnetIds"),
+                subnets,
+                "exactly three distinct private subnet ids, one per AZ",
+            )
+        check_items(
+            subnets, vpc.key("subnetIds"), SUBNET_ID, "a subnet id like subnet-0123456789abcdef0"
+        )
+        existing[region] = ExistingNetwork(vpc_id=vpc_id, subnet_ids=tuple(subnets))
+    return NetworkSettings(
+        vpc_cidrs=cidrs,
+        app_cidrs=tuple(app_cidrs),
+        existing=existing,
+        app_vpc_ids=_app_vpc_ids(s, existing),
+    )
+
+
+def _app_vpc_ids(s: Section, existing: Mapping[str, ExistingNetwork]) -> dict[str, tuple[str, ...]]:
+    """Application VPCs per region; Route 53 refuses to associate one VPC with a zone twice."""
+    raw = s.mapping("appVpcIds", "an object of region -> list of VPC ids")
+    own = {e.vpc_id: s.key(f"existingVpcs.{r}.vpcId") for r, e in existing.items()}
+    seen: dict[str, str] = {}
+    result: dict[str, tuple[str, ...]] = {}
+    for region, ids in raw.items():
+        key = s.key(f"appVpcIds.{region}")
+        if region not in REGIONS:
+            raise ConfigError(key, ids, f"a key that is a known region: {', '.join(REGIONS)}")
+        if not isinstance(ids, list):
+            raise ConfigError(key, ids, "a list of VPC ids")
+        for index, vpc_id in enumerate(ids):
+            item = f"{key}[{index}]"
+            if not isinstance(vpc_id, str) or not VPC_ID.fullmatch(vpc_id):
+                raise ConfigError(
+                    item,
+                    vpc_id,
+                    "a VPC id: vpc- and 8 or 17 hex digits, e.g. vpc-0a1b2c3d4e5f60718",
+                )
+            if vpc_id in seen or vpc_id in own:
+                where = seen.get(vpc_id) or own[vpc_id]
+                raise ConfigError(
+                    item, vpc_id, f"a VPC not listed already (it is {flat_key(where)})"
+                )
+            seen[vpc_id] = item
+        result[region] = tuple(ids)
+    return result
