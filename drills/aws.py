@@ -35,6 +35,13 @@ UNREACHABLE = (
 )
 
 
+ANSWERS_WITH_5XX = frozenset({"DatabaseUnavailableException"})
+"""Errors sent with a 5xx status that are an answer, not a failing endpoint: the Data API's
+``DatabaseUnavailableException`` (HTTP 504, "The writer instance in the DB cluster isn't
+available") is how a secondary cluster of a global database refuses every statement (RDS Data
+API Reference, Errors; Aurora User Guide, "Limitations for the Amazon RDS Data API")."""
+
+
 def error_code(exc: BaseException) -> str:
     """The AWS error code of a ``ClientError`` (empty for anything else)."""
     if isinstance(exc, ClientError):
@@ -122,6 +129,12 @@ class AwsClients:
             result: dict[str, Any] = getattr(client, operation)(**kwargs)
         except UNREACHABLE as exc:
             raise RegionUnavailableError(region, f"{service}.{operation}: {exc}") from exc
+        except ClientError as exc:
+            # 5xx after botocore's retries: the regional endpoint is failing, not refusing
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if status >= 500 and error_code(exc) not in ANSWERS_WITH_5XX:
+                raise RegionUnavailableError(region, f"{service}.{operation}: {exc}") from exc
+            raise
         return result
 
     def guarded(self, region: str, fn: Callable[[], T]) -> T:

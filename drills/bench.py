@@ -68,7 +68,7 @@ def _drill(
 
 
 def _switch_first(box: Any) -> None:
-    """Failback starts from a stack whose writers are in the secondary region."""
+    """Failback starts after an incident moved the writers to the secondary region."""
     from drills.emulator import EmulatorTimings
 
     primary, secondary = box.topology.primary_region, box.topology.secondary_region
@@ -95,12 +95,28 @@ def _switch_first(box: Any) -> None:
         box.emulator.tick()
     finally:
         box.emulator.timings = saved
-    stack = box.backend.stack(box.stack)
-    project = box.project
-    stack.config[f"{project}:primaryRegion"] = secondary
-    stack.config[f"{project}:secondaryRegion"] = primary
-    stack.deployed_config = dict(stack.config)
-    stack.outputs = box.seeded.outputs_for(secondary, primary)
+    # the incident's runbook moved cache.<zone> too; nobody reconciled the stack, whose config
+    # still names the home region: what `failback` brings AWS back in line with
+    seeded = box.seeded
+    with box.emulator.configured():
+        import boto3
+
+        boto3.client("route53", region_name=primary).change_resource_record_sets(
+            HostedZoneId=seeded.zone_id,
+            ChangeBatch={
+                "Changes": [
+                    {
+                        "Action": "UPSERT",
+                        "ResourceRecordSet": {
+                            "Name": seeded.outputs["cacheDnsName"],
+                            "Type": "CNAME",
+                            "TTL": seeded.outputs["dnsTtlSeconds"],
+                            "ResourceRecords": [{"Value": seeded.cache_endpoints[secondary][0]}],
+                        },
+                    }
+                ]
+            },
+        )
 
 
 def run(recording: bool = True, policies: bool = True, repeat: int = 3) -> list[dict[str, Any]]:

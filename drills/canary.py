@@ -1,7 +1,10 @@
 """Canary records: small writes whose survival proves (or disproves) the recovery point.
 
 Aurora canaries go through the RDS Data API (``rds-data execute_statement``) into a
-``drill_canary`` table; DynamoDB canaries are items with a ``drill#<id>#<n>`` key (and the
+``drill_canary`` table, with three statements only: an insert, a select by id (the drill's id,
+or one canary's) and a delete. The table is part of the database's schema, created once
+(:data:`CANARY_SCHEMA`, docs/drills.md "The canary table"); the drill never sends DDL, and a
+precondition refuses when the table is missing. DynamoDB canaries are items with a ``drill#<id>#<n>`` key (and the
 table's TTL attribute, so a drill that dies before cleanup leaves nothing behind for long).
 Every attempt, successful or not, is appended to the drill's ``canaries.jsonl`` as it happens,
 so RPO is counted from what was acknowledged even across a crash.
@@ -23,7 +26,7 @@ from .aws import AwsClients, error_code
 from .errors import RegionUnavailableError
 
 CANARY_TABLE = "drill_canary"
-CANARY_DDL = (
+CANARY_SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {CANARY_TABLE} ("
     "id TEXT PRIMARY KEY, drill_id TEXT NOT NULL, region TEXT NOT NULL, "
     "phase TEXT NOT NULL, written_at DOUBLE PRECISION NOT NULL)"
@@ -127,26 +130,8 @@ class AuroraCanaries:
             parameters=parameters,
         )
 
-    def ensure_schema(self, region: str, arn: str) -> None:
-        """Create the canary table on the writer (idempotent; replicates to secondaries)."""
-        self.execute(region, arn, CANARY_DDL)
-
     def write(self, region: str, arn: str, canary_id: str, phase: str, target: str = "") -> Canary:
-        """Insert one canary; failures are returned, not raised.
-
-        A writer whose database never received the canary table (the old primary was lost
-        before it replicated) gets it created, then the insert is tried once more.
-        """
-        canary = self._write(region, arn, canary_id, phase, target)
-        if not canary.ok and "does not exist" in canary.error:
-            try:
-                self.ensure_schema(region, arn)
-            except (ClientError, BotoCoreError, RegionUnavailableError):
-                return canary
-            canary = self._write(region, arn, canary_id, phase, target)
-        return canary
-
-    def _write(self, region: str, arn: str, canary_id: str, phase: str, target: str) -> Canary:
+        """Insert one canary; failures are returned, not raised."""
         now = time.time()
         try:
             self.execute(
@@ -204,10 +189,44 @@ class AuroraCanaries:
             count += int(result.get("numberOfRecordsUpdated", 0))
         return count
 
-    def in_recovery(self, region: str, arn: str) -> bool:
-        """``SELECT pg_is_in_recovery()``: true on a read-only replica."""
-        result = self.execute(region, arn, "SELECT pg_is_in_recovery()")
-        return bool(_value(result["records"][0][0]))
+    def table_exists(self, region: str, arn: str) -> bool:
+        """Whether the canary table exists on the writer ``arn`` (a select by id that finds
+        nothing; PostgreSQL's "relation does not exist" otherwise)."""
+        try:
+            self.execute(
+                region,
+                arn,
+                f"SELECT id FROM {CANARY_TABLE} WHERE id = :id",
+                {"id": "schema-probe"},
+                retries=False,
+            )
+        except ClientError as exc:
+            if error_code(exc) == "DatabaseErrorException" and "does not exist" in str(exc):
+                return False
+            raise
+        return True
+
+    def answers_as_writer(self, region: str, arn: str) -> bool:
+        """Whether the cluster ``arn`` has a writer the Data API reaches: a select by id
+        succeeds on a writer and is refused with ``DatabaseUnavailableException`` on a
+        secondary of a global database (Aurora User Guide, "Limitations for the Amazon RDS
+        Data API"), so the data plane names the writers without reading anything else."""
+        try:
+            self.execute(
+                region,
+                arn,
+                f"SELECT id FROM {CANARY_TABLE} WHERE id = :id",
+                {"id": "writer-probe"},
+                retries=False,
+            )
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == "DatabaseUnavailableException":
+                return False
+            if code == "DatabaseErrorException" and "does not exist" in str(exc):
+                return True  # a writer answered (the missing table is a precondition's job)
+            raise
+        return True
 
 
 class DynamoCanaries:

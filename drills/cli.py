@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 
 from .drill import (
@@ -22,11 +23,12 @@ from .drill import (
     rollback_drill,
     start_drill,
 )
-from .engine import Step
-from .errors import DrillConfigError, DrillError
-from .journal import Journal, list_drills
+from .engine import Step, interrupt_all
+from .errors import DrillConfigError, DrillError, JournalError
+from .journal import Journal, effective_status, list_drills
 from .progress import RichProgress
-from .report import to_markdown
+from .reconcile_steps import stack_file_note
+from .report import summary_lines
 from .result import DrillResult
 from .scenarios import SCENARIOS
 from .settings import DrillSettings
@@ -58,6 +60,53 @@ EXIT = {"succeeded": 0, "paused": 3}
 
 def _exit_code(result: DrillResult) -> int:
     return EXIT.get(result.status, 1)
+
+
+def next_command(drill_id: str, status: str, state_dir: Path) -> str | None:
+    """The command that finishes a drill in ``status`` (None when nothing is left to do)."""
+    where = "" if state_dir == DEFAULT_STATE else f" --state-dir {state_dir}"
+    if status == "paused":
+        return f"python -m drills resume {drill_id}{where}  (or: rollback {drill_id})"
+    if status in {"interrupted", "running"}:
+        return f"python -m drills rollback {drill_id}{where}  (or: resume {drill_id})"
+    if status in {"rolling-back", "rollback-failed"}:
+        return f"python -m drills rollback {drill_id}{where}"
+    return None
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[list[str]]:
+    """SIGINT/SIGTERM stop the drill safely: the AWS call in progress finishes, then the drill
+    rolls back (or pauses where a rollback needs a region that is not back). A second signal
+    is reported and ignored: the undo in progress must finish."""
+    received: list[str] = []
+
+    def handler(signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        received.append(name)
+        if len(received) == 1:
+            interrupt_all(name)
+            err.print(
+                f"[bold yellow]{name}[/]: finishing the AWS call in progress, then rolling back"
+            )
+        else:
+            err.print(f"[bold yellow]{name}[/]: the rollback is running; let it finish")
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _after(result: DrillResult, state_dir: Path, received: list[str]) -> None:
+    """Tell the operator what finishes the job, when something is left."""
+    command = next_command(result.drill_id, result.status, state_dir)
+    if received:
+        err.print(f"interrupted by {received[0]}: the drill is {result.status}")
+    if command:
+        err.print(f"to finish it: [bold]{command}[/]")
 
 
 def _summary(result: DrillResult) -> None:
@@ -125,7 +174,9 @@ def plan(
             "primaryRegion": drill_plan.primary_region,
             "secondaryRegion": drill_plan.secondary_region,
             "objectives": drill_plan.objectives.to_json(),
-            "preconditions": list(drill_plan.preconditions),
+            "preconditions": [
+                {"check": c.pattern, "demands": c.description} for c in drill_plan.preconditions
+            ],
             "steps": [
                 {**s.describe(), "timeoutSeconds": getattr(settings.timeouts, s.timeout)}
                 for s in steps
@@ -143,7 +194,7 @@ def plan(
     )
     out.print("\n[bold]Preconditions[/] (the drill refuses to start otherwise):")
     for item in drill_plan.preconditions:
-        out.print(f"  - {item}")
+        out.print(f"  - {item.pattern}: {item.description}")
     table = Table(title="Steps", title_justify="left")
     for column in ("#", "step", "what", "timeout", "rollback"):
         table.add_column(column)
@@ -160,6 +211,10 @@ def plan(
         "Stop conditions: any stack alarm going to ALARM, or a step exceeding its timeout, aborts "
         "and rolls back. The single-writer invariant is checked after every step."
     )
+    if any(s.name.endswith("swap-config") for s in steps):
+        out.print(
+            f"[bold]Stack file[/]: this drill swaps the region pair; {stack_file_note(stack)}."
+        )
 
 
 @app.command()
@@ -190,12 +245,14 @@ def run(
             observers=[RichProgress()],
             report_dir=report,
         )
-        result = start_drill(
-            stack, scenario, env, failback=failback, confirm_production=yes_i_mean_prod
-        )
+        with stop_on_signals() as received:
+            result = start_drill(
+                stack, scenario, env, failback=failback, confirm_production=yes_i_mean_prod
+            )
     except (DrillError, ValueError) as exc:
         raise _fail(exc) from exc
     _summary(result)
+    _after(result, state_dir, received)
     raise typer.Exit(_exit_code(result))
 
 
@@ -229,17 +286,26 @@ def _continue(
 ) -> DrillResult:
     """Load a journaled drill and resume or roll it back against the real stack."""
     try:
-        Journal.load(state_dir, drill_id)
+        journal = Journal.load(state_dir, drill_id)
+        if journal.data.get("sandbox"):
+            raise JournalError(
+                f"drill {drill_id} ran in the sandbox: its emulator (the only AWS it touched) "
+                "lived in that process and is gone, so there is nothing to resume or roll "
+                "back; interrupting a sandbox drill rolls it back in place. Run `python -m "
+                "drills sandbox ...` again."
+            )
         env = DrillEnvironment(
             settings=DrillSettings(state_dir=state_dir),
             pulumi_command=_real_pulumi(),
             observers=[RichProgress()],
             report_dir=report,
         )
-        result = action(drill_id, env)
+        with stop_on_signals() as received:
+            result = action(drill_id, env)
     except DrillError as exc:
         raise _fail(exc) from exc
     _summary(result)
+    _after(result, state_dir, received)
     return result
 
 
@@ -247,11 +313,17 @@ def _continue(
 def list_(state_dir: StateOpt = DEFAULT_STATE) -> None:
     """List drills with a journal."""
     table = Table()
-    for column in ("drill", "status", "reason"):
+    for column in ("drill", "status", "reason", "next"):
         table.add_column(column)
     for drill_id in list_drills(state_dir):
         journal = Journal.load(state_dir, drill_id)
-        table.add_row(drill_id, journal.status, str(journal.data.get("reason", ""))[:80])
+        status = effective_status(journal)
+        table.add_row(
+            drill_id,
+            status,
+            str(journal.data.get("reason", ""))[:80],
+            next_command(drill_id, status, state_dir) or "-",
+        )
     out.print(table)
 
 
@@ -281,6 +353,10 @@ def sandbox(
             "--lose-primary/--keep-primary", help="unplanned-failover: the primary stops answering."
         ),
     ] = True,
+    root: Annotated[
+        Path,
+        typer.Option("--root", help="The Pulumi project (Pulumi.yaml, stacks/, policies/)."),
+    ] = REPO_ROOT,
 ) -> None:
     """Run a drill against a local emulator seeded from the stack's planned resources."""
     import tempfile
@@ -291,6 +367,7 @@ def sandbox(
     progress = RichProgress(err)
     box = Sandbox(
         stack,
+        root=root,
         use_recording=recording,
         policies=policies,
         progress=lambda message: err.print(f"[dim]sandbox: {message}[/]"),
@@ -307,17 +384,19 @@ def sandbox(
                 raise DrillError("the sandbox has no topology after start()")
             observers.append(LosePrimaryRegion(box.emulator, box.topology.primary_region, 2.0))
         env = box.environment(sandbox_settings(state_dir), observers=observers, report_dir=report)
-        result = box.run(scenario, env, failback=failback)
+        with stop_on_signals() as received:
+            result = box.run(scenario, env, failback=failback)
+        if received:
+            err.print(f"interrupted by {received[0]}: the sandbox drill is {result.status}")
     except (DrillError, ValueError) as exc:
         raise _fail(exc) from exc
     finally:
         box.stop()
-    report_text = to_markdown(result, chart=None)
-    if out.is_terminal:
-        out.print(Markdown(report_text))
-    else:
-        out.print(report_text, markup=False, highlight=False, soft_wrap=True)
-    _summary(result)
+    for line in summary_lines(result):  # plain lines: no wrapping, no markup
+        typer.echo(line)
+    for kind in ("markdown", "json", "png"):
+        if kind in result.reports:
+            typer.echo(str(Path(result.reports[kind]).resolve()))
     raise typer.Exit(_exit_code(result))
 
 

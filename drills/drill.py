@@ -11,15 +11,17 @@ from pulumi.automation import PulumiCommand
 
 from .aws import AwsClients
 from .engine import DrillContext, DrillObserver, DrillRunner, Step
-from .errors import DrillConfigError, DrillLockedError, JournalError
+from .errors import DrillConfigError, DrillLockedError, JournalError, RegionUnavailableError
 from .health import single_writer, stop_condition_alarms
 from .journal import DRILL_REFUSED, RESUMABLE, ROLLBACKABLE, Journal, new_drill_id
+from .preconditions import CheckDef, planned
 from .reconcile import StackReconciler
 from .report import write_reports
 from .result import DrillResult, build_result
 from .scenarios import Scenario, ScenarioOptions, init_phases, scenario
 from .settings import DrillSettings
 from .stackfile import REPO_ROOT, Objectives, parse_objectives, project_name
+from .stores import AuroraGlobal
 from .target import StackTarget, target_from_outputs
 
 
@@ -44,6 +46,10 @@ class DrillEnvironment:
     report_dir: Path | None = None
     """Write report.md, report.json and timeline.png here when set."""
     env_vars: dict[str, str] = field(default_factory=dict)
+    sandbox: bool = False
+    """The drill runs against the sandbox's in-process emulator (recorded in the journal)."""
+    cache_connector: Any | None = None
+    """Opens connections to cache endpoints (None: TLS, as in-transit encryption requires)."""
 
     def reconciler(self, stack: str, settings: DrillSettings | None = None) -> StackReconciler:
         """The Automation API driver for ``stack``."""
@@ -87,6 +93,7 @@ def _context(
         list(env.observers),
     )
     ctx.stop_checker = stop_condition_alarms
+    ctx.cache_connector = env.cache_connector
     return ctx
 
 
@@ -133,6 +140,7 @@ def start_drill(
         plan=[s.describe() for s in steps],
     )
     journal.data["target"] = target.to_json()
+    journal.data["sandbox"] = env.sandbox
     with ExitStack() as held:
         try:
             held.enter_context(journal.locked(settings.state_dir))
@@ -140,7 +148,12 @@ def start_drill(
             journal.set_status(DRILL_REFUSED, str(exc))
             raise
         ctx = _context(journal, target, env, settings, reconciler)
-        init_phases(ctx, definition.name, failback)
+        try:
+            writer = AuroraGlobal().describe(ctx).primary
+        except RegionUnavailableError:
+            writer = None
+        home = ctx.reconciler.regions()[0] or target.primary_region
+        init_phases(ctx, definition, options, home, writer)
         journal.save()
         DrillRunner(ctx, steps, single_writer).run()
     return _finish(journal, ctx, env)
@@ -212,7 +225,7 @@ class DrillPlan:
     secondary_region: str
     objectives: Objectives
     steps: list[Step]
-    preconditions: tuple[str, ...]
+    preconditions: list[CheckDef]
 
 
 def plan_drill(
@@ -235,5 +248,5 @@ def plan_drill(
         secondary_region=stack_settings.secondary_region,
         objectives=stack_settings.objectives,
         steps=definition.build(ScenarioOptions(failback=failback, has_cache=has_cache)),
-        preconditions=definition.preconditions,
+        preconditions=planned(definition.checks),
     )

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -20,6 +22,7 @@ from .aws import AwsClients
 from .canary import AuroraCanaries, CanaryLog, DynamoCanaries
 from .errors import (
     DrillError,
+    DrillInterruptedError,
     InvariantViolationError,
     PreconditionFailedError,
     RegionUnavailableError,
@@ -47,6 +50,16 @@ from .settings import DrillSettings
 from .target import StackTarget
 
 T = TypeVar("T")
+
+_LIVE: weakref.WeakSet[DrillContext] = weakref.WeakSet()
+
+
+def interrupt_all(signal_name: str) -> int:
+    """Ask every drill of this process to stop at its next safe point (signal handlers)."""
+    contexts = list(_LIVE)
+    for ctx in contexts:
+        ctx.interrupt(signal_name)
+    return len(contexts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +119,9 @@ class DrillObserver(Protocol):
     def event(self, event: TimelineEvent) -> None:
         """A timeline event."""
 
+    def waiting(self, what: str) -> None:
+        """A step starts waiting for something AWS has to do (once per wait)."""
+
     def drill_finished(self, journal: Journal) -> None:
         """The drill reached a final (or paused) status."""
 
@@ -126,6 +142,9 @@ class NullObserver:
         """Ignored."""
 
     def event(self, event: TimelineEvent) -> None:
+        """Ignored."""
+
+    def waiting(self, what: str) -> None:
         """Ignored."""
 
     def drill_finished(self, journal: Journal) -> None:
@@ -160,6 +179,11 @@ class DrillContext:
         self.in_rollback = False
         self._last_stop_check = 0.0
         self.stop_checker: Callable[[DrillContext], list[str]] | None = None
+        self.interrupted: str | None = None
+        """Set (to the signal's name) by a SIGINT/SIGTERM handler; honoured between calls."""
+        _LIVE.add(self)
+        self.cache_connector: Any = None
+        """Opens cache connections (TLS by default; the sandbox's data plane otherwise)."""
         reconciler.on_record = self._record_pulumi
 
     # -- state -------------------------------------------------------------------------------
@@ -203,6 +227,25 @@ class DrillContext:
         """Save the journal mid-step (after an irreversible call, before waiting on it)."""
         self.journal.save()
 
+    def attempt_key(self) -> str:
+        """``<step>#<attempt>``: distinguishes the calls of a re-run step or undo."""
+        return f"{self.step_name}#{self.attempt}"
+
+    @contextmanager
+    def irreversible(self, key: str, description: str) -> Iterator[None]:
+        """Journal an irreversible AWS call as *intended* before it is sent and as *sent* once
+        AWS answered, so ``resume`` and ``rollback`` know which of the two a crash fell between
+        (they then read AWS to learn whether the call happened)."""
+        calls: dict[str, Any] = self.state.setdefault("calls", {})
+        record = calls.setdefault(key, {"call": description, "step": self.step_name})
+        record.update({"intent_at": time.time(), "sent_at": None})
+        record["attempts"] = int(record.get("attempts", 0)) + 1
+        self.journal.save()
+        self.event("action", description, call=key)
+        yield
+        record["sent_at"] = time.time()
+        self.journal.save()
+
     def event(self, kind: str, message: str, **data: Any) -> None:
         """Record a timeline event and tell the observers."""
         event = TimelineEvent(time.time(), kind, message, data)
@@ -223,8 +266,17 @@ class DrillContext:
         remaining = self.deadline - time.time()
         time.sleep(max(0.0, min(seconds, remaining)))
 
+    def interrupt(self, signal_name: str) -> None:
+        """Ask the drill to stop at the next safe point (after the AWS call in progress)."""
+        if self.interrupted is None:
+            self.interrupted = signal_name
+            self.journal.data["interrupted"] = {"signal": signal_name, "at": time.time()}
+
     def check_stop_conditions(self, force: bool = False) -> None:
-        """Abort if a stop-condition alarm is in ALARM (read at most every interval)."""
+        """Abort if interrupted, or if a stop-condition alarm is in ALARM (read at most every
+        interval)."""
+        if self.interrupted is not None and not self.in_rollback:
+            raise DrillInterruptedError(self.interrupted)
         if self.in_rollback or self.stop_checker is None:
             return
         now = time.time()
@@ -246,6 +298,7 @@ class DrillContext:
     ) -> T:
         """Poll ``probe`` until it returns a value (not None); bounded by the step deadline."""
         pause = self.settings.poll_interval if interval is None else interval
+        told = False
         while True:
             try:
                 value = probe()
@@ -255,6 +308,10 @@ class DrillContext:
                 value = None
             if value is not None:
                 return value
+            if not told:
+                told = True
+                for observer in self.observers:
+                    observer.waiting(what)
             self.check_stop_conditions()
             if time.time() + pause > self.deadline:
                 raise StepTimeoutError(self.step_name, self.deadline_seconds, what)
@@ -317,6 +374,10 @@ class DrillRunner:
                 self._notify("step_failed", step, record, exc)
                 self._notify("drill_finished", journal)
                 return DRILL_REFUSED
+            except DrillInterruptedError as exc:
+                if step.pause_on_timeout:  # rolling back needs the region it is waiting for
+                    return self._pause(step, record, exc, "interrupted; resume or roll back later")
+                return self._abort(step, record, exc)
             except StepTimeoutError as exc:
                 if step.pause_on_timeout:
                     record["status"] = STEP_RUNNING
@@ -382,6 +443,15 @@ class DrillRunner:
         """The invariant must hold before a crashed drill continues."""
         self._check_invariant(None)
 
+    def _pause(self, step: Step, record: dict[str, Any], exc: DrillError, why: str) -> str:
+        record["status"] = STEP_RUNNING
+        record["error"] = str(exc)
+        self.ctx.event("paused", f"{exc}; {why}")
+        self.journal.set_status(DRILL_PAUSED, str(exc))
+        self._notify("step_failed", step, record, exc)
+        self._notify("drill_finished", self.journal)
+        return DRILL_PAUSED
+
     def _abort(self, step: Step, record: dict[str, Any], exc: DrillError) -> str:
         if record["status"] == STEP_RUNNING:
             record["status"] = STEP_FAILED
@@ -414,7 +484,12 @@ class DrillRunner:
             if record.get("undo_status") == STEP_DONE:
                 continue
             assert step.undo is not None
-            timeout = float(getattr(ctx.settings.timeouts, step.timeout))
+            # an undo may first wait for the move it undoes to finish: never less time than
+            # a verification gets, even when the step itself had a short budget
+            timeout = max(
+                float(getattr(ctx.settings.timeouts, step.timeout)),
+                float(ctx.settings.timeouts.verify),
+            )
             ctx.step_name = f"undo:{step.name}"
             ctx.deadline = time.time() + timeout
             ctx.state["_step_timeout"] = timeout
@@ -437,6 +512,9 @@ class DrillRunner:
             record["undo_status"] = STEP_DONE
             journal.save()
             ctx.event("undone", f"undid {step.name}")
+        ctx.step_name = "rollback-check"
+        ctx.deadline = time.time() + float(ctx.settings.timeouts.verify)
+        ctx.state["_step_timeout"] = float(ctx.settings.timeouts.verify)
         try:
             self._check_invariant(None)
         except DrillError as exc:

@@ -103,3 +103,11 @@ class RegionUnavailableError(DrillError):
     def __init__(self, region: str, detail: str) -> None:
         self.region = region
         super().__init__(f"region {region} is not answering: {detail}")
+
+
+class DrillInterruptedError(DrillError):
+    """SIGINT or SIGTERM: the call in progress finished, then the drill stopped."""
+
+    def __init__(self, signal_name: str) -> None:
+        self.signal_name = signal_name
+        super().__init__(f"interrupted by {signal_name}")

@@ -219,6 +219,8 @@ class Journal:
         stack_lock = state_dir / "locks" / f"{self.data['stack']}.lock"
         stack_lock.parent.mkdir(parents=True, exist_ok=True)
         with _pid_lock(drill_lock, self.drill_id), _pid_lock(stack_lock, self.drill_id):
+            self.data["pid"] = os.getpid()
+            self.save()
             yield
 
 
@@ -252,6 +254,22 @@ def _pid_lock(path: Path, owner: str) -> Iterator[None]:
         with _ACTIVE_GUARD:
             _ACTIVE_LOCKS.discard(path)
             path.unlink(missing_ok=True)
+
+
+DRILL_INTERRUPTED = "interrupted"
+"""Shown by ``list`` for a running or rolling-back drill whose process is gone."""
+
+
+def effective_status(journal: Journal) -> str:
+    """The journal's status, or ``interrupted`` when it says running/rolling-back but no live
+    process holds the drill's lock (a crash, a kill, a reboot)."""
+    status = journal.status
+    if status not in {DRILL_RUNNING, DRILL_ROLLING_BACK}:
+        return status
+    holder = _holder(journal.directory / "lock")
+    if holder is not None and psutil.pid_exists(holder[0]):
+        return status
+    return DRILL_INTERRUPTED
 
 
 def list_drills(state_dir: Path) -> list[str]:

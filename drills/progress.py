@@ -125,3 +125,5 @@ class RichProgress(NullObserver):
         if self._live is not None:
             self._live.stop()
             self._live = None
+            if not self.console.is_terminal:  # rich leaves the last line open when piped
+                self.console.line()

@@ -68,35 +68,56 @@ def to_markdown(result: DrillResult, chart: str | None = "timeline.png") -> str:
         "## Objectives",
         "",
     ]
+    measured = result.measured
     rto_met = (
-        None if obj is None or result.rto_seconds is None else result.rto_seconds <= obj.rto_seconds
+        None
+        if not measured or obj is None or result.rto_seconds is None
+        else result.rto_seconds <= obj.rto_seconds
     )
     rpo_met = (
-        None if obj is None or result.rpo_seconds is None else result.rpo_seconds <= obj.rpo_seconds
+        None
+        if not measured or obj is None or result.rpo_seconds is None
+        else result.rpo_seconds <= obj.rpo_seconds
     )
+    lost = result.canaries_lost if result.canaries_lost is not None else "n/a"
     lines += _table(
         ["Objective", "Target", "Measured", "Met"],
         [
             [
                 "RTO",
                 _fmt_seconds(obj.rto_seconds if obj else None),
-                _fmt_seconds(result.rto_seconds),
+                _fmt_seconds(result.rto_seconds) if measured else "not measured",
                 _yes(rto_met),
             ],
             [
                 "RPO",
                 _fmt_seconds(obj.rpo_seconds if obj else None),
-                f"{_fmt_seconds(result.rpo_seconds)} ({result.canaries_lost if result.canaries_lost is not None else 'n/a'} canaries lost)",
+                f"{_fmt_seconds(result.rpo_seconds)} ({lost} canaries lost)"
+                if measured
+                else "not measured",
                 _yes(rpo_met),
             ],
         ],
     )
-    lines += ["", f"Objectives met: {_yes(result.objectives_met)}", ""]
+    verdict = (
+        _yes(result.objectives_met)
+        if measured
+        else f"not measured (the drill {result.status}; only a drill that ran to the end measures them)"
+    )
+    resolution = (
+        f"{result.resolution_seconds:g} s" if result.resolution_seconds is not None else "n/a"
+    )
+    lines += ["", f"Objectives met: {verdict}", ""]
     lines += [
-        "RTO is measured from the action until a canary write succeeds in the new primary "
-        "(restore time for point-in-time recovery); RPO counts acknowledged canaries missing "
-        "afterwards, and in seconds spans the lost writes: from the oldest lost write to the "
-        "last write the old primary acknowledged.",
+        "RTO runs from the fault (a planned drill: its first action; an unplanned one: the last "
+        "moment the lost region was known to answer) until a write through the name "
+        "applications use succeeds in the new region, per store (writer: the global writer "
+        "endpoint's cluster; cache: a SET through cache.<zone>; DynamoDB: the region the "
+        "active-region setting names). The headline is the time until every store of a phase "
+        "accepts writes again. RPO counts acknowledged canaries missing afterwards; in "
+        "seconds it is an upper bound, from the last surviving write to the last lost one; "
+        "AuroraGlobalDBRPOLag sampled before the action is shown beside it. Resolution (the "
+        f"canary interval): {resolution}.",
         "",
         "## Measurements",
         "",
@@ -110,6 +131,7 @@ def to_markdown(result: DrillResult, chart: str | None = "timeline.png") -> str:
             "RTO",
             "Canaries lost / acknowledged",
             "RPO",
+            "RPO lag before",
             "Replication p50 / max",
             "Back p50 / max",
         ],
@@ -122,6 +144,7 @@ def to_markdown(result: DrillResult, chart: str | None = "timeline.png") -> str:
                 _fmt_seconds(m.rto_seconds),
                 _lost(m),
                 _fmt_seconds(m.rpo_seconds),
+                "-" if m.rpo_lag_before_ms is None else f"{m.rpo_lag_before_ms:.0f} ms",
                 _latency(m.replication_latency),
                 _latency(m.replication_back_latency),
             ]
@@ -199,18 +222,80 @@ def to_markdown(result: DrillResult, chart: str | None = "timeline.png") -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary_lines(result: DrillResult) -> list[str]:
+    """At most ~20 lines: status, per phase and store the RTO and RPO, objectives, resolution."""
+    obj = result.objectives
+    lines = [f"{result.scenario} on {result.stack}: {result.status}"]
+    if result.reason and not result.succeeded:
+        lines.append(f"  reason: {result.reason[:160]}")
+    for m in result.measurements[:12]:
+        rpo = (
+            f"lost {m.rpo_canaries_lost}/{m.canaries_acknowledged}, {_fmt_seconds(m.rpo_seconds)}"
+            if m.rpo_canaries_lost is not None
+            else (m.notes or "-")
+        )
+        lines.append(
+            f"  {m.phase:<9} {m.store:<28} {m.from_region} -> {m.to_region}  "
+            f"RTO {_fmt_seconds(m.rto_seconds)}  RPO {rpo}"
+        )
+    if result.measured and obj is not None:
+        lines.append(
+            f"  headline RTO {_fmt_seconds(result.rto_seconds)} (objective {obj.rto_seconds:g} s), "
+            f"RPO {_fmt_seconds(result.rpo_seconds)} (objective {obj.rpo_seconds:g} s): "
+            f"met {_yes(result.objectives_met)}"
+        )
+    else:
+        lines.append(f"  objectives not measured (the drill {result.status})")
+    if result.resolution_seconds is not None:
+        lines.append(f"  resolution (canary interval): {result.resolution_seconds:g} s")
+    return lines
+
+
+def _rto_lanes(result: DrillResult) -> list[Measurement]:
+    """Measurements with an RTO, one lane each (phase x store)."""
+    return [m for m in result.measurements if m.rto_seconds is not None and m.fault_at is not None]
+
+
 def timeline_png(result: DrillResult, path: Path) -> Path:
-    """Step bars, canary writes per region (ok/failed) and action/takeover markers."""
+    """The timeline chart (:func:`timeline_figure`) as a PNG."""
+    import matplotlib.pyplot as plt
+
+    fig = timeline_figure(result)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def timeline_figure(result: DrillResult) -> Any:
+    """Step bars, canary writes per region (ok/failed), the measured RTO per store, and
+    action/takeover/undo markers, on the scale of the drill itself. The objectives are drawn
+    where they fall on that scale; one that falls outside it (a 600 s RTO objective against a
+    drill of a few seconds) is an arrow at the edge with its value, so the drill keeps its
+    scale instead of shrinking to a sliver."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.transforms import blended_transform_factory
 
     start = result.started_at
     steps = [s for s in result.steps if s.started_at is not None]
-    regions = sorted({str(c["region"]) for c in result.canaries})
-    lanes = len(steps) + len(regions)
-    fig, ax = plt.subplots(figsize=(11, max(3.0, 0.38 * lanes + 1.4)))
+    regions = sorted({str(c["region"]) for c in result.canaries if c["region"]})
+    rtos = _rto_lanes(result)
+    lanes = len(steps) + len(regions) + len(rtos)
+    fig, ax = plt.subplots(figsize=(13, max(3.0, 0.38 * lanes + 1.6)))
+    last = [
+        result.ended_at,
+        *(s.ended_at for s in steps if s.ended_at is not None),
+        *(float(e["at"]) for e in result.timeline),
+        *(float(c["written_at"]) + float(c.get("duration") or 0.0) for c in result.canaries),
+        *(m.fault_at + (m.rto_seconds or 0.0) for m in rtos if m.fault_at is not None),
+    ]
+    span = max(max(last) - start, 0.5)
+    xmin, xmax = -0.03 * span, span * 1.03
+    ax.set_xlim(xmin, xmax)
+    edge = blended_transform_factory(ax.transData, ax.transAxes)
     colors = {"done": "#4c9a2a", "failed": "#c0392b", "running": "#e67e22", "pending": "#bdc3c7"}
     for i, s in enumerate(steps):
         begin = (s.started_at or start) - start
@@ -223,7 +308,10 @@ def timeline_png(result: DrillResult, path: Path) -> Path:
             height=0.6,
         )
         label = s.name + (f" (undo {s.undo_status})" if s.undo_status else "")
-        ax.text(begin, i, f" {label}", va="center", fontsize=7)
+        if begin > 0.7 * xmax:  # late steps are labelled on their left, inside the scale
+            ax.text(begin, i, f"{label} ", va="center", ha="right", fontsize=7)
+        else:
+            ax.text(begin, i, f" {label}", va="center", fontsize=7)
     for j, region in enumerate(regions):
         y = len(steps) + j
         ok = [c["written_at"] - start for c in result.canaries if c["region"] == region and c["ok"]]
@@ -248,30 +336,125 @@ def timeline_png(result: DrillResult, path: Path) -> Path:
             color="#c0392b",
             label="canary failed" if j == 0 else None,
         )
+    for k, m in enumerate(rtos):
+        y = len(steps) + len(regions) + k
+        assert m.fault_at is not None and m.rto_seconds is not None
+        fault = m.fault_at - start
+        ax.barh(
+            y,
+            m.rto_seconds,
+            left=fault,
+            color="#8e44ad",
+            alpha=0.35,
+            height=0.5,
+            label="measured RTO (fault -> writes accepted)" if k == 0 else None,
+        )
+        ax.text(
+            fault + m.rto_seconds,
+            y,
+            f" {_fmt_seconds(m.rto_seconds)}",
+            va="center",
+            fontsize=7,
+            clip_on=True,
+        )
+    styles = {
+        "action": ("#2c3e50", "--", "action"),
+        "takeover": ("#8e44ad", "-", "writes accepted"),
+        "undone": ("#d35400", ":", "undo"),
+        "loss": ("#c0392b", "-.", "region lost"),
+    }
+    seen: set[str] = set()
     for event in result.timeline:
-        if event["kind"] in {"action", "takeover"}:
-            ax.axvline(
-                event["at"] - start,
-                color="#2c3e50" if event["kind"] == "action" else "#8e44ad",
-                linestyle="--" if event["kind"] == "action" else "-",
-                linewidth=0.8,
-            )
+        kind = event["kind"]
+        if kind == "action" and str(event.get("step", "")).startswith("undo:"):
+            kind = "undone"
+        if kind not in styles:
+            continue
+        color, style, label = styles[kind]
+        ax.axvline(
+            event["at"] - start,
+            color=color,
+            linestyle=style,
+            linewidth=0.9,
+            label=label if label not in seen else None,
+        )
+        seen.add(label)
+    _objectives(ax, edge, result, xmin, xmax)
     ax.set_yticks(range(lanes))
-    ax.set_yticklabels([""] * len(steps) + [f"canaries {r}" for r in regions], fontsize=7)
+    ax.set_yticklabels(
+        [""] * len(steps)
+        + [f"canaries {r}" for r in regions]
+        + [f"RTO {m.phase} {m.store}" for m in rtos],
+        fontsize=7,
+    )
     ax.invert_yaxis()
     ax.set_xlabel("seconds since the drill started")
-    rto = _fmt_seconds(result.rto_seconds)
-    ax.set_title(
-        f"{result.scenario} on {result.stack}: {result.status} - RTO {rto}, canaries lost {result.canaries_lost}",
-        fontsize=9,
+    figures = (
+        f"RTO {_fmt_seconds(result.rto_seconds)}, canaries lost {result.canaries_lost}"
+        if result.measured
+        else "objectives not measured"
     )
-    if regions:
-        ax.legend(loc="lower right", fontsize=7)
+    ax.set_title(f"{result.scenario} on {result.stack}: {result.status} - {figures}", fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, borderaxespad=0.0)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
+
+
+def _objectives(ax: Any, edge: Any, result: DrillResult, xmin: float, xmax: float) -> None:
+    """The RTO objective after each phase's fault and the RPO window before it: drawn where
+    they fall inside the drill's scale, an arrow at the edge (with the value) where not. The
+    RPO window is a strip along the top edge rather than a wash over the whole chart."""
+    obj = result.objectives
+    if obj is None:
+        return
+    start = result.started_at
+    faults = sorted({m.fault_at - start for m in result.measurements if m.fault_at is not None})
+    red, dark = "#e74c3c", "#c0392b"
+    for n, fault in enumerate(faults):
+        first = n == 0
+        deadline = fault + obj.rto_seconds
+        if deadline <= xmax:
+            ax.axvline(deadline, color=red, linewidth=1.4, label="RTO objective" if first else None)
+        else:
+            ax.annotate(
+                f"RTO objective {obj.rto_seconds:g} s after the fault at {fault:.2f} s: "
+                f"at {deadline:.0f} s, off scale",
+                xy=(xmax, 0.955 - 0.045 * n),
+                xycoords=edge,
+                xytext=(-8, 0),
+                textcoords="offset points",
+                ha="right",
+                va="center",
+                fontsize=7,
+                color=red,
+                arrowprops={"arrowstyle": "-|>", "color": red},
+            )
+            if first:
+                ax.plot([], [], color=red, linewidth=1.4, label="RTO objective (off scale: arrow)")
+        begin = fault - obj.rpo_seconds
+        ax.axvspan(
+            max(begin, xmin),
+            fault,
+            ymin=0.985,
+            ymax=1.0,
+            color=red,
+            alpha=0.5,
+            label="RPO objective (window before each fault)" if first else None,
+        )
+        if begin < xmin:
+            ax.annotate(
+                f"RPO window {obj.rpo_seconds:g} s before the fault at {fault:.2f} s "
+                "starts off scale",
+                xy=(xmin, 0.955 - 0.045 * (n + len(faults))),
+                xycoords=edge,
+                xytext=(8, 0),
+                textcoords="offset points",
+                ha="left",
+                va="center",
+                fontsize=7,
+                color=dark,
+                arrowprops={"arrowstyle": "-|>", "color": dark},
+            )
 
 
 def write_reports(result: DrillResult, directory: Path) -> dict[str, Path]:

@@ -48,6 +48,10 @@ class Measurement:
     replication_latency: dict[str, float] | None
     replication_back_latency: dict[str, float] | None
     notes: str = ""
+    fault_at: float | None = None
+    takeover_at: float | None = None
+    rpo_lag_before_ms: float | None = None
+    """AuroraGlobalDBRPOLag (CloudWatch) sampled just before the action."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,12 @@ class DrillResult:
     pulumi: list[dict[str, Any]]
     canaries: list[dict[str, Any]]
     reports: dict[str, str] = field(default_factory=dict)
+    resolution_seconds: float | None = None
+    """The canary interval: RTO and RPO are known to within this."""
+    phase_rto: dict[str, float] = field(default_factory=dict)
+    """Per phase: from the fault until every store accepts writes again."""
+    measured: bool = False
+    """Whether the objectives were measured (only a drill that ran to the end measures them)."""
 
     @property
     def succeeded(self) -> bool:
@@ -127,6 +137,9 @@ def _measurements(journal: Journal) -> list[Measurement]:
                 replication_latency=raw.get("replication_latency"),
                 replication_back_latency=raw.get("replication_back_latency"),
                 notes=str(raw.get("rpo_note", "")),
+                fault_at=raw.get("fault_at"),
+                takeover_at=raw.get("takeover_at"),
+                rpo_lag_before_ms=(raw.get("rpo_lag_before") or {}).get("milliseconds"),
             )
         )
     return found
@@ -159,13 +172,20 @@ def build_result(journal: Journal, log: CanaryLog | None = None) -> DrillResult:
     measurements = _measurements(journal)
     raw_objectives = (data.get("target") or {}).get("objectives")
     objectives = parse_objectives(raw_objectives) if raw_objectives else None
-    rtos = [m.rto_seconds for m in measurements if m.rto_seconds is not None]
+    phase_rto: dict[str, float] = {}
+    for m in measurements:
+        if m.takeover_at is not None and m.fault_at is not None:
+            # every store of a phase counts from the same fault: the phase is back when the
+            # last of its stores accepts writes again
+            back = round(m.takeover_at - m.fault_at, 3)
+            phase_rto[m.phase] = max(phase_rto.get(m.phase, 0.0), back)
     rpos = [m.rpo_seconds for m in measurements if m.rpo_seconds is not None]
     lost = [m.rpo_canaries_lost for m in measurements if m.rpo_canaries_lost is not None]
-    rto = max(rtos) if rtos else None
-    rpo = max(rpos) if rpos else None
+    measured = journal.status == DRILL_SUCCEEDED
+    rto = max(phase_rto.values()) if phase_rto and measured else None
+    rpo = max(rpos) if rpos and measured else None
     met: bool | None = None
-    if objectives is not None and (rto is not None or rpo is not None):
+    if measured and objectives is not None and (rto is not None or rpo is not None):
         met = (rto is None or rto <= objectives.rto_seconds) and (
             rpo is None or rpo <= objectives.rpo_seconds
         )
@@ -182,7 +202,7 @@ def build_result(journal: Journal, log: CanaryLog | None = None) -> DrillResult:
         objectives=objectives,
         rto_seconds=rto,
         rpo_seconds=rpo,
-        canaries_lost=sum(lost) if lost else None,
+        canaries_lost=sum(lost) if lost and measured else None,
         objectives_met=met,
         outputs=dict(journal.state.get("outputs") or {}),
         preconditions=list(journal.state.get("preconditions", [])),
@@ -190,4 +210,7 @@ def build_result(journal: Journal, log: CanaryLog | None = None) -> DrillResult:
         timeline=list(data.get("timeline", [])),
         pulumi=list(data.get("pulumi", [])),
         canaries=[asdict(c) for c in canaries.attempts()],
+        resolution_seconds=(data.get("settings") or {}).get("canary_interval"),
+        phase_rto=phase_rto,
+        measured=measured,
     )

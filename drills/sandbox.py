@@ -12,13 +12,15 @@ Automation API with the stand-in command.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -28,7 +30,7 @@ from .drill import DrillEnvironment, start_drill
 from .emulator import Emulator, EmulatorTimings, SeededStack, seed_topology
 from .engine import NullObserver, Step
 from .result import DrillResult
-from .settings import DrillSettings
+from .settings import DrillSettings, StepTimeouts
 from .stackfile import REPO_ROOT, StackSettings, load_stack_settings, project_name
 from .standin import (
     Plan,
@@ -75,7 +77,7 @@ class RecordingPlanner:
     project: str
     recordings: dict[tuple[str, str], Any] = field(default_factory=dict)
     findings: dict[tuple[str, str], list[PolicyFinding]] = field(default_factory=dict)
-    cache: dict[tuple[tuple[str, str], tuple[str, str]], Plan] = field(default_factory=dict)
+    cache: dict[tuple[tuple[str, str], tuple[str, str], str], Plan] = field(default_factory=dict)
 
     def regions(self, config: Mapping[str, Any]) -> tuple[str, str]:
         """(primary, secondary) of a stand-in stack config."""
@@ -86,12 +88,24 @@ class RecordingPlanner:
 
     def __call__(self, stack: StandInStack) -> Plan:
         deployed, wanted = self.regions(stack.deployed_config), self.regions(stack.config)
-        key = (deployed, wanted)
+        drift = json.dumps(stack.refreshed, sort_keys=True, default=str)
+        key = (deployed, wanted, drift)
         if key not in self.cache:
             old, new = self.recordings.get(deployed), self.recordings.get(wanted)
+            if old is not None and stack.refreshed:
+                old = refreshed_recording(old, stack.refreshed)
             steps = diff_recordings(old, new) if old is not None and new is not None else []
             self.cache[key] = Plan(steps=steps, policy=list(self.findings.get(wanted, [])))
         return self.cache[key]
+
+
+def refreshed_recording(recording: Any, drift: Mapping[str, Mapping[str, Any]]) -> Any:
+    """``recording`` with the inputs a refresh read back (``drift``) written over its own."""
+    resources = [
+        dataclasses.replace(r, inputs={**r.inputs, **drift[r.urn]}) if r.urn in drift else r
+        for r in recording.resources
+    ]
+    return dataclasses.replace(recording, resources=resources)
 
 
 def stack_file_config(stack: str, root: Path) -> dict[str, Any]:
@@ -199,12 +213,17 @@ class Sandbox:
         project = self.project
 
         def outputs_after_up(stack: StandInStack) -> dict[str, Any]:
-            return seeded.outputs_for(
-                str(stack.config[f"{project}:primaryRegion"]),
-                str(stack.config[f"{project}:secondaryRegion"]),
-            )
+            primary = str(stack.config[f"{project}:primaryRegion"])
+            seeded.apply_up(primary)
+            return seeded.outputs_for(primary, str(stack.config[f"{project}:secondaryRegion"]))
 
-        self.backend = StandInBackend(self.project, self.planner, outputs_after_up)
+        planner = self.planner
+
+        def read_back(stack: StandInStack) -> dict[str, dict[str, Any]]:
+            deployed = planner.recordings.get(planner.regions(stack.deployed_config))
+            return refresh_drift(deployed, seeded) if deployed is not None else {}
+
+        self.backend = StandInBackend(self.project, self.planner, outputs_after_up, read_back)
         standin = self.backend.add_stack(self.stack, config, seeded.outputs)
         recording = self.planner.recordings.get(
             (self.topology.primary_region, self.topology.secondary_region)
@@ -213,13 +232,7 @@ class Sandbox:
 
     def reseed(self) -> None:
         """Forget every resource and seed the stack again (between benchmark runs)."""
-        from moto.backends import get_backend
-
-        for service in ("rds", "dynamodb", "elasticache", "cloudwatch", "secretsmanager"):
-            backends: Any = get_backend(service)
-            for account in backends.values():
-                account.reset()
-        self.emulator.reset()
+        forget_everything(self.emulator)
         self._seed()
         gc.collect()
         gc.freeze()
@@ -243,6 +256,8 @@ class Sandbox:
             settings=settings,
             work_dir=self.root,
             pulumi_command=StandInPulumiCommand(self.backend),
+            cache_connector=self.emulator.cache_plane.connect,
+            sandbox=True,
             **kwargs,
         )
 
@@ -252,6 +267,59 @@ class Sandbox:
             return start_drill(
                 self.stack, scenario, env, failback=failback, confirm_production=True
             )
+
+
+def refresh_drift(recording: Any, seeded: SeededStack) -> dict[str, dict[str, Any]]:
+    """What ``pulumi refresh`` would read back from the emulator that differs from the
+    deployed state: the value of each active-region parameter, and the target of the simple
+    ``cache.`` record (the drill UPSERTs it right after a cache failover, issue 8), mapped
+    from the emulator's endpoint to the recorded one of the same region. The reconcile's
+    preview then finds that record already right, as a real one would after its refresh."""
+    from .topology import T_PARAMETER, T_RECORD
+
+    drift: dict[str, dict[str, Any]] = {}
+    for res in recording.by_type(T_PARAMETER):
+        region, name = res.inputs.get("region"), res.inputs.get("name")
+        actual = seeded.parameter_value(str(region), str(name))
+        if actual is not None and actual != res.inputs.get("insecureValue"):
+            drift[res.urn] = {"insecureValue": actual}
+    groups = (getattr(recording, "outputs", {}) or {}).get("cacheReplicationGroups") or {}
+    cache_name = seeded.outputs.get("cacheDnsName")
+    target = seeded.record_value(str(cache_name)) if cache_name else None
+    region = next((r for r, e in seeded.cache_endpoints.items() if e[0] == target), None)
+    recorded = (groups.get(region) or {}).get("primaryEndpoint") if region else None
+    for res in recording.by_type(T_RECORD):
+        inputs = res.inputs
+        if inputs.get("name") != cache_name or inputs.get("setIdentifier") or not recorded:
+            continue
+        if list(inputs.get("records") or []) != [recorded]:
+            drift[res.urn] = {"records": [recorded]}
+    return drift
+
+
+SEEDED_SERVICES: Final = (
+    "rds",
+    "dynamodb",
+    "elasticache",
+    "cloudwatch",
+    "secretsmanager",
+    "route53",
+    "ssm",
+)
+
+
+def forget_everything(emulator: Emulator) -> None:
+    """Empty moto's backends of every service a seed creates, and the emulator's own state.
+
+    moto keeps its backends per process, so a second sandbox of the same stack in one process
+    (benchmark runs, tests) would find the first one's resources under the same names."""
+    from moto.backends import get_backend
+
+    for service in SEEDED_SERVICES:
+        backends: Any = get_backend(service)
+        for account in backends.values():
+            account.reset()
+    emulator.reset()
 
 
 class LosePrimaryRegion(NullObserver):
@@ -277,11 +345,15 @@ class LosePrimaryRegion(NullObserver):
 
 
 def sandbox_settings(state_dir: Path) -> DrillSettings:
-    """Drill settings scaled for the sandbox (poll every 10 ms, step timeouts in seconds)."""
+    """Drill settings scaled for the sandbox: poll every 10 ms, a canary every 20 ms, step
+    timeouts a twentieth of a real drill's (15 s for the preconditions, 90 s for a switchover:
+    far above what the sandbox takes, even on a busy machine)."""
     return DrillSettings.fast(state_dir, scale=0.01).with_(
         poll_interval=0.01,
         canary_count=3,
         canary_interval=0.02,
         replication_grace=3.0,
         stop_check_interval=1.0,
+        aws_read_timeout=2.0,  # a lost region's requests are held until it answers again
+        timeouts=StepTimeouts().scaled(0.05),
     )

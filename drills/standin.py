@@ -90,6 +90,9 @@ class StandInStack:
     deployed_config: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     resource_count: int = 0
+    refreshed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """URN -> inputs the last ``refresh`` read back from the cloud where they differ from the
+    deployed state (what a real refresh writes into the state); cleared by ``up``."""
 
 
 @dataclass(slots=True)
@@ -151,11 +154,14 @@ class StandInBackend:
         project: str,
         planner: Planner = no_changes,
         outputs_after_up: Callable[[StandInStack], dict[str, Any]] | None = None,
+        on_refresh: Callable[[StandInStack], dict[str, dict[str, Any]]] | None = None,
     ) -> None:
         self.project = project
         self.stacks: dict[str, StandInStack] = {}
         self.planner = planner
         self.outputs_after_up = outputs_after_up
+        self.on_refresh = on_refresh
+        """Reads the cloud back for ``refresh`` (URN -> drifted inputs)."""
         self.locked_by: str | None = None
         """Set to simulate another update holding every stack."""
         self.busy_for = 0
@@ -353,6 +359,11 @@ class StandInPulumiCommand(PulumiCommand):
         started = time.time()
         if backend.operation_seconds:
             time.sleep(backend.operation_seconds)
+        if kind == "refresh" and backend.on_refresh is not None:
+            try:
+                stack.refreshed = backend.on_refresh(stack)
+            except Exception as exc:  # a resource the refresh could not read fails it
+                raise _ExitError(255, stderr=f"error: refresh failed: {exc}") from exc
         plan = Plan() if kind == "refresh" else backend.planner(stack)
         mandatory = [p for p in plan.policy if p.enforcement_level == "mandatory"]
         events = list(self._events(kind, stack, plan, started))
@@ -367,9 +378,14 @@ class StandInPulumiCommand(PulumiCommand):
             )
         summary = plan.summary() if kind != "refresh" else {"same": stack.resource_count}
         if kind == "up":
-            stack.deployed_config = dict(stack.config)
             if backend.outputs_after_up is not None:
-                stack.outputs = backend.outputs_after_up(stack)
+                try:
+                    outputs = backend.outputs_after_up(stack)
+                except Exception as exc:  # a resource the update could not change fails it
+                    raise _ExitError(255, stderr=f"error: update failed: {exc}") from exc
+                stack.outputs = outputs
+            stack.deployed_config = dict(stack.config)
+            stack.refreshed = {}
         if kind in {"up", "refresh"}:
             stack.history.append(
                 {

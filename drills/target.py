@@ -35,6 +35,23 @@ class CacheRef:
 
     replication_group_id: str
     primary_endpoint: str = ""
+    port: int = 6379
+
+
+@dataclass(frozen=True, slots=True)
+class DnsRef:
+    """The private zone's names applications use (docs/contracts.md, "Stack outputs")."""
+
+    zone_id: str
+    writer_name: str
+    cache_name: str
+    ttl_seconds: int
+    writer_endpoint: str = ""
+    """The Aurora global writer endpoint ``writer.<zone>`` points at."""
+
+
+DNS_OUTPUTS = ("dnsZoneId", "writerDnsName", "cacheDnsName", "dnsTtlSeconds", "writerEndpoint")
+"""Outputs of the failover design (issue 8) the drill needs to move and probe the names."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +70,25 @@ class StackTarget:
     cache: dict[str, CacheRef]
     alarms: dict[str, list[str]]
     objectives: Objectives | None = None
+    dns: DnsRef | None = None
+    dns_missing: tuple[str, ...] = ()
+    """Outputs of :data:`DNS_OUTPUTS` the stack does not export (named in errors)."""
+    cache_auth_secret_arn: str = ""
+    """The cache AUTH token's secret (``cacheAuthSecretArn``)."""
+    active_region_parameter: str = ""
+    """SSM parameter (one copy per region) naming the region applications write DynamoDB in."""
     raw: dict[str, Any] = field(default_factory=dict)
+
+    def require_dns(self) -> DnsRef:
+        """The DNS names, or a DrillConfigError naming the first missing output."""
+        if self.dns is None:
+            missing = self.dns_missing[0] if self.dns_missing else "dnsZoneId"
+            raise DrillConfigError(
+                f"output {missing}",
+                None,
+                "the failover DNS outputs of docs/contracts.md (" + ", ".join(DNS_OUTPUTS) + ")",
+            )
+        return self.dns
 
     @property
     def regions(self) -> tuple[str, str]:
@@ -96,6 +131,8 @@ class StackTarget:
         values["aurora"] = {k: AuroraRef(**v) for k, v in values["aurora"].items()}
         values["tables"] = {k: TableRef(**v) for k, v in values["tables"].items()}
         values["cache"] = {k: CacheRef(**v) for k, v in values["cache"].items()}
+        values["dns"] = DnsRef(**values["dns"]) if values.get("dns") else None
+        values["dns_missing"] = tuple(values.get("dns_missing", ()))
         objectives = values.get("objectives")
         values["objectives"] = parse_objectives(objectives) if objectives else None
         return cls(**values)
@@ -131,14 +168,31 @@ def target_from_outputs(outputs: Mapping[str, Any], database: str | None = None)
         for logical, t in dict(outputs.get("tables") or {}).items()
     }
     cache = {
-        region: CacheRef(str(g.get("replicationGroupId", "")), str(g.get("primaryEndpoint", "")))
+        region: CacheRef(
+            str(g.get("replicationGroupId", "")),
+            str(g.get("primaryEndpoint", "")),
+            int(g.get("port") or 6379),
+        )
         for region, g in dict(outputs.get("cacheReplicationGroups") or {}).items()
     }
     objectives_raw = outputs.get("drillObjectives")
+    environment = str(outputs.get("environment", ""))
+    missing = tuple(k for k in DNS_OUTPUTS if outputs.get(k) in (None, ""))
+    dns = (
+        None
+        if missing
+        else DnsRef(
+            zone_id=str(outputs["dnsZoneId"]),
+            writer_name=str(outputs["writerDnsName"]),
+            cache_name=str(outputs["cacheDnsName"]),
+            ttl_seconds=_ttl(outputs["dnsTtlSeconds"]),
+            writer_endpoint=str(outputs["writerEndpoint"]),
+        )
+    )
     return StackTarget(
         primary_region=primary,
         secondary_region=secondary,
-        environment=str(outputs.get("environment", "")),
+        environment=environment,
         global_cluster_id=str(_require(outputs, "globalClusterId")),
         aurora=aurora,
         secret_arn=str(_require(outputs, "auroraSecretArn")),
@@ -156,5 +210,27 @@ def target_from_outputs(outputs: Mapping[str, Any], database: str | None = None)
         objectives=parse_objectives(dict(objectives_raw))
         if isinstance(objectives_raw, Mapping)
         else None,
+        dns=dns,
+        dns_missing=missing,
+        cache_auth_secret_arn=str(outputs.get("cacheAuthSecretArn") or ""),
+        active_region_parameter=str(
+            outputs.get("dynamodbActiveRegionParameter")
+            or f"/securecart/{environment or 'dev'}/dynamodb/active-region"
+        ),
         raw=dict(outputs),
     )
+
+
+def _ttl(value: Any) -> int:
+    """Route 53 TTLs are whole seconds; outputs read through Pulumi's mocks (and some CLI
+    versions) carry numbers as floats, so 30.0 is 30 and 30.5 is refused."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise DrillConfigError("output dnsTtlSeconds", value, "an integer TTL in seconds") from exc
+    if isinstance(value, bool) or not number.is_integer():
+        raise DrillConfigError("output dnsTtlSeconds", value, "an integer TTL in seconds")
+    ttl = int(number)
+    if ttl < 0:
+        raise DrillConfigError("output dnsTtlSeconds", value, "an integer TTL >= 0")
+    return ttl

@@ -23,6 +23,9 @@ T_REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 T_GLOBAL_REPLICATION_GROUP = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
 T_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 T_SECRET = "aws:secretsmanager/secret:Secret"
+T_ZONE = "aws:route53/zone:Zone"
+T_RECORD = "aws:route53/record:Record"
+T_PARAMETER = "aws:ssm/parameter:Parameter"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,35 @@ class AlarmSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ParameterSpec:
+    """One SSM parameter the stack owns (the active-region setting, one per region)."""
+
+    region: str
+    name: str
+    value: str
+    type: str = "String"
+    allowed_pattern: str | None = None
+    description: str = ""
+    follows_primary: bool = False
+    """The program sets the value to ``primaryRegion`` (``components/active_region.py``), so
+    an ``up`` with another region pair rewrites it."""
+
+    def value_for(self, primary: str) -> str:
+        """The value after an ``up`` whose primary region is ``primary``."""
+        return primary if self.follows_primary else self.value
+
+
+def active_region_parameters(name: str, regions: tuple[str, str]) -> tuple[ParameterSpec, ...]:
+    """What ``components/active_region.py`` declares: the same name in both regions, the
+    primary as value, a pattern admitting only the pair (sorted, so a swap keeps it)."""
+    pattern = "^(" + "|".join(sorted(regions)) + ")$"
+    return tuple(
+        ParameterSpec(region, name, regions[0], allowed_pattern=pattern, follows_primary=True)
+        for region in sorted(regions)
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Topology:
     """The data tier of one stack: region pair, global database, tables, cache, alarms."""
 
@@ -99,6 +131,14 @@ class Topology:
     objectives: Objectives = DEFAULT_OBJECTIVES
     database_name: str = "securecart"
     engine_version: str = "16.4"
+    dns_zone_name: str = "data.securecart.internal"
+    dns_ttl_seconds: int = 30
+    http_endpoint: bool = True
+    """``enableHttpEndpoint`` of the regional clusters (the RDS Data API)."""
+    active_region_parameter: str = "/securecart/dev/dynamodb/active-region"
+    """SSM parameter (one per region) naming the region applications write DynamoDB in."""
+    parameters: tuple[ParameterSpec, ...] = ()
+    """The SSM parameters the stack owns, as the plan declares them (seeded as declared)."""
     source: str = "default"
     """Where this came from: ``recording`` (the offline plan) or ``default``."""
     notes: tuple[str, ...] = field(default=())
@@ -163,6 +203,8 @@ def default_topology(settings: StackSettings, suffix: str = "") -> Topology:
         alarms=alarms,
         secret_name=f"securecart/{tag}/aurora-master",
         objectives=settings.objectives,
+        active_region_parameter=f"/securecart/{tag}/dynamodb/active-region",
+        parameters=active_region_parameters(f"/securecart/{tag}/dynamodb/active-region", regions),
         source="default",
     )
 
@@ -303,6 +345,51 @@ def from_recording(recording: Any, settings: StackSettings) -> Topology:
         _text(secrets[0].inputs, "name", default=secrets[0].name) if secrets else base.secret_name
     )
 
+    zones = recording.by_type(T_ZONE)
+    zone_name = (
+        _text(zones[0].inputs, "name", default=base.dns_zone_name) if zones else base.dns_zone_name
+    )
+    # Pulumi's mocks hand numbers over as floats (dnsTtlSeconds arrives as 30.0): a TTL is an
+    # integer number of seconds for Route 53, so it is coerced (and must be whole).
+    exported_ttl = (getattr(recording, "outputs", {}) or {}).get("dnsTtlSeconds")
+    ttls = [
+        int(t)
+        for t in (
+            exported_ttl,
+            *(_plain(r.inputs.get("ttl")) for r in recording.by_type(T_RECORD)),
+        )
+        if isinstance(t, int | float) and float(t).is_integer()
+    ]
+    # The Data API is on when every regional cluster asks for it (issue 8: the program sets
+    # enableHttpEndpoint from auroraDataApiEnabled); the sandbox follows the plan, never forces it.
+    http_endpoint = bool(recording.by_type(T_CLUSTER)) and all(
+        bool(_plain(r.inputs.get("enableHttpEndpoint"))) for r in recording.by_type(T_CLUSTER)
+    )
+    if not http_endpoint:
+        notes.append(
+            "the plan does not enable the RDS Data API (enableHttpEndpoint) on every cluster"
+        )
+
+    parameters = tuple(
+        ParameterSpec(
+            region=_region_of(res, anchor),
+            name=_text(res.inputs, "name", default=res.name),
+            value=_text(res.inputs, "insecureValue", "value"),
+            type=_text(res.inputs, "type", default="String"),
+            allowed_pattern=_text(res.inputs, "allowedPattern") or None,
+            description=_text(res.inputs, "description"),
+            follows_primary=_text(res.inputs, "insecureValue", "value") == settings.primary_region,
+        )
+        for res in recording.by_type(T_PARAMETER)
+    )
+    outputs = getattr(recording, "outputs", {}) or {}
+    active_name = str(outputs.get("dynamodbActiveRegionParameter") or "")
+    if not active_name or not any(p.name == active_name for p in parameters):
+        notes.append(
+            "no active-region parameter (output dynamodbActiveRegionParameter) in the plan"
+        )
+        active_name = active_name or base.active_region_parameter
+
     objectives = settings.objectives
     outputs_objectives = getattr(recording, "outputs", {}).get("drillObjectives")
     if isinstance(outputs_objectives, Mapping):
@@ -324,6 +411,11 @@ def from_recording(recording: Any, settings: StackSettings) -> Topology:
         objectives=objectives,
         database_name=database_name,
         engine_version=engine_version,
+        dns_zone_name=zone_name,
+        dns_ttl_seconds=ttls[0] if ttls else base.dns_ttl_seconds,
+        http_endpoint=http_endpoint,
+        active_region_parameter=active_name,
+        parameters=parameters,
         source="recording",
         notes=tuple(notes),
     )

@@ -1,4 +1,4 @@
-"""Aurora Global Database behaviours moto lacks, and an RDS Data API with real SQL semantics.
+"""Aurora Global Database behaviours moto lacks: switchover, failover, detach, replication.
 
 - ``switchover_global_cluster``: the global cluster goes ``switching-over``; the old writer keeps
   taking writes while the switchover prepares, is fenced (read-only) half-way, and the target
@@ -10,41 +10,38 @@
 - ``describe_global_clusters`` honours ``GlobalClusterIdentifier`` (moto returned every one).
 - ``remove_from_global_cluster`` for a secondary: it stops replicating and becomes a standalone
   writer (moto looked the global cluster up in the wrong region and left the cluster's flags).
-- Each regional cluster has its own SQLite database. Statements run on the writer through the
-  Data API are shipped to the secondaries after the configured replication lag (not at all from
-  a region that is down). Readers reject writes the way PostgreSQL does.
-- ``restore_db_cluster_to_point_in_time`` restores the source cluster's data as of
-  ``RestoreToTime`` into a standalone cluster that is ``creating`` for a while.
+- Each regional cluster has its own SQLite database. Changes made on the writer (through the
+  Data API, :mod:`.dataapi`) are shipped to the secondaries after the configured replication
+  lag (not at all from a region that is down, nor while a test holds ``aurora_replication``).
+- The lag each secondary reports to CloudWatch is published by :mod:`.cloudwatch`.
+
+Point-in-time restore lives in :mod:`.rds_restore`.
 """
 
 from __future__ import annotations
 
 import bisect
 import inspect
-import json
 import re
 import sqlite3
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from moto.core.exceptions import ServiceException
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.core.responses import ActionResult
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import DBCluster, GlobalCluster, RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
-from moto.rdsdata.responses import RDSDataServiceResponse
 
 from .state import STATE, patch
 
 GLOBAL_REGION = "us-east-1"
 """moto keeps every global cluster in this region's backend."""
 
-_MUTATING = re.compile(r"^\s*(insert|update|delete|create|drop|alter|truncate)\b", re.IGNORECASE)
-_RECOVERY = re.compile(r"^\s*select\s+pg_is_in_recovery\(\)\s*;?\s*$", re.IGNORECASE)
+REPLICATION = "aurora_replication"
+"""The operation a test holds (``faults.hold``) to keep changes from reaching the secondaries:
+they stay within the lag window, as the last writes before a region loss are."""
 
 
 @dataclass(slots=True)
@@ -84,7 +81,7 @@ def _to_sqlite(sql: str) -> str:
     return re.sub(r"\bdouble precision\b", "REAL", sql, flags=re.IGNORECASE)
 
 
-def _new_store(
+def new_store(
     arn: str, history: list[tuple[float, str, dict[str, Any]]] | None = None
 ) -> ClusterStore:
     store = ClusterStore(arn, sqlite3.connect(":memory:", check_same_thread=False))
@@ -120,9 +117,15 @@ class AuroraData:
         """Global cluster id -> changes discarded by lossy failovers (for assertions)."""
         self.active: set[str] = set()
         """Global clusters with changes not yet applied everywhere (the pump's work list)."""
+        self.published_at = 0.0
+        """When the lag metrics were last published to CloudWatch."""
+        self.published: dict[tuple[str, str], tuple[float, float]] = {}
+        """(secondary cluster, source region) -> (when, lag seconds) of its last datapoint."""
 
     def reset(self) -> None:
         """Forget all data-plane state."""
+        self.published_at = 0.0
+        self.published.clear()
         for store in self.stores.values():
             store.conn.close()
         for part in (
@@ -144,12 +147,12 @@ class AuroraData:
         """The database of ``cluster``, created empty on first use."""
         arn = cluster.db_cluster_arn
         if arn not in self.stores:
-            self.stores[arn] = _new_store(arn)
+            self.stores[arn] = new_store(arn)
         return self.stores[arn]
 
     def global_of(self, cluster: DBCluster) -> GlobalCluster | None:
         """The global cluster ``cluster`` is a member of, if any."""
-        for gc in _global_backend().global_clusters.values():
+        for gc in global_backend().global_clusters.values():
             if cluster in gc.members:
                 return gc
         return None
@@ -164,16 +167,11 @@ class AuroraData:
             return True
         return bool(cluster.is_writer)
 
-    def in_recovery(self, cluster: DBCluster) -> bool:
-        """``pg_is_in_recovery()``: true for a secondary (read-only replica)."""
-        gc = self.global_of(cluster)
-        return gc is not None and not cluster.is_writer
-
     # -- writes and replication --------------------------------------------------------------
 
     def execute_write(self, cluster: DBCluster, sql: str, params: dict[str, Any]) -> int:
         """Run a change on a writer and ship it to the secondaries."""
-        now = time.time()
+        now = STATE.now()
         store = self.store(cluster)
         changed = store.apply(sql, params, now)
         gc = self.global_of(cluster)
@@ -186,11 +184,24 @@ class AuroraData:
             self.active.add(gid)
         return changed
 
+    def create_schema(self, arn: str, ddl: str) -> None:
+        """Run a schema statement on the writer ``arn`` and ship it to the secondaries: the
+        application's migrations (the Data API accepts no DDL, :mod:`.dataapi`)."""
+        with STATE.lock:
+            writer = find_cluster_by_arn(arn)
+            self.execute_write(writer, ddl, {})
+            gc = self.global_of(writer)
+            if gc is None:
+                return
+            for member in gc.members:
+                if member is not writer:  # long replicated by the time anyone drills
+                    self.catch_up(gc, member, everything=True)
+
     def pump(self, now: float) -> None:
         """Apply the shipped changes whose lag has elapsed (tick hook)."""
         lag = STATE.timings.aurora_replication_lag_seconds
         faults = STATE.faults
-        clusters = _global_backend().global_clusters
+        clusters = global_backend().global_clusters
         for gid in list(self.active):
             gc = clusters.get(gid)
             if gc is None:
@@ -222,7 +233,7 @@ class AuroraData:
     @staticmethod
     def _arrived(entry: Entry, now: float, lag: float) -> bool:
         due = entry.ts + lag
-        if due > now:
+        if due > now or STATE.faults.is_stuck(REPLICATION):
             return False
         down_since = STATE.faults.down_since(entry.source_region)
         return down_since is None or due <= down_since
@@ -232,7 +243,7 @@ class AuroraData:
         gid = gc.global_cluster_identifier
         store = self.store(cluster)
         lag = STATE.timings.aurora_replication_lag_seconds
-        now = time.time()
+        now = STATE.now()
         kept: list[Entry] = []
         for entry in self.streams.get(gid, []):
             if entry.seq <= store.applied_seq:
@@ -277,7 +288,7 @@ class AuroraData:
         old = self.stores.pop(arn, None)
         if old is not None:
             old.conn.close()
-        rebuilt = _new_store(arn, source.history)
+        rebuilt = new_store(arn, source.history)
         rebuilt.applied_seq = source.applied_seq
         self.stores[arn] = rebuilt
         self.pending_rejoin.pop(arn, None)
@@ -322,7 +333,7 @@ class AuroraData:
             )
         kind = "switchover" if planned else "failover"
         operation = "switchover_global_cluster" if switchover else "failover_global_cluster"
-        now = time.time()
+        now = STATE.now()
         self.transitions[gid] = Transition(
             kind, writer.db_cluster_arn, target.db_cluster_arn, not planned, now
         )
@@ -336,8 +347,6 @@ class AuroraData:
                 "IsDataLossAllowed": not planned,
             },
         )
-        if STATE.faults.is_stuck(operation):
-            return
         timings = STATE.timings
         if planned:
             duration = timings.switchover_seconds
@@ -350,9 +359,13 @@ class AuroraData:
             duration = timings.failover_seconds
             if not STATE.faults.is_down(writer.region):
                 self.fenced.add(writer.db_cluster_arn)
-        STATE.scheduler.after(
-            duration, f"aurora {kind} {gid}", lambda: self._complete(gc, writer, target)
-        )
+
+        def finish() -> None:
+            self._complete(gc, writer, target)
+
+        if STATE.faults.park(operation, finish):
+            return  # a test holds it in flight until it releases the gate
+        STATE.scheduler.after(duration, f"aurora {kind} {gid}", finish)
 
     def _fence(self, gc: GlobalCluster, writer: DBCluster) -> None:
         self.fenced.add(writer.db_cluster_arn)
@@ -423,7 +436,7 @@ def _set_failover_state(gc: GlobalCluster, state: dict[str, Any] | None) -> None
     patch(gc, "failover_state", state)
 
 
-def _global_backend() -> RDSBackend:
+def global_backend() -> RDSBackend:
     return rds_backends[DEFAULT_ACCOUNT_ID][GLOBAL_REGION]
 
 
@@ -446,14 +459,14 @@ def find_cluster_by_arn(arn: str) -> DBCluster:
     raise RDSClientError("DBClusterNotFoundFault", f"DBCluster {arn} not found.")
 
 
-def _find_cluster(identifier: str, backend: RDSBackend) -> DBCluster:
+def find_cluster(identifier: str, backend: RDSBackend) -> DBCluster:
     if identifier.startswith("arn:"):
         return find_cluster_by_arn(identifier)
     return backend.describe_db_clusters(db_cluster_identifier=identifier)[0]
 
 
 def _get_global(identifier: str) -> GlobalCluster:
-    clusters = _global_backend().global_clusters
+    clusters = global_backend().global_clusters
     if identifier not in clusters:
         raise RDSClientError(
             "GlobalClusterNotFoundFault", f"Global cluster {identifier} not found."
@@ -468,19 +481,19 @@ def _describe_global_clusters(self: Any) -> ActionResult:
     wanted = self.params.get("GlobalClusterIdentifier")
     if wanted:
         return ActionResult({"GlobalClusters": [_get_global(wanted)]})
-    return ActionResult({"GlobalClusters": list(_global_backend().global_clusters.values())})
+    return ActionResult({"GlobalClusters": list(global_backend().global_clusters.values())})
 
 
 def _switchover_global_cluster(self: Any) -> ActionResult:
     gc = _get_global(self.params["GlobalClusterIdentifier"])
-    target = _find_cluster(self.params["TargetDbClusterIdentifier"], self.backend)
+    target = find_cluster(self.params["TargetDbClusterIdentifier"], self.backend)
     _data().start_transition(gc, target, switchover=True, allow_data_loss=False)
     return ActionResult({"GlobalCluster": gc})
 
 
 def _failover_global_cluster(self: Any) -> ActionResult:
     gc = _get_global(self.params["GlobalClusterIdentifier"])
-    target = _find_cluster(self.params["TargetDbClusterIdentifier"], self.backend)
+    target = find_cluster(self.params["TargetDbClusterIdentifier"], self.backend)
     allow = bool(self.params.get("AllowDataLoss", False))
     switchover = bool(self.params.get("Switchover", False))
     _data().start_transition(gc, target, switchover=switchover, allow_data_loss=allow)
@@ -489,7 +502,7 @@ def _failover_global_cluster(self: Any) -> ActionResult:
 
 def _remove_from_global_cluster(self: Any) -> ActionResult:
     gc = _get_global(self.params["GlobalClusterIdentifier"])
-    cluster = _find_cluster(self.params["DbClusterIdentifier"], self.backend)
+    cluster = find_cluster(self.params["DbClusterIdentifier"], self.backend)
     if cluster not in gc.members:
         raise RDSClientError(
             "DBClusterNotFoundFault",
@@ -497,153 +510,6 @@ def _remove_from_global_cluster(self: Any) -> ActionResult:
         )
     _data().detach(gc, cluster)
     return ActionResult({"GlobalCluster": gc})
-
-
-def _restore_db_cluster_to_point_in_time(self: Any) -> ActionResult:
-    params = self.params
-    source = _find_cluster(params["SourceDBClusterIdentifier"], self.backend)
-    restore_to = params.get("RestoreToTime")
-    if isinstance(restore_to, str):
-        restore_to = datetime.fromisoformat(restore_to.replace("Z", "+00:00"))
-    latest = time.time() - STATE.timings.restorable_lag_seconds
-    if isinstance(restore_to, datetime):
-        restore_ts = restore_to.replace(tzinfo=restore_to.tzinfo or UTC).timestamp()
-        if restore_ts > latest + 1e-3:
-            raise RDSClientError(
-                "InvalidRestoreFault",
-                f"RestoreToTime {restore_to.isoformat()} is after the latest restorable time.",
-            )
-    else:
-        restore_ts = latest
-    overrides: dict[str, Any] = {
-        "global_cluster_identifier": None,
-        "deletion_protection": bool(params.get("DeletionProtection", False)),
-    }
-    if not getattr(source, "master_username", None):
-        overrides["master_username"] = "restored"
-    if "_master_user_password" not in source.__dict__:
-        overrides["master_user_password"] = "restored-password"
-    cluster = self.backend.restore_db_cluster_to_point_in_time(
-        db_cluster_identifier=params["DBClusterIdentifier"],
-        source_db_cluster_identifier=source.db_cluster_identifier,
-        restore_type=params.get("RestoreType", "full-copy"),
-        **overrides,
-    )
-    cluster.is_writer = False
-    data = _data()
-    history = [h for h in data.store(source).history if h[0] <= restore_ts]
-    data.stores[cluster.db_cluster_arn] = _new_store(cluster.db_cluster_arn, history)
-    arn = cluster.db_cluster_arn
-    data.cluster_status[arn] = "creating"
-    if not STATE.faults.is_stuck("restore_db_cluster_to_point_in_time"):
-        STATE.scheduler.after(
-            STATE.timings.restore_cluster_seconds,
-            f"aurora restore {cluster.db_cluster_identifier}",
-            data.clear_status(arn),
-        )
-    return ActionResult({"DBCluster": cluster})
-
-
-def _create_db_instance(self: Any) -> ActionResult:
-    database = self.backend.create_db_instance(self.params)
-    cluster_id = getattr(database, "db_cluster_identifier", None)
-    if cluster_id:
-        database.status = "creating"
-        delay = STATE.timings.instance_create_seconds
-
-        def ready() -> None:
-            database.status = "available"
-
-        STATE.scheduler.after(delay, f"rds instance {database.db_instance_identifier}", ready)
-    return ActionResult({"DBInstance": database})
-
-
-def _enable_http_endpoint(self: Any) -> ActionResult:
-    arn = self.params["ResourceArn"]
-    cluster = find_cluster_by_arn(arn)
-    cluster.__dict__["_http_endpoint_on"] = True
-    return ActionResult({"ResourceArn": arn, "HttpEndpointEnabled": True})
-
-
-class DataApiError(ServiceException):
-    """An RDS Data API error, serialized by moto in the service's protocol."""
-
-
-def _value(field_value: dict[str, Any]) -> Any:
-    if field_value.get("isNull"):
-        return None
-    for key in ("stringValue", "longValue", "doubleValue", "booleanValue"):
-        if key in field_value:
-            return field_value[key]
-    return None
-
-
-def _field(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {"isNull": True}
-    if isinstance(value, bool):
-        return {"booleanValue": value}
-    if isinstance(value, int):
-        return {"longValue": value}
-    if isinstance(value, float):
-        return {"doubleValue": value}
-    return {"stringValue": str(value)}
-
-
-def _execute_statement(self: Any) -> str:
-    body = json.loads(self.body or "{}")
-    arn = body.get("resourceArn", "")
-    sql = body.get("sql", "")
-    params = {p["name"]: _value(p.get("value", {})) for p in body.get("parameters", [])}
-    try:
-        cluster = find_cluster_by_arn(arn)
-    except RDSClientError as exc:
-        raise DataApiError("BadRequestException", f"Resource {arn} not found") from exc
-    if cluster.region != self.region:
-        raise DataApiError("BadRequestException", f"Resource {arn} is not in {self.region}")
-    data = _data()
-    members = cluster.members
-    status = data.cluster_status.get(cluster.db_cluster_arn, "available")
-    if (
-        status != "available"
-        or not members
-        or all(getattr(m, "status", "available") != "available" for m in members)
-    ):
-        raise DataApiError("DatabaseUnavailableException", "The writer instance isn't available.")
-    if _RECOVERY.match(sql):
-        in_recovery = data.in_recovery(cluster)
-        return json.dumps(
-            {
-                "records": [[{"booleanValue": in_recovery}]],
-                "columnMetadata": [{"name": "pg_is_in_recovery", "typeName": "bool"}],
-                "numberOfRecordsUpdated": 0,
-            }
-        )
-    try:
-        mutating = _MUTATING.match(sql)
-        if mutating:
-            if not data.writable(cluster):
-                verb = mutating.group(1).upper()
-                raise DataApiError(
-                    "DatabaseErrorException",
-                    f"ERROR: cannot execute {verb} in a read-only transaction",
-                )
-            changed = data.execute_write(cluster, sql, params)
-            return json.dumps({"records": [], "numberOfRecordsUpdated": changed})
-        columns, rows = data.store(cluster).query(sql, params)
-    except sqlite3.Error as exc:
-        message = str(exc)
-        missing = re.match(r"no such table: (\S+)", message)
-        if missing:
-            message = f'relation "{missing.group(1)}" does not exist'
-        raise DataApiError("DatabaseErrorException", f"ERROR: {message}") from exc
-    return json.dumps(
-        {
-            "records": [[_field(v) for v in row] for row in rows],
-            "columnMetadata": [{"name": c} for c in columns],
-            "numberOfRecordsUpdated": 0,
-        }
-    )
 
 
 def _members_with_sync_status(self: GlobalCluster) -> list[dict[str, Any]]:
@@ -667,21 +533,21 @@ _original_cluster_status: Any = inspect.getattr_static(DBCluster, "status")
 
 
 def _cluster_status(self: DBCluster) -> str:
+    """The emulator's transient status, else moto's. moto answers ``creating`` exactly once
+    (its first read), whatever the time: the emulator schedules its own ``creating`` where AWS
+    has one, so moto's one-read version is dropped."""
     data = STATE.aurora
     if isinstance(data, AuroraData):
         override = data.cluster_status.get(self.db_cluster_arn)
         if override is not None:
             return override
+    if getattr(self, "_status", None) == "creating":
+        self._status = "available"
     return str(_original_cluster_status.fget(self))
 
 
 def _set_cluster_status(self: DBCluster, value: str) -> None:
     _original_cluster_status.fset(self, value)
-
-
-def _latest_restorable_time(self: DBCluster) -> datetime:
-    lag = STATE.timings.restorable_lag_seconds
-    return datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=lag)
 
 
 def install() -> None:
@@ -694,11 +560,6 @@ def install() -> None:
     patch(RDSResponse, "switchover_global_cluster", _switchover_global_cluster)
     patch(RDSResponse, "failover_global_cluster", _failover_global_cluster)
     patch(RDSResponse, "remove_from_global_cluster", _remove_from_global_cluster)
-    patch(RDSResponse, "restore_db_cluster_to_point_in_time", _restore_db_cluster_to_point_in_time)
-    patch(RDSResponse, "create_db_instance", _create_db_instance)
-    patch(RDSResponse, "enable_http_endpoint", _enable_http_endpoint)
-    patch(RDSDataServiceResponse, "execute_statement", _execute_statement)
     patch(GlobalCluster, "failover_state", None)
     patch(GlobalCluster, "global_cluster_members", property(_members_with_sync_status))
     patch(DBCluster, "status", property(_cluster_status, _set_cluster_status))
-    patch(DBCluster, "latest_restorable_time", property(_latest_restorable_time))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,6 +60,8 @@ class DynamoData:
     history: dict[tuple[str, str], list[tuple[float, dict[str, Any], dict[str, Any] | None]]] = (
         field(default_factory=lambda: defaultdict(list))
     )
+    last_write: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    """(region, table, item key) -> time of the latest change applied there (last writer wins)."""
     replicating: bool = False
     replicated_count: int = 0
 
@@ -72,6 +73,7 @@ class DynamoData:
         self.kms.clear()
         self.queue.clear()
         self.history.clear()
+        self.last_write.clear()
         self.replicating = False
         self.replicated_count = 0
 
@@ -79,11 +81,12 @@ class DynamoData:
 
     def captured(self, table: Table, key: dict[str, Any], attrs: dict[str, Any] | None) -> None:
         """Record a change made in ``table`` and queue it for the other regions."""
-        now = time.time()
+        now = STATE.now()
         region = table.region_name
         self.history[(region, table.name)].append((now, key, copy.deepcopy(attrs)))
         if self.replicating:
             return
+        self.last_write[(region, table.name, _key_text(key))] = now
         for other in sorted(self.groups.get(table.name, set()) - {region}):
             if self.replica_status.get((other, table.name)) in {"ACTIVE", "CREATING", "UPDATING"}:
                 self.queue.append(Change(now, region, other, table.name, attrs, key))
@@ -105,9 +108,17 @@ class DynamoData:
         self.queue = remaining
 
     def _apply(self, change: Change) -> None:
+        """Apply a replicated change unless the target saw a later write of the same item:
+        global tables reconcile concurrent writes with "last writer wins" (DynamoDB Developer
+        Guide, "Global tables: how it works", conflict resolution), so a delete made after a
+        put is never undone by that put arriving late."""
         backend = _backend(change.target)
         if change.table not in backend.tables:
             return
+        slot = (change.target, change.table, _key_text(change.key))
+        if self.last_write.get(slot, 0.0) > change.ts:
+            return
+        self.last_write[slot] = change.ts
         table = backend.tables[change.table]
         self.replicating = True
         try:
@@ -229,6 +240,10 @@ def _data() -> DynamoData:
     return data
 
 
+def _key_text(key: dict[str, Any]) -> str:
+    return json.dumps(key, sort_keys=True)
+
+
 def _key_of(table: Table, attrs: dict[str, Any]) -> dict[str, Any]:
     return {k: attrs[k] for k in table.table_key_attrs if k in attrs}
 
@@ -280,7 +295,7 @@ def _describe_continuous_backups(self: DynamoDBBackend, table_name: str) -> dict
     result: dict[str, Any] = _original_describe_backups(self, table_name)
     pitr = result.get("PointInTimeRecoveryDescription", {})
     if pitr.get("PointInTimeRecoveryStatus") == "ENABLED":
-        pitr["LatestRestorableDateTime"] = time.time() - STATE.timings.restorable_lag_seconds
+        pitr["LatestRestorableDateTime"] = STATE.now() - STATE.timings.restorable_lag_seconds
     return result
 
 
@@ -310,7 +325,7 @@ def _restore_table_to_point_in_time(self: DynamoHandler) -> Any:
             "PointInTimeRecoveryUnavailableException",
             f"Point in time recovery is not enabled for table '{source_name}'",
         )
-    latest = time.time() - STATE.timings.restorable_lag_seconds
+    latest = STATE.now() - STATE.timings.restorable_lag_seconds
     restore_at = body.get("RestoreDateTime")
     restore_ts: float
     if body.get("UseLatestRestorableTime") or restore_at is None:

@@ -132,8 +132,6 @@ class CacheData:
         if STATE.faults.is_down(region):
             raise CacheError("InvalidReplicationGroupStateFault", f"{group_id} is not available.")
         datastore.status = "modifying"
-        if STATE.faults.is_stuck("failover_global_replication_group"):
-            return
 
         def complete() -> None:
             for member in datastore.members:
@@ -143,6 +141,8 @@ class CacheData:
                     group.global_replication_group_member_role = member.role
             datastore.status = "available"
 
+        if STATE.faults.park("failover_global_replication_group", complete):
+            return  # a test holds it in flight until it releases the gate
         STATE.scheduler.after(
             STATE.timings.cache_failover_seconds, f"cache failover {datastore.global_id}", complete
         )

@@ -25,6 +25,9 @@ _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<ser
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
+GLOBAL_SERVICES = frozenset({"route53", "iam", "sts"})
+"""Services without regional endpoints: a region that stops answering does not stop them."""
+
 _QUERY_SERVICES = {"rds", "elasticache", "sts", "sns", "ec2", "iam"}
 _JSON_SERVICES = {
     "dynamodb": "DynamoDB_20120810",
@@ -102,9 +105,17 @@ class FaultMiddleware:
                 return list(self.app(environ, start_response))
         region, service = request_scope(environ)
         faults = STATE.faults
+        # Route 53 is a global service (requests are signed for us-east-1 whatever the
+        # client's region): a regional outage in the emulator does not take it down. Real
+        # Route 53's control plane is hosted in us-east-1 and can be impaired there (docs:
+        # "Creating disaster recovery mechanisms using Amazon Route 53"): docs/drills.md
+        # lists this as a leniency.
+        if service in GLOBAL_SERVICES:
+            region = None
         if region is not None and faults.is_down(region):
-            faults.held_count += 1
-            faults.wait_for_recovery(region, faults.hold_seconds)
+            if region not in faults.refusing:
+                faults.held_count += 1
+                faults.wait_for_recovery(region, faults.hold_seconds)
             start_response("503 Service Unavailable", [("Content-Length", "0")])
             return [b""]
         body = b""

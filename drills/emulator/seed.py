@@ -15,10 +15,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from drills.canary import CANARY_SCHEMA
 from drills.topology import Topology
 
 from .server import Emulator
-from .state import EmulatorTimings
+from .state import STATE, EmulatorTimings
 
 _CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"})
 
@@ -35,6 +36,49 @@ class SeededStack:
     table_arns: dict[str, tuple[str, str]]
     cache_endpoints: dict[str, tuple[str, str]]
     cache_global_id: str | None
+    zone_id: str = ""
+    endpoint_url: str = ""
+
+    def apply_up(self, primary: str) -> None:
+        """What ``pulumi up`` with ``primary`` as primaryRegion changes in AWS besides the
+        outputs: the parameters whose value follows the primary region are rewritten (through
+        SSM, so AllowedPattern applies). A region that does not answer fails the update."""
+        for parameter in self.topology.parameters:
+            wanted = parameter.value_for(primary)
+            if STATE.faults.is_down(parameter.region):
+                raise RuntimeError(
+                    f"aws:ssm/parameter:Parameter {parameter.name} in {parameter.region}: "
+                    "the region does not answer"
+                )
+            ssm = _client_at(self.endpoint_url, "ssm", parameter.region)
+            current = ssm.get_parameter(Name=parameter.name)["Parameter"]["Value"]
+            if current != wanted:
+                ssm.put_parameter(Name=parameter.name, Value=wanted, Overwrite=True)
+
+    def parameter_value(self, region: str, name: str) -> str | None:
+        """The SSM parameter's value in ``region`` (None when it does not exist there)."""
+        if STATE.faults.is_down(region):
+            raise RuntimeError(f"aws:ssm/parameter:Parameter {name} in {region}: no answer")
+        ssm = _client_at(self.endpoint_url, "ssm", region)
+        try:
+            return str(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+        except ssm.exceptions.ParameterNotFound:
+            return None
+
+    def record_value(self, name: str) -> str | None:
+        """The value of the simple CNAME ``name`` in the stack's zone (None when absent)."""
+        route53 = _client_at(self.endpoint_url, "route53", self.topology.primary_region)
+        wanted = name.rstrip(".") + "."
+        for record in route53.list_resource_record_sets(HostedZoneId=self.zone_id)[
+            "ResourceRecordSets"
+        ]:
+            if (
+                record["Name"] == wanted
+                and record["Type"] == "CNAME"
+                and "SetIdentifier" not in record
+            ):
+                return str(record["ResourceRecords"][0]["Value"]).rstrip(".")
+        return None
 
     def outputs_for(self, primary: str, secondary: str) -> dict[str, Any]:
         """The stack outputs after ``pulumi up`` with this region pair."""
@@ -42,7 +86,6 @@ class SeededStack:
         outputs["primaryRegion"] = primary
         outputs["secondaryRegion"] = secondary
         outputs["auroraSecretArn"] = self.secret_arns[primary]
-        outputs["writerDnsName"] = f"writer.{self.topology.environment}.securecart.internal"
         return outputs
 
 
@@ -50,12 +93,16 @@ _CLIENTS: dict[tuple[str, str, str], Any] = {}
 
 
 def _client(emulator: Emulator, service: str, region: str) -> Any:
-    key = (service, region, emulator.endpoint_url)
+    return _client_at(emulator.endpoint_url, service, region)
+
+
+def _client_at(endpoint_url: str, service: str, region: str) -> Any:
+    key = (service, region, endpoint_url)
     if key not in _CLIENTS:
         _CLIENTS[key] = boto3.client(
             service,
             region_name=region,
-            endpoint_url=emulator.endpoint_url,
+            endpoint_url=endpoint_url,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
             config=_CONFIG,
@@ -129,7 +176,8 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
                 DBInstanceClass=instance.instance_class,
                 AvailabilityZone=instance.availability_zone,
             )
-        rds.enable_http_endpoint(ResourceArn=cluster["DBClusterArn"])
+        if topo.http_endpoint:  # as the plan says: the sandbox never turns it on by itself
+            rds.enable_http_endpoint(ResourceArn=cluster["DBClusterArn"])
 
     anchor = topo.anchor_region
     other = secondary if anchor == primary else primary
@@ -165,6 +213,15 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
 
     cache_endpoints: dict[str, tuple[str, str]] = {}
     cache_global_id: str | None = None
+    cache_token = f"auth-{topo.global_cluster_id}"
+    cache_secret_arn = ""
+    if topo.cache_groups:
+        for region in (primary, secondary):
+            created = _client(emulator, "secretsmanager", region).create_secret(
+                Name=f"{topo.secret_name}-cache-auth", SecretString=cache_token
+            )
+            if region == primary:
+                cache_secret_arn = created["ARN"]
     if topo.cache_global_suffix and topo.cache_groups:
         ordered = sorted(topo.cache_groups, key=lambda g: g.region != primary)
         for group in ordered:
@@ -191,6 +248,12 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
                 node_group.get("PrimaryEndpoint", {}).get("Address", ""),
                 node_group.get("ReaderEndpoint", {}).get("Address", ""),
             )
+            emulator.cache_plane.add(
+                group.region,
+                group.replication_group_id,
+                cache_endpoints[group.region][0],
+                cache_token,
+            )
             if cache_global_id is None:
                 cache_global_id = ec.create_global_replication_group(
                     GlobalReplicationGroupIdSuffix=topo.cache_global_suffix,
@@ -211,6 +274,61 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
             ComparisonOperator=alarm.comparison,
         )
         alarm_names.setdefault(alarm.region, []).append(alarm.name)
+
+    zone = topo.dns_zone_name
+    names = {
+        "writer": f"writer.{zone}",
+        "cache": f"cache.{zone}",
+        "reader": f"reader.{zone}",
+    }
+    writer_endpoint = f"{topo.global_cluster_id}.global-emulated.global.rds.amazonaws.com"
+    route53 = _client(emulator, "route53", primary)
+    zone_id = route53.create_hosted_zone(
+        Name=zone,
+        CallerReference=f"seed-{topo.global_cluster_id}",
+        HostedZoneConfig={"Comment": f"{topo.stack} data tier names", "PrivateZone": True},
+    )["HostedZone"]["Id"].split("/")[-1]
+    records = [
+        (names["writer"], writer_endpoint),
+        (names["reader"], cluster_endpoints[primary][1]),
+        *((f"reader-{r}.{zone}", cluster_endpoints[r][1]) for r in (primary, secondary)),
+    ]
+    if cache_endpoints.get(primary):
+        records.append((names["cache"], cache_endpoints[primary][0]))
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {
+                        "Name": name,
+                        "Type": "CNAME",
+                        "TTL": topo.dns_ttl_seconds,
+                        "ResourceRecords": [{"Value": value}],
+                    },
+                }
+                for name, value in records
+            ]
+        },
+    )
+    active_parameter = topo.active_region_parameter
+    for parameter in topo.parameters:
+        # as the plan declares it, AllowedPattern included: SSM (and the emulator) then refuse
+        # a value outside the region pair, as they would for the drill's own move
+        kwargs = {"AllowedPattern": parameter.allowed_pattern} if parameter.allowed_pattern else {}
+        _client(emulator, "ssm", parameter.region).put_parameter(
+            Name=parameter.name,
+            Value=parameter.value,
+            Type=parameter.type,
+            Description=parameter.description or "declared by the stack",
+            **kwargs,
+        )
+    # The canary table is part of the database's schema (docs/drills.md, "The canary table"):
+    # created once on the writer as a migration would, never by the drill (the Data API takes
+    # no DDL); it replicates to the secondary like any change.
+    assert STATE.aurora is not None
+    STATE.aurora.create_schema(cluster_arns[primary], CANARY_SCHEMA)
 
     outputs: dict[str, Any] = {
         "primaryRegion": primary,
@@ -245,9 +363,15 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
             }
             for g in topo.cache_groups
         },
-        "dnsZoneId": "Z0SANDBOX",
-        "writerDnsName": f"writer.{topo.environment}.securecart.internal",
-        "readerDnsName": f"reader.{topo.environment}.securecart.internal",
+        "cacheAuthSecretArn": cache_secret_arn,
+        "dnsZoneId": zone_id,
+        "dnsTtlSeconds": topo.dns_ttl_seconds,
+        "writerEndpoint": writer_endpoint,
+        "writerDnsName": names["writer"],
+        "readerDnsName": names["reader"],
+        "readerDnsNames": {r: f"reader-{r}.{zone}" for r in (primary, secondary)},
+        "cacheDnsName": names["cache"] if cache_global_id else None,
+        "dynamodbActiveRegionParameter": active_parameter,
         "healthCheckIds": {},
         "alarmTopicArns": {},
         "alarmNames": alarm_names,
@@ -262,4 +386,6 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
         table_arns=table_arns,
         cache_endpoints=cache_endpoints,
         cache_global_id=cache_global_id,
+        zone_id=zone_id,
+        endpoint_url=emulator.endpoint_url,
     )

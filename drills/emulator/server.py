@@ -18,7 +18,8 @@ from moto.moto_server.werkzeug_app import (
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from . import aurora, dynamodb, elasticache
+from . import aurora, cloudwatch, dataapi, dynamodb, elasticache, rds_restore, ssm
+from .cachedata import CacheDataPlane
 from .faults import FaultMiddleware
 from .state import STATE, EmulatedDelay, EmulatorState, EmulatorTimings, Faults, patch
 
@@ -66,7 +67,11 @@ def install() -> EmulatorState:
         _MOTO_MODULES.extend(moto_backends.list_of_moto_modules())
         patch(moto_backends, "list_of_moto_modules", _cached_moto_modules)
     aurora.install()
+    dataapi.install()
+    rds_restore.install()
     dynamodb.install()
+    ssm.install()
+    cloudwatch.install()
     elasticache.install()
     return STATE
 
@@ -84,6 +89,8 @@ class Emulator:
             self.state.timings = timings
         self._server = _FaultableMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self._started = False
+        self.cache_plane = CacheDataPlane()
+        """RESP listeners for the seeded replication groups (the cache's data plane)."""
 
     @property
     def account_id(self) -> str:
@@ -121,6 +128,7 @@ class Emulator:
         """Stop serving; held requests are released."""
         if self._started:
             self.state.faults.clear()
+            self.cache_plane.stop()
             self._server.stop()
             self._started = False
 

@@ -1,10 +1,14 @@
-"""The emulator's own state: timings, faults, a lazy scheduler, and the data-plane stores.
+"""The emulator's own state: a clock, timings, faults, gates, a lazy scheduler, the data stores.
 
 moto keeps control-plane state (clusters, tables, replication groups) in its backends; the
 behaviours moto lacks (status transitions that take time, replication with lag, region loss)
 live here. Nothing runs in the background: every request first calls :meth:`EmulatorState.tick`,
 which fires the scheduled events that have come due, so what a client observes is exactly what
 it would observe if the transitions had happened on time.
+
+Tests never race the emulator: a :class:`ManualClock` makes time move only when the test says
+so, and a :class:`Gate` holds a long-running operation (``switchover_global_cluster``,
+``failover_global_replication_group``...) in its in-flight state until the test releases it.
 """
 
 from __future__ import annotations
@@ -46,10 +50,60 @@ class EmulatorTimings:
     """``create_db_instance`` inside a restored cluster: creating -> available."""
     restorable_lag_seconds: float = 0.0
     """How far LatestRestorableTime trails the clock (AWS: up to 5 minutes)."""
+    metric_interval_seconds: float = 1.0
+    """How often the global cluster publishes its lag metrics to CloudWatch (AWS: every minute)."""
 
     def scaled(self, factor: float) -> EmulatorTimings:
         """The same timings multiplied by ``factor`` (0.01 turns seconds into 10 ms units)."""
         return replace(self, **{f.name: getattr(self, f.name) * factor for f in fields(self)})
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every timing's name."""
+        return tuple(f.name for f in fields(self))
+
+
+class ManualClock:
+    """A clock that moves only when told to (``advance``): emulator-only tests use it so that a
+    transition is observed before and after its due time, whatever the machine's speed."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self._now = time.time() if start is None else start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> float:
+        """Move time forward by ``seconds``; returns the new time."""
+        with self._lock:
+            self._now += max(0.0, seconds)
+            return self._now
+
+
+class Gate:
+    """Holds every start of one operation in its in-flight state until :meth:`release`.
+
+    ``started`` is set when an operation parks at the gate, so a test can wait for "the drill
+    has made the call" without sleeping; ``release`` lets parked (and later) operations complete
+    at the next request.
+    """
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        self.started = threading.Event()
+        self.released = False
+        self.parked: list[Callable[[], None]] = []
+        self.count = 0
+
+    def release(self) -> None:
+        """Let every parked operation finish (at the next tick)."""
+        with STATE.lock:
+            self.released = True
+            parked, self.parked = self.parked, []
+            for finish in parked:
+                STATE.scheduler.at(STATE.now(), f"{self.operation} released", finish)
 
 
 @dataclass(order=True, slots=True)
@@ -73,21 +127,22 @@ class EmulatedDelay:
 class Scheduler:
     """Events that fire lazily, at the first request on or after their due time."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float]) -> None:
         self._heap: list[_Scheduled] = []
         self._seq = itertools.count()
+        self._clock = clock
         self.delays: list[EmulatedDelay] = []
 
     def at(self, due: float, label: str, action: Callable[[], None]) -> None:
         """Run ``action`` at the first tick on or after ``due`` (epoch seconds)."""
-        now = time.time()
+        now = self._clock()
         heapq.heappush(self._heap, _Scheduled(due, next(self._seq), label, action, now))
         if due > now:
             self.delays.append(EmulatedDelay(label, now, due))
 
     def after(self, seconds: float, label: str, action: Callable[[], None]) -> None:
         """Run ``action`` ``seconds`` from now."""
-        self.at(time.time() + max(0.0, seconds), label, action)
+        self.at(self._clock() + max(0.0, seconds), label, action)
 
     def run_due(self, now: float) -> int:
         """Fire every event due at ``now``; events scheduled by events fire in the same pass."""
@@ -126,14 +181,17 @@ class ThrottleRule:
 class Faults:
     """Fault injection: regions that stop answering, throttling, operations that never finish."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.Lock()
+        self._clock = clock
         self.down_regions: dict[str, float] = {}
         """Region -> epoch time it stopped answering."""
+        self.refusing: set[str] = set()
+        """Down regions whose requests are refused at once instead of hanging."""
         self._recovered: dict[str, threading.Event] = {}
         self.throttles: list[ThrottleRule] = []
-        self.stuck_operations: set[str] = set()
-        """Emulated operations (e.g. ``switchover_global_cluster``) that start but never finish."""
+        self.gates: dict[str, Gate] = {}
+        """Emulated operations (e.g. ``switchover_global_cluster``) held in flight."""
         self.hold_seconds = 5.0
         """How long a request to a down region is held before the server gives up on it."""
         self.throttled_count = 0
@@ -141,20 +199,29 @@ class Faults:
         self.outages: list[EmulatedDelay] = []
         """Every region outage that ended (an emulated wait for whoever waited on it)."""
 
-    def region_down(self, region: str) -> None:
-        """The region stops answering: its requests hang; replication from it stops."""
+    def region_down(self, region: str, *, hang: bool = True) -> None:
+        """The region stops answering; replication from it stops. Its requests hang until the
+        client's read timeout (``hang``, what a lost region usually looks like) or are refused
+        at once with 503 Service Unavailable (``hang=False``: the same loss seen through an
+        endpoint that still answers, which tests use so that no healthy request has to race a
+        short read timeout)."""
         with self._lock:
             if region not in self.down_regions:
-                self.down_regions[region] = time.time()
+                self.down_regions[region] = self._clock()
                 self._recovered[region] = threading.Event()
+            if hang:
+                self.refusing.discard(region)
+            else:
+                self.refusing.add(region)
 
     def region_up(self, region: str) -> None:
         """The region answers again; held requests are released with an error."""
         with self._lock:
             since = self.down_regions.pop(region, None)
             event = self._recovered.pop(region, None)
+            self.refusing.discard(region)
             if since is not None:
-                self.outages.append(EmulatedDelay(f"{region} outage", since, time.time()))
+                self.outages.append(EmulatedDelay(f"{region} outage", since, self._clock()))
         if event is not None:
             event.set()
 
@@ -194,13 +261,34 @@ class Faults:
                 return True
         return False
 
-    def never_complete(self, operation: str) -> None:
+    def hold(self, operation: str) -> Gate:
+        """Every ``operation`` started from now on stays in flight until the gate is released."""
+        with self._lock:
+            gate = self.gates.get(operation)
+            if gate is None or gate.released:
+                gate = self.gates[operation] = Gate(operation)
+            return gate
+
+    def never_complete(self, operation: str) -> Gate:
         """``operation`` starts (status changes) but its completion never comes."""
-        self.stuck_operations.add(operation)
+        return self.hold(operation)
+
+    def park(self, operation: str, finish: Callable[[], None]) -> bool:
+        """Called by an operation as it starts: True when a gate holds it (``finish`` runs at
+        release), False when it should schedule its own completion."""
+        with self._lock:
+            gate = self.gates.get(operation)
+            if gate is None or gate.released:
+                return False
+            gate.parked.append(finish)
+            gate.count += 1
+        gate.started.set()
+        return True
 
     def is_stuck(self, operation: str) -> bool:
-        """Whether ``operation`` was told never to complete."""
-        return operation in self.stuck_operations
+        """Whether a gate holds ``operation``."""
+        gate = self.gates.get(operation)
+        return gate is not None and not gate.released
 
     def clear(self) -> None:
         """Remove every fault (down regions recover)."""
@@ -208,7 +296,7 @@ class Faults:
             self.region_up(region)
         with self._lock:
             self.throttles.clear()
-            self.stuck_operations.clear()
+            self.gates.clear()
             self.throttled_count = 0
             self.held_count = 0
 
@@ -223,9 +311,11 @@ class EmulatorState:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.clock: Callable[[], float] = time.time
+        """Real time by default; tests install a :class:`ManualClock`."""
         self.timings = EmulatorTimings()
-        self.faults = Faults()
-        self.scheduler = Scheduler()
+        self.faults = Faults(self.now)
+        self.scheduler = Scheduler(self.now)
         self.aurora: Any = None
         """``drills.emulator.aurora.AuroraData`` once installed."""
         self.dynamodb: Any = None
@@ -235,6 +325,10 @@ class EmulatorState:
         self.request_count = 0
         self._tick_hooks: list[Callable[[float], None]] = []
 
+    def now(self) -> float:
+        """The emulator's current time (epoch seconds)."""
+        return self.clock()
+
     def add_tick_hook(self, hook: Callable[[float], None]) -> None:
         """Run ``hook(now)`` on every tick (replication pumps)."""
         self._tick_hooks.append(hook)
@@ -242,7 +336,7 @@ class EmulatorState:
     def tick(self, now: float | None = None) -> None:
         """Bring the emulated world up to ``now``: fire due events, pump replication."""
         with self.lock:
-            moment = time.time() if now is None else now
+            moment = self.now() if now is None else now
             self.scheduler.run_due(moment)
             for hook in self._tick_hooks:
                 hook(moment)

@@ -4,6 +4,7 @@ worker), faults and timings reset before every test, a freshly seeded stack per 
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from drill_harness import TIMINGS, DrillHarness, make_harness
 
 from drills.emulator import Emulator
+from drills.emulator.state import ManualClock
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +48,19 @@ def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def harness(emulator: Emulator, tmp_path: Path) -> DrillHarness:
-    """A freshly seeded stack and its Pulumi stand-in."""
-    return make_harness(emulator, tmp_path)
+def harness(emulator: Emulator, tmp_path: Path) -> Iterator[DrillHarness]:
+    """A freshly seeded stack and its Pulumi stand-in (its cache listeners stop afterwards)."""
+    made = make_harness(emulator, tmp_path)
+    yield made
+    emulator.cache_plane.remove(e[0] for e in made.seeded.cache_endpoints.values())
+
+
+@pytest.fixture
+def clock(emulator: Emulator) -> Iterator[ManualClock]:
+    """The emulator's time stands still until the test advances it (no race with delays)."""
+    manual = ManualClock()
+    emulator.state.clock = manual
+    try:
+        yield manual
+    finally:
+        emulator.state.clock = time.time

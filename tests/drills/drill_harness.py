@@ -4,7 +4,8 @@ that read the emulator's state back for assertions."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,10 @@ SECONDARY = "us-west-2"
 PROJECT = "securecart-data"
 
 TIMINGS = EmulatorTimings(
-    switchover_seconds=0.04,
-    failover_seconds=0.03,
+    switchover_seconds=0.03,
+    failover_seconds=0.02,
     detach_seconds=0.02,
-    rejoin_seconds=0.03,
+    rejoin_seconds=0.02,
     aurora_replication_lag_seconds=0.004,
     dynamodb_replication_lag_seconds=0.006,
     replica_create_seconds=0.02,
@@ -39,34 +40,39 @@ TIMINGS = EmulatorTimings(
     restore_table_seconds=0.03,
     instance_create_seconds=0.01,
     restorable_lag_seconds=0.0,
+    metric_interval_seconds=0.02,
 )
-"""Milliseconds: every transition still happens, and takes time, but the suite stays fast."""
+"""Milliseconds: every transition still happens, and takes time, but the suite stays fast.
+No test depends on these being short or long: the ones about timing hold operations with gates
+or run on the emulator's manual clock."""
 
 TIMEOUTS = StepTimeouts(
-    preconditions=5.0,
-    canaries=5.0,
-    aurora_switch=3.0,
-    cache_switch=3.0,
-    dynamodb_evacuation=3.0,
-    verify=3.0,
-    rebuild=3.0,
-    reconcile=5.0,
-    restore=5.0,
-    cleanup=5.0,
+    preconditions=20.0,
+    canaries=20.0,
+    aurora_switch=20.0,
+    cache_switch=20.0,
+    dynamodb_evacuation=20.0,
+    verify=20.0,
+    rebuild=20.0,
+    reconcile=20.0,
+    restore=20.0,
+    cleanup=20.0,
 )
+"""Far above what any step takes here, even on a loaded machine: a timeout means a bug (tests
+of timeouts set short ones themselves, with the operation held by a gate)."""
 
 
 def fast_settings(state_dir: Path, **changes: Any) -> DrillSettings:
-    """Drill settings for tests: 5 ms polls (tests of a region that stops answering shorten the
-    AWS read timeout themselves)."""
+    """Drill settings for tests: 10 ms polls, generous AWS timeouts (a region that is down is
+    refused at once, ``region_down(..., hang=False)``, so no test waits on a read timeout)."""
     settings = DrillSettings(
-        poll_interval=0.015,
+        poll_interval=0.01,
         stop_check_interval=0.5,
         canary_count=3,
-        canary_interval=0.015,
+        canary_interval=0.01,
         replication_grace=0.4,
-        aws_connect_timeout=1.0,
-        aws_read_timeout=2.0,
+        aws_connect_timeout=5.0,
+        aws_read_timeout=10.0,
         aws_max_attempts=3,
         busy_retries=2,
         timeouts=TIMEOUTS,
@@ -124,6 +130,22 @@ class CrashAt(NullObserver):
             raise Crash(step.name)
 
 
+class AtEvent(NullObserver):
+    """Runs a callback (once) at the first timeline event of a kind (and message part)."""
+
+    def __init__(self, kind: str, action: Any, contains: str = "") -> None:
+        self.kind = kind
+        self.action = action
+        self.contains = contains
+        self.fired = False
+
+    def event(self, event: Any) -> None:
+        if self.fired or event.kind != self.kind or self.contains not in event.message:
+            return
+        self.fired = True
+        self.action()
+
+
 class AtStep(NullObserver):
     """Runs a callback when a step starts."""
 
@@ -167,6 +189,7 @@ class DrillHarness:
             pulumi_command=self.command,
             observers=[*self.observers, *observers],
             report_dir=self.report_dir,
+            cache_connector=self.emulator.cache_plane.connect,
         )
 
     def run(
@@ -177,18 +200,26 @@ class DrillHarness:
         observers: Sequence[DrillObserver] = (),
         settings: DrillSettings | None = None,
         reports: bool = False,
+        signals: bool = False,
     ) -> DrillResult:
+        """Start a drill; ``signals``: with the CLI's SIGINT/SIGTERM handlers installed."""
         env = self.env(observers, settings)
         if not reports:
             env.report_dir = None
-        return start_drill(self.stack, scenario, env, failback=failback)
+        with _handlers(signals):
+            return start_drill(self.stack, scenario, env, failback=failback)
 
     def resume(
-        self, drill_id: str, observers: Sequence[DrillObserver] = (), reports: bool = False
+        self,
+        drill_id: str,
+        observers: Sequence[DrillObserver] = (),
+        reports: bool = False,
+        signals: bool = False,
     ) -> DrillResult:
         env = self.env(observers)
         env.report_dir = self.report_dir if reports else None
-        return resume_drill(drill_id, env)
+        with _handlers(signals):
+            return resume_drill(drill_id, env)
 
     def rollback(
         self, drill_id: str, observers: Sequence[DrillObserver] = (), reports: bool = False
@@ -242,17 +273,102 @@ class DrillHarness:
         assert len(primaries) == 1, primaries
         return primaries[0]
 
-    def aurora_rows(self, region: str) -> set[str]:
-        """Canary ids in the regional cluster's database (the emulator's own store)."""
+    def settle(self, limit: float = 5.0) -> None:
+        """Advance until no emulated operation is pending (polls the emulator's own queue, not
+        the wall clock: it returns as soon as the last transition has fired)."""
+        import time
+
+        deadline = time.monotonic() + limit
+        while STATE.scheduler.pending() and time.monotonic() < deadline:
+            self.emulator.tick()
+            time.sleep(0.002)
+        assert not STATE.scheduler.pending(), STATE.scheduler.pending()
+
+    def quiesce(self, limit: float = 10.0) -> None:
+        """Wait until nothing of this stack is still on its way: no emulated operation pending
+        and no DynamoDB or Aurora change waiting to replicate. It waits for an outcome, not
+        for a duration, so it does not race the emulator (``limit`` only bounds a bug)."""
+        import time
+
+        tables = {t.name for t in self.topology.tables}
+        gid = self.topology.global_cluster_id
+
+        def busy() -> bool:
+            self.emulator.tick()
+            with STATE.lock:
+                if STATE.scheduler.pending():
+                    return True
+                if any(c.table in tables for c in STATE.dynamodb.queue):
+                    return True
+                return gid in STATE.aurora.active
+
+        deadline = time.monotonic() + limit
+        while busy():
+            assert time.monotonic() < deadline, "the emulator did not quiesce"
+            time.sleep(0.002)
+
+    def active_region(self) -> dict[str, str]:
+        """The active-region setting (SSM) in each region."""
+        name = self.topology.active_region_parameter
+        return {
+            region: self.client("ssm", region).get_parameter(Name=name)["Parameter"]["Value"]
+            for region in (PRIMARY, SECONDARY)
+        }
+
+    def point_cache_record(self, region: str) -> None:
+        """UPSERT ``cache.<zone>`` to ``region``'s primary endpoint (as an operator would)."""
+        self.client("route53", PRIMARY).change_resource_record_sets(
+            HostedZoneId=self.seeded.zone_id,
+            ChangeBatch={
+                "Changes": [
+                    {
+                        "Action": "UPSERT",
+                        "ResourceRecordSet": {
+                            "Name": self.seeded.outputs["cacheDnsName"],
+                            "Type": "CNAME",
+                            "TTL": self.seeded.outputs["dnsTtlSeconds"],
+                            "ResourceRecords": [{"Value": self.seeded.cache_endpoints[region][0]}],
+                        },
+                    }
+                ]
+            },
+        )
+
+    def cache_record(self) -> str:
+        """The value of ``cache.<zone>`` as Route 53 answers it."""
+        name = self.seeded.outputs["cacheDnsName"]
+        records = self.client("route53", PRIMARY).list_resource_record_sets(
+            HostedZoneId=self.seeded.zone_id
+        )["ResourceRecordSets"]
+        values = [
+            r["ResourceRecords"][0]["Value"]
+            for r in records
+            if r["Name"].rstrip(".") == name and r["Type"] == "CNAME"
+        ]
+        assert len(values) == 1, records
+        return str(values[0]).rstrip(".")
+
+    def stored_ids(self, region: str, table: str) -> set[str]:
+        """Ids in ``table`` of the regional cluster's database, read from the emulator's own
+        store (what replication delivered, whatever the Data API allows). A database without
+        the table holds no ids; any other error propagates."""
+        import sqlite3
+
         self.emulator.tick()
         store = STATE.aurora.stores.get(self.seeded.cluster_arns[region])
         if store is None:
             return set()
         try:
-            _, rows = store.query("SELECT id FROM drill_canary", {})
-        except Exception:
+            _, rows = store.query(f"SELECT id FROM {table}", {})
+        except sqlite3.OperationalError as exc:
+            if f"no such table: {table}" not in str(exc):
+                raise
             return set()
         return {str(r[0]) for r in rows}
+
+    def aurora_rows(self, region: str) -> set[str]:
+        """Canary ids in the regional cluster's database (the emulator's own store)."""
+        return self.stored_ids(region, "drill_canary")
 
     def table_items(self, region: str, logical: str = "sessions") -> list[dict[str, Any]]:
         self.emulator.tick()
@@ -277,16 +393,27 @@ class DrillHarness:
         return str(cfg[f"{PROJECT}:primaryRegion"]), str(cfg[f"{PROJECT}:secondaryRegion"])
 
 
+@contextmanager
+def _handlers(install: bool) -> Iterator[None]:
+    """The CLI's signal handlers around a drill (``python -m drills run`` installs them)."""
+    if not install:
+        yield
+        return
+    from drills.cli import stop_on_signals
+
+    with stop_on_signals():
+        yield
+
+
 def make_harness(emulator: Emulator, tmp: Path, planner: Any = None) -> DrillHarness:
     """Seed a fresh stack (unique names) and a stand-in backend for it."""
     suffix = uuid.uuid4().hex[:8]
     seeded = seed_topology(emulator, test_topology(suffix))
 
     def outputs_after_up(stack: StandInStack) -> dict[str, Any]:
-        return seeded.outputs_for(
-            str(stack.config[f"{PROJECT}:primaryRegion"]),
-            str(stack.config[f"{PROJECT}:secondaryRegion"]),
-        )
+        primary = str(stack.config[f"{PROJECT}:primaryRegion"])
+        seeded.apply_up(primary)  # the active-region setting follows primaryRegion
+        return seeded.outputs_for(primary, str(stack.config[f"{PROJECT}:secondaryRegion"]))
 
     backend = StandInBackend(PROJECT, outputs_after_up=outputs_after_up)
     if planner is not None:

@@ -1,5 +1,5 @@
-"""``python -m drills``: plan, run (no CLI on this machine), list, resume/rollback errors, and a
-sandbox drill end to end through the command line."""
+"""``python -m drills``: plan, run (no CLI on this machine), list, resume/rollback errors.
+The sandbox through the command line is in test_drill_sandbox.py."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from drill_harness import TIMINGS
 from typer.testing import CliRunner
 
 from drills.cli import app, main
-from drills.emulator import Emulator
 
 runner = CliRunner()
 
@@ -99,31 +97,3 @@ def test_resume_and_rollback_of_an_unknown_drill(tmp_path: Path) -> None:
         assert result.exit_code == 2 and "no journal for drill 'dev-nope'" in result.output
     listing = runner.invoke(app, ["list", "--state-dir", str(tmp_path)])
     assert listing.exit_code == 0
-
-
-def test_sandbox_runs_a_drill_and_prints_the_report(
-    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    import drills.sandbox as sandbox
-
-    monkeypatch.setattr(sandbox, "SANDBOX_TIMINGS", TIMINGS)
-    result = runner.invoke(
-        app,
-        [
-            "sandbox",
-            "--stack",
-            "dev",
-            "--scenario",
-            "cache-failover",
-            "--no-recording",
-            "--no-policies",
-            "--report",
-            str(tmp_path),
-        ],
-    )
-
-    assert result.exit_code == 0, result.output
-    assert "# DR drill: ElastiCache global datastore failover - stack `dev`" in result.output
-    assert "**Status: succeeded**" in result.output
-    reports = list(tmp_path.glob("*/report.md"))
-    assert len(reports) == 1 and (reports[0].parent / "timeline.png").exists()

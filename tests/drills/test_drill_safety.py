@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from drill_harness import PRIMARY, SECONDARY, AtStep, DrillHarness
+from drill_harness import PRIMARY, SECONDARY, AtEvent, AtStep, DrillHarness
 
 from drills.standin import Plan, PlannedStep, PolicyFinding, static_plan
 
@@ -64,10 +64,7 @@ def test_refuses_when_the_writer_is_not_where_the_stack_says(harness: DrillHarne
         GlobalClusterIdentifier=harness.topology.global_cluster_id,
         TargetDbClusterIdentifier=harness.seeded.cluster_arns[SECONDARY],
     )
-    harness.emulator.tick()
-    import time
-
-    time.sleep(harness.emulator.timings.switchover_seconds + 0.02)
+    harness.settle()
 
     result = harness.run("planned-switchover")
 
@@ -76,8 +73,8 @@ def test_refuses_when_the_writer_is_not_where_the_stack_says(harness: DrillHarne
 
 
 def test_refuses_when_the_secondary_region_does_not_answer(harness: DrillHarness) -> None:
-    harness.emulator.faults.region_down(SECONDARY)
-    settings = harness.settings.with_(aws_read_timeout=0.1, aws_max_attempts=1)
+    harness.emulator.faults.region_down(SECONDARY, hang=False)
+    settings = harness.settings.with_(aws_max_attempts=1)
 
     result = harness.run("planned-switchover", settings=settings)
 
@@ -86,39 +83,76 @@ def test_refuses_when_the_secondary_region_does_not_answer(harness: DrillHarness
 
 
 def test_an_alarm_going_off_mid_drill_aborts_and_rolls_back(harness: DrillHarness) -> None:
-    fire = AtStep("cache-failover", lambda: harness.set_alarm(PRIMARY))
+    """The alarm fires while the cache failover is in flight (a gate holds it there): the undo
+    must wait for that failover to finish, then fail the datastore back."""
+    gate = harness.emulator.faults.hold("failover_global_replication_group")
+    fire = AtEvent(
+        "action", lambda: harness.set_alarm(PRIMARY), "failover_global_replication_group"
+    )
+    release = AtEvent("undo", gate.release, "cache: a move is in flight")
     settings = harness.settings.with_(stop_check_interval=0.0)
 
-    result = harness.run("planned-switchover", observers=[fire], settings=settings)
+    result = harness.run("planned-switchover", observers=[fire, release], settings=settings)
 
-    assert result.status == "rolled-back"
+    assert fire.fired and release.fired and gate.count == 1
+    assert result.status == "rolled-back", result.reason
     assert "stop condition" in result.reason and "aurora-cpu" in result.reason
     switch = result.step("aurora-switchover")
     assert switch.status == "done" and switch.undo_status == "done"
+    assert result.step("cache-failover").undo_status == "done"
     harness.set_alarm(PRIMARY, "OK")
     _assert_origin(harness)
+    assert harness.cache_record() == harness.seeded.cache_endpoints[PRIMARY][0]
     journal = harness.journal(result.drill_id).data
     assert journal["invariant_checks"][-1]["after"] == "resume"  # the check after the rollback
+    assert journal["invariant_checks"][-1]["cache_status"] == "available"
     assert all(c["ok"] for c in journal["invariant_checks"])
     assert any(e["kind"] == "stop-condition" for e in journal["timeline"])
 
 
 def test_a_step_exceeding_its_timeout_aborts_and_rolls_back(harness: DrillHarness) -> None:
-    harness.emulator.faults.never_complete("switchover_global_cluster")
+    """The switchover is held in flight past the step's timeout; the rollback waits for it to
+    finish (AWS cannot cancel it), then switches the writer back."""
+    gate = harness.emulator.faults.hold("switchover_global_cluster")
+    release = AtEvent("undo", gate.release, "aurora: a move is in flight")
     settings = harness.settings.with_(
         timeouts=replace(harness.settings.timeouts, aurora_switch=0.3)
     )
 
-    result = harness.run("planned-switchover", settings=settings)
+    result = harness.run("planned-switchover", observers=[release], settings=settings)
 
-    assert result.status == "rolled-back"
+    assert result.status == "rolled-back", result.reason
     assert "exceeded its 0.3s timeout" in result.reason
     assert result.step("aurora-switchover").status == "failed"
-    # the switchover never progressed: the writer stayed, the drill never left two writers
-    assert harness.writer_region() == PRIMARY
-    assert harness.global_cluster()["Status"] == "switching-over"
+    assert result.step("aurora-switchover").undo_status == "done"
+    assert release.fired and gate.count == 1  # the drill's switchover; the one back is not held
+    assert harness.global_cluster()["Status"] == "available"
     assert not harness.command.calls_of("up")
-    assert harness.canary_items(PRIMARY) == []
+    _assert_origin(harness)
+
+
+def test_a_move_that_never_ends_fails_the_rollback_until_it_does(harness: DrillHarness) -> None:
+    """A switchover that never finishes cannot be undone: the rollback says so (it never
+    reports success with two candidate writers), and a later rollback finishes the job."""
+    gate = harness.emulator.faults.hold("switchover_global_cluster")
+    settings = harness.settings.with_(
+        timeouts=replace(harness.settings.timeouts, aurora_switch=0.2, verify=0.2)
+    )
+
+    result = harness.run("planned-switchover", settings=settings)
+
+    assert result.status == "rollback-failed"
+    undo = result.step("aurora-switchover")
+    assert undo.undo_status == "failed" and "in-flight aurora move to finish" in (
+        undo.undo_error or ""
+    )
+    assert harness.global_cluster()["Status"] == "switching-over"
+
+    gate.release()
+    again = harness.rollback(result.drill_id)
+
+    assert again.status == "rolled-back", again.reason
+    _assert_origin(harness)
 
 
 @pytest.mark.parametrize(
@@ -146,8 +180,8 @@ def test_refuses_to_apply_a_preview_that_replaces_or_deletes_stateful_resources(
 
     assert result.status == "rolled-back"
     assert f"preview would {op} {urn}" in result.reason
-    assert result.step("preview").status == "failed"
-    assert result.step("up").status == "pending"
+    assert result.step("up").status == "failed"  # its preview refused: up never ran
+    assert result.step("verify-outputs").status == "pending"
     assert not harness.command.calls_of("up"), "up never runs after an unsafe preview"
     preview = harness.command.calls_of("preview")[0]
     assert preview.flag("--policy-pack") == ["policies"]
@@ -294,9 +328,7 @@ def test_two_writers_are_detected(harness: DrillHarness) -> None:
         GlobalClusterIdentifier=harness.topology.global_cluster_id,
         DbClusterIdentifier=harness.seeded.cluster_arns[SECONDARY],
     )
-    import time
-
-    time.sleep(harness.emulator.timings.detach_seconds + 0.02)
+    harness.settle()  # the detached cluster is a standalone writer now
     journal = Journal.create(
         harness.state_dir, "split", stack="dev", scenario="x", options={}, settings={}, plan=[]
     )
@@ -311,4 +343,56 @@ def test_two_writers_are_detected(harness: DrillHarness) -> None:
     check = single_writer(ctx, None)
     assert check["ok"] is False
     assert set(check["writers"]) == {PRIMARY, SECONDARY}
-    assert "pg_is_in_recovery" in check["detail"]
+    assert "the Data API answers as a writer" in check["detail"]
+
+
+def test_refuses_when_a_cluster_has_the_data_api_off(harness: DrillHarness) -> None:
+    """AWS refuses Data API statements on a cluster without the HTTP endpoint: the drill, which
+    writes its canaries through it, refuses before it moves anything, and says how to fix it."""
+    harness.client("rds", SECONDARY).disable_http_endpoint(
+        ResourceArn=harness.seeded.cluster_arns[SECONDARY]
+    )
+
+    result = harness.run("planned-switchover")
+
+    assert result.status == "refused"
+    assert f"aurora-data-api-{SECONDARY}: the RDS Data API (HTTP endpoint) is off" in result.reason
+    assert "auroraDataApiEnabled" in result.reason
+    assert not harness.command.calls_of("preview")
+    _assert_origin(harness)
+
+
+def test_refuses_when_the_writer_has_no_canary_table(harness: DrillHarness) -> None:
+    """The drill sends no DDL: a writer whose schema lacks the canary table is refused with the
+    statement that creates it."""
+    from drills.emulator import STATE
+
+    STATE.aurora.stores[harness.seeded.cluster_arns[PRIMARY]].conn.execute(
+        "DROP TABLE drill_canary"  # a database nobody ran the drills' migration on
+    )
+
+    result = harness.run("cache-failover")
+
+    assert result.status == "refused"
+    assert "aurora-canary-table: table drill_canary does not exist" in result.reason
+    assert "CREATE TABLE IF NOT EXISTS drill_canary" in result.reason
+    assert harness.cache_primary() == PRIMARY
+
+
+def test_ssm_refusing_the_setting_aborts_the_evacuation_and_rolls_back(
+    harness: DrillHarness,
+) -> None:
+    """A parameter whose AllowedPattern does not admit the other region: SSM refuses the move
+    (ParameterPatternMismatchException), the drill stops and puts everything back."""
+    name = harness.topology.active_region_parameter
+    for region in (PRIMARY, SECONDARY):
+        harness.client("ssm", region).put_parameter(
+            Name=name, Value=PRIMARY, Overwrite=True, AllowedPattern=f"^{PRIMARY}$"
+        )
+
+    result = harness.run("dynamodb-evacuation")
+
+    assert result.status == "rolled-back", result.reason
+    assert "dynamodb-move" in result.reason and "ParameterPatternMismatchException" in result.reason
+    assert harness.active_region() == {PRIMARY: PRIMARY, SECONDARY: PRIMARY}
+    assert harness.canary_items(PRIMARY) == []

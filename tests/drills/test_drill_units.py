@@ -72,6 +72,21 @@ def test_the_real_stack_files_load() -> None:
     assert load_stack_settings("prod").is_production
 
 
+def test_dns_ttl_from_outputs_is_whole_seconds() -> None:
+    dns = {
+        "dnsZoneId": "Z1",
+        "writerDnsName": "writer.z",
+        "cacheDnsName": "cache.z",
+        "writerEndpoint": "gc.global.rds.amazonaws.com",
+    }
+    for given in (30, 30.0, "30"):
+        target = target_from_outputs({**OUTPUTS, **dns, "dnsTtlSeconds": given})
+        assert target.require_dns().ttl_seconds == 30
+    for bad in (30.5, "soon", True, -1):
+        with pytest.raises(DrillConfigError, match="output dnsTtlSeconds"):
+            target_from_outputs({**OUTPUTS, **dns, "dnsTtlSeconds": bad})
+
+
 def test_target_from_outputs_names_what_is_missing() -> None:
     target = target_from_outputs(OUTPUTS)
     assert target.secret_for("us-west-2") == "arn:aws:secretsmanager:us-west-2:1:secret:s-abc"
@@ -143,6 +158,8 @@ def test_report_markdown_json_and_png(tmp_path: Path) -> None:
             "action": "switchover_global_cluster",
             "from": "us-east-1",
             "to": "us-west-2",
+            "fault_at": now + 0.1,
+            "takeover_at": now + 1.35,
             "rto_seconds": 1.25,
             "rpo_canaries_lost": 0,
             "rpo_seconds": 0.0,
@@ -152,7 +169,9 @@ def test_report_markdown_json_and_png(tmp_path: Path) -> None:
             "phase": "switch",
             "store": "cache",
             "action": "failover_global_replication_group",
-            "rto_seconds": 0.7,
+            "fault_at": now + 0.1,
+            "takeover_at": now + 2.0,
+            "rto_seconds": 1.9,
             "rpo_note": "cache contents are rebuildable; RPO not measured",
         },
     }
@@ -201,11 +220,14 @@ def test_report_markdown_json_and_png(tmp_path: Path) -> None:
     result = build_result(journal)
     paths = write_reports(result, tmp_path / "reports")
 
-    assert result.rto_seconds == 1.25 and result.rpo_seconds == 0.0 and result.canaries_lost == 0
-    assert result.objectives_met is True
+    # both stores count from the same fault (now + 0.1): the phase is back when the cache,
+    # the last of them, accepts writes at now + 2.0, so the headline is 1.9 s, not max(own)
+    assert result.phase_rto == {"switch": 1.9}
+    assert result.rto_seconds == 1.9 and result.rpo_seconds == 0.0 and result.canaries_lost == 0
+    assert result.objectives_met is True and result.measured
     assert len(result.canaries) == 2, "a torn last line of the canary log is skipped"
     md = paths["markdown"].read_text()
-    assert "| RTO | 600.0 s | 1.250 s | yes |" in md
+    assert "| RTO | 600.0 s | 1.900 s | yes |" in md
     assert "cache contents are rebuildable" in md
     assert "Checked 2 times (after every step); held every time." in md
     assert "| preview | b |" in md and "update=2" in md
@@ -214,6 +236,39 @@ def test_report_markdown_json_and_png(tmp_path: Path) -> None:
     assert data["status"] == "succeeded" and data["measurements"][0]["rto_seconds"] == 1.25
     assert paths["png"].read_bytes()[:4] == b"\x89PNG"
     assert "![timeline]" not in to_markdown(result, chart=None)
+    # the chart keeps the drill's own scale (about 2 s) and points at the 600 s RTO objective
+    # instead of stretching the axis to it
+    import matplotlib.pyplot as plt
+
+    from drills.report import timeline_figure
+
+    figure = timeline_figure(result)
+    (ax,) = figure.axes
+    low, high = ax.get_xlim()
+    assert low < 0.0 and 1.5 < high < 3.0
+    notes = [t.get_text() for t in ax.texts]
+    assert any(
+        "RTO objective 600 s after the fault at 0.10 s" in n and "off scale" in n for n in notes
+    )
+    assert any("RPO window 10 s" in n for n in notes)
+    labels = ax.get_legend_handles_labels()[1]
+    assert (
+        "RTO objective (off scale: arrow)" in labels
+        and "measured RTO (fault -> writes accepted)" in labels
+    )
+    assert [t.get_text() for t in ax.get_yticklabels()][-2:] == [
+        "RTO switch aurora",
+        "RTO switch cache",
+    ]
+    plt.close(figure)
+
+    journal.data["status"] = "rolled-back"
+    rolled = build_result(journal)
+    assert rolled.measured is False and rolled.objectives_met is None
+    assert rolled.rto_seconds is None and rolled.rpo_seconds is None
+    text = to_markdown(rolled, chart=None)
+    assert "| RTO | 600.0 s | not measured | not evaluated |" in text
+    assert "Objectives met: not measured (the drill rolled-back" in text
 
 
 def _res(urn: str, type_: str, inputs: dict, ignore: tuple[str, ...] = ()) -> RecordedResource:
@@ -347,8 +402,26 @@ def test_topology_from_a_recording() -> None:
                 "aws:secretsmanager/secret:Secret",
                 {"region": "us-east-1", "name": "sc-dev/aurora/master"},
             ),
+            *(
+                _res(
+                    f"urn:p-{region}",
+                    "aws:ssm/parameter:Parameter",
+                    {
+                        "region": region,
+                        "name": "/securecart/dev/dynamodb/active-region",
+                        "type": "String",
+                        "insecureValue": "us-east-1",
+                        "allowedPattern": "^(us-east-1|us-west-2)$",
+                    },
+                )
+                for region in ("us-east-1", "us-west-2")
+            ),
         ],
-        {"drillObjectives": {"rtoSeconds": 120, "rpoSeconds": 1}},
+        {
+            "drillObjectives": {"rtoSeconds": 120, "rpoSeconds": 1},
+            "dnsTtlSeconds": 30.0,  # how Pulumi's mocks hand numbers over
+            "dynamodbActiveRegionParameter": "/securecart/dev/dynamodb/active-region",
+        },
     )
     topology = from_recording(recording, settings)
     assert topology.source == "recording"
@@ -359,3 +432,13 @@ def test_topology_from_a_recording() -> None:
     assert topology.cache_global_suffix == "sc-dev-cache" and len(topology.cache_groups) == 2
     assert topology.alarms[0].name == "cpu-w" and topology.secret_name == "sc-dev/aurora/master"
     assert topology.objectives.rto_seconds == 120
+    assert topology.dns_ttl_seconds == 30 and isinstance(topology.dns_ttl_seconds, int)
+    assert topology.active_region_parameter == "/securecart/dev/dynamodb/active-region"
+    assert [(p.region, p.value, p.allowed_pattern) for p in topology.parameters] == [
+        ("us-east-1", "us-east-1", "^(us-east-1|us-west-2)$"),
+        ("us-west-2", "us-east-1", "^(us-east-1|us-west-2)$"),
+    ]
+    # the program writes primaryRegion there: an up with the other pair rewrites both
+    assert all(
+        p.follows_primary and p.value_for("us-west-2") == "us-west-2" for p in topology.parameters
+    )

@@ -9,6 +9,9 @@ It runs only where all of these hold, and says which one is missing otherwise:
   drill switches its writers to the secondary region and back, which costs minutes of
   reduced availability and some money). Prod is refused here on purpose.
 
+The stack's writer must hold the drills' canary table (created once, docs/drills.md "The canary
+table"): the drill refuses at its preconditions otherwise, and this test fails with that reason.
+
 Runs a planned switchover with failback, then checks that the writers are back where they
 started, no canary was lost, and the objectives were met.
 """

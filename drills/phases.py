@@ -1,0 +1,309 @@
+"""The steps a region-switch phase is made of, built from a :class:`~drills.scenarios.Phase`.
+
+A phase moves some stores from one region to the other: canaries first, then each store's move
+(with a write probe through the name applications use running throughout, which is what RTO is
+measured on), the RPO count, optionally the rebuild of a lost region, and the reconcile of the
+Pulumi stack. Every step reads AWS before acting, so a re-run after a crash never repeats a
+move that happened and never waits for one that was never sent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .canary import Canary, CanaryWriter
+from .engine import DrillContext, Step
+from .errors import RegionUnavailableError
+from .health import describe_cluster, describe_global_cluster, member, reachable, wait_for_region
+from .metrics import RPO_LAG, aurora_lag
+from .probes import probe_for, tls_connector
+from .reconcile_steps import reconcile_steps
+from .stores import move, store, undo
+from .verify import (
+    cleanup_canaries,
+    phase_regions,
+    replicates_back,
+    verify_aurora,
+    verify_dynamo,
+    write_canaries,
+)
+
+if TYPE_CHECKING:
+    from .scenarios import Phase
+
+VERB = {"aurora": ("switchover", "failover"), "cache": ("failover", "failover")}
+TIMEOUT = {"aurora": "aurora_switch", "cache": "cache_switch", "dynamodb": "dynamodb_evacuation"}
+
+
+def step_name(store_name: str, lossy: bool) -> str:
+    """``aurora-switchover``, ``aurora-failover``, ``cache-failover``, ``dynamodb-move``."""
+    if store_name == "dynamodb":
+        return "dynamodb-move"
+    return f"{store_name}-{VERB[store_name][1 if lossy else 0]}"
+
+
+def _tables(ctx: DrillContext, phase: Phase) -> list[str]:
+    if not ctx.target.tables:
+        return []
+    if "dynamodb" in phase.stores:
+        return [t.name for t in ctx.target.tables.values()]
+    return [ctx.target.canary_table().name]
+
+
+# -- steps ---------------------------------------------------------------------------------
+
+
+def _canaries(phase: Phase) -> Callable[[DrillContext], None]:
+    def run(ctx: DrillContext) -> None:
+        write_canaries(
+            ctx, phase.name, aurora="aurora" in phase.measure, tables=_tables(ctx, phase)
+        )
+
+    return run
+
+
+def _declare_loss(phase: Phase) -> Callable[[DrillContext], None]:
+    """The primary region is lost. The fault time is the last moment the drill knew it was
+    answering (its last acknowledged write or answer), an upper bound on the outage start."""
+
+    def run(ctx: DrillContext) -> None:
+        src, _ = phase_regions(ctx, phase.name)
+        ph = ctx.phase(phase.name)
+        asked = time.time()
+        up = reachable(ctx, src)
+        if not up:
+            ctx.state["unreachable_regions"] = sorted(
+                set(ctx.state.get("unreachable_regions", [])) | {src}
+            )
+        contact = [c.acked_at for c in ctx.log.attempts(phase.name) if c.ok and c.region == src]
+        ph.setdefault("fault_at", max(contact) if contact and not up else asked)
+        ph.setdefault("fault", "primary region lost")
+        ctx.event(
+            "loss",
+            f"primary region {src} declared lost ({'still answering' if up else 'not answering'})",
+            phase=phase.name,
+        )
+
+    return run
+
+
+def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
+    """Move one store to the phase's target region and measure its RTO from the phase's fault
+    until a write through the applications' name succeeds there."""
+
+    def run(ctx: DrillContext) -> None:
+        src, dst = phase_regions(ctx, phase.name)
+        s = store(store_name)
+        ph = ctx.phase(phase.name)
+        m = ctx.measurement(phase.name, store_name)
+        m.update({"action": s.call, "from": src, "to": dst})
+        if store_name == "aurora" and "rpo_lag_before" not in m:
+            try:
+                sample = aurora_lag(ctx, dst, RPO_LAG)
+            except RegionUnavailableError:
+                sample = None
+            m["rpo_lag_before"] = sample.to_json() if sample else None
+        if store_name == "cache":
+            m["rpo_note"] = "cache contents are rebuildable; RPO not measured"
+        ph.setdefault("fault_at", time.time())
+        ph.setdefault("fault", "first action")
+        probe = probe_for(ctx, store_name, ctx.cache_connector or tls_connector)
+        attempt = ctx.attempt
+
+        def write_one(n: int) -> list[Canary]:
+            return [
+                probe.write(ctx, f"{phase.name}-during-{store_name}-a{attempt}-{n:04d}", phase.name)
+            ]
+
+        with CanaryWriter(ctx.log, write_one, ctx.settings.canary_interval):
+            m.setdefault("requested_at", time.time())
+            outcome = move(ctx, s, dst, lossy=phase.lossy, key=f"{phase.name}:{store_name}")
+            m["request"] = outcome
+            settled = ctx.wait_until(
+                f"the {store_name} primary to be in {dst}",
+                lambda: _arrived(ctx, s, dst),
+                tolerate_unreachable=True,
+            )
+            m["completed_at"] = settled
+            s.after_move(ctx, dst)
+            since = float(m["requested_at"])
+            takeover = ctx.wait_until(
+                f"a write through the {store_name} name to succeed in {dst}",
+                lambda: _first_write(ctx, phase.name, store_name, dst, since),
+            )
+        fault = float(ph["fault_at"])
+        m["fault_at"] = fault
+        m["takeover_at"] = takeover
+        m["rto_seconds"] = round(takeover - fault, 3)
+        ctx.event(
+            "takeover",
+            f"{store_name} takes writes in {dst} {m['rto_seconds']:.3f}s after the fault",
+            store=store_name,
+            phase=phase.name,
+        )
+
+    return run
+
+
+def _arrived(ctx: DrillContext, s: Any, region: str) -> float | None:
+    state = s.describe(ctx)
+    return time.time() if state.settled and state.primary == region else None
+
+
+def _first_write(
+    ctx: DrillContext, phase: str, store_name: str, region: str, since: float
+) -> float | None:
+    for c in ctx.log.acknowledged(phase, store_name):
+        if c.region == region and c.written_at >= since:
+            return c.acked_at
+    return None
+
+
+def _undo(store_name: str) -> Callable[[DrillContext], None]:
+    def run(ctx: DrillContext) -> None:
+        if store_name == "cache" and not ctx.target.cache_global_id:
+            return
+        back = ctx.state["origin"]["primary"]
+        if (
+            store_name == "dynamodb"
+        ):  # the setting goes back to what it said, not where writers were
+            back = ctx.state.get("setting_origin") or back
+        undo(ctx, store(store_name), back)
+
+    return run
+
+
+def _verify(phase: Phase) -> Callable[[DrillContext], None]:
+    def run(ctx: DrillContext) -> None:
+        both_ways = not phase.lossy
+        if "aurora" in phase.measure:
+            verify_aurora(ctx, phase.name, both_ways)
+        for table in _tables(ctx, phase):
+            verify_dynamo(ctx, phase.name, table, both_ways)
+
+    return run
+
+
+def _rebuild(phase: Phase) -> Callable[[DrillContext], None]:
+    """Wait for the lost region, then for its cluster to rejoin as a synchronized secondary."""
+
+    def run(ctx: DrillContext) -> None:
+        src, dst = phase_regions(ctx, phase.name)
+        m = ctx.measurement(phase.name, "rebuild")
+        if not reachable(ctx, src):
+            ctx.event("waiting", f"waiting for {src} to answer again")
+            m["region_back_at"] = wait_for_region(ctx, src)
+        else:
+            m.setdefault("region_back_at", time.time())
+        ctx.state["unreachable_regions"] = [
+            r for r in ctx.state.get("unreachable_regions", []) if r != src
+        ]
+
+        def rejoined() -> float | None:
+            gc = describe_global_cluster(ctx, (dst, src))
+            old = member(gc, src)
+            if (
+                old is not None
+                and not old.get("IsWriter")
+                and old.get("SynchronizationStatus", "connected") == "connected"
+                and gc.get("Status") == "available"
+                and describe_cluster(ctx, src).get("Status") == "available"
+            ):
+                return time.time()
+            return None
+
+        m["rejoined_at"] = ctx.wait_until(
+            f"{src} to rejoin as a secondary", rejoined, tolerate_unreachable=True
+        )
+        ctx.event("rebuilt", f"{src} is a synchronized secondary again", phase=phase.name)
+        replicates_back(ctx, phase.name, src)
+        for table in _tables(ctx, phase):
+            dm = ctx.measurement(phase.name, f"dynamodb:{table}")
+            late = list(dm.get("canaries_lost", []))
+            if late:
+                arrived = ctx.dynamo(table).present(dst, late)
+                dm["arrived_after_recovery"] = sorted(arrived)
+                ctx.event(
+                    "replication",
+                    f"{len(arrived)} of {len(late)} late {table} canaries reached {dst} "
+                    "after the region came back",
+                )
+
+    return run
+
+
+def cleanup_step() -> Step:
+    """Remove every canary the drill wrote (also its rollback's last undo)."""
+    return Step(
+        "cleanup",
+        "remove canaries",
+        lambda ctx: cleanup_canaries(ctx, best_effort=True),
+        "cleanup",
+        undo=cleanup_canaries,
+        undo_order=2,
+    )
+
+
+def phase_steps(phase: Phase, first: bool, has_cache: bool) -> list[Step]:
+    """Every step of one phase, named ``<step>`` in the first phase, ``<phase>-<step>`` after."""
+    prefix = "" if first else f"{phase.name}-"
+    steps = [
+        Step(
+            f"{prefix}canaries",
+            "write canaries in the current primary",
+            _canaries(phase),
+            "canaries",
+            phase=phase.name,
+        )
+    ]
+    if phase.lossy:
+        steps.append(
+            Step(
+                f"{prefix}declare-primary-lost",
+                "declare the primary region lost",
+                _declare_loss(phase),
+                "canaries",
+                phase=phase.name,
+            )
+        )
+    for store_name in phase.stores:
+        if store_name == "cache" and not has_cache:
+            continue
+        s = store(store_name)
+        steps.append(
+            Step(
+                f"{prefix}{step_name(store_name, phase.lossy)}",
+                f"{s.call}{' (AllowDataLoss)' if phase.lossy and store_name == 'aurora' else ''}"
+                f" to the other region; RTO through the {store_name} name",
+                _switch(phase, store_name),
+                TIMEOUT[store_name],
+                undo=_undo(store_name),
+                moves_writer=True,
+                phase=phase.name,
+            )
+        )
+    if phase.measure:
+        steps.append(
+            Step(
+                f"{prefix}verify-canaries",
+                "count canaries in the new primary (RPO); replication both ways",
+                _verify(phase),
+                "verify",
+                phase=phase.name,
+            )
+        )
+    if phase.rebuild:
+        steps.append(
+            Step(
+                f"{prefix}rebuild-old-primary",
+                "wait for the old region and its rejoin as a secondary",
+                _rebuild(phase),
+                "rebuild",
+                pause_on_timeout=True,
+                phase=phase.name,
+            )
+        )
+    steps.extend(reconcile_steps(phase.name, prefix, phase.reconcile))
+    return steps

@@ -1,0 +1,561 @@
+"""Preconditions: the checks a drill runs before it changes anything, and their catalog.
+
+``plan`` prints the catalog entries that apply to a scenario (:func:`planned`), and every check
+the drill runs at start is one of those entries (a test holds the two together), so what
+``plan`` promises is what ``run`` checks.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+
+from .aws import error_code
+from .canary import CANARY_SCHEMA, CANARY_TABLE
+from .engine import DrillContext
+from .errors import PreconditionFailedError, RegionUnavailableError
+from .health import (
+    Check,
+    alarms_in_alarm,
+    cache_primaries,
+    describe_cluster,
+    describe_datastore,
+    describe_global_cluster,
+    reachable,
+    region_of_arn,
+    writer_regions,
+)
+from .journal import stack_lock_holder
+from .metrics import aurora_lag
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    """Which preconditions a scenario needs."""
+
+    aurora: bool = True
+    cache: bool = True
+    tables: str = "canary"
+    """``canary`` (the canary table), ``all``, ``order`` or ``none``."""
+    pitr: bool = False
+    lossy: bool = False
+    """The writer's region is expected to be lost (unplanned failover)."""
+    setting: bool = False
+    """The DynamoDB active-region setting must exist and name the writer's region."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckDef:
+    """One entry of the catalog: a name pattern, what it demands, when it applies."""
+
+    pattern: str
+    description: str
+    applies: Callable[[CheckSpec], bool]
+
+    def matches(self, name: str) -> bool:
+        """Whether a check's name is an instance of this entry."""
+        regex = re.escape(self.pattern).replace(re.escape("<region>"), "[a-z0-9-]+")
+        regex = regex.replace(re.escape("<table>"), ".+")
+        return re.fullmatch(regex, name) is not None
+
+
+def _always(spec: CheckSpec) -> bool:
+    return True
+
+
+CATALOG: tuple[CheckDef, ...] = (
+    CheckDef(
+        "primary-region-reachable",
+        "the region the writers leave answers (not blocking when it is declared lost)",
+        _always,
+    ),
+    CheckDef("no-other-drill", "no other drill holds the stack", _always),
+    CheckDef("no-pulumi-update", "no Pulumi update holds the stack", _always),
+    CheckDef(
+        "global-cluster-available", "the Aurora global cluster is available", lambda s: s.aurora
+    ),
+    CheckDef(
+        "aurora-writer-in-primary",
+        "the Aurora writer is in the region the drill moves it from",
+        lambda s: s.aurora,
+    ),
+    CheckDef(
+        "aurora-members-synchronized",
+        "every member of the global cluster is synchronized",
+        lambda s: s.aurora,
+    ),
+    CheckDef("aurora-cluster-<region>", "each regional cluster is available", lambda s: s.aurora),
+    CheckDef(
+        "aurora-data-api-<region>",
+        "the RDS Data API (HTTP endpoint) is enabled on each cluster",
+        lambda s: s.aurora,
+    ),
+    CheckDef(
+        "aurora-canary-table",
+        "the canary table exists on the writer (docs/drills.md, The canary table)",
+        lambda s: s.aurora,
+    ),
+    CheckDef("aurora-backups", "the writer keeps automated backups", lambda s: s.pitr),
+    CheckDef(
+        "aurora-replication-lag",
+        "AuroraGlobalDBReplicationLag (CloudWatch) under drillsMaxReplicationLagSeconds",
+        lambda s: s.aurora and not s.lossy,
+    ),
+    CheckDef(
+        "table-<table>",
+        "each table is ACTIVE with an ACTIVE replica in the other region",
+        lambda s: s.tables != "none",
+    ),
+    CheckDef("table-<table>-pitr", "point-in-time recovery is on for each table", lambda s: s.pitr),
+    CheckDef(
+        "table-<table>-replication",
+        "a probe item reaches the other region within drillsMaxReplicationLagSeconds",
+        lambda s: s.tables != "none",
+    ),
+    CheckDef(
+        "dynamodb-active-region",
+        "the active-region setting exists in both regions and names the writer's region",
+        lambda s: s.setting,
+    ),
+    CheckDef(
+        "cache-dns",
+        "cache.<zone> points at the primary replication group's endpoint",
+        lambda s: s.cache,
+    ),
+    CheckDef(
+        "cache-datastore",
+        "the global datastore is available with every member associated",
+        lambda s: s.cache,
+    ),
+    CheckDef(
+        "cache-primary-in-primary",
+        "the cache primary is in the region the drill moves it from",
+        lambda s: s.cache,
+    ),
+    CheckDef("no-alarm-in-alarm", "no stack alarm is in ALARM", _always),
+    CheckDef("alarms-readable", "every region's alarms can be read (not blocking)", _always),
+)
+
+
+def planned(spec: CheckSpec) -> list[CheckDef]:
+    """The catalog entries a scenario with ``spec`` runs (what ``plan`` prints)."""
+    return [d for d in CATALOG if d.applies(spec)]
+
+
+def catalog_entry(name: str) -> CheckDef | None:
+    """The catalog entry a check's name belongs to."""
+    return next((d for d in CATALOG if d.matches(name)), None)
+
+
+def dynamo_lag_probe(
+    ctx: DrillContext, table: str, writer: str, reader: str, limit: float
+) -> float | None:
+    """Write a probe item in ``writer``, time until it is readable in ``reader``."""
+    canaries = ctx.dynamo(table)
+    (probe_id,) = ctx.next_canary_ids("probe-ddb", 1)
+    canary = ctx.log.add(canaries.write(writer, probe_id, "probe"))
+    if not canary.ok:
+        return None
+    deadline = canary.written_at + limit
+    while time.time() <= deadline:
+        if canaries.present(reader, [probe_id]):
+            return time.time() - canary.written_at
+        time.sleep(min(ctx.settings.poll_interval, max(0.0, deadline - time.time())) or 0.001)
+    return None
+
+
+def check_preconditions(
+    ctx: DrillContext,
+    *,
+    writer: str,
+    aurora: bool = True,
+    cache: bool = True,
+    dynamodb_tables: tuple[str, ...] = (),
+    pitr: bool = False,
+    allow_writer_unreachable: bool = False,
+    setting: bool = False,
+) -> list[Check]:
+    """Every precondition of a drill; the drill refuses if any blocking one fails."""
+    lossy = allow_writer_unreachable
+    checks: list[Check] = []
+    reader = ctx.target.other(writer)
+    objectives = ctx.target.objectives
+    max_lag = objectives.max_replication_lag_seconds if objectives else 5.0
+    writer_up = reachable(ctx, writer)
+    if not writer_up:
+        ctx.state["unreachable_regions"] = sorted(
+            set(ctx.state.get("unreachable_regions", [])) | {writer}
+        )
+    checks.append(
+        Check(
+            "primary-region-reachable",
+            writer_up or allow_writer_unreachable,
+            f"{writer} answers" if writer_up else f"{writer} does not answer",
+            blocking=not allow_writer_unreachable,
+        )
+    )
+    holder = stack_lock_holder(ctx.settings.state_dir, ctx.journal.data["stack"])
+    other_drill = holder is not None and holder != ctx.drill_id
+    checks.append(
+        Check(
+            "no-other-drill",
+            not other_drill,
+            f"drill {holder} holds the stack" if other_drill else "none",
+        )
+    )
+    try:
+        busy = ctx.reconciler.update_in_progress()
+        checks.append(
+            Check(
+                "no-pulumi-update",
+                not busy,
+                "an update is in progress" if busy else "none in progress",
+            )
+        )
+    except Exception as exc:  # report, do not crash, when the CLI cannot even list stacks
+        checks.append(Check("no-pulumi-update", False, f"cannot read the stack: {exc}"))
+
+    # the groups are independent (each probes its own store): run them concurrently
+    groups: list[tuple[str, Callable[[], list[Check]]]] = []
+    if aurora:
+        groups.append(
+            (
+                "aurora",
+                functools.partial(
+                    _aurora_checks, ctx, writer, reader, writer_up, max_lag, pitr, lossy
+                ),
+            )
+        )
+    region = writer if writer_up else reader
+    for table in dynamodb_tables:
+        groups.append(
+            (
+                f"table-{table}",
+                functools.partial(_table_checks, ctx, table, region, max_lag, pitr, writer_up),
+            )
+        )
+    if cache and ctx.target.cache_global_id:
+        groups.append(("cache-datastore", functools.partial(_cache_checks, ctx, writer)))
+    if setting:
+        groups.append(("dynamodb-active-region", functools.partial(_setting_checks, ctx, writer)))
+    regions = ctx.target.regions if writer_up else (reader,)
+    with ThreadPoolExecutor(max_workers=max(1, len(groups) + 1)) as pool:
+        futures = [pool.submit(_guarded, name, run) for name, run in groups]
+        alarms = pool.submit(alarms_in_alarm, ctx, regions)
+        for future in futures:
+            checks.extend(future.result())
+        firing, unreachable = alarms.result()
+    checks.append(
+        Check(
+            "no-alarm-in-alarm",
+            not firing,
+            ("in ALARM: " + ", ".join(firing))
+            if firing
+            else f"{sum(len(ctx.target.alarms.get(r, [])) for r in regions)} alarms OK",
+        )
+    )
+    if unreachable:
+        checks.append(
+            Check(
+                "alarms-readable",
+                False,
+                "not readable in " + ", ".join(unreachable),
+                blocking=False,
+            )
+        )
+    return checks
+
+
+def _guarded(name: str, run: Callable[[], list[Check]]) -> list[Check]:
+    """A group of checks; a region that does not answer or an AWS error fails the group."""
+    try:
+        return run()
+    except RegionUnavailableError as exc:
+        return [Check(name, False, str(exc))]
+    except ClientError as exc:
+        return [Check(name, False, f"{error_code(exc)}: {exc}")]
+
+
+def _aurora_checks(
+    ctx: DrillContext,
+    writer: str,
+    reader: str,
+    writer_up: bool,
+    max_lag: float,
+    pitr: bool,
+    lossy: bool,
+) -> list[Check]:
+    checks: list[Check] = []
+    try:
+        gc = describe_global_cluster(ctx, (reader, writer))
+    except RegionUnavailableError as exc:
+        return [Check("global-cluster-available", False, str(exc))]
+    status = gc.get("Status")
+    checks.append(Check("global-cluster-available", status == "available", f"status {status}"))
+    writers = writer_regions(gc)
+    checks.append(
+        Check(
+            "aurora-writer-in-primary",
+            writers == [writer],
+            f"writer in {', '.join(writers) or 'no region'}; expected {writer}",
+        )
+    )
+    unsynced = [
+        region_of_arn(m["DBClusterArn"])
+        for m in gc.get("GlobalClusterMembers", [])
+        if m.get("SynchronizationStatus", "connected") != "connected"
+    ]
+    checks.append(
+        Check(
+            "aurora-members-synchronized",
+            not unsynced and len(gc.get("GlobalClusterMembers", [])) >= 2,
+            f"not synchronized: {', '.join(unsynced)}"
+            if unsynced
+            else f"{len(gc.get('GlobalClusterMembers', []))} members connected",
+        )
+    )
+    for region in (writer, reader):
+        if region == writer and not writer_up:
+            continue
+        try:
+            cluster = describe_cluster(ctx, region)
+        except RegionUnavailableError as exc:
+            checks.append(Check(f"aurora-cluster-{region}", False, str(exc)))
+            continue
+        checks.append(
+            Check(
+                f"aurora-cluster-{region}",
+                cluster.get("Status") == "available",
+                f"status {cluster.get('Status')}",
+            )
+        )
+        if pitr and region == writer:
+            retention = int(cluster.get("BackupRetentionPeriod") or 0)
+            checks.append(
+                Check("aurora-backups", retention >= 1, f"backup retention {retention} days")
+            )
+    data_api_on: dict[str, bool] = {}
+    for region in (writer, reader):
+        if region == writer and not writer_up:
+            continue
+        try:
+            cluster = describe_cluster(ctx, region)
+        except (RegionUnavailableError, ClientError):
+            continue
+        on = bool(cluster.get("HttpEndpointEnabled"))
+        data_api_on[region] = on
+        checks.append(
+            Check(
+                f"aurora-data-api-{region}",
+                on,
+                "HTTP endpoint enabled"
+                if on
+                else "the RDS Data API (HTTP endpoint) is off: the drill writes its canaries "
+                "through it (config auroraDataApiEnabled, RDS EnableHttpEndpoint)",
+            )
+        )
+    if writer_up and data_api_on.get(writer):
+        checks.append(_canary_table_check(ctx, writer))
+    if not lossy:
+        sample = aurora_lag(ctx, reader)
+        if sample is None:
+            checks.append(
+                Check(
+                    "aurora-replication-lag",
+                    False,
+                    f"no AuroraGlobalDBReplicationLag datapoint for {reader} in CloudWatch",
+                )
+            )
+        else:
+            ctx.state.setdefault("lag", {})["aurora"] = sample.milliseconds / 1000
+            checks.append(
+                Check(
+                    "aurora-replication-lag",
+                    sample.milliseconds <= max_lag * 1000,
+                    f"{sample.milliseconds:.0f} ms AuroraGlobalDBReplicationLag in {reader} "
+                    f"(limit {max_lag:g}s)",
+                )
+            )
+    return checks
+
+
+def _canary_table_check(ctx: DrillContext, writer: str) -> Check:
+    """The canary table is part of the schema (the drill sends no DDL through the Data API)."""
+    ref = ctx.target.aurora[writer]
+    try:
+        exists = ctx.aurora.table_exists(writer, ref.arn)
+    except ClientError as exc:
+        return Check("aurora-canary-table", False, f"{error_code(exc)}: {exc}")
+    return Check(
+        "aurora-canary-table",
+        exists,
+        f"{CANARY_TABLE} exists on {ref.identifier}"
+        if exists
+        else f"table {CANARY_TABLE} does not exist on {ref.identifier} (database "
+        f"{ctx.target.database}): create it once on the writer with: {CANARY_SCHEMA} "
+        "(docs/drills.md, The canary table)",
+    )
+
+
+def _table_checks(
+    ctx: DrillContext, table: str, region: str, max_lag: float, pitr: bool, writer_up: bool
+) -> list[Check]:
+    checks: list[Check] = []
+    other = ctx.target.other(region)
+    try:
+        desc = ctx.aws.call("dynamodb", region, "describe_table", TableName=table)["Table"]
+    except RegionUnavailableError as exc:
+        return [Check(f"table-{table}", False, str(exc))]
+    except ClientError as exc:
+        return [Check(f"table-{table}", False, f"{error_code(exc)}: {exc}")]
+    replicas = {r["RegionName"]: r.get("ReplicaStatus") for r in desc.get("Replicas", [])}
+    healthy = desc.get("TableStatus") == "ACTIVE" and replicas.get(other) == "ACTIVE"
+    checks.append(
+        Check(
+            f"table-{table}",
+            healthy,
+            f"{desc.get('TableStatus')} in {region}; replica in {other}: {replicas.get(other, 'missing')}",
+        )
+    )
+    if pitr:
+        backups = ctx.aws.call("dynamodb", region, "describe_continuous_backups", TableName=table)
+        status = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
+            "PointInTimeRecoveryStatus"
+        ]
+        checks.append(
+            Check(f"table-{table}-pitr", status == "ENABLED", f"point-in-time recovery {status}")
+        )
+    if healthy and writer_up:
+        lag = dynamo_lag_probe(ctx, table, region, other, max_lag)
+        if lag is None:
+            checks.append(
+                Check(
+                    f"table-{table}-replication", False, f"probe not in {other} within {max_lag:g}s"
+                )
+            )
+        else:
+            ctx.state.setdefault("lag", {})[f"dynamodb:{table}"] = lag
+            checks.append(
+                Check(
+                    f"table-{table}-replication", True, f"{lag * 1000:.0f} ms (limit {max_lag:g}s)"
+                )
+            )
+    return checks
+
+
+def _cache_checks(ctx: DrillContext, writer: str) -> list[Check]:
+    try:
+        datastore = describe_datastore(ctx)
+    except RegionUnavailableError as exc:
+        return [Check("cache-datastore", False, str(exc))]
+    if datastore is None:
+        return [
+            Check(
+                "cache-datastore", False, f"global datastore {ctx.target.cache_global_id} not found"
+            )
+        ]
+    members = datastore.get("Members", [])
+    associated = all(m.get("Status") == "associated" for m in members) and len(members) >= 2
+    primaries = cache_primaries(datastore)
+    dns_checks: list[Check] = []
+    if ctx.target.dns is None:
+        dns_checks.append(
+            Check(
+                "cache-dns",
+                False,
+                f"the stack does not export {', '.join(ctx.target.dns_missing)} "
+                "(docs/contracts.md, Stack outputs)",
+            )
+        )
+    else:
+        from .stores import current_cname
+
+        value = current_cname(ctx, ctx.target.dns.zone_id, ctx.target.dns.cache_name)
+        wanted = ctx.target.cache[writer].primary_endpoint if writer in ctx.target.cache else ""
+        dns_checks.append(
+            Check(
+                "cache-dns",
+                value == wanted,
+                f"{ctx.target.dns.cache_name} -> {value}; expected {wanted}",
+            )
+        )
+    return [
+        *dns_checks,
+        Check(
+            "cache-datastore",
+            datastore.get("Status") == "available" and associated,
+            f"status {datastore.get('Status')}, {len(members)} members",
+        ),
+        Check(
+            "cache-primary-in-primary",
+            primaries == [writer],
+            f"primary in {', '.join(primaries) or 'no region'}; expected {writer}",
+        ),
+    ]
+
+
+def _setting_checks(ctx: DrillContext, writer: str) -> list[Check]:
+    from .stores import DynamoActiveRegion
+
+    name = ctx.target.active_region_parameter
+    values = {r: DynamoActiveRegion().read(ctx, r) for r in ctx.target.regions}
+    missing = [r for r, v in values.items() if v is None]
+    if missing:
+        return [
+            Check(
+                "dynamodb-active-region",
+                False,
+                f"SSM parameter {name} not found in {', '.join(missing)}: the stack must own it "
+                "(output dynamodbActiveRegionParameter; docs/drills.md)",
+            )
+        ]
+    ok = set(values.values()) == {writer}
+    return [
+        Check(
+            "dynamodb-active-region",
+            ok,
+            f"{name} = {values}; expected {writer} in both regions",
+        )
+    ]
+
+
+def refuse_unless_ok(ctx: DrillContext, checks: list[Check]) -> None:
+    """Record the checks; raise PreconditionFailedError naming every blocking failure."""
+    ctx.state["preconditions"] = [c.to_json() for c in checks]
+    failed = [f"{c.name}: {c.detail}" for c in checks if c.blocking and not c.ok]
+    for check in checks:
+        ctx.event(
+            "check", f"{'ok' if check.ok else 'FAIL'} {check.name}: {check.detail}", ok=check.ok
+        )
+    if failed:
+        raise PreconditionFailedError(failed)
+
+
+def run_checks(ctx: DrillContext, spec: CheckSpec, writer: str) -> None:
+    """Run every precondition of ``spec`` with the writers in ``writer``; refuse if one fails."""
+    tables: tuple[str, ...]
+    if spec.tables == "all":
+        tables = tuple(t.name for t in ctx.target.tables.values())
+    elif spec.tables == "order" and ctx.target.tables:
+        tables = (ctx.target.order_table().name,)
+    elif spec.tables == "canary" and ctx.target.tables:
+        tables = (ctx.target.canary_table().name,)
+    else:
+        tables = ()
+    checks = check_preconditions(
+        ctx,
+        writer=writer,
+        aurora=spec.aurora,
+        cache=spec.cache,
+        dynamodb_tables=tables,
+        pitr=spec.pitr,
+        allow_writer_unreachable=spec.lossy,
+        setting=spec.setting,
+    )
+    refuse_unless_ok(ctx, checks)

@@ -1,0 +1,198 @@
+"""Bringing the Pulumi stack in line after a phase moved the writers (Automation API).
+
+``up`` never runs without a preview in the same process: the step that applies previews first
+and refuses on a stateful replace/delete or a mandatory policy, so a resumed drill previews
+again before it applies. When the reconcile changes the stack config, the drill shows the change
+of ``stacks/Pulumi.<stack>.yaml`` (the CLI rewrites that tracked file) and says it must be
+committed: otherwise a later ``pulumi up`` from another checkout flips the regions back.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+
+from .engine import DrillContext, Step
+from .errors import VerificationError
+from .health import describe_global_cluster, writer_regions
+from .verify import phase_regions
+
+
+def stack_file_note(stack: str) -> str:
+    """What the operator must do about the stack file after a region swap."""
+    return (
+        f"stacks/Pulumi.{stack}.yaml now names the new region pair: commit it "
+        f"(git add stacks/Pulumi.{stack}.yaml && git commit), or a later `pulumi up` from "
+        "another checkout moves the regions back"
+    )
+
+
+def _refresh(ctx: DrillContext) -> None:
+    record = ctx.reconciler.refresh()
+    ctx.event("refresh", _changes(record.change_summary))
+
+
+def _stack_file(ctx: DrillContext) -> str:
+    path = ctx.reconciler.work_dir / "stacks" / f"Pulumi.{ctx.reconciler.stack_name}.yaml"
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def set_regions(ctx: DrillContext, primary: str, secondary: str, why: str) -> None:
+    """Set the region pair in the stack config and report the stack file's change."""
+    before_file = _stack_file(ctx)
+    before = ctx.reconciler.regions()
+    if before == (primary, secondary):
+        return
+    ctx.reconciler.set_regions(primary, secondary)
+    after_file = _stack_file(ctx)
+    name = f"stacks/Pulumi.{ctx.reconciler.stack_name}.yaml"
+    diff = "".join(
+        difflib.unified_diff(
+            before_file.splitlines(keepends=True),
+            after_file.splitlines(keepends=True),
+            f"a/{name}",
+            f"b/{name}",
+            n=0,
+        )
+    )
+    change = {
+        "why": why,
+        "file": name,
+        "before": list(before),
+        "after": [primary, secondary],
+        "diff": diff
+        or (
+            f"-securecart-data:primaryRegion: {before[0]}\n"
+            f"+securecart-data:primaryRegion: {primary}\n"
+            f"-securecart-data:secondaryRegion: {before[1]}\n"
+            f"+securecart-data:secondaryRegion: {secondary}\n"
+        ),
+        "file_rewritten": bool(diff),
+    }
+    ctx.state.setdefault("stack_file_changes", []).append(change)
+    ctx.event(
+        "stack-file",
+        f"{why}: primaryRegion {before[0]} -> {primary}. "
+        + stack_file_note(ctx.reconciler.stack_name),
+        diff=change["diff"],
+    )
+
+
+def _swap_config(phase: str) -> Callable[[DrillContext], None]:
+    def run(ctx: DrillContext) -> None:
+        src, dst = phase_regions(ctx, phase)
+        set_regions(ctx, dst, src, f"phase {phase}")
+        ctx.phase(phase)["config_swapped"] = True
+
+    return run
+
+
+def _undo_config(ctx: DrillContext) -> None:
+    """Put the region pair the drill started with back in the stack config and, if the deployed
+    stack has another pair (read from its outputs, not the journal: a crash may have hidden an
+    ``up``), preview and re-apply it in this process."""
+    start = ctx.state.get("config_origin") or [
+        ctx.state["origin"]["primary"],
+        ctx.state["origin"]["secondary"],
+    ]
+    wanted = (str(start[0]), str(start[1]))
+    set_regions(ctx, *wanted, why="rollback")
+    outputs = ctx.reconciler.outputs()
+    deployed = (outputs.get("primaryRegion"), outputs.get("secondaryRegion"))
+    if deployed != wanted:
+        ctx.reconciler.refresh()
+        preview_and_up(ctx)
+        ctx.event("config", "stack re-applied with the region pair the drill started with")
+
+
+def _changes(summary: dict[str, int]) -> str:
+    return ", ".join(f"{op} {n}" for op, n in sorted(summary.items())) or "no changes"
+
+
+def _preview(ctx: DrillContext) -> None:
+    record = ctx.reconciler.preview()
+    ctx.event("preview", f"{_changes(record.change_summary)}; {len(record.policy)} policy findings")
+
+
+def preview_and_up(ctx: DrillContext) -> None:
+    """Preview (refusing unsafe changes and mandatory policy failures), then up, in one go."""
+    _preview(ctx)
+    record, outputs = ctx.reconciler.up()
+    ctx.state["outputs"] = outputs
+    ctx.event("up", _changes(record.change_summary))
+
+
+def _apply(phase: str) -> Callable[[DrillContext], None]:
+    def run(ctx: DrillContext) -> None:
+        preview_and_up(ctx)
+        ctx.phase(phase)["up_done"] = True
+
+    return run
+
+
+def _verify_outputs(phase: str) -> Callable[[DrillContext], None]:
+    def run(ctx: DrillContext) -> None:
+        src, dst = phase_regions(ctx, phase)
+        outputs = ctx.reconciler.outputs()
+        ctx.state["outputs"] = outputs
+        problems: list[str] = []
+        if outputs.get("primaryRegion") != dst or outputs.get("secondaryRegion") != src:
+            problems.append(f"outputs say primary {outputs.get('primaryRegion')}, expected {dst}")
+        if outputs.get("globalClusterId") not in (None, ctx.target.global_cluster_id):
+            problems.append("globalClusterId changed")
+        clusters = outputs.get("auroraClusters") or {}
+        if set(clusters) and set(clusters) != {src, dst}:
+            problems.append(f"auroraClusters regions {sorted(clusters)}")
+        writers = writer_regions(describe_global_cluster(ctx, (dst, src)))
+        if writers != [dst]:
+            problems.append(f"Aurora writer in {writers}, expected {dst}")
+        if problems:
+            raise VerificationError("; ".join(problems))
+        ctx.event("verified", f"stack outputs and AWS agree: primary {dst}", phase=phase)
+
+    return run
+
+
+def reconcile_steps(phase: str, prefix: str, kind: str) -> list[Step]:
+    """``apply``: refresh, swap the region pair, preview and up, verify the outputs;
+    ``check``: refresh and preview (nothing applied); ``refresh``; ``none``."""
+    refresh = Step(f"{prefix}refresh", "pulumi refresh", _refresh, "reconcile", phase=phase)
+    if kind == "none":
+        return []
+    if kind == "refresh":
+        return [refresh]
+    preview = Step(
+        f"{prefix}preview",
+        "pulumi preview with the policy pack (refuse stateful replace/delete)",
+        _preview,
+        "reconcile",
+        phase=phase,
+    )
+    if kind == "check":
+        return [refresh, preview]
+    return [
+        refresh,
+        Step(
+            f"{prefix}swap-config",
+            "swap primaryRegion/secondaryRegion in the stack config",
+            _swap_config(phase),
+            "reconcile",
+            undo=_undo_config,
+            undo_order=1,
+            phase=phase,
+        ),
+        Step(
+            f"{prefix}up",
+            "pulumi preview with the policy pack (refuse stateful replace/delete), then up",
+            _apply(phase),
+            "reconcile",
+            phase=phase,
+        ),
+        Step(
+            f"{prefix}verify-outputs",
+            "verify stack outputs against AWS",
+            _verify_outputs(phase),
+            "verify",
+            phase=phase,
+        ),
+    ]

@@ -1,0 +1,411 @@
+"""Stores that can switch regions, behind one small interface, and the moves built on it.
+
+A drill moves three kinds of "primary": the Aurora global database's writer
+(``switchover_global_cluster`` / ``failover_global_cluster``), the ElastiCache global
+datastore's primary (``failover_global_replication_group``, then the ``cache.<zone>`` record
+applications resolve) and the region applications write DynamoDB in (an active-region setting
+they read). Each is a :class:`SwitchableStore`: ``describe`` (primary, status, in-flight target),
+``request`` (the one irreversible call), ``ready_for`` (may a move toward a region start now) and
+``after_move`` (idempotent follow-up such as the DNS record). Forward steps and undos both use
+:func:`move` and :func:`undo`, so the rule "an undo first waits for any in-flight move to settle,
+then requests the move back" is written once (AWS cannot cancel a switchover or a datastore
+failover that has started: RDS "Performing switchovers and failovers for Aurora Global
+Database", ElastiCache "Promoting the secondary cluster to primary").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from .aws import error_code
+from .engine import DrillContext
+from .errors import VerificationError
+from .health import (
+    cache_primaries,
+    describe_datastore,
+    describe_global_cluster,
+    reachable,
+    region_of_arn,
+    writer_regions,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreState:
+    """What AWS says about a switchable store right now."""
+
+    primaries: tuple[str, ...]
+    """Regions that take writes (exactly one when healthy)."""
+    status: str
+    """The service's own status word (``available``, ``switching-over``, ``modifying``...)."""
+    moving_to: str | None = None
+    """Region an in-flight move goes to, when the service says (Aurora's FailoverState)."""
+    in_flight: bool = False
+    """A move has started and not finished (even when the service does not name its target)."""
+    ready: tuple[str, ...] = ()
+    """Regions that could take over now (synchronized secondaries)."""
+
+    @property
+    def primary(self) -> str | None:
+        """The single primary, or None while there is none or more than one."""
+        return self.primaries[0] if len(self.primaries) == 1 else None
+
+    @property
+    def settled(self) -> bool:
+        """No move in flight, one primary, the service available."""
+        return self.status == "available" and not self.in_flight and len(self.primaries) == 1
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-able (journal, invariant checks)."""
+        return {
+            "primaries": list(self.primaries),
+            "status": self.status,
+            "moving_to": self.moving_to,
+            "in_flight": self.in_flight,
+            "ready": list(self.ready),
+        }
+
+
+class SwitchableStore(Protocol):
+    """A store whose primary can move between the two regions."""
+
+    name: str
+    """``aurora``, ``cache`` or ``dynamodb`` (journal keys, measurements)."""
+    call: str
+    """The API call a move makes (for the journal and the report)."""
+    settles: bool
+    """A requested move finishes by itself (a switchover, a failover): an undo waits for it.
+    A setting does not: an undo rewrites it at once, even when a crash left it half-written."""
+
+    def describe(self, ctx: DrillContext) -> StoreState:
+        """Read the store's state from AWS."""
+
+    def request(self, ctx: DrillContext, region: str, *, lossy: bool) -> None:
+        """Issue the move toward ``region`` (one irreversible call)."""
+
+    def ready_for(self, ctx: DrillContext, state: StoreState, region: str) -> bool:
+        """Whether a move toward ``region`` may be requested now."""
+
+    def after_move(self, ctx: DrillContext, region: str) -> None:
+        """Idempotent follow-up once ``region`` is the primary (e.g. the DNS record)."""
+
+
+# -- Aurora ------------------------------------------------------------------------------------
+
+
+class AuroraGlobal:
+    """The Aurora global database: the writer moves by switchover (planned, no data loss) or by
+    failover with ``AllowDataLoss`` (the primary region is lost)."""
+
+    name = "aurora"
+    call = "switchover_global_cluster"
+    settles = True
+
+    def describe(self, ctx: DrillContext) -> StoreState:
+        """Writer, status and FailoverState (``ToDbClusterArn`` names the target)."""
+        gc = describe_global_cluster(ctx, _order(ctx))
+        failover = gc.get("FailoverState") or {}
+        moving = (
+            region_of_arn(str(failover.get("ToDbClusterArn", "")))
+            if failover.get("Status") in {"pending", "failing-over"}
+            else None
+        )
+        status = str(gc.get("Status", ""))
+        ready = tuple(
+            region_of_arn(m["DBClusterArn"])
+            for m in gc.get("GlobalClusterMembers", [])
+            if not m.get("IsWriter") and m.get("SynchronizationStatus", "connected") == "connected"
+        )
+        return StoreState(
+            primaries=tuple(writer_regions(gc)),
+            status=status,
+            moving_to=moving or None,
+            in_flight=bool(moving) or status in {"switching-over", "failing-over"},
+            ready=ready,
+        )
+
+    def request(self, ctx: DrillContext, region: str, *, lossy: bool) -> None:
+        """``failover_global_cluster(AllowDataLoss=True)`` or ``switchover_global_cluster``,
+        sent to the target region (the old primary may be gone)."""
+        kwargs: dict[str, Any] = {
+            "GlobalClusterIdentifier": ctx.target.global_cluster_id,
+            "TargetDbClusterIdentifier": ctx.target.aurora[region].arn,
+        }
+        if lossy:
+            ctx.aws.call("rds", region, "failover_global_cluster", AllowDataLoss=True, **kwargs)
+        else:
+            ctx.aws.call("rds", region, "switchover_global_cluster", **kwargs)
+
+    def ready_for(self, ctx: DrillContext, state: StoreState, region: str) -> bool:
+        """A switchover needs a settled cluster, a synchronized target and a reachable writer."""
+        if not state.settled or region not in state.ready:
+            return False
+        return state.primary is not None and reachable(ctx, state.primary)
+
+    def after_move(self, ctx: DrillContext, region: str) -> None:
+        """Nothing: the global writer endpoint follows the writer by itself (RDS
+        "Connecting to Aurora Global Database": the writer endpoint always points at the
+        primary cluster's writer)."""
+
+
+# -- ElastiCache -------------------------------------------------------------------------------
+
+
+class CacheGlobal:
+    """The ElastiCache global datastore, plus the ``cache.<zone>`` record applications resolve
+    (ElastiCache has no global endpoint: the drill moves the record right after the failover,
+    before any Pulumi operation, so the reconcile's preview finds it already right)."""
+
+    name = "cache"
+    call = "failover_global_replication_group"
+    settles = True
+
+    def describe(self, ctx: DrillContext) -> StoreState:
+        """Primary member, status; the target of a failover is not shown while ``modifying``."""
+        datastore = describe_datastore(ctx, _order(ctx))
+        if datastore is None:
+            raise VerificationError(f"global datastore {ctx.target.cache_global_id} not found")
+        status = str(datastore.get("Status", ""))
+        members = datastore.get("Members", [])
+        return StoreState(
+            primaries=tuple(cache_primaries(datastore)),
+            status=status,
+            in_flight=status != "available",
+            ready=tuple(
+                m["ReplicationGroupRegion"]
+                for m in members
+                if m.get("Role") != "PRIMARY" and m.get("Status") == "associated"
+            ),
+        )
+
+    def request(self, ctx: DrillContext, region: str, *, lossy: bool) -> None:
+        """``failover_global_replication_group`` to ``region`` (sent there)."""
+        ctx.aws.call(
+            "elasticache",
+            region,
+            "failover_global_replication_group",
+            GlobalReplicationGroupId=ctx.target.cache_global_id,
+            PrimaryRegion=region,
+            PrimaryReplicationGroupId=ctx.target.cache[region].replication_group_id,
+        )
+
+    def ready_for(self, ctx: DrillContext, state: StoreState, region: str) -> bool:
+        """A settled datastore whose member in ``region`` is associated."""
+        return state.settled and region in state.ready
+
+    def after_move(self, ctx: DrillContext, region: str) -> None:
+        """UPSERT ``cache.<zone>`` to the new primary's primary endpoint, same type and TTL as
+        the stack declares (Route 53 ChangeResourceRecordSets UPSERT is idempotent)."""
+        dns = ctx.target.require_dns()
+        endpoint = ctx.target.cache[region].primary_endpoint
+        if current_cname(ctx, dns.zone_id, dns.cache_name) == endpoint:
+            return
+        key = f"dns:{dns.cache_name}->{region}"
+        with ctx.irreversible(key, f"route53 UPSERT {dns.cache_name} CNAME {endpoint}"):
+            ctx.aws.call(
+                "route53",
+                ctx.target.primary_region,
+                "change_resource_record_sets",
+                HostedZoneId=dns.zone_id,
+                ChangeBatch={
+                    "Comment": f"drill {ctx.drill_id}: cache primary in {region}",
+                    "Changes": [
+                        {
+                            "Action": "UPSERT",
+                            "ResourceRecordSet": {
+                                "Name": dns.cache_name,
+                                "Type": "CNAME",
+                                "TTL": dns.ttl_seconds,
+                                "ResourceRecords": [{"Value": endpoint}],
+                            },
+                        }
+                    ],
+                },
+            )
+        ctx.event("dns", f"{dns.cache_name} -> {endpoint} ({region})", store="cache")
+
+
+def current_cname(ctx: DrillContext, zone_id: str, name: str) -> str | None:
+    """The value of the simple CNAME record ``name`` in the zone (None when absent)."""
+    wanted = name.rstrip(".") + "."
+    result = ctx.aws.call(
+        "route53",
+        ctx.target.primary_region,
+        "list_resource_record_sets",
+        HostedZoneId=zone_id,
+        StartRecordName=wanted,
+        StartRecordType="CNAME",
+        MaxItems="1",
+    )
+    for record in result.get("ResourceRecordSets", []):
+        if record.get("Name", "").rstrip(".") + "." == wanted and record.get("Type") == "CNAME":
+            values = [r["Value"] for r in record.get("ResourceRecords", [])]
+            return values[0].rstrip(".") if values else None
+    return None
+
+
+# -- DynamoDB: the active-region setting applications read -----------------------------------
+
+
+class DynamoActiveRegion:
+    """The region applications write DynamoDB in: an SSM parameter, one copy per region, that
+    the applications read (global tables are active-active; what an evacuation moves is where
+    the applications write)."""
+
+    name = "dynamodb"
+    call = "ssm put_parameter"
+    settles = False
+
+    def describe(self, ctx: DrillContext) -> StoreState:
+        """The parameter in every reachable region; two values disagreeing is not settled."""
+        values: list[str] = []
+        for region in ctx.target.regions:
+            if region in ctx.state.get("unreachable_regions", []):
+                continue
+            value = self.read(ctx, region)
+            if value is not None:
+                values.append(value)
+        distinct = tuple(dict.fromkeys(values))
+        return StoreState(
+            primaries=distinct,
+            status="available" if len(distinct) == 1 else "inconsistent",
+            ready=tuple(r for r in ctx.target.regions if r not in distinct),
+        )
+
+    def read(self, ctx: DrillContext, region: str) -> str | None:
+        """The parameter's value in ``region`` (None when it does not exist there)."""
+        try:
+            result = ctx.aws.call(
+                "ssm", region, "get_parameter", Name=ctx.target.active_region_parameter
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ParameterNotFound":
+                return None
+            raise
+        return str(result["Parameter"]["Value"])
+
+    def request(self, ctx: DrillContext, region: str, *, lossy: bool) -> None:
+        """Overwrite the parameter in both regions, the target region first (an overwrite
+        keeps the parameter's type and AllowedPattern: SSM refuses a value outside it)."""
+        name = ctx.target.active_region_parameter
+        for where in (region, ctx.target.other(region)):
+            if where in ctx.state.get("unreachable_regions", []):
+                continue
+            ctx.aws.call("ssm", where, "put_parameter", Name=name, Value=region, Overwrite=True)
+            ctx.event("setting", f"{name} = {region} in {where}", store="dynamodb")
+
+    def ready_for(self, ctx: DrillContext, state: StoreState, region: str) -> bool:
+        """Always: moving a setting needs nothing to settle first."""
+        return True
+
+    def after_move(self, ctx: DrillContext, region: str) -> None:
+        """Nothing."""
+
+
+STORES: dict[str, Callable[[], SwitchableStore]] = {
+    "aurora": AuroraGlobal,
+    "cache": CacheGlobal,
+    "dynamodb": DynamoActiveRegion,
+}
+
+
+def store(name: str) -> SwitchableStore:
+    """A store by name."""
+    return STORES[name]()
+
+
+def _order(ctx: DrillContext) -> tuple[str, ...]:
+    """Regions to read from: reachable ones first (the secondary usually survives)."""
+    down = set(ctx.state.get("unreachable_regions", []))
+    regions = [ctx.target.secondary_region, ctx.target.primary_region]
+    return tuple(sorted(regions, key=lambda r: r in down))
+
+
+# -- moves -----------------------------------------------------------------------------------
+
+
+def settle(ctx: DrillContext, s: SwitchableStore, what: str = "") -> StoreState:
+    """Wait (within the step's deadline) until no move is in flight and one region is primary."""
+
+    def probe() -> StoreState | None:
+        state = s.describe(ctx)
+        return state if state.settled else None
+
+    return ctx.wait_until(what or f"{s.name} to settle", probe, tolerate_unreachable=True)
+
+
+def move(ctx: DrillContext, s: SwitchableStore, region: str, *, lossy: bool, key: str) -> str:
+    """Request the move of ``s`` toward ``region`` unless AWS shows it there or on its way.
+
+    The decision reads AWS, never the journal: a call journaled as intended but never sent
+    (a crash in between) is re-issued at once instead of waited for, and a call AWS accepted
+    before a crash is not sent twice. Returns ``already``, ``in-flight`` or ``requested``.
+    """
+    state = s.describe(ctx)
+    calls: dict[str, Any] = ctx.state.setdefault("calls", {})
+    record = calls.get(key)
+    if state.primary == region and not state.in_flight:
+        _resolve(ctx, record, "AWS shows it done")
+        return "already"
+    if state.moving_to == region or (state.in_flight and record is not None):
+        _resolve(ctx, record, "AWS shows it under way")
+        return "in-flight"
+    if record is not None and record.get("sent_at") is None:
+        ctx.event("journal", f"{key}: intended but never sent; sending it now", store=s.name)
+    description = f"{s.call} -> {region}" + (" (AllowDataLoss)" if lossy else "")
+    try:
+        with ctx.irreversible(key, description):
+            s.request(ctx, region, lossy=lossy)
+    except ClientError as exc:
+        # A call retried by botocore after AWS had accepted its first attempt finds the move
+        # already under way (InvalidGlobalClusterStateFault and its ElastiCache equivalent).
+        after = s.describe(ctx)
+        if not (region in (after.moving_to, after.primary) or after.in_flight):
+            raise
+        ctx.event("retry", f"{description}: already under way ({error_code(exc)})", store=s.name)
+    return "requested"
+
+
+def _resolve(ctx: DrillContext, record: dict[str, Any] | None, how: str) -> None:
+    if record is not None and record.get("sent_at") is None:
+        record["sent_at"] = time.time()
+        record["resolved"] = how
+        ctx.checkpoint()
+
+
+def undo(ctx: DrillContext, s: SwitchableStore, origin: str) -> None:
+    """Put the primary of ``s`` back in ``origin``: wait for any in-flight move to finish (it
+    cannot be cancelled), then, if the primary is elsewhere, wait until a move back may start,
+    request it and wait for it to finish; finally redo the follow-up (the DNS record)."""
+    first = s.describe(ctx)
+    if first.in_flight:
+        ctx.event("undo", f"{s.name}: a move is in flight ({first.status}); waiting for it to end")
+    if first.settled or not s.settles:
+        state = first
+    else:
+        state = settle(ctx, s, f"any in-flight {s.name} move to finish")
+    if state.primary != origin or not state.settled:
+        ctx.event("undo", f"{s.name}: primary in {state.primary}; moving it back to {origin}")
+
+        def ready() -> StoreState | None:
+            current = s.describe(ctx)
+            if current.primary == origin and current.settled:
+                return current
+            return current if s.ready_for(ctx, current, origin) else None
+
+        current = ctx.wait_until(
+            f"{origin} to be ready to take the {s.name} primary back",
+            ready,
+            tolerate_unreachable=True,
+        )
+        if current.primary != origin or not current.settled:
+            move(ctx, s, origin, lossy=False, key=f"undo:{s.name}:{ctx.attempt_key()}")
+        state = settle(ctx, s, f"the {s.name} primary back in {origin}")
+        if state.primary != origin:
+            raise VerificationError(f"{s.name}: primary in {state.primary} after the undo")
+    s.after_move(ctx, origin)
