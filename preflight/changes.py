@@ -175,6 +175,24 @@ def _unknown(value: Any) -> bool:
     return isinstance(value, str) and value == UNKNOWN
 
 
+_ASSET_SIGNATURES = frozenset(
+    {"c44067f5952c0a294b673a41bacd8c17", "0def7320c3a5731c473e5ecbe6d01bc7"}
+)
+"""Pulumi's signatures of an asset and of an archive (``pulumi.runtime.rpc``)."""
+
+
+def comparable(value: Any) -> Any:
+    """``value`` as the engine compares it: an asset or archive by its content hash alone (not
+    by where its file lives), everything else as is."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) in _ASSET_SIGNATURES and "hash" in value:
+            return {SIG_KEY: value[SIG_KEY], "hash": value["hash"]}
+        return {k: comparable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [comparable(v) for v in value]
+    return value
+
+
 def changed_inputs(prior: RecordedResource, current: RecordedResource) -> list[str]:
     """Top-level inputs that differ between two registrations of one resource, as the engine
     diffs them: the current ``ignore_changes`` applied against the prior inputs, values
@@ -184,7 +202,8 @@ def changed_inputs(prior: RecordedResource, current: RecordedResource) -> list[s
     return [
         key
         for key in sorted(set(old) | set(new))
-        if not (_unknown(old.get(key)) or _unknown(new.get(key))) and old.get(key) != new.get(key)
+        if not (_unknown(old.get(key)) or _unknown(new.get(key)))
+        and comparable(old.get(key)) != comparable(new.get(key))
     ]
 
 
@@ -217,7 +236,7 @@ def forcing_inputs(
         parts = path.split(".")
         if parts[0] not in changed:
             continue
-        if _values_at(old, parts) == _values_at(new, parts):
+        if comparable(_values_at(old, parts)) == comparable(_values_at(new, parts)):
             continue
         if path in cleared_ok and new.get(parts[0]) in (None, "", [], {}):
             continue
@@ -432,6 +451,7 @@ __all__ = [
     "ResourceChange",
     "apply_ignore_changes",
     "changed_inputs",
+    "comparable",
     "diff_plans",
     "diff_resource",
     "forcing_inputs",

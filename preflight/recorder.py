@@ -206,17 +206,50 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 def _wire_asset(value: Asset | Archive) -> dict[str, Any]:
     """An asset or archive as the engine marshals it (a signature-tagged object): comparable
-    between two recordings and JSON-able, like every other recorded input."""
+    between two recordings and JSON-able, like every other recorded input.
+
+    ``hash`` is the SHA-256 of the contents, which is what the engine compares assets by (two
+    assets are equal when their hashes are, wherever their files live): a plan diff against a
+    baseline recorded in another checkout then sees no change in an unchanged Lambda's code.
+    For a file or string asset it is the engine's own hash; for an archive, a hash of its
+    members' names and hashes.
+    """
     if isinstance(value, AssetArchive):
+        assets = {k: _wire_asset(v) for k, v in value.assets.items()}
+        members = "\n".join(f"{k}\0{a.get('hash', '')}" for k, a in sorted(assets.items()))
         return {
             rpc._special_sig_key: rpc._special_archive_sig,
-            "assets": {k: _wire_asset(v) for k, v in value.assets.items()},
+            "assets": assets,
+            "hash": hashlib.sha256(members.encode()).hexdigest(),
         }
     sig = rpc._special_asset_sig if isinstance(value, Asset) else rpc._special_archive_sig
     for field_name in ("path", "text", "uri"):
         if hasattr(value, field_name):
-            return {rpc._special_sig_key: sig, field_name: getattr(value, field_name)}
+            wire: dict[str, Any] = {
+                rpc._special_sig_key: sig,
+                field_name: getattr(value, field_name),
+            }
+            content = _asset_contents(field_name, getattr(value, field_name))
+            if content is not None:
+                wire["hash"] = hashlib.sha256(content).hexdigest()
+            return wire
     return {rpc._special_sig_key: sig}
+
+
+def _asset_contents(field_name: str, source: str) -> bytes | None:
+    """The bytes an asset stands for (a file, every file of a directory, a text), or None
+    when only the cloud can read them (a URI) or the file is not there."""
+    if field_name == "text":
+        return source.encode()
+    if field_name != "path":
+        return None
+    path = Path(source)
+    if path.is_file():
+        return path.read_bytes()
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        return b"".join(str(p.relative_to(path)).encode() + b"\0" + p.read_bytes() for p in files)
+    return None
 
 
 async def _drain_rpcs(await_all_outstanding_tasks: bool = True) -> None:

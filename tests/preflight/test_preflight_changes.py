@@ -10,8 +10,10 @@ terraform-provider-aws schemas the pinned pulumi-aws bridges.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import keyword
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -330,3 +332,45 @@ def test_force_new_flags_match_the_provider_schema(
 ) -> None:
     assert force_new <= FORCE_NEW[token]
     assert not updatable & FORCE_NEW[token]
+
+
+# --- assets (a Lambda function's code) ---------------------------------------------------------
+
+
+def test_an_asset_is_compared_by_its_contents_not_its_path(tmp_path: Path) -> None:
+    """The engine compares assets by their SHA-256, wherever the file lives: a baseline recorded
+    in another checkout (the base branch's worktree) must not show the code as changed."""
+    from pulumi.asset import AssetArchive, FileAsset
+
+    from preflight.recorder import _wire_asset
+
+    code = "def handler(event, context):\n    return event\n"
+    (tmp_path / "base").mkdir()
+    (tmp_path / "head").mkdir()
+    for side in ("base", "head"):
+        (tmp_path / side / "rotation.py").write_text(code)
+    base = _wire_asset(
+        AssetArchive({"rotation.py": FileAsset(str(tmp_path / "base" / "rotation.py"))})
+    )
+    head = _wire_asset(
+        AssetArchive({"rotation.py": FileAsset(str(tmp_path / "head" / "rotation.py"))})
+    )
+    assert base != head  # the paths differ...
+    assert base["assets"]["rotation.py"]["hash"] == hashlib.sha256(code.encode()).hexdigest()
+    fn = "aws:lambda/function:Function"
+    same = diff_plans([res(fn, "rotate", code=base)], [res(fn, "rotate", code=head)])
+    assert same.unchanged  # ...the contents do not
+    (tmp_path / "head" / "rotation.py").write_text(code.replace("event\n", "None\n"))
+    edited = _wire_asset(
+        AssetArchive({"rotation.py": FileAsset(str(tmp_path / "head" / "rotation.py"))})
+    )
+    (change,) = diff_plans([res(fn, "rotate", code=base)], [res(fn, "rotate", code=edited)]).changes
+    assert (change.op, change.changed) == (Op.UPDATE, ("code",))
+
+
+def test_the_asset_signatures_are_pulumi_s() -> None:
+    from pulumi.runtime import rpc
+
+    from preflight.changes import _ASSET_SIGNATURES
+
+    assert {rpc._special_asset_sig, rpc._special_archive_sig} == _ASSET_SIGNATURES
