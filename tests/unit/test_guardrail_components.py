@@ -4,7 +4,9 @@ the pinned generators that keep a secret and its database from disagreeing."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
 import pulumi
 import pytest
@@ -115,9 +117,14 @@ def test_both_secrets_rotate_through_the_rotation_function(stack: str) -> None:
         assert schedule.property_dependencies["rotationLambdaArn"] == (function.urn,)
         assert function.region == anchor and function.inputs["runtime"] == "python3.12"
         assert function.inputs["handler"] == "secret_rotation.handler"
-        # the code archive as the engine marshals it: one file, the rotation function
+        # the code archive as the engine marshals it: one file, the rotation function, with
+        # the SHA-256 of its contents the engine compares assets by
         assert function.inputs["code"]["assets"] == {
-            "secret_rotation.py": {SIG_KEY: ASSET_SIG, "path": code}
+            "secret_rotation.py": {
+                SIG_KEY: ASSET_SIG,
+                "path": code,
+                "hash": hashlib.sha256(Path(code).read_bytes()).hexdigest(),
+            }
         }
         logs = rec.named(f"{name}-rotation-logs")
         assert logs.inputs["name"].startswith(f"/securecart/securecart-{stack}/secret-rotation/")
