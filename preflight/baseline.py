@@ -93,6 +93,8 @@ class Baseline:
     project: str
     stack: str
     resources: list[RecordedResource]
+    cost: Mapping[str, Any] | None = None
+    """The baseline's ``cost`` object (None when the run that wrote it had no estimate)."""
 
     def check_project(self, project: str) -> None:
         """Raise :class:`BaselineError` unless the baseline is of ``project``."""
@@ -150,4 +152,11 @@ def load_baseline(path: Path, *, stack: str) -> Baseline:
         if not isinstance(entry["inputs"], dict):
             raise BaselineError(f"{where}: resources[{index}].inputs is not an object")
         resources.append(from_entry(entry))
-    return Baseline(path, str(document.get("project")), stack, resources)
+    cost = document.get("cost")
+    if cost is not None and not (
+        isinstance(cost, dict)
+        and isinstance(cost.get("monthlyUsd"), int | float)
+        and isinstance(cost.get("lines"), list)
+    ):
+        raise BaselineError(f"{where}: cost is not a cost estimate (monthlyUsd and lines)")
+    return Baseline(path, str(document.get("project")), stack, resources, cost)

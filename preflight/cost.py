@@ -31,6 +31,7 @@ from policies.pricing.estimate import estimate
 from policies.pricing.lines import Estimate, Line
 from policies.pricing.table import HOURS_PER_MONTH, TABLE_PATH, pinned_table
 from policies.pricing.usage import UsageError, parse_usage
+from preflight.cost_diff import CostDelta, compare, delta_document, delta_table, headline
 from preflight.model import RecordedResource, Recording
 from preflight.pipeline import REPO, PreflightConfigError
 
@@ -180,6 +181,12 @@ class CostReport:
     budget_usd: float | None
     seconds: float
     defaults: list[Any] = field(default_factory=list)
+    against: CostDelta | None = None
+    """The difference from the ``--against`` baseline's estimate, when there is a baseline."""
+
+    def compare_with(self, baseline_cost: Mapping[str, Any] | None, against: str) -> None:
+        """Compare this estimate line by line with a baseline's ``cost`` object."""
+        self.against = compare(self.estimate, baseline_cost, against)
 
     @property
     def allowed_usd(self) -> float | None:
@@ -255,6 +262,10 @@ def cost_section(report: CostReport) -> Group:
         f" · 3y {_usd(reserved['3y'])}{budget} [dim]({HOURS_PER_MONTH:g} h months, prices"
         f" {escape(_rel(TABLE_PATH, REPO))})[/]"
     )
+    if report.against is not None:
+        parts.append(escape(headline(report.against)))
+        if report.against.lines:
+            parts.append(delta_table(report.against))
     parts.append(_top_table(est))
     parts.append(_store_table(est))
     parts.append(_reserved_table(est))
@@ -453,6 +464,7 @@ def cost_document(result: Any) -> dict[str, Any] | None:
             "taken": sorted({p.taken for p in pinned_table().prices}),
         },
         "estimateMs": 1000.0 * report.seconds,
+        "against": delta_document(report.against) if report.against is not None else None,
     }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from preflight.changes import Op
 from preflight.cost import cost_document
+from preflight.cost_diff import CostDelta, delta_markdown
 from preflight.critical_path import GLOBAL
 from preflight.jsonout import counts
 from preflight.pipeline import LEVELS, PreflightResult
@@ -91,6 +92,9 @@ def _summary(result: PreflightResult) -> list[str]:
         verdict = "" if within is None else ", within the gate" if within else ", over the gate"
         of_budget = f" (budget ${budget:,.0f}{verdict})" if budget is not None else ""
         lines.append(f"- **Monthly cost estimate**: ${cost['monthlyUsd']:,.0f}{of_budget}")
+        against = getattr(getattr(result, "cost", None), "against", None)
+        if isinstance(against, CostDelta):
+            lines.extend(delta_markdown(against))
     return [*lines, ""]
 
 

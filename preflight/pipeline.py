@@ -433,6 +433,8 @@ def run_preflight(
             )
         path = critical_path(recording)
         cost = cost_plan.estimate(recording)
+        if baseline is not None:
+            cost.compare_with(baseline.cost, str(against))
         if while_analyzing is not None:
             while_analyzing()
         raw.extend(

@@ -544,7 +544,10 @@ FIXED = {
 
 def estimate(resources: Iterable[ResourceLike], usage: Usage, prices: PriceTable) -> Estimate:
     """Price every resource: one or more lines each (free ones included), unpriced ones marked."""
-    run = Pricer(list(resources), usage, prices)
+    # In URN order, not registration order (which varies between runs): a charge shared by a
+    # region's resources (KMS requests, Secrets Manager calls, log ingestion) then always lands
+    # on the same resource, so two estimates of one plan compare line for line.
+    run = Pricer(sorted(resources, key=lambda r: r.urn), usage, prices)
     for res in run.resources:
         handler = HANDLERS.get(res.type)
         if handler is not None:
