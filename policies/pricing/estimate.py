@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from policies import resource_types as t
+from policies._values import arn_region, as_number, known_str, list_items
 from policies.pricing.lines import (
     AURORA_IO_KIB,
     DAYS_PER_MONTH,
@@ -27,12 +28,8 @@ from policies.pricing.lines import (
     Estimate,
     Pricer,
     ResourceLike,
-    arn_region,
-    items,
     mapping,
-    num,
     qty,
-    text,
 )
 from policies.pricing.table import HOURS_PER_MONTH, SECONDS_PER_MONTH, PriceTable
 from policies.pricing.usage import Usage
@@ -82,9 +79,9 @@ FREE: dict[str, str] = {
 
 
 def _aurora_instance(run: Pricer, res: ResourceLike) -> None:
-    region = text(res.props.get("region")) or run.primary or "us-east-1"
-    cls = text(res.props.get("instanceClass")) or "unknown"
-    engine = text(res.props.get("engine")) or "aurora-postgresql"
+    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
+    cls = known_str(res.props.get("instanceClass")) or "unknown"
+    engine = known_str(res.props.get("engine")) or "aurora-postgresql"
     run.charge(
         res,
         region,
@@ -97,14 +94,14 @@ def _aurora_instance(run: Pricer, res: ResourceLike) -> None:
 
 
 def _aurora_cluster(run: Pricer, res: ResourceLike) -> None:
-    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
     u = run.usage
     gb = u.figure("aurora.storageGb")
     writes, reads = u.figure("aurora.writeIoPerSecond"), u.figure("aurora.readIoPerSecond")
     run.charge(
         res, region, "storage", gb, "aurora.storage", f"{qty(gb)} GB (usage aurora.storageGb)"
     )
-    if text(res.props.get("storageType")) == "aurora-iopt1":
+    if known_str(res.props.get("storageType")) == "aurora-iopt1":
         run.note(
             res,
             region,
@@ -136,7 +133,7 @@ def _aurora_cluster(run: Pricer, res: ResourceLike) -> None:
         )
         gib = writes * SECONDS_PER_MONTH * AURORA_IO_KIB * GIB_PER_KB
         run.transfer(res, run.primary, region, gib, "at most 4 KiB per replicated write I/O")
-    retention = num(res.props.get("backupRetentionPeriod")) or 1.0
+    retention = as_number(res.props.get("backupRetentionPeriod")) or 1.0
     change = u.figure("backup.dailyChangePercent") / 100.0
     backup_gb = gb * change * retention
     run.charge(
@@ -147,7 +144,7 @@ def _aurora_cluster(run: Pricer, res: ResourceLike) -> None:
         "aurora.backup-storage",
         f"{qty(backup_gb)} GB of changes kept {retention:g} days beyond the free copy of the volume",
     )
-    exports = items(res.props.get("enabledCloudwatchLogsExports"))
+    exports = list_items(res.props.get("enabledCloudwatchLogsExports"))
     if exports and (region, "logs") not in run.seen_region:
         run.seen_region.add((region, "logs"))
         logs = u.figure("cloudwatch.logsGbPerMonth")
@@ -167,9 +164,9 @@ def _aurora_scaling(run: Pricer, res: ResourceLike) -> None:
     if res.props.get("scalableDimension") != "rds:cluster:ReadReplicaCount":
         run.free(res, "Application Auto Scaling is free")
         return
-    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
     extra = run.usage.figure("aurora.extraReaders")
-    most = num(res.props.get("maxCapacity"))
+    most = as_number(res.props.get("maxCapacity"))
     if not extra:
         run.free(
             res,
@@ -180,12 +177,13 @@ def _aurora_scaling(run: Pricer, res: ResourceLike) -> None:
         (
             i.props
             for i in run.by_type[t.RDS_CLUSTER_INSTANCE]
-            if text(i.props.get("region")) == region and text(i.props.get("instanceClass"))
+            if known_str(i.props.get("region")) == region
+            and known_str(i.props.get("instanceClass"))
         ),
         {},
     )
-    cls = text(sibling.get("instanceClass")) or "unknown"
-    engine = text(sibling.get("engine")) or "aurora-postgresql"
+    cls = known_str(sibling.get("instanceClass")) or "unknown"
+    engine = known_str(sibling.get("engine")) or "aurora-postgresql"
     run.charge(
         res,
         region,
@@ -198,7 +196,7 @@ def _aurora_scaling(run: Pricer, res: ResourceLike) -> None:
 
 def _table_key(res: ResourceLike, usage: Usage) -> str:
     logical = res.name.removeprefix("table-")
-    physical = text(res.props.get("name")) or ""
+    physical = known_str(res.props.get("name")) or ""
     for key in usage.tables:
         if key in (logical, physical) or physical.endswith(f"-{key}"):
             return key
@@ -206,18 +204,18 @@ def _table_key(res: ResourceLike, usage: Usage) -> str:
 
 
 def _dynamodb_table(run: Pricer, res: ResourceLike) -> None:
-    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
     key = _table_key(res, run.usage)
     f = run.usage.table(key)
-    replicas = [mapping(r) for r in items(res.props.get("replicas"))]
+    replicas = [mapping(r) for r in list_items(res.props.get("replicas"))]
     regions = [region] + [
-        r for r in (text(x.get("regionName")) for x in replicas) if r and r != region
+        r for r in (known_str(x.get("regionName")) for x in replicas) if r and r != region
     ]
     writer = run.primary if run.primary in regions else region
-    gsis = len(items(res.props.get("globalSecondaryIndexes")))
+    gsis = len(list_items(res.props.get("globalSecondaryIndexes")))
     wru = math.ceil(f["itemSizeKb"]) * (1 + gsis)
     rru = math.ceil(f["itemSizeKb"] / 4.0)
-    if text(res.props.get("billingMode")) == "PROVISIONED":
+    if known_str(res.props.get("billingMode")) == "PROVISIONED":
         run.note(
             res,
             region,
@@ -259,7 +257,7 @@ def _dynamodb_table(run: Pricer, res: ResourceLike) -> None:
                 run.transfer(res, writer, target, gib, f"({qty(f['itemSizeKb'])} KB items)")
     pitr = {region: bool(mapping(res.props.get("pointInTimeRecovery")).get("enabled"))}
     for rep in replicas:
-        if text(rep.get("regionName")):
+        if known_str(rep.get("regionName")):
             pitr[str(rep["regionName"])] = rep.get("pointInTimeRecovery") is True
     for target in regions:
         run.charge(
@@ -301,24 +299,24 @@ def _dynamodb_table(run: Pricer, res: ResourceLike) -> None:
 
 
 def _cache_group(run: Pricer, res: ResourceLike) -> None:
-    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
     groups = run.by_type[t.CACHE_GLOBAL_REPLICATION_GROUP] + run.by_type[t.CACHE_REPLICATION_GROUP]
-    node = text(res.props.get("nodeType")) or next(
+    node = known_str(res.props.get("nodeType")) or next(
         (
             n
             for g in groups
-            for n in [text(g.props.get("cacheNodeType")) or text(g.props.get("nodeType"))]
+            for n in [known_str(g.props.get("cacheNodeType")) or known_str(g.props.get("nodeType"))]
             if n
         ),
         "unknown",
     )
-    engine = text(res.props.get("engine")) or next(
-        (e for g in groups for e in [text(g.props.get("engine"))] if e), "valkey"
+    engine = known_str(res.props.get("engine")) or next(
+        (e for g in groups for e in [known_str(g.props.get("engine"))] if e), "valkey"
     )
-    count = num(res.props.get("numCacheClusters"))
+    count = as_number(res.props.get("numCacheClusters"))
     if count is None:
-        shards = num(res.props.get("numNodeGroups")) or 1.0
-        count = shards * ((num(res.props.get("replicasPerNodeGroup")) or 0.0) + 1.0)
+        shards = as_number(res.props.get("numNodeGroups")) or 1.0
+        count = shards * ((as_number(res.props.get("replicasPerNodeGroup")) or 0.0) + 1.0)
     run.charge(
         res,
         region,
@@ -328,7 +326,7 @@ def _cache_group(run: Pricer, res: ResourceLike) -> None:
         f"{count:g} nodes (primary + replicas) x {HOURS_PER_MONTH:g} h",
         reserved=True,
     )
-    retention = num(res.props.get("snapshotRetentionLimit")) or 0.0
+    retention = as_number(res.props.get("snapshotRetentionLimit")) or 0.0
     if retention > 1:
         gb = (retention - 1) * run.usage.figure("cache.dataGb")
         run.charge(
@@ -342,7 +340,7 @@ def _cache_group(run: Pricer, res: ResourceLike) -> None:
 
 
 def _cache_global(run: Pricer, res: ResourceLike) -> None:
-    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
     u = run.usage
     gib = (
         u.figure("cache.writesPerSecond")
@@ -362,7 +360,7 @@ def _cache_global(run: Pricer, res: ResourceLike) -> None:
 
 
 def _kms(run: Pricer, res: ResourceLike) -> None:
-    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
     kind = "replica key" if res.type == t.KMS_REPLICA_KEY else "key"
     run.charge(res, region, kind, 1.0, "kms.key", "1 key-month")
     if (region, "kms") not in run.seen_region:
@@ -379,10 +377,10 @@ def _kms(run: Pricer, res: ResourceLike) -> None:
 
 
 def _secret(run: Pricer, res: ResourceLike) -> None:
-    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
     run.charge(res, region, "secret", 1.0, "secretsmanager.secret", "1 secret-month")
-    for rep in items(res.props.get("replicas")):
-        target = text(mapping(rep).get("region"))
+    for rep in list_items(res.props.get("replicas")):
+        target = known_str(mapping(rep).get("region"))
         if target:
             run.charge(
                 res,
@@ -406,12 +404,12 @@ def _secret(run: Pricer, res: ResourceLike) -> None:
 
 
 def _alarm(run: Pricer, res: ResourceLike) -> None:
-    region = text(res.props.get("region")) or run.primary or "us-east-1"
-    queries = [q for q in items(res.props.get("metricQueries")) if mapping(q).get("metric")]
+    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
+    queries = [q for q in list_items(res.props.get("metricQueries")) if mapping(q).get("metric")]
     metrics = float(len(queries) or 1)
-    period = num(res.props.get("period")) or 60.0
+    period = as_number(res.props.get("period")) or 60.0
     high = period < 60 or any(
-        (num(mapping(mapping(q).get("metric")).get("period")) or 60) < 60 for q in queries
+        (as_number(mapping(mapping(q).get("metric")).get("period")) or 60) < 60 for q in queries
     )
     run.charge(
         res,
@@ -424,7 +422,7 @@ def _alarm(run: Pricer, res: ResourceLike) -> None:
 
 
 def _backup_points_per_day(rule: Mapping[str, Any]) -> float:
-    match = re.match(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+)", text(rule.get("schedule")) or "")
+    match = re.match(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+)", known_str(rule.get("schedule")) or "")
     if not match:
         return 1.0
     hours, dow = match.group(2), match.group(5)
@@ -443,22 +441,23 @@ def _protected(run: Pricer, region: str) -> tuple[float, list[tuple[str, float]]
     arns = [
         a
         for sel in run.by_type["aws:backup/selection:Selection"]
-        if text(sel.props.get("region")) == region
-        for a in items(sel.props.get("resources"))
+        if known_str(sel.props.get("region")) == region
+        for a in list_items(sel.props.get("resources"))
     ]
-    known = [a for a in arns if text(a)]
-    clusters = [c for c in run.by_type[t.RDS_CLUSTER] if text(c.props.get("region")) == region]
+    known = [a for a in arns if known_str(a)]
+    clusters = [c for c in run.by_type[t.RDS_CLUSTER] if known_str(c.props.get("region")) == region]
     tables = [
         tb
         for tb in run.by_type[t.DYNAMODB_TABLE]
-        if region == text(tb.props.get("region"))
-        or region in [text(mapping(r).get("regionName")) for r in items(tb.props.get("replicas"))]
+        if region == known_str(tb.props.get("region"))
+        or region
+        in [known_str(mapping(r).get("regionName")) for r in list_items(tb.props.get("replicas"))]
     ]
     if known:
         ids = {a.rsplit(":", 1)[-1] for a in known if ":rds:" in a}
         names = {a.rsplit("/", 1)[-1] for a in known if ":dynamodb:" in a}
-        clusters = [c for c in clusters if text(c.props.get("clusterIdentifier")) in ids]
-        tables = [tb for tb in tables if text(tb.props.get("name")) in names]
+        clusters = [c for c in clusters if known_str(c.props.get("clusterIdentifier")) in ids]
+        tables = [tb for tb in tables if known_str(tb.props.get("name")) in names]
     aurora = run.usage.figure("aurora.storageGb") * len(clusters)
     return aurora, [
         (_table_key(tb, run.usage), run.usage.table(_table_key(tb, run.usage))["storageGb"])
@@ -467,21 +466,21 @@ def _protected(run: Pricer, region: str) -> tuple[float, list[tuple[str, float]]
 
 
 def _backup_plan(run: Pricer, res: ResourceLike) -> None:
-    region = text(res.props.get("region")) or run.primary or "us-east-1"
+    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
     aurora_gb, tables = _protected(run, region)
     table_gb = sum(gb for _name, gb in tables)
     change = run.usage.figure("backup.dailyChangePercent") / 100.0
-    for rule in (mapping(r) for r in items(res.props.get("rules"))):
+    for rule in (mapping(r) for r in list_items(res.props.get("rules"))):
         per_day = _backup_points_per_day(rule)
-        keep = num(mapping(rule.get("lifecycle")).get("deleteAfter")) or 35.0
+        keep = as_number(mapping(rule.get("lifecycle")).get("deleteAfter")) or 35.0
         vaults: list[tuple[str, float, str]] = [(region, keep, "recovery points")]
-        for copy in (mapping(c) for c in items(rule.get("copyActions"))):
+        for copy in (mapping(c) for c in list_items(rule.get("copyActions"))):
             target = arn_region(copy.get("destinationVaultArn")) or run.other(region)
             if target:
                 vaults.append(
                     (
                         target,
-                        num(mapping(copy.get("lifecycle")).get("deleteAfter")) or keep,
+                        as_number(mapping(copy.get("lifecycle")).get("deleteAfter")) or keep,
                         f"copies from {region}",
                     )
                 )
@@ -557,7 +556,7 @@ def estimate(resources: Iterable[ResourceLike], usage: Usage, prices: PriceTable
             region = (
                 "global"
                 if price_id.startswith("route53")
-                else (text(res.props.get("region")) or "us-east-1")
+                else (known_str(res.props.get("region")) or "us-east-1")
             )
             run.charge(res, region, item, 1.0, price_id, basis)
             if res.type == "aws:route53/zone:Zone":
@@ -573,7 +572,7 @@ def estimate(resources: Iterable[ResourceLike], usage: Usage, prices: PriceTable
         elif res.type in FREE:
             run.free(res, FREE[res.type])
         else:
-            region = text(res.props.get("region")) or "global"
+            region = known_str(res.props.get("region")) or "global"
             run.note(
                 res, region, "not estimated", "the estimator has no rule for this type", free=False
             )

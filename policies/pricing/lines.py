@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from policies import resource_types as t
+from policies._values import known_str, list_items
 from policies.pricing.table import HOURS_PER_MONTH, Price, PriceTable
 from policies.pricing.usage import Usage
 
@@ -123,34 +124,8 @@ class Estimate:
 # --- reading inputs -----------------------------------------------------------------------------
 
 
-def num(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def items(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list) else []
-
-
 def mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def arn_region(value: Any) -> str | None:
-    parts = (text(value) or "").split(":")
-    return parts[3] or None if len(parts) > 3 and parts[0] == "arn" else None
 
 
 _PLURAL = {"request": "requests", "request-unit": "request units", "query": "queries"}
@@ -204,16 +179,19 @@ class Pricer:
             {
                 region
                 for res in self.resources
-                for region in [text(res.props.get("region"))]
-                + [text(mapping(rep).get("regionName")) for rep in items(res.props.get("replicas"))]
+                for region in [known_str(res.props.get("region"))]
+                + [
+                    known_str(mapping(rep).get("regionName"))
+                    for rep in list_items(res.props.get("replicas"))
+                ]
                 if region
             }
         )
         primary = next(
             (
-                text(c.props.get("region"))
+                known_str(c.props.get("region"))
                 for c in self.by_type[t.RDS_CLUSTER]
-                if text(c.props.get("masterUsername")) and text(c.props.get("region"))
+                if known_str(c.props.get("masterUsername")) and known_str(c.props.get("region"))
             ),
             None,
         ) or (regions[0] if regions else None)
@@ -295,7 +273,7 @@ class Pricer:
         )
 
     def free(self, res: ResourceLike, why: str) -> None:
-        self.note(res, text(res.props.get("region")) or "global", "no charge", why, free=True)
+        self.note(res, known_str(res.props.get("region")) or "global", "no charge", why, free=True)
 
     def transfer(
         self, res: ResourceLike, source: str, target: str | None, gib: float, what: str
