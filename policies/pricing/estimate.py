@@ -79,7 +79,7 @@ FREE: dict[str, str] = {
 
 
 def _aurora_instance(run: Pricer, res: ResourceLike) -> None:
-    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
+    region = run.region_of(res)
     cls = known_str(res.props.get("instanceClass")) or "unknown"
     engine = known_str(res.props.get("engine")) or "aurora-postgresql"
     run.charge(
@@ -94,7 +94,7 @@ def _aurora_instance(run: Pricer, res: ResourceLike) -> None:
 
 
 def _aurora_cluster(run: Pricer, res: ResourceLike) -> None:
-    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
+    region = run.region_of(res)
     u = run.usage
     gb = u.figure("aurora.storageGb")
     writes, reads = u.figure("aurora.writeIoPerSecond"), u.figure("aurora.readIoPerSecond")
@@ -145,8 +145,7 @@ def _aurora_cluster(run: Pricer, res: ResourceLike) -> None:
         f"{qty(backup_gb)} GB of changes kept {retention:g} days beyond the free copy of the volume",
     )
     exports = list_items(res.props.get("enabledCloudwatchLogsExports"))
-    if exports and (region, "logs") not in run.seen_region:
-        run.seen_region.add((region, "logs"))
+    if exports and run.first_in(region, "logs"):
         logs = u.figure("cloudwatch.logsGbPerMonth")
         run.charge(
             res,
@@ -164,7 +163,7 @@ def _aurora_scaling(run: Pricer, res: ResourceLike) -> None:
     if res.props.get("scalableDimension") != "rds:cluster:ReadReplicaCount":
         run.free(res, "Application Auto Scaling is free")
         return
-    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
+    region = run.region_of(res)
     extra = run.usage.figure("aurora.extraReaders")
     most = as_number(res.props.get("maxCapacity"))
     if not extra:
@@ -204,7 +203,7 @@ def _table_key(res: ResourceLike, usage: Usage) -> str:
 
 
 def _dynamodb_table(run: Pricer, res: ResourceLike) -> None:
-    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
+    region = run.region_of(res)
     key = _table_key(res, run.usage)
     f = run.usage.table(key)
     replicas = [mapping(r) for r in list_items(res.props.get("replicas"))]
@@ -299,7 +298,7 @@ def _dynamodb_table(run: Pricer, res: ResourceLike) -> None:
 
 
 def _cache_group(run: Pricer, res: ResourceLike) -> None:
-    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
+    region = run.region_of(res)
     groups = run.by_type[t.CACHE_GLOBAL_REPLICATION_GROUP] + run.by_type[t.CACHE_REPLICATION_GROUP]
     node = known_str(res.props.get("nodeType")) or next(
         (
@@ -340,7 +339,7 @@ def _cache_group(run: Pricer, res: ResourceLike) -> None:
 
 
 def _cache_global(run: Pricer, res: ResourceLike) -> None:
-    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
+    region = run.region_of(res)
     u = run.usage
     gib = (
         u.figure("cache.writesPerSecond")
@@ -360,11 +359,10 @@ def _cache_global(run: Pricer, res: ResourceLike) -> None:
 
 
 def _kms(run: Pricer, res: ResourceLike) -> None:
-    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
+    region = run.region_of(res)
     kind = "replica key" if res.type == t.KMS_REPLICA_KEY else "key"
     run.charge(res, region, kind, 1.0, "kms.key", "1 key-month")
-    if (region, "kms") not in run.seen_region:
-        run.seen_region.add((region, "kms"))
+    if run.first_in(region, "kms"):
         n = run.usage.figure("kms.requestsPerMonth")
         run.charge(
             res,
@@ -377,7 +375,7 @@ def _kms(run: Pricer, res: ResourceLike) -> None:
 
 
 def _secret(run: Pricer, res: ResourceLike) -> None:
-    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
+    region = run.region_of(res)
     run.charge(res, region, "secret", 1.0, "secretsmanager.secret", "1 secret-month")
     for rep in list_items(res.props.get("replicas")):
         target = known_str(mapping(rep).get("region"))
@@ -390,8 +388,7 @@ def _secret(run: Pricer, res: ResourceLike) -> None:
                 "secretsmanager.secret",
                 "a replica is billed as a secret",
             )
-    if (region, "secrets") not in run.seen_region:
-        run.seen_region.add((region, "secrets"))
+    if run.first_in(region, "secrets"):
         n = run.usage.figure("secretsManager.apiCallsPerMonth")
         run.charge(
             res,
@@ -404,7 +401,7 @@ def _secret(run: Pricer, res: ResourceLike) -> None:
 
 
 def _alarm(run: Pricer, res: ResourceLike) -> None:
-    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
+    region = run.region_of(res)
     queries = [q for q in list_items(res.props.get("metricQueries")) if mapping(q).get("metric")]
     metrics = float(len(queries) or 1)
     period = as_number(res.props.get("period")) or 60.0
@@ -466,7 +463,7 @@ def _protected(run: Pricer, region: str) -> tuple[float, list[tuple[str, float]]
 
 
 def _backup_plan(run: Pricer, res: ResourceLike) -> None:
-    region = known_str(res.props.get("region")) or run.primary or "us-east-1"
+    region = run.region_of(res)
     aurora_gb, tables = _protected(run, region)
     table_gb = sum(gb for _name, gb in tables)
     change = run.usage.figure("backup.dailyChangePercent") / 100.0

@@ -198,6 +198,17 @@ class Pricer:
         others = [r for r in regions if r != primary]
         return primary, others[0] if others else None
 
+    def region_of(self, res: ResourceLike) -> str:
+        """The resource's region input; without one, the pair's primary (else us-east-1)."""
+        return known_str(res.props.get("region")) or self.primary or "us-east-1"
+
+    def first_in(self, region: str, what: str) -> bool:
+        """True once per region for ``what``: a charge billed per region, not per resource."""
+        if (region, what) in self.seen_region:
+            return False
+        self.seen_region.add((region, what))
+        return True
+
     def other(self, region: str) -> str | None:
         if region == self.primary:
             return self.secondary
