@@ -117,7 +117,7 @@ class AuroraCanaries:
         retries: bool = True,
     ) -> dict[str, Any]:
         """One Data API statement against the cluster ``arn`` in ``region``."""
-        parameters = [{"name": k, "value": _field(v)} for k, v in (params or {}).items()]
+        parameters = [{"name": k, "value": data_api_field(v)} for k, v in (params or {}).items()]
         return self.aws.call(
             "rds-data",
             region,
@@ -169,7 +169,7 @@ class AuroraCanaries:
             if error_code(exc) == "DatabaseErrorException" and "does not exist" in str(exc):
                 return set()
             raise
-        return {str(_value(row[0])) for row in result.get("records", [])}
+        return {str(data_api_value(row[0])) for row in result.get("records", [])}
 
     def delete(self, region: str, arn: str, ids: Iterable[str] | None = None) -> int:
         """Delete some (or all) of this drill's canaries on the writer."""
@@ -365,7 +365,8 @@ class CanaryWriter:
             self._thread.join()
 
 
-def _field(value: Any) -> dict[str, Any]:
+def data_api_field(value: Any) -> dict[str, Any]:
+    """A Python value as an RDS Data API ``Field`` (the union of typed value members)."""
     if value is None:
         return {"isNull": True}
     if isinstance(value, bool):
@@ -377,7 +378,8 @@ def _field(value: Any) -> dict[str, Any]:
     return {"stringValue": str(value)}
 
 
-def _value(field_value: dict[str, Any]) -> Any:
+def data_api_value(field_value: dict[str, Any]) -> Any:
+    """The Python value of an RDS Data API ``Field`` (None for ``isNull`` or an unread type)."""
     if field_value.get("isNull"):
         return None
     for key in ("stringValue", "longValue", "doubleValue", "booleanValue"):

@@ -31,6 +31,8 @@ from moto.rds.exceptions import RDSClientError
 from moto.rds.responses import RDSResponse
 from moto.rdsdata.responses import RDSDataServiceResponse
 
+from drills.canary import data_api_field, data_api_value
+
 from .aurora import AuroraData, find_cluster_by_arn
 from .state import STATE, patch
 
@@ -125,27 +127,6 @@ def _require(params: dict[str, Any], names: list[str], sql: str) -> None:
         )
 
 
-def _value(field_value: dict[str, Any]) -> Any:
-    if field_value.get("isNull"):
-        return None
-    for key in ("stringValue", "longValue", "doubleValue", "booleanValue"):
-        if key in field_value:
-            return field_value[key]
-    return None
-
-
-def _field(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {"isNull": True}
-    if isinstance(value, bool):
-        return {"booleanValue": value}
-    if isinstance(value, int):
-        return {"longValue": value}
-    if isinstance(value, float):
-        return {"doubleValue": value}
-    return {"stringValue": str(value)}
-
-
 def _data() -> AuroraData:
     data = STATE.aurora
     assert isinstance(data, AuroraData)
@@ -156,7 +137,7 @@ def _execute_statement(self: Any) -> str:
     body = json.loads(self.body or "{}")
     arn = body.get("resourceArn", "")
     sql = body.get("sql", "")
-    params = {p["name"]: _value(p.get("value", {})) for p in body.get("parameters", [])}
+    params = {p["name"]: data_api_value(p.get("value", {})) for p in body.get("parameters", [])}
     try:
         cluster = find_cluster_by_arn(arn)
     except RDSClientError as exc:
@@ -202,7 +183,7 @@ def _execute_statement(self: Any) -> str:
         raise DataApiError("DatabaseErrorException", f"ERROR: {message}") from exc
     return json.dumps(
         {
-            "records": [[_field(v) for v in row] for row in rows],
+            "records": [[data_api_field(v) for v in row] for row in rows],
             "columnMetadata": [{"name": c} for c in columns],
             "numberOfRecordsUpdated": 0,
         }
