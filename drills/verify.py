@@ -13,6 +13,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -147,6 +148,14 @@ def loss_window(acknowledged: list[Canary], lost: list[Canary]) -> float:
     return round(max(0.0, end - start), 3)
 
 
+def record_loss(m: dict[str, Any], acked: list[Canary], lost: list[Canary]) -> None:
+    """The RPO figures of one store's measurement: canaries acknowledged, lost, loss window."""
+    m["canaries_acknowledged"] = len(acked)
+    m["canaries_lost"] = sorted(c.id for c in lost)
+    m["rpo_canaries_lost"] = len(lost)
+    m["rpo_seconds"] = loss_window(acked, lost)
+
+
 def latency_stats(latencies: list[float]) -> dict[str, float] | None:
     if not latencies:
         return None
@@ -167,10 +176,7 @@ def verify_aurora(ctx: DrillContext, phase: str, both_ways: bool) -> None:
     acked = [c for c in ctx.log.acknowledged(phase, "aurora") if c.region == src]
     present = ctx.aurora.present(dst, dst_ref.arn)
     lost = [c for c in acked if c.id not in present]
-    m["canaries_acknowledged"] = len(acked)
-    m["canaries_lost"] = sorted(c.id for c in lost)
-    m["rpo_canaries_lost"] = len(lost)
-    m["rpo_seconds"] = loss_window(acked, lost)
+    record_loss(m, acked, lost)
     ctx.event(
         "rpo",
         f"Aurora: {len(acked) - len(lost)}/{len(acked)} acknowledged canaries in {dst}",
@@ -213,7 +219,7 @@ def replicates_back(ctx: DrillContext, phase: str, old: str) -> None:
         f"{old} to replicate from the new writer (lag under {limit:g}s)", caught_up
     )
     m["replicates_back"] = True
-    m["replication_back_latency"] = {"count": 1.0, "p50": round(lag, 4), "max": round(lag, 4)}
+    m["replication_back_latency"] = latency_stats([lag])
     m["replication_back_source"] = "AuroraGlobalDBReplicationLag"
 
 
@@ -240,10 +246,7 @@ def verify_dynamo(ctx: DrillContext, phase: str, table: str, both_ways: bool) ->
         if src in ctx.state.get("unreachable_regions", [])
         else _fresh_latency(ctx, phase, table, src, dst)
     )
-    m["canaries_acknowledged"] = len(acked)
-    m["canaries_lost"] = sorted(c.id for c in lost)
-    m["rpo_canaries_lost"] = len(lost)
-    m["rpo_seconds"] = loss_window(acked, lost)
+    record_loss(m, acked, lost)
     ctx.event(
         "rpo",
         f"DynamoDB {table}: {len(seen)}/{len(acked)} canaries in {dst}",
