@@ -53,3 +53,26 @@ def assume_role_policy(service: str) -> str:
             ],
         }
     )
+
+
+def account_trust_policy(service: str, account_id: str) -> str:
+    """Trust policy letting one AWS service principal assume a role for ``account_id`` only.
+
+    The ``aws:SourceAccount`` condition is the confused-deputy guard (the VPC flow logs IAM role
+    page shows it for ``vpc-flow-logs.amazonaws.com``; IAM User Guide, "The confused deputy
+    problem").
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                }
+            ],
+        },
+        sort_keys=True,
+    )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.naming import account_trust_policy
 from components.settings import ExistingNetwork
 
 POSTGRES_PORT = 5432
@@ -193,21 +194,7 @@ class RegionalNetwork(pulumi.ComponentResource):
             name=f"{args.prefix}-vpc-flow-logs-{region}",
             description=f"VPC flow logs of {args.prefix} publish to CloudWatch Logs in {region}",
             assume_role_policy=account_id.apply(
-                lambda acct: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                                "Action": "sts:AssumeRole",
-                                # Confused-deputy guard from the flow-logs IAM role page.
-                                "Condition": {"StringEquals": {"aws:SourceAccount": acct}},
-                            }
-                        ],
-                    },
-                    sort_keys=True,
-                )
+                lambda acct: account_trust_policy("vpc-flow-logs.amazonaws.com", acct)
             ),
             opts=child,
         )

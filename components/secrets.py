@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.functions import secret_rotation
-from components.naming import other
+from components.naming import account_trust_policy, other
 
 RECOVERY_WINDOW_DAYS = 30
 ROTATION_DAYS = 30
@@ -136,20 +136,7 @@ def _rotation(
         name=function_name,
         description="Rotates one Secrets Manager secret and the credential it holds",
         assume_role_policy=account_id.account_id.apply(
-            lambda acct: json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": acct}},
-                        }
-                    ],
-                },
-                sort_keys=True,
-            )
+            lambda acct: account_trust_policy("lambda.amazonaws.com", acct)
         ),
         opts=child,
     )
