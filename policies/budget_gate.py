@@ -20,7 +20,7 @@ from policies import resource_types as t
 from policies._rule import Config, Finding, Param, Rule
 from policies._values import UNKNOWN, Res, StackView, as_number, problem, show
 from policies.pricing.estimate import estimate
-from policies.pricing.lines import Estimate
+from policies.pricing.lines import Estimate, dollars
 from policies.pricing.table import pinned_table
 from policies.pricing.usage import UsageError, default_document, json_schema, parse_usage
 
@@ -55,16 +55,12 @@ def monthly_budgets(stack: StackView) -> list[tuple[Res, float]]:
     return found
 
 
-def _dollars(value: float) -> str:
-    return f"${value:,.2f}"
-
-
 def _summary(est: Estimate, basis: str) -> str:
-    stores = ", ".join(f"{store} {_dollars(usd)}" for store, usd in est.by("store").items() if usd)
+    stores = ", ".join(f"{store} {dollars(usd)}" for store, usd in est.by("store").items() if usd)
     top = sorted(est.lines, key=lambda line: -line.monthly_usd)[:3]
-    items = ", ".join(f"{line.name} {line.item} {_dollars(line.monthly_usd)}" for line in top)
+    items = ", ".join(f"{line.name} {line.item} {dollars(line.monthly_usd)}" for line in top)
     reserved = ", ".join(
-        f"{term.removeprefix('reserved-')} {_dollars(est.reserved_monthly_usd(term))}"
+        f"{term.removeprefix('reserved-')} {dollars(est.reserved_monthly_usd(term))}"
         for term in BASES[1:]
         if term != basis
     )
@@ -97,8 +93,8 @@ def _gate(stack: StackView, cfg: Config) -> Iterator[Finding]:
         problem(
             budget,
             "limitAmount",
-            f"is {show(limit)} USD, but the estimated monthly cost ({basis}) is {_dollars(total)}, "
-            f"above the {_dollars(allowed)} the budget allows with {show(headroom)}% headroom "
+            f"is {show(limit)} USD, but the estimated monthly cost ({basis}) is {dollars(total)}, "
+            f"above the {dollars(allowed)} the budget allows with {show(headroom)}% headroom "
             f"({_summary(est, basis)})",
             "lower capacity in the stack file, reserve the steady compute, or raise "
             "budgetMonthlyLimitUsd to a justified figure",

@@ -28,7 +28,7 @@ from rich.table import Table
 from policies.budget_gate import BASES, NAME, RULES
 from policies.catalog import level
 from policies.pricing.estimate import estimate
-from policies.pricing.lines import Estimate, Line
+from policies.pricing.lines import Estimate, Line, dollars
 from policies.pricing.table import HOURS_PER_MONTH, TABLE_PATH, pinned_table
 from policies.pricing.usage import UsageError, parse_usage
 from preflight.cost_diff import CostDelta, compare, delta_document, delta_table, headline
@@ -242,10 +242,6 @@ def _budget(resources: Sequence[RecordedResource]) -> float | None:
 # --- report -------------------------------------------------------------------------------------
 
 
-def _usd(value: float) -> str:
-    return f"${value:,.2f}"
-
-
 def _term_totals(report: CostReport) -> dict[str, float]:
     return {TERM_LABEL[t]: report.estimate.reserved_monthly_usd(t) for t in TERM_LABEL}
 
@@ -256,10 +252,10 @@ def cost_section(report: CostReport) -> Group:
     total = est.monthly_usd
     reserved = _term_totals(report)
     parts: list[Any] = []
-    budget = f" · budget {_usd(report.budget_usd)}" if report.budget_usd is not None else ""
+    budget = f" · budget {dollars(report.budget_usd)}" if report.budget_usd is not None else ""
     parts.append(
-        f"[bold]Monthly cost estimate: {_usd(total)}[/] on demand · reserved 1y {_usd(reserved['1y'])}"
-        f" · 3y {_usd(reserved['3y'])}{budget} [dim]({HOURS_PER_MONTH:g} h months, prices"
+        f"[bold]Monthly cost estimate: {dollars(total)}[/] on demand · reserved 1y {dollars(reserved['1y'])}"
+        f" · 3y {dollars(reserved['3y'])}{budget} [dim]({HOURS_PER_MONTH:g} h months, prices"
         f" {escape(_rel(TABLE_PATH, REPO))})[/]"
     )
     if report.against is not None:
@@ -289,7 +285,7 @@ def _top_table(est: Estimate) -> Table:
             escape(line.name),
             escape(line.item),
             line.region,
-            _usd(line.monthly_usd),
+            dollars(line.monthly_usd),
             escape(line.basis),
         )
     return table
@@ -308,11 +304,11 @@ def _store_table(est: Estimate) -> Table:
     table.add_column("Store", footer="Total")
     for region in regions:
         column = sum(cells[s][region] for s in cells)
-        table.add_column(region, justify="right", footer=_usd(column))
-    table.add_column("Total", justify="right", footer=_usd(est.monthly_usd))
+        table.add_column(region, justify="right", footer=dollars(column))
+    table.add_column("Total", justify="right", footer=dollars(est.monthly_usd))
     for store, usd in est.by("store").items():
-        row = [_usd(cells[store][r]) if cells[store].get(r) else "" for r in regions]
-        table.add_row(store, *row, _usd(usd))
+        row = [dollars(cells[store][r]) if cells[store].get(r) else "" for r in regions]
+        table.add_row(store, *row, dollars(usd))
     return table
 
 
@@ -340,10 +336,10 @@ def _reserved_table(est: Estimate) -> Table:
         table.add_row(
             f"{kind}{role}",
             region,
-            _usd(od),
-            f"{_usd(terms['reserved-1y'])} [dim]{options['reserved-1y']}[/]",
-            f"{_usd(terms['reserved-3y'])} [dim]{options['reserved-3y']}[/]",
-            f"{_usd(od - terms['reserved-1y'])} / {_usd(od - terms['reserved-3y'])}",
+            dollars(od),
+            f"{dollars(terms['reserved-1y'])} [dim]{options['reserved-1y']}[/]",
+            f"{dollars(terms['reserved-3y'])} [dim]{options['reserved-3y']}[/]",
+            f"{dollars(od - terms['reserved-1y'])} / {dollars(od - terms['reserved-3y'])}",
         )
     return table
 
@@ -359,9 +355,9 @@ def _budget_lines(report: CostReport) -> list[str]:
     share = 100.0 * est.monthly_usd / report.budget_usd if report.budget_usd else 0.0
     verdict = "[green]within[/]" if total <= allowed else "[bold red]over[/]"
     return [
-        f"Budget (budgetMonthlyLimitUsd): {_usd(report.budget_usd)}; on-demand estimate uses {share:.0f}%."
+        f"Budget (budgetMonthlyLimitUsd): {dollars(report.budget_usd)}; on-demand estimate uses {share:.0f}%."
         f" Gate {NAME} ({gate.level}, {gate.headroom_percent:g}% headroom, {gate.compare_with}):"
-        f" allows {_usd(allowed)}; {_usd(total)} is {verdict}."
+        f" allows {dollars(allowed)}; {dollars(total)} is {verdict}."
     ]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.table import Table
 
-from policies.pricing.lines import Estimate
+from policies.pricing.lines import Estimate, dollars
 
 CENT = 0.005
 """Differences below half a cent are rounding, not change."""
@@ -144,7 +144,7 @@ def signed(value: float) -> str:
 
 
 def _usd(value: float | None) -> str:
-    return "-" if value is None else f"${value:,.2f}"
+    return "-" if value is None else dollars(value)
 
 
 def headline(delta: CostDelta) -> str:

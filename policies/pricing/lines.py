@@ -144,6 +144,11 @@ def rate(usd: float, unit: str) -> str:
     return f"{_money(usd)}/{unit}"
 
 
+def dollars(value: float) -> str:
+    """``$1,234.50``: a monthly figure in whole cents, as every cost report prints it."""
+    return f"${value:,.2f}"
+
+
 def qty(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 or value.is_integer() else f"{value:,.2f}"
 
