@@ -269,10 +269,6 @@ class Faults:
                 gate = self.gates[operation] = Gate(operation)
             return gate
 
-    def never_complete(self, operation: str) -> Gate:
-        """``operation`` starts (status changes) but its completion never comes."""
-        return self.hold(operation)
-
     def park(self, operation: str, finish: Callable[[], None]) -> bool:
         """Called by an operation as it starts: True when a gate holds it (``finish`` runs at
         release), False when it should schedule its own completion."""
