@@ -9,7 +9,7 @@ file from the AWS Price List API; nothing else writes it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -185,10 +185,3 @@ def load_table(path: Path = TABLE_PATH) -> PriceTable:
 def pinned_table() -> PriceTable:
     """The table shipped with the pack, read once per process."""
     return load_table(TABLE_PATH)
-
-
-def replace_prices(table: PriceTable, prices: Iterable[Price]) -> PriceTable:
-    """A copy of ``table`` with ``prices`` replacing the entries of the same key (order kept)."""
-    new = {(p.id, p.region, p.term): p for p in prices}
-    kept = [new.pop((p.id, p.region, p.term), p) for p in table.prices]
-    return PriceTable((*kept, *new.values()), table.meta)
