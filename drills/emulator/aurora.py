@@ -440,7 +440,8 @@ def global_backend() -> RDSBackend:
     return rds_backends[DEFAULT_ACCOUNT_ID][GLOBAL_REGION]
 
 
-def _data() -> AuroraData:
+def aurora_data() -> AuroraData:
+    """The installed Aurora extension's state (``install`` ran)."""
     data = STATE.aurora
     assert isinstance(data, AuroraData)
     return data
@@ -487,7 +488,7 @@ def _describe_global_clusters(self: Any) -> ActionResult:
 def _switchover_global_cluster(self: Any) -> ActionResult:
     gc = _get_global(self.params["GlobalClusterIdentifier"])
     target = find_cluster(self.params["TargetDbClusterIdentifier"], self.backend)
-    _data().start_transition(gc, target, switchover=True, allow_data_loss=False)
+    aurora_data().start_transition(gc, target, switchover=True, allow_data_loss=False)
     return ActionResult({"GlobalCluster": gc})
 
 
@@ -496,7 +497,7 @@ def _failover_global_cluster(self: Any) -> ActionResult:
     target = find_cluster(self.params["TargetDbClusterIdentifier"], self.backend)
     allow = bool(self.params.get("AllowDataLoss", False))
     switchover = bool(self.params.get("Switchover", False))
-    _data().start_transition(gc, target, switchover=switchover, allow_data_loss=allow)
+    aurora_data().start_transition(gc, target, switchover=switchover, allow_data_loss=allow)
     return ActionResult({"GlobalCluster": gc})
 
 
@@ -508,12 +509,12 @@ def _remove_from_global_cluster(self: Any) -> ActionResult:
             "DBClusterNotFoundFault",
             f"{cluster.db_cluster_arn} is not a member of {gc.global_cluster_identifier}.",
         )
-    _data().detach(gc, cluster)
+    aurora_data().detach(gc, cluster)
     return ActionResult({"GlobalCluster": gc})
 
 
 def _members_with_sync_status(self: GlobalCluster) -> list[dict[str, Any]]:
-    data = _data()
+    data = aurora_data()
     members: list[dict[str, Any]] = []
     readers = [m.db_cluster_arn for m in self.members if not m.is_writer]
     for member in self.members:

@@ -33,8 +33,8 @@ from moto.rdsdata.responses import RDSDataServiceResponse
 
 from drills.canary import data_api_field, data_api_value
 
-from .aurora import AuroraData, find_cluster_by_arn
-from .state import STATE, patch
+from .aurora import aurora_data, find_cluster_by_arn
+from .state import patch
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _COLUMNS = rf"{_IDENT}(?:\s*,\s*{_IDENT})*"
@@ -127,12 +127,6 @@ def _require(params: dict[str, Any], names: list[str], sql: str) -> None:
         )
 
 
-def _data() -> AuroraData:
-    data = STATE.aurora
-    assert isinstance(data, AuroraData)
-    return data
-
-
 def _execute_statement(self: Any) -> str:
     body = json.loads(self.body or "{}")
     arn = body.get("resourceArn", "")
@@ -144,7 +138,7 @@ def _execute_statement(self: Any) -> str:
         raise DataApiError("BadRequestException", f"Resource {arn} not found") from exc
     if cluster.region != self.region:
         raise DataApiError("BadRequestException", f"Resource {arn} is not in {self.region}")
-    data = _data()
+    data = aurora_data()
     if not cluster.http_endpoint_enabled:
         raise DataApiError(
             "HttpEndpointNotEnabledException",

@@ -18,14 +18,8 @@ from moto.rds.exceptions import RDSClientError
 from moto.rds.models import DBCluster
 from moto.rds.responses import RDSResponse
 
-from .aurora import AuroraData, find_cluster, new_store
+from .aurora import aurora_data, find_cluster, new_store
 from .state import STATE, patch
-
-
-def _data() -> AuroraData:
-    data = STATE.aurora
-    assert isinstance(data, AuroraData)
-    return data
 
 
 def _restore_db_cluster_to_point_in_time(self: Any) -> ActionResult:
@@ -59,7 +53,7 @@ def _restore_db_cluster_to_point_in_time(self: Any) -> ActionResult:
         **overrides,
     )
     cluster.is_writer = False
-    data = _data()
+    data = aurora_data()
     history = [h for h in data.store(source).history if h[0] <= restore_ts]
     data.stores[cluster.db_cluster_arn] = new_store(cluster.db_cluster_arn, history)
     arn = cluster.db_cluster_arn
