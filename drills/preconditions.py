@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -320,11 +321,12 @@ def _aurora_checks(
             else f"{len(gc.get('GlobalClusterMembers', []))} members connected",
         )
     )
+    clusters: dict[str, dict[str, Any]] = {}
     for region in (writer, reader):
         if region == writer and not writer_up:
             continue
         try:
-            cluster = describe_cluster(ctx, region)
+            cluster = clusters[region] = describe_cluster(ctx, region)
         except RegionUnavailableError as exc:
             checks.append(Check(f"aurora-cluster-{region}", False, str(exc)))
             continue
@@ -341,13 +343,7 @@ def _aurora_checks(
                 Check("aurora-backups", retention >= 1, f"backup retention {retention} days")
             )
     data_api_on: dict[str, bool] = {}
-    for region in (writer, reader):
-        if region == writer and not writer_up:
-            continue
-        try:
-            cluster = describe_cluster(ctx, region)
-        except (RegionUnavailableError, ClientError):
-            continue
+    for region, cluster in clusters.items():  # the clusters described above, in that order
         on = bool(cluster.get("HttpEndpointEnabled"))
         data_api_on[region] = on
         checks.append(
