@@ -79,6 +79,13 @@ def writer_regions(global_cluster: dict[str, Any]) -> list[str]:
     ]
 
 
+def synchronized(member: dict[str, Any]) -> bool:
+    """Whether a global cluster member replicates normally: ``SynchronizationStatus``
+    ``connected`` (RDS API Reference, GlobalClusterMember: ``connected | pending-resync``);
+    a member that reports none counts as connected."""
+    return bool(member.get("SynchronizationStatus", "connected") == "connected")
+
+
 def member(global_cluster: dict[str, Any], region: str) -> dict[str, Any] | None:
     """The member of ``global_cluster`` in ``region``."""
     for m in global_cluster.get("GlobalClusterMembers", []):

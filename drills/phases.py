@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 from .canary import Canary, CanaryWriter
 from .engine import DrillContext, Step
 from .errors import RegionUnavailableError
-from .health import describe_cluster, describe_global_cluster, member, reachable, wait_for_region
+from .health import (
+    describe_cluster,
+    describe_global_cluster,
+    member,
+    reachable,
+    synchronized,
+    wait_for_region,
+)
 from .metrics import RPO_LAG, aurora_lag
 from .probes import probe_for, tls_connector
 from .reconcile_steps import reconcile_steps
@@ -207,7 +214,7 @@ def _rebuild(phase: Phase) -> Callable[[DrillContext], None]:
             if (
                 old is not None
                 and not old.get("IsWriter")
-                and old.get("SynchronizationStatus", "connected") == "connected"
+                and synchronized(old)
                 and gc.get("Status") == "available"
                 and describe_cluster(ctx, src).get("Status") == "available"
             ):

@@ -30,6 +30,7 @@ from .health import (
     describe_global_cluster,
     reachable,
     region_of_arn,
+    synchronized,
     writer_regions,
 )
 from .journal import stack_lock_holder
@@ -310,7 +311,7 @@ def _aurora_checks(
     unsynced = [
         region_of_arn(m["DBClusterArn"])
         for m in gc.get("GlobalClusterMembers", [])
-        if m.get("SynchronizationStatus", "connected") != "connected"
+        if not synchronized(m)
     ]
     checks.append(
         Check(

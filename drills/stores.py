@@ -31,6 +31,7 @@ from .health import (
     describe_global_cluster,
     reachable,
     region_of_arn,
+    synchronized,
     writer_regions,
 )
 
@@ -119,7 +120,7 @@ class AuroraGlobal:
         ready = tuple(
             region_of_arn(m["DBClusterArn"])
             for m in gc.get("GlobalClusterMembers", [])
-            if not m.get("IsWriter") and m.get("SynchronizationStatus", "connected") == "connected"
+            if not m.get("IsWriter") and synchronized(m)
         )
         return StoreState(
             primaries=tuple(writer_regions(gc)),

@@ -21,7 +21,7 @@ from .aws import error_code
 from .canary import Canary
 from .engine import DrillContext
 from .errors import RegionUnavailableError, VerificationError
-from .health import describe_global_cluster, writer_regions
+from .health import describe_global_cluster, synchronized, writer_regions
 
 
 def phase_regions(ctx: DrillContext, phase: str) -> tuple[str, str]:
@@ -208,7 +208,7 @@ def replicates_back(ctx: DrillContext, phase: str, old: str) -> None:
         )
         if member is None or member.get("IsWriter"):
             return None
-        if member.get("SynchronizationStatus", "connected") != "connected":
+        if not synchronized(member):
             return None
         sample = aurora_lag(ctx, old)
         if sample is None or sample.milliseconds > limit * 1000:
