@@ -194,6 +194,19 @@ class DrillContext:
         return self.journal.state
 
     @property
+    def unreachable(self) -> frozenset[str]:
+        """Regions found unreachable during the drill (persisted: a resume knows them too)."""
+        return frozenset(self.state.get("unreachable_regions", []))
+
+    def mark_unreachable(self, *regions: str) -> None:
+        """Add ``regions`` to :attr:`unreachable`."""
+        self.state["unreachable_regions"] = sorted(self.unreachable | set(regions))
+
+    def mark_reachable(self, region: str) -> None:
+        """Remove ``region`` from :attr:`unreachable` (it answers again)."""
+        self.state["unreachable_regions"] = sorted(self.unreachable - {region})
+
+    @property
     def drill_id(self) -> str:
         """This drill's id."""
         return self.journal.drill_id

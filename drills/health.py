@@ -197,11 +197,10 @@ def reachable(ctx: DrillContext, region: str) -> bool:
 
 def stop_condition_alarms(ctx: DrillContext) -> list[str]:
     """Stop-condition alarms now in ALARM (regions known to be down are skipped)."""
-    down = set(ctx.state.get("unreachable_regions", []))
-    regions = tuple(r for r in ctx.target.regions if r not in down)
+    regions = tuple(r for r in ctx.target.regions if r not in ctx.unreachable)
     firing, unreachable = alarms_in_alarm(ctx, regions)
     if unreachable:
-        ctx.state["unreachable_regions"] = sorted(down | set(unreachable))
+        ctx.mark_unreachable(*unreachable)
         ctx.event("unreachable", f"alarms not readable in {', '.join(unreachable)}")
     return firing
 
@@ -233,7 +232,7 @@ def single_writer(ctx: DrillContext, step: Step | None) -> dict[str, Any]:
     if ctx.in_rollback:
         _wait_available(ctx)
     data_plane = step is None or step.moves_writer
-    down = set(ctx.state.get("unreachable_regions", []))
+    down = ctx.unreachable
     with ThreadPoolExecutor(max_workers=4) as pool:
         gc_future = pool.submit(describe_global_cluster, ctx)
         cache_future = pool.submit(describe_datastore, ctx) if ctx.target.cache_global_id else None
@@ -321,7 +320,7 @@ def active_region_values(ctx: DrillContext) -> dict[str, str] | None:
     name = ctx.target.active_region_parameter
     if not name:
         return None
-    down = set(ctx.state.get("unreachable_regions", []))
+    down = ctx.unreachable
     values: dict[str, str] = {}
     for region in ctx.target.regions:
         if region in down:

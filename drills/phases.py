@@ -81,9 +81,7 @@ def _declare_loss(phase: Phase) -> Callable[[DrillContext], None]:
         asked = time.time()
         up = reachable(ctx, src)
         if not up:
-            ctx.state["unreachable_regions"] = sorted(
-                set(ctx.state.get("unreachable_regions", [])) | {src}
-            )
+            ctx.mark_unreachable(src)
         contact = [c.acked_at for c in ctx.log.attempts(phase.name) if c.ok and c.region == src]
         ph.setdefault("fault_at", max(contact) if contact and not up else asked)
         ph.setdefault("fault", "primary region lost")
@@ -204,9 +202,7 @@ def _rebuild(phase: Phase) -> Callable[[DrillContext], None]:
             m["region_back_at"] = wait_for_region(ctx, src)
         else:
             m.setdefault("region_back_at", time.time())
-        ctx.state["unreachable_regions"] = [
-            r for r in ctx.state.get("unreachable_regions", []) if r != src
-        ]
+        ctx.mark_reachable(src)
 
         def rejoined() -> float | None:
             gc = describe_global_cluster(ctx, (dst, src))

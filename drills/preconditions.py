@@ -191,9 +191,7 @@ def check_preconditions(
     max_lag = objectives.max_replication_lag_seconds if objectives else 5.0
     writer_up = reachable(ctx, writer)
     if not writer_up:
-        ctx.state["unreachable_regions"] = sorted(
-            set(ctx.state.get("unreachable_regions", [])) | {writer}
-        )
+        ctx.mark_unreachable(writer)
     checks.append(
         Check(
             "primary-region-reachable",

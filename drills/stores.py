@@ -266,7 +266,7 @@ class DynamoActiveRegion:
         """The parameter in every reachable region; two values disagreeing is not settled."""
         values: list[str] = []
         for region in ctx.target.regions:
-            if region in ctx.state.get("unreachable_regions", []):
+            if region in ctx.unreachable:
                 continue
             value = self.read(ctx, region)
             if value is not None:
@@ -295,7 +295,7 @@ class DynamoActiveRegion:
         keeps the parameter's type and AllowedPattern: SSM refuses a value outside it)."""
         name = ctx.target.active_region_parameter
         for where in (region, ctx.target.other(region)):
-            if where in ctx.state.get("unreachable_regions", []):
+            if where in ctx.unreachable:
                 continue
             ctx.aws.call("ssm", where, "put_parameter", Name=name, Value=region, Overwrite=True)
             ctx.event("setting", f"{name} = {region} in {where}", store="dynamodb")
@@ -322,7 +322,7 @@ def store(name: str) -> SwitchableStore:
 
 def _order(ctx: DrillContext) -> tuple[str, ...]:
     """Regions to read from: reachable ones first (the secondary usually survives)."""
-    down = set(ctx.state.get("unreachable_regions", []))
+    down = ctx.unreachable
     regions = [ctx.target.secondary_region, ctx.target.primary_region]
     return tuple(sorted(regions, key=lambda r: r in down))
 

@@ -65,7 +65,7 @@ def cleanup_canaries(ctx: DrillContext, best_effort: bool = False) -> None:
     for canary in ctx.log.attempts():
         if canary.store == "dynamodb" and canary.target:
             by_table.setdefault(canary.target, set()).add(canary.id)
-    down = set(ctx.state.get("unreachable_regions", []))
+    down = ctx.unreachable
     write_region = str(ctx.state.get("dynamodb_write_region", ctx.target.primary_region))
     regions = [write_region, *[r for r in ctx.target.regions if r != write_region]]
     for table, ids in by_table.items():
@@ -184,7 +184,7 @@ def verify_aurora(ctx: DrillContext, phase: str, both_ways: bool) -> None:
         phase=phase,
         lost=len(lost),
     )
-    if both_ways and src not in ctx.state.get("unreachable_regions", []):
+    if both_ways and src not in ctx.unreachable:
         replicates_back(ctx, phase, src)
 
 
@@ -242,9 +242,7 @@ def verify_dynamo(ctx: DrillContext, phase: str, table: str, both_ways: bool) ->
     # The canaries above were written before the move, so "seen after" is not a replication
     # latency (it includes the move): that is measured on fresh items, written now.
     m["replication_latency"] = (
-        None
-        if src in ctx.state.get("unreachable_regions", [])
-        else _fresh_latency(ctx, phase, table, src, dst)
+        None if src in ctx.unreachable else _fresh_latency(ctx, phase, table, src, dst)
     )
     record_loss(m, acked, lost)
     ctx.event(
@@ -253,7 +251,7 @@ def verify_dynamo(ctx: DrillContext, phase: str, table: str, both_ways: bool) ->
         store="dynamodb",
         phase=phase,
     )
-    if both_ways and src not in ctx.state.get("unreachable_regions", []):
+    if both_ways and src not in ctx.unreachable:
         back = _probe(ctx, f"{phase}-after", table, dst)
         arrived = wait_present(
             ctx,
