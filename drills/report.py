@@ -379,7 +379,7 @@ def timeline_figure(result: DrillResult) -> Any:
             label=label if label not in seen else None,
         )
         seen.add(label)
-    _objectives(ax, edge, result, xmin, xmax)
+    notes = _objectives(ax, edge, result, xmin, xmax)
     ax.set_yticks(range(lanes))
     ax.set_yticklabels(
         [""] * len(steps)
@@ -388,7 +388,7 @@ def timeline_figure(result: DrillResult) -> Any:
         fontsize=7,
     )
     ax.invert_yaxis()
-    ax.set_xlabel("seconds since the drill started")
+    ax.set_xlabel("\n".join(["seconds since the drill started", *notes]), fontsize=8)
     figures = (
         f"RTO {_fmt_seconds(result.rto_seconds)}, canaries lost {result.canaries_lost}"
         if result.measured
@@ -400,34 +400,40 @@ def timeline_figure(result: DrillResult) -> Any:
     return fig
 
 
-def _objectives(ax: Any, edge: Any, result: DrillResult, xmin: float, xmax: float) -> None:
+def _objectives(ax: Any, edge: Any, result: DrillResult, xmin: float, xmax: float) -> list[str]:
     """The RTO objective after each phase's fault and the RPO window before it: drawn where
-    they fall inside the drill's scale, an arrow at the edge (with the value) where not. The
-    RPO window is a strip along the top edge rather than a wash over the whole chart."""
+    they fall inside the drill's scale, a short arrow at the edge where not. The RPO window is a
+    strip along the top edge rather than a wash over the whole chart. Returns one note per
+    off-scale objective (with its value), which the caller prints under the axis, where it
+    cannot cover a step's label."""
     obj = result.objectives
     if obj is None:
-        return
+        return []
     start = result.started_at
     faults = sorted({m.fault_at - start for m in result.measurements if m.fault_at is not None})
     red, dark = "#e74c3c", "#c0392b"
+    notes: list[str] = []
+
+    def edge_arrow(x: float, towards: int, color: str) -> None:
+        ax.annotate(
+            "",
+            xy=(x, 0.992),
+            xycoords=edge,
+            xytext=(-18 * towards, 0),
+            textcoords="offset points",
+            arrowprops={"arrowstyle": "-|>", "color": color},
+        )
+
     for n, fault in enumerate(faults):
         first = n == 0
         deadline = fault + obj.rto_seconds
         if deadline <= xmax:
             ax.axvline(deadline, color=red, linewidth=1.4, label="RTO objective" if first else None)
         else:
-            ax.annotate(
-                f"RTO objective {obj.rto_seconds:g} s after the fault at {fault:.2f} s: "
-                f"at {deadline:.0f} s, off scale",
-                xy=(xmax, 0.955 - 0.045 * n),
-                xycoords=edge,
-                xytext=(-8, 0),
-                textcoords="offset points",
-                ha="right",
-                va="center",
-                fontsize=7,
-                color=red,
-                arrowprops={"arrowstyle": "-|>", "color": red},
+            edge_arrow(xmax, 1, red)
+            notes.append(
+                f"RTO objective {obj.rto_seconds:g} s after the fault at {fault:.2f} s:"
+                f" at {deadline:.0f} s, off scale (arrow, right)"
             )
             if first:
                 ax.plot([], [], color=red, linewidth=1.4, label="RTO objective (off scale: arrow)")
@@ -442,19 +448,12 @@ def _objectives(ax: Any, edge: Any, result: DrillResult, xmin: float, xmax: floa
             label="RPO objective (window before each fault)" if first else None,
         )
         if begin < xmin:
-            ax.annotate(
-                f"RPO window {obj.rpo_seconds:g} s before the fault at {fault:.2f} s "
-                "starts off scale",
-                xy=(xmin, 0.955 - 0.045 * (n + len(faults))),
-                xycoords=edge,
-                xytext=(8, 0),
-                textcoords="offset points",
-                ha="left",
-                va="center",
-                fontsize=7,
-                color=dark,
-                arrowprops={"arrowstyle": "-|>", "color": dark},
+            edge_arrow(xmin, -1, dark)
+            notes.append(
+                f"RPO window {obj.rpo_seconds:g} s before the fault at {fault:.2f} s:"
+                " starts off scale (arrow, left)"
             )
+    return notes
 
 
 def write_reports(result: DrillResult, directory: Path) -> dict[str, Path]:
