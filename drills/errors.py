@@ -16,7 +16,16 @@ class DrillConfigError(DrillError):
         self.key = key
         self.value = value
         self.allowed = allowed
-        super().__init__(f"config {key}={value!r} is not valid: expected {allowed}")
+        super().__init__(f"{_subject(key)} has value {value!r}; allowed: {allowed}")
+
+
+def _subject(key: str) -> str:
+    """What a key names, in the words of the settings loader's errors ("config key 'X'")."""
+    if key.startswith("output "):
+        return f"stack output {key.removeprefix('output ')!r}"
+    if key == "pulumi":
+        return "the pulumi command"
+    return f"config key {key!r}"
 
 
 class PreconditionFailedError(DrillError):

@@ -4,6 +4,7 @@ read from a recording, and the sandbox's preview planner."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -46,9 +47,13 @@ def test_objectives_from_nested_or_flat_config_with_clear_errors() -> None:
     assert parse_objectives(
         '{"rtoSeconds": "30", "rpoSeconds": "1", "maxReplicationLagSeconds": "2"}'
     ) == Objectives(30, 1, 2)
-    with pytest.raises(DrillConfigError, match=r"drills.rtoSeconds='soon'.*number of seconds"):
+    # worded like the settings loader's errors: the key, the value, what is allowed
+    with pytest.raises(
+        DrillConfigError,
+        match=r"config key 'drills\.rtoSeconds' has value 'soon'; allowed: .*seconds",
+    ):
         parse_objectives({"rtoSeconds": "soon"})
-    with pytest.raises(DrillConfigError, match=r"drills\.rpoSeconds=-1"):
+    with pytest.raises(DrillConfigError, match=r"config key 'drills\.rpoSeconds' has value -1;"):
         parse_objectives({"rpoSeconds": -1})
 
 
@@ -83,7 +88,10 @@ def test_dns_ttl_from_outputs_is_whole_seconds() -> None:
         target = target_from_outputs({**OUTPUTS, **dns, "dnsTtlSeconds": given})
         assert target.require_dns().ttl_seconds == 30
     for bad in (30.5, "soon", True, -1):
-        with pytest.raises(DrillConfigError, match="output dnsTtlSeconds"):
+        with pytest.raises(
+            DrillConfigError,
+            match=rf"stack output 'dnsTtlSeconds' has value {re.escape(repr(bad))}; allowed: an integer TTL",
+        ):
             target_from_outputs({**OUTPUTS, **dns, "dnsTtlSeconds": bad})
 
 
@@ -94,7 +102,9 @@ def test_target_from_outputs_names_what_is_missing() -> None:
     assert target.objectives == Objectives(600, 10, 5)
     assert StackTarget.from_json(json.loads(json.dumps(target.to_json()))) == target
     broken = {k: v for k, v in OUTPUTS.items() if k != "globalClusterId"}
-    with pytest.raises(DrillConfigError, match="output globalClusterId"):
+    with pytest.raises(
+        DrillConfigError, match=r"stack output 'globalClusterId' has value None; allowed: a value"
+    ):
         target_from_outputs(broken)
 
 
