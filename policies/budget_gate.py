@@ -41,15 +41,22 @@ class SchemaParam(Param):
         return schema
 
 
+def monthly_cost_limit(budget: Any) -> float | None:
+    """The limit in USD of a monthly COST budget (``budget.get`` reads its inputs), else None.
+
+    The one definition of "the budget" that the gate and preflight's report both use."""
+    if budget.get("budgetType") not in ("COST", None, UNKNOWN):
+        return None
+    if budget.get("timeUnit") not in ("MONTHLY", None, UNKNOWN):
+        return None
+    return as_number(budget.get("limitAmount"))
+
+
 def monthly_budgets(stack: StackView) -> list[tuple[Res, float]]:
     """Known monthly COST budgets of the stack and their limits in USD."""
     found = []
     for budget in stack.of_type(t.BUDGET):
-        if budget.get("budgetType") not in ("COST", None, UNKNOWN):
-            continue
-        if budget.get("timeUnit") not in ("MONTHLY", None, UNKNOWN):
-            continue
-        amount = as_number(budget.get("limitAmount"))
+        amount = monthly_cost_limit(budget)
         if amount is not None:
             found.append((budget, amount))
     return found

@@ -25,7 +25,7 @@ from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
 
-from policies.budget_gate import BASES, NAME, RULES
+from policies.budget_gate import BASES, NAME, RULES, monthly_cost_limit
 from policies.catalog import level
 from policies.pricing.estimate import estimate
 from policies.pricing.lines import Estimate, Line, dollars
@@ -121,14 +121,17 @@ def gate_settings(
             settings.note = f"{where} has no {NAME}.usage: the gate judges the pack's default usage"
         return settings
     defaults = GATE.defaults()
+    # The bounds are the rule's own config schema (what the CLI enforces), not a second copy.
+    bounds = GATE.params["headroomPercent"].schema()
+    low, high = bounds["minimum"], bounds["maximum"]
     headroom = entry.get("headroomPercent", defaults["headroomPercent"])
     if (
         isinstance(headroom, bool)
         or not isinstance(headroom, int | float)
-        or not 0 <= headroom <= 90
+        or not low <= headroom <= high
     ):
         raise PreflightConfigError(
-            f"{where}: config key '{NAME}.headroomPercent' has value {headroom!r}; allowed: a number from 0 to 90"
+            f"{where}: config key '{NAME}.headroomPercent' has value {headroom!r}; allowed: a number from {low:g} to {high:g}"
         )
     compare = entry.get("compareWith", defaults["compareWith"])
     if compare not in BASES:
@@ -230,13 +233,14 @@ def prepare(
 
 
 def _budget(resources: Sequence[RecordedResource]) -> float | None:
-    for r in resources:
-        if r.type == "aws:budgets/budget:Budget":
-            try:
-                return float(r.inputs.get("limitAmount"))  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                return None
-    return None
+    """The budget the gate judges: the lowest monthly COST budget of the plan."""
+    limits = [
+        limit
+        for r in resources
+        if r.type == "aws:budgets/budget:Budget"
+        and (limit := monthly_cost_limit(r.inputs)) is not None
+    ]
+    return min(limits, default=None)
 
 
 # --- report -------------------------------------------------------------------------------------

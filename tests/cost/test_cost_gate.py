@@ -189,3 +189,27 @@ def test_each_recorded_stack_fits_its_budget_and_fails_a_tenth_of_it(
     (diagnostic,) = _gate(server, _with_budget(resources, tenth), _config(stack))
     assert diagnostic.enforcement_level == ("mandatory" if stack == "prod" else "advisory")
     assert f"`limitAmount` is {float(tenth):g} USD" in diagnostic.message
+
+
+def test_the_report_shows_the_budget_the_gate_judges() -> None:
+    """preflight's report and the gate agree on "the budget": the lowest monthly COST budget."""
+    from preflight.cost import _budget
+    from preflight.model import RecordedResource
+
+    def budget(name: str, **inputs: object) -> RecordedResource:
+        return RecordedResource(
+            urn=f"urn:pulumi:dev::p::aws:budgets/budget:Budget::{name}",
+            type="aws:budgets/budget:Budget",
+            name=name,
+            custom=True,
+            inputs={"budgetType": "COST", "timeUnit": "MONTHLY", **inputs},
+            parent=None,
+            provider=None,
+        )
+
+    annual = budget("annual", timeUnit="ANNUALLY", limitAmount="100")
+    usage = budget("usage", budgetType="USAGE", limitAmount="50")
+    big, small = budget("big", limitAmount="5000"), budget("small", limitAmount="2500.5")
+    assert _budget([annual, usage, big, small]) == 2500.5
+    assert _budget([annual, usage]) is None
+    assert _budget([budget("unset-unit", timeUnit=None, limitAmount="700")]) == 700.0
