@@ -523,8 +523,18 @@ def test_faults_region_down_throttling_and_held_requests(harness: DrillHarness) 
     assert harness.client("rds", PRIMARY).describe_global_clusters()["GlobalClusters"]
     faults.region_up(SECONDARY)
     faults.region_down(SECONDARY, hang=False)  # refused at once
+    # a patient client (one attempt, a normal read timeout): the refusal must not have to beat
+    # a 50 ms timeout on a busy machine
+    patient = boto3.client(
+        "rds",
+        region_name=SECONDARY,
+        endpoint_url=harness.emulator.endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}),
+    )
     with pytest.raises(ClientError) as refused:
-        impatient.describe_global_clusters()
+        patient.describe_global_clusters()
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
     faults.region_up(SECONDARY)
     assert impatient.meta.region_name == SECONDARY
