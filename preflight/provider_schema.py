@@ -57,7 +57,9 @@ FORCE_NEW: Mapping[str, frozenset[str]] = {
     ),
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": frozenset({"vpcId"}),
     # EC2 cannot modify a flow log (there is CreateFlowLogs and DeleteFlowLogs only): the
-    # provider updates its tags in place and replaces it for anything else.
+    # provider updates its tags in place and replaces it for anything else. Checked against
+    # internal/service/ec2/vpc_flow_log.go (every argument but tags `ForceNew: true`, Update
+    # "Tags only"); tagFieldSpecifications is newer than that read and goes to CreateFlowLogs too.
     "aws:ec2/flowLog:FlowLog": frozenset(
         {
             "deliverCrossAccountRole",
@@ -122,7 +124,8 @@ FORCE_NEW: Mapping[str, frozenset[str]] = {
     "aws:kms/replicaKey:ReplicaKey": frozenset({"primaryKeyArn"}),
     # function_name is `name` in pulumi-aws
     "aws:lambda/function:Function": frozenset({"name", "packageType"}),
-    # Lambda has AddPermission and RemovePermission, no update: every argument forces new.
+    # Lambda has AddPermission and RemovePermission, no update: every argument forces new
+    # (internal/service/lambda/permission.go has no UpdateWithoutTimeout; all `ForceNew: true`).
     "aws:lambda/permission:Permission": frozenset(
         {
             "action",
