@@ -128,7 +128,7 @@ SECTIONS: Final[dict[str, tuple[Figure, ...]]] = {
             0,
             1e6,
             "GB per region",
-            "Log data ingested (Aurora log exports and enhanced monitoring)",
+            "Log data ingested (Aurora log exports, enhanced monitoring, VPC flow logs, secret rotation)",
         ),
     ),
     "route53": (
