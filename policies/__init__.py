@@ -7,6 +7,7 @@ preflight import the same objects, so what the engine enforces is what the tests
 from __future__ import annotations
 
 from policies._rule import Rule
+from policies.alarms import RULES as ALARM_RULES
 from policies.backups import RULES as BACKUP_RULES
 from policies.budget_gate import RULES as BUDGET_RULES
 from policies.cost import RULES as COST_RULES
@@ -33,6 +34,7 @@ ALL_RULES: tuple[Rule, ...] = (
     *COST_RULES,
     *BUDGET_RULES,
     *RESILIENCE_RULES,
+    *ALARM_RULES,
     *ROUTE53_RULES,
     *TAGGING_RULES,
 )
