@@ -27,7 +27,7 @@ from preflight.changes import diff_plans
 from preflight.model import Recording
 from preflight.redaction import Scrubber, secret_plaintexts
 from tests.support.stacks import STACKS, recorded
-from tests.unit.test_role_flip import expected_flip_changes
+from tests.unit.test_role_flip import STATELESS_MOVES, expected_flip_changes
 
 REPO = Path(__file__).resolve().parents[2]
 UPGRADED = "16.8"
@@ -140,8 +140,16 @@ def test_after_a_refresh_the_flip_changes_only_the_role_inputs() -> None:
     flipped = recorded("dev", "primaryRegion=us-west-2", "secondaryRegion=us-east-1")
     entries, _ = refreshed(normal)
     plan = diff_plans([from_entry(e) for e in entries], [from_entry(e) for e in _written(flipped)])
-    changes = {(c.type, c.name): sorted(c.changed) for c in plan.visible}
-    assert changes == {k: sorted(v) for k, v in expected_flip_changes("dev").items()}
+    expected = expected_flip_changes("dev")
+    assert {(c.type, c.name) for c in plan.visible} == set(expected)
+    for change in plan.visible:
+        if (change.type, change.name) in STATELESS_MOVES:
+            assert change.op.value == "replace" and not change.blocks, change
+        else:
+            assert (change.op.value, sorted(change.changed)) == (
+                "update",
+                sorted(expected[change.type, change.name]),
+            ), change
 
 
 def test_the_preview_after_a_refresh_is_empty_through_the_command_line(tmp_path: Path) -> None:
