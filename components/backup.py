@@ -141,6 +141,9 @@ class CrossRegionBackup(pulumi.ComponentResource):
                         recovery_point_tags={"CopiedTo": target},
                     )
                 ],
+                # Without the Region settings here, the stack acknowledges that the account owns
+                # them (policy backup-dynamodb-copy-region-settings; preflight says what to check).
+                tags=None if s.manage_region_settings else {"BackupRegionSettings": "account"},
                 # Copies of DynamoDB backups need advanced DynamoDB backup in this region first.
                 opts=pulumi.ResourceOptions(
                     parent=self,

@@ -34,6 +34,7 @@ def test_prod_owns_the_setting_in_both_regions_before_its_plans() -> None:
         assert set(opt_in.values()) == {True} and len(opt_in) >= 15
         (plan,) = [p for p in rec.by_type(PLAN) if p.region == region]
         assert resource.urn in plan.dependencies, region
+        assert "BackupRegionSettings" not in (plan.inputs.get("tags") or {})
     assert advisories(rec.resources) == []
 
 
@@ -41,6 +42,10 @@ def test_prod_owns_the_setting_in_both_regions_before_its_plans() -> None:
 def test_a_stack_that_does_not_own_it_gets_one_advisory_per_copying_region(stack: str) -> None:
     rec = recorded(stack)
     assert rec.by_type(SETTINGS) == []
+    # the plans acknowledge it (policy backup-dynamodb-copy-region-settings)
+    assert [p.inputs["tags"] for p in rec.by_type(PLAN)] == [
+        {"BackupRegionSettings": "account"}
+    ] * 2
     lines = advisories(rec.resources)
     assert len(lines) == 2
     for region in STACK_REGIONS[stack]:
