@@ -453,7 +453,7 @@ def _dynamodb_copy_settings(stack: StackView, _cfg: Config) -> Iterator[Finding]
         owned = [s for s in selections if _selects_plan(s, plans) is plan]
         if not away or not any(_selects_dynamodb(s) for s in owned):
             continue
-        verdicts = []
+        verdicts: list[Any] = []
         for setting in (s for s in settings if s.region in (home, UNKNOWN)):
             opt_in = dig(setting.get("resourceTypeOptInPreference"), "DynamoDB")
             managed = dig(setting.get("resourceTypeManagementPreference"), "DynamoDB")
