@@ -260,7 +260,12 @@ BAD_CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("unknown section key", {"cacheNodes": 3}, "cacheNodes", "'cacheNodeType'"),
     ("unknown top-level key", {"region": "us-east-1"}, "region", "known key"),
     ("negative RTO", {"drillsRtoSeconds": -5}, "drillsRtoSeconds", "from 1 to 86400"),
-    ("drill age of a year and more", {"drillsMaxAgeDays": 400}, "drillsMaxAgeDays", "from 1 to 366"),
+    (
+        "drill age of a year and more",
+        {"drillsMaxAgeDays": 400},
+        "drillsMaxAgeDays",
+        "from 1 to 366",
+    ),
     (
         "prod without deletion protection",
         {"environment": "prod", "auroraDeletionProtection": False},
