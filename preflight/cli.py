@@ -228,7 +228,10 @@ class Output:
 def _write_json(result: PreflightResult, path: Path, compliance: Any = None) -> None:
     from preflight.jsonout import write_json
 
-    write_json(result, path, compliance=compliance)
+    if compliance is None:
+        write_json(result, path)
+    else:
+        write_json(result, path, compliance=compliance)
 
 
 def _write_graph(result: PreflightResult, path: Path) -> None:
@@ -240,7 +243,10 @@ def _write_graph(result: PreflightResult, path: Path) -> None:
 def _write_markdown(result: PreflightResult, path: Path, compliance: Any = None) -> None:
     from preflight.markdown import write_markdown
 
-    write_markdown(result, path, compliance=compliance)
+    if compliance is None:
+        write_markdown(result, path)
+    else:
+        write_markdown(result, path, compliance=compliance)
 
 
 def _import_writers() -> None:
