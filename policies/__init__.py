@@ -7,11 +7,13 @@ preflight import the same objects, so what the engine enforces is what the tests
 from __future__ import annotations
 
 from policies._rule import Rule
+from policies.access import RULES as ACCESS_RULES
 from policies.alarms import RULES as ALARM_RULES
 from policies.backups import RULES as BACKUP_RULES
 from policies.budget_gate import RULES as BUDGET_RULES
 from policies.cost import RULES as COST_RULES
 from policies.encryption import RULES as ENCRYPTION_RULES
+from policies.hardening import RULES as HARDENING_RULES
 from policies.kms import RULES as KMS_RULES
 from policies.multi_az import RULES as MULTI_AZ_RULES
 from policies.network import RULES as NETWORK_RULES
@@ -37,6 +39,8 @@ ALL_RULES: tuple[Rule, ...] = (
     *ALARM_RULES,
     *ROUTE53_RULES,
     *TAGGING_RULES,
+    *ACCESS_RULES,
+    *HARDENING_RULES,
 )
 """Every rule, grouped by concern in the order the policy table (docs/policies.md) lists them."""
 

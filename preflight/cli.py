@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -34,6 +34,9 @@ EXIT_OK = 0
 EXIT_BLOCKED = 1
 EXIT_CONFIG = 2
 EXIT_FAILED = 3
+
+COMPLIANCE_FRAMEWORKS = ("pci-dss", "fsbp", "cis")
+"""What ``--compliance`` accepts (policies/controls.py FRAMEWORK_FILES)."""
 
 app = typer.Typer(
     add_completion=False,
@@ -127,6 +130,25 @@ def preflight(
             help="Write a compact Markdown report (PR comment, GitHub job summary).",
         ),
     ] = None,
+    compliance: Annotated[
+        str | None,
+        typer.Option(
+            "--compliance",
+            metavar="FRAMEWORK",
+            help="Report every control of a framework for the stack: pci-dss, fsbp or cis"
+            " (also under 'compliance' in --json and as a --markdown section).",
+        ),
+    ] = None,
+    drill_reports: Annotated[
+        Path | None,
+        typer.Option(
+            "--drill-reports",
+            metavar="DIR",
+            show_default=".drills under --root",
+            help="Where drill reports are (<DIR>/<drill id>/report.json): the latest one of the"
+            " stack is the evidence for DR testing (PCI DSS 12.10.2).",
+        ),
+    ] = None,
 ) -> None:
     """Preview a stack offline: record the program, run the policy pack, plan the deploy.
 
@@ -146,6 +168,8 @@ def preflight(
             root=root,
             against=against,
             allow_replace=allow_replace or [],
+            compliance=compliance,
+            drill_reports=drill_reports,
         )
     )
 
@@ -160,7 +184,7 @@ class Output:
 
     option: str
     path: Path
-    write: Callable[[PreflightResult, Path], None]
+    write: Callable[..., None]
 
     def check(self) -> None:
         """Fail now, before anything runs, if the file cannot be written.
@@ -185,10 +209,14 @@ class Output:
         if not existed:
             self.path.unlink(missing_ok=True)
 
-    def save(self, result: PreflightResult) -> None:
-        """Write the file, or raise ``OutputError``."""
+    def save(self, result: PreflightResult, compliance: Any = None) -> None:
+        """Write the file (with the compliance report, when there is one), or raise
+        ``OutputError``."""
         try:
-            self.write(result, self.path)
+            if compliance is not None and self.option in ("--json", "--markdown"):
+                self.write(result, self.path, compliance)
+            else:
+                self.write(result, self.path)
         except OSError as exc:
             raise OutputError(self._message(exc)) from exc
 
@@ -197,10 +225,13 @@ class Output:
         return f"cannot write {self.option} {self.path}: {reason}"
 
 
-def _write_json(result: PreflightResult, path: Path) -> None:
+def _write_json(result: PreflightResult, path: Path, compliance: Any = None) -> None:
     from preflight.jsonout import write_json
 
-    write_json(result, path)
+    if compliance is None:
+        write_json(result, path)
+    else:
+        write_json(result, path, compliance=compliance)
 
 
 def _write_graph(result: PreflightResult, path: Path) -> None:
@@ -209,10 +240,13 @@ def _write_graph(result: PreflightResult, path: Path) -> None:
     write_graph(result.recording, path, result.critical_path)
 
 
-def _write_markdown(result: PreflightResult, path: Path) -> None:
+def _write_markdown(result: PreflightResult, path: Path, compliance: Any = None) -> None:
     from preflight.markdown import write_markdown
 
-    write_markdown(result, path)
+    if compliance is None:
+        write_markdown(result, path)
+    else:
+        write_markdown(result, path, compliance=compliance)
 
 
 def _import_writers() -> None:
@@ -247,6 +281,8 @@ def run(
     root: Path = REPO,
     against: Path | None = None,
     allow_replace: Sequence[str] = (),
+    compliance: str | None = None,
+    drill_reports: Path | None = None,
     console: Console | None = None,
     err_console: Console | None = None,
     recorder: Recorder | None = None,
@@ -269,6 +305,11 @@ def run(
             raise PreflightConfigError(f"--root {root}: no Pulumi.yaml (not a Pulumi project)")
         if graph_file is not None:
             graph_format(graph_file)
+        if compliance is not None and compliance not in COMPLIANCE_FRAMEWORKS:
+            raise PreflightConfigError(
+                f"--compliance {compliance!r}: unknown framework; allowed: "
+                + ", ".join(COMPLIANCE_FRAMEWORKS)
+            )
         for output in outputs:
             output.check()
         result = run_preflight(
@@ -299,8 +340,17 @@ def run(
             soft_wrap=True,
         )
         return EXIT_FAILED
+    report_of = None
+    if compliance is not None:
+        from preflight.compliance import build_report
+
+        report_of = build_report(
+            result,
+            compliance,
+            drill_reports=drill_reports if drill_reports is not None else root / ".drills",
+        )
     try:
-        return report(result, out, outputs)
+        return report(result, out, outputs, compliance=report_of)
     except OutputError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return EXIT_FAILED
@@ -314,6 +364,7 @@ def report(
     json_file: Path | None = None,
     graph_file: Path | None = None,
     markdown_file: Path | None = None,
+    compliance: Any = None,
 ) -> int:
     """Write the requested files, then print the report; return the exit code.
 
@@ -324,8 +375,12 @@ def report(
 
     files = [*outputs, *_outputs(json_file, graph_file, markdown_file)]
     for output in files:
-        output.save(result)
+        output.save(result, compliance)
     render(result, out)
+    if compliance is not None:
+        from preflight.report import render_compliance
+
+        render_compliance(compliance, out)
     for output in files:
         out.print(f"[dim]wrote {escape(str(output.path))}[/]")
     return EXIT_BLOCKED if result.blocked else EXIT_OK

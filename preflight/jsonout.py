@@ -213,21 +213,27 @@ SECTIONS: list[Section] = [
 """The document's parts, in order."""
 
 
-def to_document(result: PreflightResult) -> dict[str, Any]:
-    """The JSON document for one run (secrets redacted, their plaintexts scrubbed)."""
+def to_document(result: PreflightResult, compliance: Any = None) -> dict[str, Any]:
+    """The JSON document for one run (secrets redacted, their plaintexts scrubbed); with
+    ``compliance`` (a ``preflight.compliance.ComplianceReport``), its ``compliance`` key:
+    ``{"framework", "name", "version", "source", "stack", "counts", "drill",
+    "controls": [{"id", "title", "status", "rules", "resources", "reason"}]}``."""
     document: dict[str, Any] = {}
     for section in SECTIONS:
         document.update(section(result))
+    if compliance is not None:
+        document["compliance"] = compliance.to_json()
     scrubbed: dict[str, Any] = scrub_strings(document, result.scrub)
     return scrubbed
 
 
-def render_json(result: PreflightResult) -> str:
+def render_json(result: PreflightResult, compliance: Any = None) -> str:
     """The document as text."""
-    return json.dumps(to_document(result), indent=2, sort_keys=False, default=str) + "\n"
+    document = to_document(result, compliance)
+    return json.dumps(document, indent=2, sort_keys=False, default=str) + "\n"
 
 
-def write_json(result: PreflightResult, path: Path) -> None:
-    """Write ``to_document(result)`` to ``path`` (parents created)."""
+def write_json(result: PreflightResult, path: Path, compliance: Any = None) -> None:
+    """Write ``to_document(result, compliance)`` to ``path`` (parents created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_json(result), encoding="utf-8")
+    path.write_text(render_json(result, compliance), encoding="utf-8")

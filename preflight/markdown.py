@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from preflight.changes import Op
 from preflight.cost import cost_document
@@ -195,15 +196,46 @@ SECTIONS: list[Section] = [_header, _summary, _blocking, _changes, _policies, _c
 """The report's parts, in order: a new part is one function inserted here."""
 
 
-def render_markdown(result: PreflightResult) -> str:
-    """The whole report as Markdown (secret plaintexts scrubbed)."""
+def compliance_section(report: Any) -> list[str]:
+    """``### Compliance: <framework>``: counts by status, then every control in a table (folded
+    when long); controls no rule covers are listed like the others."""
+    counts = ", ".join(f"{n} {status}" for status, n in report.counts.items() if n)
+    lines = [
+        f"### Compliance: {report.name} {report.version}",
+        "",
+        f"{len(report.controls)} controls for stack {code(report.stack)}: {counts}.",
+        "",
+    ]
+    if report.drill is not None:
+        lines += [f"DR-testing evidence: {report.drill.summary()}", ""]
+    rows = [
+        [
+            code(c.id),
+            c.status,
+            ", ".join(code(r) for r in c.rules) or "-",
+            ", ".join(code(r) for r in c.resources[:8])
+            + (f" (+{len(c.resources) - 8})" if len(c.resources) > 8 else "")
+            or "-",
+            c.reason,
+        ]
+        for c in report.controls
+    ]
+    body = table(["Control", "Status", "Rules", "Resources", "Reason"], rows)
+    return [*lines, *folded(f"All {len(rows)} controls", body), ""]
+
+
+def render_markdown(result: PreflightResult, compliance: Any = None) -> str:
+    """The whole report as Markdown (secret plaintexts scrubbed), with the compliance section
+    when a ``preflight.compliance.ComplianceReport`` is given."""
     lines: list[str] = []
     for section in SECTIONS:
         lines += section(result)
+    if compliance is not None:
+        lines += compliance_section(compliance)
     return result.scrub("\n".join(lines).rstrip() + "\n")
 
 
-def write_markdown(result: PreflightResult, path: Path) -> None:
-    """Write ``render_markdown(result)`` to ``path`` (parents created)."""
+def write_markdown(result: PreflightResult, path: Path, compliance: Any = None) -> None:
+    """Write ``render_markdown(result, compliance)`` to ``path`` (parents created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_markdown(result), encoding="utf-8")
+    path.write_text(render_markdown(result, compliance), encoding="utf-8")

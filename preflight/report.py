@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -315,3 +316,49 @@ SECTIONS: list[Section] = [
     _verdict,
 ]
 """The report's parts, in order: a new part is one function inserted here."""
+
+
+COMPLIANCE_STYLE = {
+    "fail": "bold red",
+    "advisory": "yellow",
+    "pass": "green",
+    "not-covered": "magenta",
+    "out-of-scope": "dim",
+}
+
+
+def compliance_table(report: Any) -> Table:
+    """Every control of a ``preflight.compliance.ComplianceReport``: status, rules, resources
+    and the reason (controls no rule covers included)."""
+    table = Table(
+        title=f"{report.name} {report.version}: {report.stack}",
+        title_justify="left",
+        show_lines=False,
+    )
+    for column in ("Control", "Status", "Rules", "Resources", "Reason"):
+        table.add_column(column, overflow="fold")
+    for c in report.controls:
+        shown = ", ".join(c.resources[:4]) + (
+            f" (+{len(c.resources) - 4})" if len(c.resources) > 4 else ""
+        )
+        table.add_row(
+            escape(c.id),
+            f"[{COMPLIANCE_STYLE.get(c.status, '')}]{c.status}[/]",
+            escape(", ".join(c.rules)) or "-",
+            escape(shown) or "-",
+            escape(c.reason),
+        )
+    return table
+
+
+def render_compliance(report: Any, console: Console) -> None:
+    """Print the compliance report after the preview's own report."""
+    console.print(compliance_table(report))
+    counts = ", ".join(
+        f"[{COMPLIANCE_STYLE.get(status, '')}]{n} {status}[/]"
+        for status, n in report.counts.items()
+        if n
+    )
+    console.print(f"{report.name} {report.version}: {len(report.controls)} controls, {counts}")
+    if report.drill is not None:
+        console.print(f"DR-testing evidence: {escape(report.drill.summary())}")

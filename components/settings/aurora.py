@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from components.settings.model import AuroraSettings
-from components.settings.values import ConfigError, section
+from components.settings.values import ConfigError, Section, section
 
 # Aurora global databases need memory-optimised classes (no burstable db.t*, no serverless here).
 AURORA_GLOBAL_CLASS = re.compile(
@@ -15,17 +18,37 @@ AURORA_GLOBAL_CLASS = re.compile(
 )
 # Aurora PostgreSQL majors that support global databases and managed switchover.
 AURORA_ENGINE_VERSION = re.compile(r"^(1[3-7])\.\d{1,2}$")
+ENGINE_DATA = Path(__file__).resolve().parent / "data" / "aurora-postgresql.json"
+"""AWS's own lists for Aurora PostgreSQL, with their sources and retrieval date: per major the
+first version global databases and the RDS Data API support, the versions that exist (where
+transcribed), reserved words and role names, and the databases every cluster already has."""
+
+
+@cache
+def engine_data() -> dict[str, Any]:
+    """``data/aurora-postgresql.json``, parsed once."""
+    loaded: dict[str, Any] = json.loads(ENGINE_DATA.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")
+    return int(major), int(minor)
+
+
 DATA_API_MINIMUM: Mapping[int, tuple[int, int]] = {
-    13: (13, 11),
-    14: (14, 8),
-    15: (15, 3),
-    16: (16, 1),
-    17: (17, 4),
+    int(major): _version(spec["dataApiFrom"]) for major, spec in engine_data()["majors"].items()
 }
 """First version per major where the RDS Data API serves provisioned Aurora PostgreSQL clusters
 (AWS "Supported Regions and Aurora DB engines for RDS Data API"; every region in REGIONS has it).
 It is not supported on T classes, which AURORA_GLOBAL_CLASS already excludes (AWS "Limitations
 for the Amazon RDS Data API")."""
+GLOBAL_DATABASE_MINIMUM: Mapping[int, tuple[int, int]] = {
+    int(major): _version(spec["globalDatabaseFrom"])
+    for major, spec in engine_data()["majors"].items()
+}
+"""First version per major that can join an Aurora global database (AWS "Supported Regions and
+DB engines for Aurora global databases", Aurora PostgreSQL table)."""
 PI_RETENTION_DAYS = (7, *range(31, 732, 31))
 """Performance Insights accepts 7 (free tier), or a multiple of 31 up to 731 days."""
 MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
@@ -92,6 +115,8 @@ def load(raw: Mapping[str, Any], environment: str) -> AuroraSettings:
         settings.preferred_maintenance_window,
     )
     major, minor = (int(part) for part in settings.engine_version.split("."))
+    _check_version(s, settings.engine_version, major, minor)
+    _check_names(s, settings.master_username, settings.database_name)
     floor = DATA_API_MINIMUM[major]
     if settings.data_api_enabled and (major, minor) < floor:
         raise ConfigError(
@@ -109,3 +134,48 @@ def load(raw: Mapping[str, Any], environment: str) -> AuroraSettings:
     if environment == "prod" and not settings.deletion_protection:
         raise ConfigError(s.key("deletionProtection"), False, "true in prod")
     return settings
+
+
+def _check_version(s: Section, text: str, major: int, minor: int) -> None:
+    """The version exists (where AWS's list is transcribed) and can join a global database."""
+    spec = engine_data()["majors"][str(major)]
+    floor = GLOBAL_DATABASE_MINIMUM[major]
+    if (major, minor) < floor:
+        raise ConfigError(
+            s.key("engineVersion"),
+            text,
+            f"{floor[0]}.{floor[1]} or later in Aurora PostgreSQL {major} (the first version "
+            "that can join an Aurora global database)",
+        )
+    versions = spec.get("versions")
+    if versions is not None and text not in versions:
+        raise ConfigError(
+            s.key("engineVersion"),
+            text,
+            f"an Aurora PostgreSQL {major} version AWS offers: {', '.join(versions)}",
+        )
+
+
+def _check_names(s: Section, master_username: str, database_name: str) -> None:
+    """Neither name is a PostgreSQL reserved word; the master user is no reserved role and the
+    database is none of the ones every Aurora PostgreSQL cluster already has."""
+    data = engine_data()
+    reserved = set(data["reservedWords"])
+    user = master_username.lower()
+    prefixes = tuple(data["reservedRolePrefixes"])
+    if user in reserved or user in data["reservedRoles"] or user.startswith(prefixes):
+        raise ConfigError(
+            s.key("masterUsername"),
+            master_username,
+            "a name that is not a PostgreSQL reserved word, not a reserved role "
+            f"({', '.join(data['reservedRoles'])}) and not starting with "
+            f"{' or '.join(prefixes)}",
+        )
+    name = database_name.lower()
+    if name in reserved or name in data["existingDatabases"]:
+        raise ConfigError(
+            s.key("databaseName"),
+            database_name,
+            "a name that is not a PostgreSQL reserved word and not a database every cluster "
+            f"already has ({', '.join(data['existingDatabases'])})",
+        )

@@ -91,6 +91,7 @@ CONFIG_KEYS = (
             "drillsRtoSeconds",
             "drillsRpoSeconds",
             "drillsMaxReplicationLagSeconds",
+            "drillsMaxAgeDays",
         }
     )
 )

@@ -162,6 +162,9 @@ class DrillSettings:
     rto_seconds: int = 300
     rpo_seconds: int = 5
     max_replication_lag_seconds: float = 5.0
+    max_age_days: int = 90
+    """How old the latest drill report may be before the compliance report counts DR testing
+    as lapsed (preflight --compliance, PCI DSS 12.10.2)."""
 
 
 @dataclass(frozen=True, kw_only=True)

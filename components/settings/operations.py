@@ -133,4 +133,5 @@ def drills(raw: Mapping[str, Any]) -> DrillSettings:
         max_replication_lag_seconds=s.number(
             "maxReplicationLagSeconds", d.max_replication_lag_seconds, 0.1, 3600
         ),
+        max_age_days=s.integer("maxAgeDays", d.max_age_days, 1, 366),
     )

@@ -108,6 +108,15 @@ def network(raw: Mapping[str, Any], regions: tuple[str, str]) -> NetworkSettings
                 item,
                 "a network no wider than /8 (0.0.0.0/0 would open the data tier)",
             )
+        network_ = ipaddress.ip_network(cidr)
+        for region in regions:
+            if network_.overlaps(ipaddress.ip_network(cidrs[region])):
+                raise ConfigError(
+                    s.key(f"appCidrs[{index}]"),
+                    item,
+                    f"a CIDR outside the data VPC of {region} ({cidrs[region]}): overlapping "
+                    "ranges cannot be routed between the application and the data tier",
+                )
         app_cidrs.append(cidr)
     existing_raw = s.mapping("existingVpcs", "an object of region -> {vpcId, subnetIds}")
     existing: dict[str, ExistingNetwork] = {}

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from policies import access as ac
+from policies import hardening as hd
 from policies import resource_types as t
 from preflight.model import RecordedResource
 from tests.policies.policy_support import (
@@ -130,6 +132,7 @@ def golden_stack() -> list[RecordedResource]:
         (t.LOG_GROUP, "flow-logs-us-west-2"),
         (t.FLOW_LOG, "flow-log-us-east-1"),
         (t.FLOW_LOG, "flow-log-us-west-2"),
+        *CONTROL_SPECS,
     ]
     _NAMES.clear()
     _NAMES.update({name: urn(type_token, name) for type_token, name in specs})
@@ -403,6 +406,8 @@ def golden_stack() -> list[RecordedResource]:
                 "transitEncryptionEnabled": True,
                 "authToken": secret("token-0123456789abcdef"),
                 "snapshotRetentionLimit": 7.0,
+                # AWS's own value on global datastore members (components/day_two.py).
+                "autoMinorVersionUpgrade": False,
             },
             deps={"kmsKeyId": ["key-us-east-1"]},
         )
@@ -431,6 +436,7 @@ def golden_stack() -> list[RecordedResource]:
                 "globalReplicationGroupId": "ldgnf-sc-cache",
                 "numCacheClusters": 2.0,
                 "kmsKeyId": KEY[WEST],
+                "autoMinorVersionUpgrade": False,
             },
             deps={"globalReplicationGroupId": ["cache-global"], "kmsKeyId": ["key-us-west-2"]},
         )
@@ -792,4 +798,123 @@ def _golden_extras() -> list[RecordedResource]:
             },
         )
     )
+    out += control_resources()
+    return out
+
+
+ROTATION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/sc-rotation"
+SECRET_ARN = f"arn:aws:secretsmanager:{EAST}:{ACCOUNT}:secret:sc/aurora/master-abc123"
+
+CONTROL_SPECS: list[tuple[str, str]] = [
+    (ac.IAM_ROLE, "rotation-role"),
+    (ac.IAM_ROLE_POLICY, "rotation-policy"),
+    (t.LAMBDA_FUNCTION, "rotation"),
+    (ac.LAMBDA_PERMISSION, "rotation-invoke"),
+    (hd.SUBNET, "subnet-us-east-1a"),
+    (hd.SUBNET, "subnet-us-west-2a"),
+    (t.DEFAULT_SECURITY_GROUP, "default-sg-us-east-1"),
+    (hd.ROUTE53_ZONE, "zone"),
+]
+"""The resources the access and hardening rules (issue 19) judge, as the stack writes them."""
+
+
+def control_resources() -> list[RecordedResource]:
+    """A rotation function with its role, policy and permission, subnets, a closed default
+    security group and a private zone: what the stack writes, least privilege throughout."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+            }
+        ],
+    }
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+                "Resource": SECRET_ARN,
+            },
+            {"Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": KEY[EAST],
+            },
+        ],
+    }
+    out = [
+        make(
+            ac.IAM_ROLE,
+            "rotation-role",
+            {"name": "sc-rotation", "assumeRolePolicy": json.dumps(trust)},
+        ),
+        make(
+            ac.IAM_ROLE_POLICY,
+            "rotation-policy",
+            {"role": "sc-rotation", "policy": json.dumps(policy)},
+            deps={"role": ["rotation-role"]},
+        ),
+        make(
+            t.LAMBDA_FUNCTION,
+            "rotation",
+            {
+                "region": EAST,
+                "name": "sc-rotation",
+                "runtime": "python3.12",
+                "handler": "secret_rotation.handler",
+                "role": ROTATION_ROLE,
+            },
+            deps={"role": ["rotation-role"]},
+        ),
+        make(
+            ac.LAMBDA_PERMISSION,
+            "rotation-invoke",
+            {
+                "region": EAST,
+                "function": "sc-rotation",
+                "action": "lambda:InvokeFunction",
+                "principal": "secretsmanager.amazonaws.com",
+                "sourceArn": SECRET_ARN,
+            },
+            deps={"function": ["rotation"], "sourceArn": ["master-secret"]},
+        ),
+        make(
+            t.DEFAULT_SECURITY_GROUP,
+            "default-sg-us-east-1",
+            {"region": EAST, "vpcId": f"vpc-{EAST}-id", "ingress": [], "egress": []},
+            deps={"vpcId": [f"vpc-{EAST}"]},
+        ),
+        make(
+            hd.ROUTE53_ZONE,
+            "zone",
+            {
+                "name": "data.sc.internal",
+                "vpcs": [
+                    {"vpcId": f"vpc-{EAST}-id", "vpcRegion": EAST},
+                    {"vpcId": f"vpc-{WEST}-id", "vpcRegion": WEST},
+                ],
+            },
+        ),
+    ]
+    for region, cidr in ((EAST, "10.16.0.0/20"), (WEST, "10.18.0.0/20")):
+        out.append(
+            make(
+                hd.SUBNET,
+                f"subnet-{region}a",
+                {
+                    "region": region,
+                    "vpcId": f"vpc-{region}-id",
+                    "cidrBlock": cidr,
+                    "availabilityZone": f"{region}a",
+                    "mapPublicIpOnLaunch": False,
+                },
+                deps={"vpcId": [f"vpc-{region}"]},
+            )
+        )
     return out

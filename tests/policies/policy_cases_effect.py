@@ -87,7 +87,7 @@ NEW_CASES: dict[str, Case] = {
             M(
                 t.SECURITY_GROUP,
                 "ingress.0",
-                {"protocol": "-1", "fromPort": 0.0, "toPort": 0.0, "ipv6CidrBlocks": ["::/0"]},
+                {"protocol": "6", "fromPort": 6379.0, "toPort": 6379.0, "ipv6CidrBlocks": ["::/0"]},
                 expect="ingress[0].ipv6CidrBlocks",
             ),
             M(t.SECURITY_GROUP_INGRESS_RULE, "cidrIpv4", "0.0.0.0/0"),

@@ -39,3 +39,12 @@ def test_stack_configs_name_only_real_rules_and_prod_is_mandatory() -> None:
         "backup-cross-region-copy",
         "cost-budget-estimate",
     }
+
+
+def test_docs_coverage_table_matches_the_controls_table() -> None:
+    from policies.catalog import COVERAGE_BEGIN, COVERAGE_END, render_coverage_section
+
+    text = (REPO / "docs" / "policies.md").read_text()
+    start = text.index(COVERAGE_BEGIN)
+    end = text.index(COVERAGE_END) + len(COVERAGE_END)
+    assert text[start:end] == render_coverage_section(ALL_RULES)

@@ -74,6 +74,8 @@ def test_pack_has_at_least_40_kebab_case_rules_with_metadata() -> None:
             "cost",
             "resilience",
             "tagging",
+            "access",
+            "hardening",
         )
         for param in rule.params.values():
             assert param.description and param.default is not None
@@ -87,7 +89,9 @@ def test_every_targeted_type_is_a_pulumi_aws_resource() -> None:
         for token in rule.targets:
             module, resource = t.module_of(token) or ("", "")
             snake = re.sub(r"(?<!^)(?=[A-Z])", "_", resource).lower()
-            source = sdk / module / f"{snake}.py"
+            # keyword modules get a trailing underscore (pulumi_aws.lambda_)
+            folder = module if (sdk / module).is_dir() else f"{module}_"
+            source = sdk / folder / f"{snake}.py"
             assert source.exists() and f"'{token}'" in source.read_text(), f"{rule.name}: {token}"
 
 

@@ -260,6 +260,59 @@ BAD_CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("unknown section key", {"cacheNodes": 3}, "cacheNodes", "'cacheNodeType'"),
     ("unknown top-level key", {"region": "us-east-1"}, "region", "known key"),
     ("negative RTO", {"drillsRtoSeconds": -5}, "drillsRtoSeconds", "from 1 to 86400"),
+    # --- AWS's own lists (components/settings/data/aurora-postgresql.json) -----------------
+    (
+        "engine version before global databases",
+        {"auroraEngineVersion": "13.3", "auroraDataApiEnabled": False},
+        "auroraEngineVersion",
+        "13.4 or later",
+    ),
+    (
+        "engine version Aurora never released",
+        {"auroraEngineVersion": "16.5"},
+        "auroraEngineVersion",
+        "16.4, 16.6, 16.8",
+    ),
+    (
+        "master user a reserved word",
+        {"auroraMasterUsername": "user"},
+        "auroraMasterUsername",
+        "reserved word",
+    ),
+    (
+        "master user the RDS admin role",
+        {"auroraMasterUsername": "rdsadmin"},
+        "auroraMasterUsername",
+        "rdsadmin",
+    ),
+    ("master user a pg_ role", {"auroraMasterUsername": "pg_owner"}, "auroraMasterUsername", "pg_"),
+    (
+        "database every cluster has",
+        {"auroraDatabaseName": "postgres"},
+        "auroraDatabaseName",
+        "template0",
+    ),
+    (
+        "database a reserved word",
+        {"auroraDatabaseName": "select"},
+        "auroraDatabaseName",
+        "reserved word",
+    ),
+    (
+        "app CIDR inside a data VPC",
+        {
+            "networkVpcCidrs": {"us-east-1": "10.50.0.0/16", "us-west-2": "10.51.0.0/16"},
+            "networkAppCidrs": ["10.200.0.0/16", "10.51.128.0/20"],
+        },
+        "networkAppCidrs[1]",
+        "outside the data VPC of us-west-2 (10.51.0.0/16)",
+    ),
+    (
+        "drill age of a year and more",
+        {"drillsMaxAgeDays": 400},
+        "drillsMaxAgeDays",
+        "from 1 to 366",
+    ),
     (
         "prod without deletion protection",
         {"environment": "prod", "auroraDeletionProtection": False},
@@ -564,3 +617,16 @@ def test_backup_region_settings_are_left_to_the_account_unless_a_stack_owns_them
     assert load_settings(with_changes()).backup.manage_region_settings is False
     owned = load_settings(with_changes(backupManageRegionSettings=True))
     assert owned.backup.manage_region_settings is True
+
+
+def test_aws_lists_accept_what_aws_offers() -> None:
+    """A listed version after the global-database floor, and names that only look reserved."""
+    settings = load_settings(
+        with_changes(
+            auroraEngineVersion="16.10",
+            auroraMasterUsername="users_admin",
+            auroraDatabaseName="orders",
+        )
+    )
+    assert settings.aurora.engine_version == "16.10"
+    assert load_settings(with_changes(auroraEngineVersion="14.3", auroraDataApiEnabled=False))
