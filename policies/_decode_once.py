@@ -103,7 +103,7 @@ def _message_to_dict(message: Any, *args: Any, **kwargs: Any) -> Any:
 
 _original_deserialize = _policy.deserialize_properties  # type: ignore[attr-defined]
 _original_proxy = _policy.unknown_checking_proxy  # type: ignore[attr-defined]
-_Servicer: Any = _policy._PolicyAnalyzerServicer  # type: ignore[attr-defined]
+_Servicer: Any = _policy._PolicyAnalyzerServicer
 _original_analyze = _Servicer.Analyze
 _original_analyze_stack = _Servicer.AnalyzeStack
 
@@ -142,8 +142,8 @@ def _stack_resources(self: Any, request: Any) -> list[Any]:
         opts = self._get_resource_options(r)
         provider = self._get_provider_resource(r)
         resource = PolicyResource(r.type, props, r.urn, r.name, opts, provider, None, [], {})
-        dependencies = {k: list(v.urns) for k, v in r.propertyDependencies.items()}
-        links.append((resource, r.parent, list(r.dependencies), dependencies))
+        by_property = {k: list(v.urns) for k, v in r.propertyDependencies.items()}
+        links.append((resource, r.parent, list(r.dependencies), by_property))
         resources.append(resource)
     by_urn = {resource.urn: resource for resource in resources}
     for resource, parent, dependencies, property_dependencies in links:
@@ -183,7 +183,7 @@ def _analyze_stack_once(self: Any, request: Any, _context: Any) -> Any:
                 result = policy.validate(args, report)
                 if isawaitable(result):
                     loop = asyncio.new_event_loop()
-                    loop.run_until_complete(asyncio.Task(result, loop=loop))
+                    loop.run_until_complete(result)
                     loop.close()
             except UnknownValueError as e:
                 response.diagnostics.append(
@@ -200,7 +200,7 @@ def _analyze_stack_once(self: Any, request: Any, _context: Any) -> Any:
                         enforcementLevel=self._map_enforcement_level(EnforcementLevel.ADVISORY),
                     )
                 )
-            except _policy._NotApplicableError as e:  # type: ignore[attr-defined]
+            except _policy._NotApplicableError as e:
                 response.not_applicable.append(
                     _policy.proto.PolicyNotApplicable(  # type: ignore[attr-defined]
                         policy_name=policy.name, reason=e.reason or ""

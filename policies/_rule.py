@@ -196,13 +196,11 @@ def stack_view(args: StackValidationArgs) -> StackView:
     whole request even where a list is built per policy.
     """
 
+    def view_of(resource: PolicyResource) -> Res:
+        return memoized("res", resource.props, lambda _props: res_from_policy_resource(resource))  # type: ignore[no-any-return]
+
     def build(resources: Any) -> StackView:
-        return StackView(
-            [
-                memoized("res", r.props, lambda _props, r=r: res_from_policy_resource(r))
-                for r in resources
-            ]
-        )
+        return StackView([view_of(r) for r in resources])
 
     return memoized("stack", args.resources, build)  # type: ignore[no-any-return]
 
