@@ -34,7 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,6 +250,8 @@ class ScaleBench:
     exit_code: int
     import_floor_nogc_seconds: float = 0.0
     """Prod's size only: ``preflight.bench``'s import floor with the collector off."""
+    failure: str = ""
+    """Why this size could not be measured (e.g. the preflight run wrote no plan)."""
 
     @property
     def ratio(self) -> float:
@@ -324,7 +326,21 @@ def bench_size(
             argv += ["--set", pair]
         warm = run_monitored(argv, root)
         if not out.is_file():
-            raise RuntimeError(f"{label}: preflight with {tables} tables wrote no JSON")
+            return ScaleBench(
+                label,
+                tables,
+                0,
+                warm.seconds,
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                warm.program_peak / MB,
+                warm.server_peak / MB,
+                warm.exit_code,
+                failure=f"preflight exited {warm.exit_code} after {warm.seconds:.0f} s"
+                " without writing its plan",
+            )
         document = json.loads(out.read_text(encoding="utf-8"))
         program, plan = floor_program(document, directory)
         project = str(document.get("project", "securecart-data"))
@@ -387,9 +403,11 @@ def run(
     before: str | None = BEFORE_REVISION,
     root: Path = REPO,
     python: str = sys.executable,
+    progress: Callable[[ScaleBench], object] | None = None,
 ) -> list[ScaleBench]:
-    """Every size for the code at ``root`` and, unless ``before`` is None, for that revision."""
-    rows: list[ScaleBench] = []
+    """Every size for the code at ``root`` and, unless ``before`` is None, for that revision;
+    ``progress`` sees each row as soon as it is measured."""
+    rows = _Rows(progress)
     if before is None:
         for tables in sizes:
             rows.append(
@@ -446,6 +464,17 @@ def table(rows: Sequence[ScaleBench]) -> Table:
     for header in headers:
         result.add_column(header, justify="left" if header == "code" else "right")
     for row in rows:
+        if row.failure:
+            result.add_row(
+                row.label,
+                str(row.tables or "prod"),
+                *["-"] * (len(headers) - 5),
+                f"{row.program_peak_mb:.0f}",
+                f"{row.server_peak_mb:.0f}",
+                str(row.exit_code),
+                f"[red]{row.failure}[/]",
+            )
+            continue
         missed = row.misses()
         result.add_row(
             row.label,
@@ -477,3 +506,16 @@ def _mark(text: str, ok: bool) -> str:
 def print_table(rows: Sequence[ScaleBench], console: Console | None = None) -> None:
     """Print ``table(rows)``."""
     (console or Console()).print(table(rows))
+
+
+class _Rows(list[ScaleBench]):
+    """A list that reports each row appended (a long benchmark shows what it has so far)."""
+
+    def __init__(self, progress: Callable[[ScaleBench], object] | None) -> None:
+        super().__init__()
+        self._progress = progress
+
+    def append(self, row: ScaleBench) -> None:
+        super().append(row)
+        if self._progress is not None:
+            self._progress(row)

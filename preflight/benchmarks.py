@@ -90,7 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sizes:
         with console.status("benchmarking preflight at scale..."):
             scale_rows = bench_scale.run(
-                sizes, repeat=max(1, args.repeat), before=args.before or None, root=args.root
+                sizes,
+                repeat=max(1, args.repeat),
+                before=args.before or None,
+                root=args.root,
+                progress=console.log,
             )
         bench_scale.print_table(scale_rows, console)
 

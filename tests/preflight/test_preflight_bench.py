@@ -141,3 +141,7 @@ def test_scale_rows_name_the_targets_they_miss() -> None:
     out = io.StringIO()
     Console(file=out, width=300).print(table([row(), row(analyze_stack_seconds=1.2)]))
     assert "missed: AnalyzeStack" in out.getvalue() and "1373" in out.getvalue()
+    failed = ScaleBench("before (x)", 150, 0, 61.0, 0, 0, 0, 0, 300, 90, 3, failure="no plan")
+    out = io.StringIO()
+    Console(file=out, width=300).print(table([failed]))
+    assert "no plan" in out.getvalue() and "before (x)" in out.getvalue()
