@@ -9,6 +9,7 @@ modules, which import each other as ``policies.*``, get this directory registere
 ``policies`` package first. Nothing outside this directory is imported.
 """
 
+import gc
 import importlib.util
 import sys
 from pathlib import Path
@@ -27,7 +28,13 @@ from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
 from policies import ALL_RULES, PACK_NAME  # noqa: E402
 from policies._decode_once import install  # noqa: E402
 
-install()  # decode each resource's properties once per Analyze, not once per policy
+install()  # decode each resource once per request, not once per policy
+
+# Everything imported so far lives as long as the server: frozen out of the collector's reach,
+# the full collections an AnalyzeStack of 1,400 resources triggers no longer walk the module
+# graphs of grpc, protobuf and the rules each time (its CPU time varied 0.33-0.88 s with them,
+# 0.30-0.34 s without; measured for issue 22).
+gc.freeze()
 
 PolicyPack(
     name=PACK_NAME,

@@ -26,6 +26,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from policies._decode_once import memoized
 from policies._values import Res, StackView, plain
 
 Config = Mapping[str, Any]
@@ -156,12 +157,12 @@ class Rule:
     def _validate_resource(self, args: ResourceValidationArgs, report: ReportViolation) -> None:
         if not self.matches(args.resource_type):
             return
-        for message in self.evaluate(res_from_args(args), args.get_config()):
+        res = memoized("res", args.props, lambda _props: res_from_args(args))
+        for message in self.evaluate(res, args.get_config()):
             report(message, None)
 
     def _validate_stack(self, args: StackValidationArgs, report: ReportViolation) -> None:
-        stack = StackView([res_from_policy_resource(r) for r in args.resources])
-        for message, urn in self.evaluate_stack(stack, args.get_config()):
+        for message, urn in self.evaluate_stack(stack_view(args), args.get_config()):
             report(message, urn)
 
     @cached_property
@@ -186,6 +187,29 @@ class Rule:
         return StackValidationPolicy(validate=self._validate_stack, **common)
 
 
+def stack_view(args: StackValidationArgs) -> StackView:
+    """The stack of an ``AnalyzeStack`` request, built once and shared by every stack policy.
+
+    The served pack hands every stack policy the same list of resources
+    (``policies._decode_once``), so the view is memoized on that list for the request; each
+    resource's :class:`Res` is memoized on its properties, which are the same objects for the
+    whole request even where a list is built per policy.
+    """
+
+    def view_of(resource: PolicyResource) -> Res:
+        return memoized("res", resource.props, lambda _props: res_from_policy_resource(resource))  # type: ignore[no-any-return]
+
+    def build(resources: Any) -> StackView:
+        return StackView([view_of(r) for r in resources])
+
+    return memoized("stack", args.resources, build)  # type: ignore[no-any-return]
+
+
+def _plain_props(props: Any) -> Any:
+    """``plain(props)``, once per request for the same properties object."""
+    return memoized("plain", props, plain)
+
+
 def _provider_view(provider: Any) -> Res | None:
     if provider is None:
         return None
@@ -193,7 +217,7 @@ def _provider_view(provider: Any) -> Res | None:
         type=provider.resource_type,
         name=provider.name,
         urn=provider.urn,
-        props=plain(provider.props),
+        props=_plain_props(provider.props),
     )
 
 
@@ -203,7 +227,7 @@ def res_from_args(args: ResourceValidationArgs) -> Res:
         type=args.resource_type,
         name=args.name,
         urn=args.urn,
-        props=plain(args.props),
+        props=_plain_props(args.props),
         provider=_provider_view(args.provider),
         parent=args.opts.parent if args.opts is not None else None,
     )
@@ -215,7 +239,7 @@ def res_from_policy_resource(resource: PolicyResource) -> Res:
         type=resource.resource_type,
         name=resource.name,
         urn=resource.urn,
-        props=plain(resource.props),
+        props=_plain_props(resource.props),
         provider=_provider_view(resource.provider),
         parent=resource.parent.urn if resource.parent is not None else None,
         dependencies=frozenset(d.urn for d in resource.dependencies),

@@ -265,7 +265,12 @@ def arn_region(value: Any) -> str | None:
 
 
 class StackView:
-    """All resources of one preview, indexed for the cross-resource (region pair) rules."""
+    """All resources of one preview, indexed for the cross-resource (region pair) rules.
+
+    Built once per ``AnalyzeStack`` and shared by every stack rule (``policies._rule``): what
+    several rules look up (resources by type and URN, the data stores' regions) is computed
+    here once, so no rule scans the stack per resource it checks.
+    """
 
     def __init__(self, resources: Sequence[Res]) -> None:
         self.resources: tuple[Res, ...] = tuple(resources)
@@ -273,28 +278,34 @@ class StackView:
         self._by_type: dict[str, list[Res]] = {}
         for res in self.resources:
             self._by_type.setdefault(res.type, []).append(res)
+        self._position: dict[str, int] = {r.urn: i for i, r in enumerate(self.resources)}
+        self._data_store_regions: tuple[frozenset[str], bool] | None = None
 
     def of_type(self, *types: str) -> list[Res]:
         """Resources of the given type tokens, in registration order."""
         if len(types) == 1:
             return list(self._by_type.get(types[0], ()))
-        return [r for r in self.resources if r.type in types]
+        found = [r for token in dict.fromkeys(types) for r in self._by_type.get(token, ())]
+        found.sort(key=lambda r: self._position[r.urn])
+        return found
 
     def regions_of_data_stores(self) -> tuple[set[str], bool]:
         """Known regions of the stateful data stores, and whether some region is unknown."""
-        regions: set[str] = set()
-        unknown = False
-        for res in self.resources:
-            if res.type not in STATEFUL_DATA_STORES:
-                continue
-            values = [res.region]
-            values += [dig(rep, "regionName") for rep in list_items(res.get("replicas"))]
-            for value in values:
-                if value is UNKNOWN:
-                    unknown = True
-                elif known_str(value):
-                    regions.add(value)
-        return regions, unknown
+        if self._data_store_regions is None:
+            regions: set[str] = set()
+            unknown = False
+            for token in STATEFUL_DATA_STORES:
+                for res in self._by_type.get(token, ()):
+                    values = [res.region]
+                    values += [dig(rep, "regionName") for rep in list_items(res.get("replicas"))]
+                    for value in values:
+                        if value is UNKNOWN:
+                            unknown = True
+                        elif known_str(value):
+                            regions.add(value)
+            self._data_store_regions = (frozenset(regions), unknown)
+        regions_seen, unknown_seen = self._data_store_regions
+        return set(regions_seen), unknown_seen
 
     def region_pair(self) -> tuple[str, str] | None:
         """The (anchor, other) regions when the data stores span exactly two known regions."""

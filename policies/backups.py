@@ -303,6 +303,31 @@ def _matches(pattern: str, service: str, region: str, resource: str) -> bool:
     )
 
 
+class _Entries:
+    """A selection's ``resources`` ARNs, the exact ones hashed, so deciding whether it names a
+    store is one lookup plus the wildcard entries, not a scan of every ARN it lists (a
+    selection lists every table: a scan per store grew with the square of the tables)."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.exact: set[tuple[str, str, str]] = set()
+        """(service, region, resource); region "" where the entry leaves it out (any region)."""
+        self.wildcards: list[str] = []
+        for item in items:
+            if not isinstance(item, str):
+                continue
+            parts = _arn_parts(item)
+            if parts is not None and not any(c in item for c in "*?["):
+                self.exact.add(parts)
+            elif parts is not None or item == "*":
+                self.wildcards.append(item)
+
+    def match(self, service: str, region: str, resource: str) -> bool:
+        """Whether an entry names the store (``_matches`` over every entry)."""
+        if (service, region, resource) in self.exact or (service, "", resource) in self.exact:
+            return True
+        return any(_matches(p, service, region, resource) for p in self.wildcards)
+
+
 def _stores(stack: StackView) -> Iterator[tuple[Res, str, Any, str, str]]:
     """(resource, what, region, service, resource-part) of every store a backup plan must cover:
     Aurora/RDS clusters, RDS instances, DynamoDB tables and each of their replicas."""
@@ -335,8 +360,16 @@ def _selects_plan(selection: Res, plans: list[Res]) -> Any:
     return UNKNOWN if plan_id is UNKNOWN and not selection.sources("planId") else None
 
 
-def _covers(selection: Res, store: Res, service: str, region: str, resource: str) -> Any:
-    """True/False whether a selection names the store; UNKNOWN when it cannot be decided yet."""
+def _covers(
+    selection: Res,
+    store: Res,
+    service: str,
+    region: str,
+    resource: str,
+    entries: _Entries | None = None,
+) -> Any:
+    """True/False whether a selection names the store; UNKNOWN when it cannot be decided yet.
+    ``entries``: the selection's ``_Entries``, when the caller keeps them for many stores."""
     resources = selection.get("resources")
     excluded = [
         p
@@ -348,7 +381,7 @@ def _covers(selection: Res, store: Res, service: str, region: str, resource: str
     if resources is UNKNOWN:
         return True if selection.depends_on("resources", store.urn) else UNKNOWN
     items = list_items(resources)
-    if any(isinstance(i, str) and _matches(i, service, region, resource) for i in items):
+    if (entries or _Entries(items)).match(service, region, resource):
         return True
     if UNKNOWN in items:
         return True if selection.depends_on("resources", store.urn) else UNKNOWN
@@ -371,6 +404,7 @@ def _coverage(stack: StackView, _cfg: Config) -> Iterator[Finding]:
     plans = stack.of_type(t.BACKUP_PLAN)
     selections = stack.of_type(t.BACKUP_SELECTION)
     owners = {s.urn: _selects_plan(s, plans) for s in selections}
+    entries = {s.urn: _Entries(list_items(s.get("resources"))) for s in selections}
     for plan in plans:
         if any(owner is plan for owner in owners.values()):
             continue
@@ -393,7 +427,9 @@ def _coverage(stack: StackView, _cfg: Config) -> Iterator[Finding]:
             owner = owners[selection.urn]
             if owner is None or selection.region not in (region, UNKNOWN):
                 continue
-            verdicts.append(_covers(selection, store, service, str(region), resource))
+            verdicts.append(
+                _covers(selection, store, service, str(region), resource, entries[selection.urn])
+            )
         if True in verdicts or UNKNOWN in verdicts:
             continue
         yield (

@@ -251,7 +251,18 @@ def _aurora_global(stack: StackView, _cfg: Config) -> Iterator[Finding]:
 
 
 def _table_replicas(stack: StackView, _cfg: Config) -> Iterator[Finding]:
-    standalone = stack.of_type(t.DYNAMODB_TABLE_REPLICA)
+    # Standalone replicas indexed once by the table they name (by dependency or by the ARN's
+    # table name), instead of scanned for every table.
+    by_source: dict[str, list[Res]] = {}
+    by_name: dict[str, list[Res]] = {}
+    undecided = False
+    for replica in stack.of_type(t.DYNAMODB_TABLE_REPLICA):
+        arn = replica.get("globalTableArn")
+        for urn in replica.sources("globalTableArn"):
+            by_source.setdefault(urn, []).append(replica)
+        if isinstance(arn, str) and ":table/" in arn:
+            by_name.setdefault(arn.rsplit(":table/", 1)[1], []).append(replica)
+        undecided = undecided or reference_unknown(replica, "globalTableArn")
     for table in stack.of_type(t.DYNAMODB_TABLE):
         home = table.region
         inline = table.get("replicas")
@@ -259,14 +270,10 @@ def _table_replicas(stack: StackView, _cfg: Config) -> Iterator[Finding]:
             continue
         regions: set[Any] = {dig(r, "regionName") for r in list_items(inline)}
         name = known_str(table.get("name"))
-        for replica in standalone:
-            arn = replica.get("globalTableArn")
-            if replica.depends_on("globalTableArn", table.urn) or (
-                name is not None and isinstance(arn, str) and arn.endswith(f":table/{name}")
-            ):
-                regions.add(replica.region)
-            elif reference_unknown(replica, "globalTableArn"):
-                regions.add(UNKNOWN)  # may belong to this table: decide after the update
+        named = by_name.get(name, []) if name is not None else []
+        regions |= {replica.region for replica in [*by_source.get(table.urn, []), *named]}
+        if undecided:
+            regions.add(UNKNOWN)  # a replica may belong to this table: decide after the update
         if UNKNOWN in regions:
             continue
         other = _other_region(stack, home) if isinstance(home, str) else None

@@ -314,6 +314,10 @@ class PolicyServer:
         self.stats = CallStats()
         self.engine = _FakeEngine()
         self._known: dict[str, RecordedResource] = {}
+        self._provider_messages: dict[
+            str, tuple[RecordedResource, analyzer_pb2.AnalyzerProviderResource]
+        ] = {}
+        """Provider URN -> (the provider, its message): built once, not once per resource."""
         self._policies: list[PolicyInfo] | None = None
         self._engine_server: Any = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -499,12 +503,17 @@ class PolicyServer:
         provider = self._known.get(urn) if urn else None
         if provider is None:
             return None
-        return analyzer_pb2.AnalyzerProviderResource(
+        cached = self._provider_messages.get(provider.urn)
+        if cached is not None and cached[0] is provider:
+            return cached[1]
+        message = analyzer_pb2.AnalyzerProviderResource(
             type=provider.type,
             properties=_struct(provider.inputs),
             urn=provider.urn,
             name=provider.name,
         )
+        self._provider_messages[provider.urn] = (provider, message)
+        return message
 
     @staticmethod
     def _options(resource: RecordedResource) -> analyzer_pb2.AnalyzerResourceOptions:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from drills import bench as drills_bench
 from preflight import bench as preflight_bench
+from preflight import bench_scale
 from preflight.console import make_console
 
 
@@ -60,6 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--skip-drills", action="store_true", help="skip the drills benchmark")
     parser.add_argument(
+        "--scale-sizes",
+        default=",".join(str(n) for n in bench_scale.SIZES),
+        help="DynamoDB table counts for the scale benchmark, 0 = prod as it is; '' skips it"
+        " (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--before",
+        default=bench_scale.BEFORE_REVISION,
+        help="git revision the scale benchmark also runs, in a temporary worktree, for the"
+        " before/after table; '' for none (default: %(default)s)",
+    )
+    parser.add_argument(
         "--root",
         type=Path,
         default=preflight_bench.REPO,
@@ -72,6 +85,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     with console.status("benchmarking preflight..."):
         rows = preflight_bench.run(stacks, repeat=max(1, args.repeat), root=args.root)
     preflight_bench.print_table(rows, console)
+
+    sizes = [int(n) for n in args.scale_sizes.split(",") if n.strip()]
+    if sizes:
+        with console.status("benchmarking preflight at scale..."):
+            scale_rows = bench_scale.run(
+                sizes,
+                repeat=max(1, args.repeat),
+                before=args.before or None,
+                root=args.root,
+                progress=console.log,
+            )
+        bench_scale.print_table(scale_rows, console)
 
     if not args.skip_drills:
         with console.status("benchmarking drills..."):
