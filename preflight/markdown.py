@@ -90,8 +90,24 @@ def _summary(result: PreflightResult) -> list[str]:
         budget = cost.get("budgetUsd")
         within = (cost.get("gate") or {}).get("withinBudget")
         verdict = "" if within is None else ", within the gate" if within else ", over the gate"
+        if not cost["complete"] and within is not False:
+            verdict = ", not confirmed by the gate"
         of_budget = f" (budget ${budget:,.0f}{verdict})" if budget is not None else ""
-        lines.append(f"- **Monthly cost estimate**: ${cost['monthlyUsd']:,.0f}{of_budget}")
+        at_least = "" if cost["complete"] else "at least "
+        lines.append(
+            f"- **Monthly cost estimate**: {at_least}${cost['monthlyUsd']:,.0f}{of_budget}"
+        )
+        if not cost["complete"]:
+            gaps = cost["unpriced"]
+            shown = "; ".join(
+                f"{code(g['name'])} {cell(g['item'])} in {g['region']}: {cell(g['reason'])}"
+                for g in gaps[:5]
+            )
+            more = f"; and {len(gaps) - 5} more" if len(gaps) > 5 else ""
+            lines.append(
+                f"  - ⚠️ **Incomplete**: {len(gaps)} item(s) not priced count $0, so the"
+                f" estimate is a lower bound: {shown}{more}"
+            )
         against = getattr(getattr(result, "cost", None), "against", None)
         if isinstance(against, CostDelta):
             lines.extend(delta_markdown(against))

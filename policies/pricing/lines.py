@@ -24,6 +24,9 @@ DAYS_PER_MONTH = HOURS_PER_MONTH / 24.0
 AURORA_IO_KIB = 4.0
 """Aurora counts write I/Os in 4 KiB units, so a replicated write I/O carries at most 4 KiB."""
 
+NOT_PRICED = "not priced: "
+"""How the basis of a line the estimator cannot price begins."""
+
 STORES = {
     "rds": "aurora",
     "appautoscaling": "aurora",
@@ -78,7 +81,12 @@ class Line:
     """Purchase option per term (``No Upfront`` / ``Partial Upfront``)."""
     free: bool = False
     priced: bool = True
-    """False when the table has no price for it (counted as $0 and reported)."""
+    """False when the estimator cannot price it: $0 in the sums, and the estimate is incomplete."""
+
+    @property
+    def reason(self) -> str:
+        """Why an unpriced line has no figure (its basis without the ``not priced:`` prefix)."""
+        return self.basis.removeprefix(NOT_PRICED)
 
 
 @dataclass
@@ -117,8 +125,14 @@ class Estimate:
 
     @property
     def unpriced(self) -> list[Line]:
-        """Lines the table could not price."""
+        """Lines the estimator could not price (a region or item the table lacks, a type
+        without a rule): each is $0 in the totals, so the totals are a lower bound."""
         return [line for line in self.lines if not line.priced]
+
+    @property
+    def complete(self) -> bool:
+        """True when every line is priced (or free): only then is a total the stack's cost."""
+        return not self.unpriced
 
 
 # --- reading inputs -----------------------------------------------------------------------------
@@ -282,7 +296,7 @@ class Pricer:
                 unit="",
                 unit_usd=0.0,
                 monthly_usd=0.0,
-                basis=basis if free else f"not priced: {basis}",
+                basis=basis if free else f"{NOT_PRICED}{basis}",
                 free=free,
                 priced=free,
             )
