@@ -7,7 +7,7 @@ deleting a stateful resource without a last snapshot.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from itertools import pairwise
 from typing import Any
@@ -367,6 +367,37 @@ def _tag_selected(selection: Res, store: Res) -> bool:
     return False
 
 
+def _copies_into(plan: Any, region: str) -> Any:
+    """Whether a plan's copy actions put recovery points in ``region`` (UNKNOWN: not known yet)."""
+    if not isinstance(plan, Res):
+        return False
+    verdict: Any = False
+    for rule in list_items(plan.get("rules")):
+        for copy in list_items(dig(rule, "copyActions")):
+            arn = dig(copy, "destinationVaultArn")
+            if arn is UNKNOWN:
+                verdict = UNKNOWN
+            elif arn_region(arn) == region:
+                return True
+    return verdict
+
+
+def _copied_replica(
+    stack_selections: list[Res], owners: Mapping[str, Any], store: Res, region: str, resource: str
+) -> bool:
+    """A global table's replica is covered by the copies of its home replica's backups: the
+    replicas hold the same items, so components/backup.py backs the table up once, in its home
+    region, and the plan's copy action puts every recovery point in the replica's region."""
+    verdicts = [
+        _copies_into(owners[s.urn], region)
+        for s in stack_selections
+        if s.region == store.region
+        and owners[s.urn] is not None
+        and _covers(s, store, "dynamodb", str(store.region), resource) is not False
+    ]
+    return True in verdicts or UNKNOWN in verdicts
+
+
 def _coverage(stack: StackView, _cfg: Config) -> Iterator[Finding]:
     plans = stack.of_type(t.BACKUP_PLAN)
     selections = stack.of_type(t.BACKUP_SELECTION)
@@ -395,6 +426,10 @@ def _coverage(stack: StackView, _cfg: Config) -> Iterator[Finding]:
                 continue
             verdicts.append(_covers(selection, store, service, str(region), resource))
         if True in verdicts or UNKNOWN in verdicts:
+            continue
+        if what.startswith("replica in") and _copied_replica(
+            selections, owners, store, str(region), resource
+        ):
             continue
         yield (
             problem(
@@ -543,7 +578,8 @@ RULES: tuple[Rule, ...] = (
         name="backup-coverage",
         summary=(
             "Every Aurora/RDS cluster, RDS instance, DynamoDB table and table replica is selected by a "
-            "backup plan of its own region, and every plan selects something."
+            "backup plan of its own region (a global table's replica may instead receive the copies "
+            "of its home replica's plan), and every plan selects something."
         ),
         remediation="List each data store's ARN in an aws.backup.Selection of its region's plan.",
         severity=Severity.HIGH,

@@ -283,6 +283,11 @@ def cost_section(report: CostReport) -> Group:
     parts.append(_store_table(est))
     parts.append(_reserved_table(est))
     parts.extend(_budget_lines(report))
+    parts.extend(
+        f"[bold green]Recommendation: {escape(r.title)}[/] {dollars(r.alternative_usd)} instead of"
+        f" {dollars(r.current_usd)} a month (saves {dollars(r.saving_usd)}): {escape(r.detail)}."
+        for r in est.recommendations
+    )
     parts.extend(_notes(report))
     return Group(*parts)
 
@@ -418,10 +423,12 @@ def _notes(report: CostReport) -> list[str]:
             f"[yellow]Not priced ($0 in the totals): {escape(line.name)} {escape(line.item)}"
             f" in {line.region}: {escape(line.reason)}[/]"
         )
-    derived = sum(1 for p in pinned_table().prices if p.basis == "derived")
+    derived = [p for p in pinned_table().prices if p.basis == "derived"]
+    reserved = sum(1 for p in derived if p.term != "on-demand")
     notes.append(
-        f"[dim]Estimated in {1000 * report.seconds:.1f} ms; {derived} reserved rates are derived"
-        " from published ratios until `python -m preflight.prices --refresh` (docs/cost.md).[/]"
+        f"[dim]Estimated in {1000 * report.seconds:.1f} ms; {reserved} reserved rates and"
+        f" {len(derived) - reserved} I/O-Optimized instance rates are derived from published"
+        " ratios until `python -m preflight.prices --refresh` (docs/cost.md).[/]"
     )
     return notes
 
@@ -488,6 +495,16 @@ def cost_document(result: Any) -> dict[str, Any] | None:
                 "item": line.item,
             }
             for line in est.unpriced
+        ],
+        "recommendations": [
+            {
+                "title": r.title,
+                "currentUsd": r.current_usd,
+                "alternativeUsd": r.alternative_usd,
+                "savingUsd": r.saving_usd,
+                "detail": r.detail,
+            }
+            for r in est.recommendations
         ],
         "byStore": est.by("store"),
         "byRegion": est.by("region"),

@@ -108,6 +108,11 @@ def _summary(result: PreflightResult) -> list[str]:
                 f"  - ⚠️ **Incomplete**: {len(gaps)} item(s) not priced count $0, so the"
                 f" estimate is a lower bound: {shown}{more}"
             )
+        lines.extend(
+            f"  - 💡 **{r['title']}** would cost ${r['alternativeUsd']:,.0f} instead of"
+            f" ${r['currentUsd']:,.0f} a month (saves ${r['savingUsd']:,.0f})"
+            for r in cost["recommendations"]
+        )
         against = getattr(getattr(result, "cost", None), "against", None)
         if isinstance(against, CostDelta):
             lines.extend(delta_markdown(against))

@@ -69,6 +69,7 @@ def recipe(price: Price) -> Recipe:
     region = () if price.region == "global" else (("regionCode", price.region),)
     simple: dict[str, tuple[str, str]] = {
         "aurora.storage": ("AmazonRDS", r"Aurora:StorageUsage"),
+        "aurora.storage-iopt": ("AmazonRDS", r"Aurora:IO-OptimizedStorageUsage"),
         "aurora.io": ("AmazonRDS", r"Aurora:StorageIOUsage"),
         "aurora.replicated-write-io": ("AmazonRDS", r"Aurora:ReplicatedWriteIO"),
         "aurora.backup-storage": ("AmazonRDS", r"Aurora:BackupUsage"),
@@ -87,13 +88,14 @@ def recipe(price: Price) -> Recipe:
         "cloudwatch.alarm-high-resolution": ("AmazonCloudWatch", r"CW:HighResAlarmMonitorUsage"),
         "cloudwatch.dashboard": ("AmazonCloudWatch", r"DashboardsUsageHour(?:-Basic)?"),
         "cloudwatch.logs-ingestion": ("AmazonCloudWatch", r"DataProcessing-Bytes"),
+        "cloudwatch.logs-storage": ("AmazonCloudWatch", r"TimedStorage-ByteHrs"),
         "backup.aurora-storage": ("AWSBackup", r"WarmStorage-ByteHrs-Aurora"),
         "backup.dynamodb-storage": ("AWSBackup", r"WarmStorage-ByteHrs-DynamoDB"),
         "route53.zone": ("AmazonRoute53", r"HostedZone"),
         "route53.health-check": ("AmazonRoute53", r"Health-Check-AWS"),
         "route53.query": ("AmazonRoute53", r"DNS-Queries"),
     }
-    if family == "aurora.instance":
+    if family in ("aurora.instance", "aurora.instance-iopt"):
         engine, cls = rest.split("/", 1)
         name = {"aurora-postgresql": "Aurora PostgreSQL", "aurora-mysql": "Aurora MySQL"}.get(
             engine, engine
@@ -104,7 +106,8 @@ def recipe(price: Price) -> Recipe:
             ("databaseEngine", name),
             ("deploymentOption", "Single-AZ"),
         )
-        return Recipe("AmazonRDS", filters, rf"InstanceUsage:{re.escape(cls)}")
+        kind = "InstanceUsageIOOptimized" if family.endswith("-iopt") else "InstanceUsage"
+        return Recipe("AmazonRDS", filters, rf"{kind}:{re.escape(cls)}")
     if family == "cache.node":
         engine, node = rest.split("/", 1)
         filters = (*region, ("instanceType", node), ("cacheEngine", engine.capitalize()))

@@ -80,6 +80,8 @@ class Line:
     reserved_options: Mapping[str, str] | None = None
     """Purchase option per term (``No Upfront`` / ``Partial Upfront``)."""
     free: bool = False
+    price_id: str = ""
+    """The ``prices.json`` id it was priced with (empty for $0 notes)."""
     priced: bool = True
     """False when the estimator cannot price it: $0 in the sums, and the estimate is incomplete."""
 
@@ -87,6 +89,23 @@ class Line:
     def reason(self) -> str:
         """Why an unpriced line has no figure (its basis without the ``not priced:`` prefix)."""
         return self.basis.removeprefix(NOT_PRICED)
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """A cheaper way to run the same plan, with the figures that show it."""
+
+    title: str
+    current_usd: float
+    """Monthly USD of the lines it would change, as planned."""
+    alternative_usd: float
+    """Monthly USD of the same lines the other way."""
+    detail: str
+    """How it was computed and what to change."""
+
+    @property
+    def saving_usd(self) -> float:
+        return self.current_usd - self.alternative_usd
 
 
 @dataclass
@@ -99,6 +118,8 @@ class Estimate:
     usage: Usage
     tables: list[str] = field(default_factory=list)
     """Logical names of the DynamoDB tables (for the defaults listing)."""
+    recommendations: list[Recommendation] = field(default_factory=list)
+    """Cheaper configurations of the same plan (Aurora I/O-Optimized where it pays)."""
 
     @property
     def monthly_usd(self) -> float:
@@ -277,6 +298,7 @@ class Pricer:
                 unit_usd=price.usd,
                 monthly_usd=quantity * price.usd,
                 basis=f"{basis} at {rate(price.usd, price.unit)}",
+                price_id=price_id,
                 reserved=terms or None,
                 reserved_options=options or None,
             )
