@@ -436,7 +436,12 @@ def _coverage(stack: StackView, _cfg: Config) -> Iterator[Finding]:
                 store,
                 "backup selection",
                 f"is missing: no backup plan in {show(region)} selects the {what}",
-                f"add its ARN to the resources of an aws.backup.Selection of a plan in {region}",
+                f"add its ARN to the resources of an aws.backup.Selection of a plan in {region}"
+                + (
+                    f", or copy its home replica's recovery points to a vault in {region}"
+                    if what.startswith("replica in")
+                    else ""
+                ),
             ),
             store.urn,
         )
