@@ -79,6 +79,9 @@ def recipe(price: Price) -> Recipe:
         "dynamodb.storage": ("AmazonDynamoDB", r"TimedStorage-ByteHrs"),
         "dynamodb.pitr": ("AmazonDynamoDB", r"TimedPITRStorage-ByteHrs"),
         "dynamodb.stream-read": ("AmazonDynamoDB", r"Streams-Requests"),
+        "dynamodb.wcu": ("AmazonDynamoDB", r"WriteCapacityUnit-Hrs"),
+        "dynamodb.rcu": ("AmazonDynamoDB", r"ReadCapacityUnit-Hrs"),
+        "dynamodb.replicated-wcu": ("AmazonDynamoDB", r"ReplWriteCapacityUnit-Hrs"),
         "cache.backup-storage": ("AmazonElastiCache", r"BackupUsage"),
         "kms.key": ("awskms", r"KMS-Keys"),
         "kms.request": ("awskms", r"KMS-Requests"),
@@ -108,6 +111,20 @@ def recipe(price: Price) -> Recipe:
         )
         kind = "InstanceUsageIOOptimized" if family.endswith("-iopt") else "InstanceUsage"
         return Recipe("AmazonRDS", filters, rf"{kind}:{re.escape(cls)}")
+    if family == "rds.instance":
+        engine, cls = rest.split("/", 1)
+        name = {"postgres": "PostgreSQL", "mysql": "MySQL"}.get(engine, engine)
+        filters = (
+            *region,
+            ("instanceType", cls),
+            ("databaseEngine", name),
+            ("deploymentOption", "Single-AZ"),
+        )
+        return Recipe("AmazonRDS", filters, rf"InstanceUsage:{re.escape(cls)}")
+    if family == "rds.storage":
+        return Recipe(
+            "AmazonRDS", (*region, ("volumeType", "General Purpose-GP3")), r"RDS:GP3-Storage"
+        )
     if family == "cache.node":
         engine, node = rest.split("/", 1)
         filters = (*region, ("instanceType", node), ("cacheEngine", engine.capitalize()))

@@ -43,6 +43,10 @@ FREE: dict[str, str] = {
     "aws:ec2/securityGroup:SecurityGroup": "no charge for security groups",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "no charge for security groups",
     "aws:ec2/routeTable:RouteTable": "no charge for route tables",
+    "aws:ec2/securityGroupRule:SecurityGroupRule": "no charge for security group rules",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "no charge for security group rules",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "no charge for security group rules",
+    "aws:backup/regionSettings:RegionSettings": "no charge for AWS Backup's Region settings",
     "aws:rds/subnetGroup:SubnetGroup": "no charge for DB subnet groups",
     "aws:rds/clusterParameterGroup:ClusterParameterGroup": "no charge for parameter groups",
     "aws:rds/parameterGroup:ParameterGroup": "no charge for parameter groups",
@@ -273,13 +277,35 @@ def _dynamodb_table(run: Pricer, res: ResourceLike) -> None:
     wru = item_wru * (1 + gsis - keys_only) + keys_only
     rru = math.ceil(f["itemSizeKb"] / 4.0)
     if known_str(res.props.get("billingMode")) == "PROVISIONED":
-        run.note(
+        wcu, rcu = _capacity(res)
+        run.charge(
             res,
-            region,
-            "provisioned capacity",
-            "the table prices on-demand capacity only",
-            free=False,
+            writer,
+            "provisioned write capacity",
+            wcu * HOURS_PER_MONTH,
+            "dynamodb.wcu",
+            f"{wcu:g} WCU (table and indexes) x {HOURS_PER_MONTH:g} h; auto scaling may add more",
         )
+        run.charge(
+            res,
+            writer,
+            "provisioned read capacity",
+            rcu * HOURS_PER_MONTH,
+            "dynamodb.rcu",
+            f"{rcu:g} RCU (table and indexes) x {HOURS_PER_MONTH:g} h; auto scaling may add more",
+        )
+        for target in regions:
+            if target != writer:
+                run.charge(
+                    res,
+                    target,
+                    "provisioned replicated write capacity",
+                    wcu * HOURS_PER_MONTH,
+                    "dynamodb.replicated-wcu",
+                    f"{wcu:g} replicated WCU x {HOURS_PER_MONTH:g} h (every replica matches the table's writes)",
+                )
+                gib = f["writesPerSecond"] * f["itemSizeKb"] * SECONDS_PER_MONTH * GIB_PER_KB
+                run.transfer(res, writer, target, gib, f"({qty(f['itemSizeKb'])} KB items)")
     else:
         writes = f["writesPerSecond"] * SECONDS_PER_MONTH * wru
         reads = f["readsPerSecond"] * SECONDS_PER_MONTH * rru
@@ -355,6 +381,108 @@ def _dynamodb_table(run: Pricer, res: ResourceLike) -> None:
                 "global tables read their streams for free; usage has no other consumers",
                 free=True,
             )
+
+
+def _capacity(table: ResourceLike) -> tuple[float, float]:
+    """Provisioned (WCU, RCU) of a table and its indexes (each index has its own capacity)."""
+    wcu = as_number(table.props.get("writeCapacity")) or 0.0
+    rcu = as_number(table.props.get("readCapacity")) or 0.0
+    for gsi in list_items(table.props.get("globalSecondaryIndexes")):
+        wcu += as_number(mapping(gsi).get("writeCapacity")) or 0.0
+        rcu += as_number(mapping(gsi).get("readCapacity")) or 0.0
+    return wcu, rcu
+
+
+def _table_replica(run: Pricer, res: ResourceLike) -> None:
+    """A ``TableReplica`` resource: a global table's replica declared apart from the table.
+
+    It stores the table again, takes every write as a replicated write (on demand: request
+    units; provisioned: replicated capacity matching the table's), keeps its own PITR, and the
+    writes cross from the table's region."""
+    region = run.region_of(res)
+    arn = known_str(res.props.get("globalTableArn")) or ""
+    name = arn.rsplit("/", 1)[-1] if ":table/" in arn else None
+    home = next(
+        (
+            tb
+            for tb in run.by_type[t.DYNAMODB_TABLE]
+            if name and known_str(tb.props.get("name")) == name
+        ),
+        None,
+    )
+    if home is None:
+        run.note(res, region, "replica", "its global table is not in the plan", free=False)
+        return
+    key = _table_key(home, run.usage)
+    f = run.usage.table(key)
+    source = run.region_of(home)
+    if known_str(home.props.get("billingMode")) == "PROVISIONED":
+        wcu, _rcu = _capacity(home)
+        run.charge(
+            res,
+            region,
+            f"provisioned replicated write capacity from {source}",
+            wcu * HOURS_PER_MONTH,
+            "dynamodb.replicated-wcu",
+            f"{wcu:g} replicated WCU x {HOURS_PER_MONTH:g} h (the table's write capacity)",
+        )
+    else:
+        writes = f["writesPerSecond"] * SECONDS_PER_MONTH * math.ceil(f["itemSizeKb"])
+        run.charge(
+            res,
+            region,
+            f"replicated write request units from {source}",
+            writes,
+            "dynamodb.replicated-write",
+            f"every write of {key} replicated to {region}",
+        )
+    gib = f["writesPerSecond"] * f["itemSizeKb"] * SECONDS_PER_MONTH * GIB_PER_KB
+    run.transfer(res, source, region, gib, f"({qty(f['itemSizeKb'])} KB items)")
+    run.charge(
+        res,
+        region,
+        "storage",
+        f["storageGb"],
+        "dynamodb.storage",
+        f"{qty(f['storageGb'])} GB (usage dynamodb {key}.storageGb)",
+    )
+    if res.props.get("pointInTimeRecovery") is True:
+        run.charge(
+            res,
+            region,
+            "point-in-time recovery",
+            f["storageGb"],
+            "dynamodb.pitr",
+            f"{qty(f['storageGb'])} GB of table data",
+        )
+
+
+def _rds_instance(run: Pricer, res: ResourceLike) -> None:
+    """A plain RDS instance: instance hours and storage, both twice when Multi-AZ (the standby
+    is billed like the primary: RDS User Guide, "Multi-AZ DB instances")."""
+    region = run.region_of(res)
+    cls = known_str(res.props.get("instanceClass")) or "unknown"
+    engine = known_str(res.props.get("engine")) or "postgres"
+    copies = 2.0 if res.props.get("multiAz") is True else 1.0
+    az = "Multi-AZ: primary and standby" if copies == 2 else "Single-AZ"
+    run.charge(
+        res,
+        region,
+        f"instance {cls} ({engine})",
+        copies * HOURS_PER_MONTH,
+        f"rds.instance/{engine}/{cls}",
+        f"{copies:g} x {HOURS_PER_MONTH:g} h ({az})",
+    )
+    gb = as_number(res.props.get("allocatedStorage")) or 0.0
+    kind = known_str(res.props.get("storageType")) or "gp2"
+    run.charge(
+        res,
+        region,
+        f"storage ({kind})",
+        copies * gb,
+        f"rds.storage/{kind}",
+        f"{copies:g} x {qty(gb)} GB allocated ({az})",
+    )
 
 
 def _cache_group(run: Pricer, res: ResourceLike) -> None:
@@ -641,6 +769,8 @@ HANDLERS = {
     t.RDS_CLUSTER: _aurora_cluster,
     t.AUTOSCALING_TARGET: _aurora_scaling,
     t.DYNAMODB_TABLE: _dynamodb_table,
+    t.DYNAMODB_TABLE_REPLICA: _table_replica,
+    t.RDS_INSTANCE: _rds_instance,
     t.CACHE_REPLICATION_GROUP: _cache_group,
     t.CACHE_GLOBAL_REPLICATION_GROUP: _cache_global,
     t.KMS_KEY: _kms,
