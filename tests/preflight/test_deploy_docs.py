@@ -98,7 +98,9 @@ def test_the_deploy_section_deploys_on_a_new_backend() -> None:
 def test_the_keys_to_replace_are_config_keys_with_example_values() -> None:
     project = (REPO / "Pulumi.yaml").read_text()
     # structured keys are described in comments (the project schema cannot type objects)
-    declared = set(yaml.safe_load(project)["config"]) | set(re.findall(r"#\s*(\w+) \(object", project))
+    declared = set(yaml.safe_load(project)["config"]) | set(
+        re.findall(r"#\s*(\w+) \(object", project)
+    )
     rows = [line for line in DEPLOY.splitlines() if line.startswith("| `")]
     keys = {k for row in rows for k in re.findall(r"`([A-Za-z]+)`", row.split("|")[1])}
     assert {"networkAppVpcIds", "monitoringAlarmEmails", "budgetAlertEmails"} <= keys
