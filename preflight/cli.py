@@ -235,6 +235,18 @@ def _outputs(
     return [Output(option, path, write) for option, path, write in wanted if path is not None]
 
 
+def _distinct(outputs: Sequence[Output]) -> None:
+    """Two outputs to one file would overwrite each other: refuse it before anything runs."""
+    seen: dict[Path, str] = {}
+    for output in outputs:
+        target = output.path.resolve()
+        if target in seen:
+            raise PreflightConfigError(
+                f"{seen[target]} and {output.option} both write {output.path}: give each its own file"
+            )
+        seen[target] = output.option
+
+
 def run(
     stack: str,
     *,
@@ -269,6 +281,7 @@ def run(
             raise PreflightConfigError(f"--root {root}: no Pulumi.yaml (not a Pulumi project)")
         if graph_file is not None:
             graph_format(graph_file)
+        _distinct(outputs)
         for output in outputs:
             output.check()
         result = run_preflight(

@@ -72,6 +72,19 @@ class StackFileError(ConfigError):
         return str(self.args[0])
 
 
+class StackEncodingError(ConfigError):
+    """A stack or project file that is not UTF-8 (the Pulumi CLI reads them as UTF-8): names
+    the file and the first byte that is not, on one line."""
+
+    def __init__(self, path: Path, exc: UnicodeDecodeError) -> None:
+        byte = f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
+        super().__init__(str(path), byte, "UTF-8 text")
+        self.args = (f"{path}: not UTF-8 text ({byte}); save it as UTF-8",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
@@ -79,6 +92,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError("stack", str(path), "an existing stack file") from None
     except yaml.YAMLError as exc:
         raise StackFileError(path, exc) from None
+    except UnicodeDecodeError as exc:
+        raise StackEncodingError(path, exc) from None
     if not isinstance(data, dict):
         raise ConfigError(str(path), type(data).__name__, "a YAML mapping")
     return data
