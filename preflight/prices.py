@@ -122,8 +122,9 @@ def recipe(price: Price) -> Recipe:
         )
         return Recipe("AmazonRDS", filters, rf"InstanceUsage:{re.escape(cls)}")
     if family == "rds.storage":
+        volume = {"gp3": ("General Purpose-GP3", "GP3"), "gp2": ("General Purpose", "GP2")}[rest]
         return Recipe(
-            "AmazonRDS", (*region, ("volumeType", "General Purpose-GP3")), r"RDS:GP3-Storage"
+            "AmazonRDS", (*region, ("volumeType", volume[0])), rf"RDS:{volume[1]}-Storage"
         )
     if family == "cache.node":
         engine, node = rest.split("/", 1)

@@ -215,10 +215,17 @@ class Pricer:
         self.seen_region: set[tuple[str, str]] = set()
 
     def _pair(self) -> tuple[str | None, str | None]:
+        # The pair is where the data stores are (a stray resource elsewhere, e.g. a
+        # subscription, does not make its region the secondary); without stores, anywhere.
+        stores = [
+            res
+            for kind in (t.RDS_CLUSTER, t.DYNAMODB_TABLE, t.CACHE_REPLICATION_GROUP)
+            for res in self.by_type[kind]
+        ]
         regions = sorted(
             {
                 region
-                for res in self.resources
+                for res in stores or self.resources
                 for region in [known_str(res.props.get("region"))]
                 + [
                     known_str(mapping(rep).get("regionName"))
