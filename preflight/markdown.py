@@ -224,7 +224,47 @@ def render_markdown(result: PreflightResult) -> str:
     return result.scrub("\n".join(lines).rstrip() + "\n")
 
 
-def write_markdown(result: PreflightResult, path: Path) -> None:
-    """Write ``render_markdown(result)`` to ``path`` (parents created)."""
+COMMENT_LIMIT = 65_536
+"""The most characters GitHub accepts in a pull-request comment's body."""
+
+
+def full_report_path(path: Path) -> Path:
+    """Where the uncut report goes when ``path``'s would not fit a comment (``x.md`` -> ``x.full.md``)."""
+    return path.with_name(f"{path.stem}.full{path.suffix or '.md'}")
+
+
+def fit(text: str, limit: int, full_name: str) -> str:
+    """``text`` cut at a line so that it fits ``limit`` characters, open ``<details>`` closed,
+    with a last line naming the full report."""
+    if len(text) <= limit:
+        return text
+    note = (
+        f"\n> ✂️ Cut to fit a GitHub comment ({limit:,} characters): the full report"
+        f" ({len(text):,} characters) is {code(full_name)}, next to this file in the run's"
+        " artifacts.\n"
+    )
+    closing = "\n</details>\n"
+    room = limit - len(note) - 1
+    cut = text[: max(room, 0)]
+    while True:
+        cut = cut[: cut.rfind("\n") + 1] if "\n" in cut else ""
+        opened = max(cut.count("<details>") - cut.count("</details>"), 0)
+        if len(cut) + opened * len(closing) <= room or not cut:
+            break
+        cut = cut[:-1]
+    return cut + closing * opened + note
+
+
+def write_markdown(result: PreflightResult, path: Path, limit: int = COMMENT_LIMIT) -> None:
+    """Write the report to ``path`` (parents created), cut to ``limit`` characters so it can be
+    posted as a comment; a cut report's full text goes to :func:`full_report_path` beside it
+    (the pull-request workflow uploads both as the run's artifact)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_markdown(result), encoding="utf-8")
+    text = render_markdown(result)
+    full = full_report_path(path)
+    if len(text) > limit:
+        full.write_text(text, encoding="utf-8")
+        text = fit(text, limit, full.name)
+    elif full.exists():
+        full.unlink()  # from an earlier run: it no longer describes this report
+    path.write_text(text, encoding="utf-8")
