@@ -19,7 +19,7 @@ from preflight.cost_diff import CostDelta, delta_markdown
 from preflight.critical_path import GLOBAL
 from preflight.jsonout import counts
 from preflight.pipeline import LEVELS, PreflightResult
-from preflight.report import OP_VERB, format_duration
+from preflight.report import OP_VERB, format_duration, path_title
 
 Section = Callable[[PreflightResult], list[str]]
 """Returns the lines of one part of the report (empty to leave it out)."""
@@ -83,7 +83,7 @@ def _summary(result: PreflightResult) -> list[str]:
         f"- **Policies**: {', '.join(levels[:-1])} ({len(result.policies)} policies checked)"
     )
     lines.append(
-        f"- **Deploy critical path**: {format_duration(result.critical_path.total_seconds)}"
+        f"- **{path_title(result)}**: {format_duration(result.critical_path.total_seconds)}"
     )
     cost = cost_document(result)
     if cost is not None:
@@ -208,7 +208,7 @@ def _critical_path(result: PreflightResult) -> list[str]:
         for index, step in enumerate(path.steps, 1)
     ]
     body = table(["#", "Resource", "Type", "Region", "Starts at", "Takes"], rows)
-    title = f"Deploy critical path: {format_duration(path.total_seconds)}"
+    title = f"{path_title(result)}: {format_duration(path.total_seconds)}"
     return [*folded(title, body), ""]
 
 
