@@ -455,7 +455,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="rds-backup-retention",
         summary="Aurora/RDS clusters and instances keep automated backups (PITR) for N-35 days.",
-        remediation="Set backup_retention_period to at least the configured minimum.",
+        remediation="Set auroraBackupRetentionDays in the stack file to at least the configured minimum (backup_retention_period).",
         severity=Severity.HIGH,
         targets=(t.RDS_CLUSTER, t.RDS_INSTANCE),
         check_resource=_backup_retention,
@@ -524,7 +524,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="elasticache-snapshot-retention",
         summary="Cache replication groups keep automatic snapshots for at least N days.",
-        remediation="Set snapshot_retention_limit to at least the configured minimum.",
+        remediation="Set cacheSnapshotRetentionDays in the stack file to at least the configured minimum (snapshot_retention_limit).",
         severity=Severity.MEDIUM,
         targets=(t.CACHE_REPLICATION_GROUP,),
         check_resource=_cache_snapshots,
@@ -543,7 +543,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="backup-plan-frequency-retention",
         summary="AWS Backup plan rules run at least every N hours and keep (and copy) recovery points for at least M days.",
-        remediation="Tighten the schedule and raise lifecycle.delete_after of rules and copy actions.",
+        remediation="Tighten backupSchedule and raise backupRetentionDays / backupCopyRetentionDays in the stack file (the plan rules' schedule and lifecycle.delete_after).",
         severity=Severity.MEDIUM,
         targets=(t.BACKUP_PLAN,),
         check_resource=_plan_frequency_retention,
