@@ -55,3 +55,22 @@ def test_json_and_markdown_to_one_file_are_refused_before_anything_runs(tmp_path
         "--stack", "dev", "--graph", str(graph), "--markdown", f"{tmp_path}/./plan.mmd"
     )
     assert proc.returncode == EXIT_CONFIG and "--graph and --markdown both write" in proc.stderr
+
+
+def test_an_option_is_called_an_option_not_a_config_key() -> None:
+    proc = _preflight("--stack", "qa")
+    assert proc.returncode == EXIT_CONFIG
+    assert proc.stderr.strip() == (
+        "config error: option --stack has value 'qa'; allowed: one of the stacks in stacks/:"
+        " ['dev', 'prod', 'staging']"
+    )
+
+
+def test_a_missing_value_is_named_as_not_set() -> None:
+    proc = _preflight("--stack", "dev", "--set", "budgetMonthlyLimitUsd=null")
+    assert proc.returncode == EXIT_CONFIG
+    assert proc.stderr.strip() == (
+        "config error: config key 'budgetMonthlyLimitUsd' is not set;"
+        " allowed: a number from 1 to 1000000"
+    )
+    assert "None" not in proc.stderr and "-1" not in proc.stderr
