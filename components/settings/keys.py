@@ -84,6 +84,7 @@ CONFIG_KEYS = (
             "monitoringAlarmEmails",
             "backupRetentionDays",
             "backupCopyRetentionDays",
+            "backupManageRegionSettings",
             "budgetMonthlyLimitUsd",
             "budgetThresholdsPercent",
             "budgetAlertEmails",

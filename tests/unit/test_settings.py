@@ -345,6 +345,12 @@ BAD_CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "auroraAllowMajorVersionUpgrade",
         "true or false",
     ),
+    (
+        "backup region settings flag as text",
+        {"backupManageRegionSettings": "yes"},
+        "backupManageRegionSettings",
+        "true or false",
+    ),
     # --- windows ---------------------------------------------------------------------------
     (
         "backup window hour 24",
@@ -554,3 +560,9 @@ def test_non_key_attributes_summed_over_a_tables_indexes_stay_within_100() -> No
         load_settings(with_changes(dynamodbTables=tables))
     assert caught.value.key == "dynamodbTables[order-history].globalSecondaryIndexes"
     assert caught.value.value == 101
+
+
+def test_backup_region_settings_are_left_to_the_account_unless_a_stack_owns_them() -> None:
+    assert load_settings(with_changes()).backup.manage_region_settings is False
+    owned = load_settings(with_changes(backupManageRegionSettings=True))
+    assert owned.backup.manage_region_settings is True
