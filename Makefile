@@ -1,16 +1,24 @@
 # The README's commands. Every target creates .venv from the pinned requirements first,
 # so a fresh clone needs nothing but python3.11 and make.
-PYTHON ?= python3
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 
 .PHONY: venv preflight test lint typecheck check drill bench clean
 
+# The pins are tested on Python 3.11 only: another version stops here, in one line. The first
+# build takes a few minutes; pip reports each package as it goes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
+	  echo "make: Python 3.11 is required, but $(PYTHON) is $$($(PYTHON) -V 2>/dev/null || echo 'not installed'); install python3.11 or run: make PYTHON=/path/to/python3.11" >&2; \
+	  exit 1; }
+	@echo "make: [1/2] creating $(VENV) with $$($(PYTHON) -V 2>&1)"
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $@
+	@echo "make: [2/2] installing requirements-dev.txt into $(VENV) (a few minutes on a fresh clone)"
+	$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt
+	@touch $@
+	@echo "make: $(VENV) is ready"
 
 venv: $(VENV)/.installed
 

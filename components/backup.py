@@ -57,7 +57,8 @@ class CrossRegionBackupArgs:
     key_arns: Mapping[str, pulumi.Input[str]]
     """Vault CMK per region."""
     resources: Mapping[str, Sequence[pulumi.Input[str]]]
-    """ARNs to protect per region (the Aurora cluster and the table replicas there)."""
+    """ARNs to protect per region: the Aurora cluster there, and each global table once, in its
+    home region (the copy action puts its recovery points in the other region)."""
 
 
 class CrossRegionBackup(pulumi.ComponentResource):

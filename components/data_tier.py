@@ -195,10 +195,13 @@ class DataTier(pulumi.ComponentResource):
                 regions=regions,
                 settings=s.backup,
                 key_arns=keys["backup"].arns,
+                # A global table is backed up once, from its home replica (anchor region), and
+                # the plan copies it to the other region: both replicas hold the same items, so
+                # backing up both and copying each would store every backup four times.
                 resources={
                     region: [
                         aurora.cluster_arns[region],
-                        *(t.arns[region] for t in tables.values()),
+                        *(t.arns[region] for t in tables.values() if region == anchor),
                     ]
                     for region in regions
                 },

@@ -7,7 +7,7 @@ deleting a stateful resource without a last snapshot.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from itertools import pairwise
 from typing import Any
@@ -400,6 +400,37 @@ def _tag_selected(selection: Res, store: Res) -> bool:
     return False
 
 
+def _copies_into(plan: Any, region: str) -> Any:
+    """Whether a plan's copy actions put recovery points in ``region`` (UNKNOWN: not known yet)."""
+    if not isinstance(plan, Res):
+        return False
+    verdict: Any = False
+    for rule in list_items(plan.get("rules")):
+        for copy in list_items(dig(rule, "copyActions")):
+            arn = dig(copy, "destinationVaultArn")
+            if arn is UNKNOWN:
+                verdict = UNKNOWN
+            elif arn_region(arn) == region:
+                return True
+    return verdict
+
+
+def _copied_replica(
+    stack_selections: list[Res], owners: Mapping[str, Any], store: Res, region: str, resource: str
+) -> bool:
+    """A global table's replica is covered by the copies of its home replica's backups: the
+    replicas hold the same items, so components/backup.py backs the table up once, in its home
+    region, and the plan's copy action puts every recovery point in the replica's region."""
+    verdicts = [
+        _copies_into(owners[s.urn], region)
+        for s in stack_selections
+        if s.region == store.region
+        and owners[s.urn] is not None
+        and _covers(s, store, "dynamodb", str(store.region), resource) is not False
+    ]
+    return True in verdicts or UNKNOWN in verdicts
+
+
 def _coverage(stack: StackView, _cfg: Config) -> Iterator[Finding]:
     plans = stack.of_type(t.BACKUP_PLAN)
     selections = stack.of_type(t.BACKUP_SELECTION)
@@ -432,12 +463,21 @@ def _coverage(stack: StackView, _cfg: Config) -> Iterator[Finding]:
             )
         if True in verdicts or UNKNOWN in verdicts:
             continue
+        if what.startswith("replica in") and _copied_replica(
+            selections, owners, store, str(region), resource
+        ):
+            continue
         yield (
             problem(
                 store,
                 "backup selection",
                 f"is missing: no backup plan in {show(region)} selects the {what}",
-                f"add its ARN to the resources of an aws.backup.Selection of a plan in {region}",
+                f"add its ARN to the resources of an aws.backup.Selection of a plan in {region}"
+                + (
+                    f", or copy its home replica's recovery points to a vault in {region}"
+                    if what.startswith("replica in")
+                    else ""
+                ),
             ),
             store.urn,
         )
@@ -522,7 +562,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="rds-backup-retention",
         summary="Aurora/RDS clusters and instances keep automated backups (PITR) for N-35 days.",
-        remediation="Set backup_retention_period to at least the configured minimum.",
+        remediation="Set auroraBackupRetentionDays in the stack file to at least the configured minimum (backup_retention_period).",
         severity=Severity.HIGH,
         targets=(t.RDS_CLUSTER, t.RDS_INSTANCE),
         check_resource=_backup_retention,
@@ -591,7 +631,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="elasticache-snapshot-retention",
         summary="Cache replication groups keep automatic snapshots for at least N days.",
-        remediation="Set snapshot_retention_limit to at least the configured minimum.",
+        remediation="Set cacheSnapshotRetentionDays in the stack file to at least the configured minimum (snapshot_retention_limit).",
         severity=Severity.MEDIUM,
         targets=(t.CACHE_REPLICATION_GROUP,),
         check_resource=_cache_snapshots,
@@ -610,7 +650,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="backup-plan-frequency-retention",
         summary="AWS Backup plan rules run at least every N hours and keep (and copy) recovery points for at least M days.",
-        remediation="Tighten the schedule and raise lifecycle.delete_after of rules and copy actions.",
+        remediation="Tighten backupSchedule and raise backupRetentionDays / backupCopyRetentionDays in the stack file (the plan rules' schedule and lifecycle.delete_after).",
         severity=Severity.MEDIUM,
         targets=(t.BACKUP_PLAN,),
         check_resource=_plan_frequency_retention,
@@ -666,7 +706,8 @@ RULES: tuple[Rule, ...] = (
         name="backup-coverage",
         summary=(
             "Every Aurora/RDS cluster, RDS instance, DynamoDB table and table replica is selected by a "
-            "backup plan of its own region, and every plan selects something."
+            "backup plan of its own region (a global table's replica may instead receive the copies "
+            "of its home replica's plan), and every plan selects something."
         ),
         remediation="List each data store's ARN in an aws.backup.Selection of its region's plan.",
         severity=Severity.HIGH,

@@ -71,8 +71,17 @@ def _summary(est: Estimate, basis: str) -> str:
         for term in BASES[1:]
         if term != basis
     )
-    gaps = f"; {len(est.unpriced)} item(s) not priced" if est.unpriced else ""
-    return f"by store: {stores}; largest: {items}; with reserved capacity: {reserved}{gaps}"
+    return f"by store: {stores}; largest: {items}; with reserved capacity: {reserved}"
+
+
+def unpriced_summary(est: Estimate, most: int = 3) -> str:
+    """``2 item(s) not priced: table-x write request units in eu-west-1 (the table has no ...)``."""
+    gaps = est.unpriced
+    shown = "; ".join(
+        f"{line.name} {line.item} in {line.region} ({line.reason})" for line in gaps[:most]
+    )
+    more = f"; and {len(gaps) - most} more" if len(gaps) > most else ""
+    return f"{len(gaps)} item(s) not priced: {shown}{more}"
 
 
 def _gate(stack: StackView, cfg: Config) -> Iterator[Finding]:
@@ -94,20 +103,39 @@ def _gate(stack: StackView, cfg: Config) -> Iterator[Finding]:
     headroom = float(cfg["headroomPercent"])
     budget, limit = min(budgets, key=lambda pair: pair[1])
     allowed = limit * (1.0 - headroom / 100.0)
-    if total <= allowed:
-        return
-    yield (
-        problem(
-            budget,
-            "limitAmount",
-            f"is {show(limit)} USD, but the estimated monthly cost ({basis}) is {dollars(total)}, "
-            f"above the {dollars(allowed)} the budget allows with {show(headroom)}% headroom "
-            f"({_summary(est, basis)})",
-            "lower capacity in the stack file, reserve the steady compute, or raise "
-            "budgetMonthlyLimitUsd to a justified figure",
-        ),
-        budget.urn,
-    )
+    if total > allowed:
+        # An incomplete estimate that is already over is over: the gaps only add to it.
+        at_least = (
+            f"at least {dollars(total)} ({unpriced_summary(est)})"
+            if not est.complete
+            else dollars(total)
+        )
+        yield (
+            problem(
+                budget,
+                "limitAmount",
+                f"is {show(limit)} USD, but the estimated monthly cost ({basis}) is {at_least}, "
+                f"above the {dollars(allowed)} the budget allows with {show(headroom)}% headroom "
+                f"({_summary(est, basis)})",
+                "lower capacity in the stack file, reserve the steady compute, or raise "
+                "budgetMonthlyLimitUsd to a justified figure",
+            ),
+            budget.urn,
+        )
+    elif not est.complete:
+        # The priced part fits, but a $0 gap is not a price: passing it would pass an unknown.
+        yield (
+            problem(
+                budget,
+                "limitAmount",
+                f"is {show(limit)} USD and the priced part of the estimate ({basis}) is "
+                f"{dollars(total)}, within the {dollars(allowed)} allowed, but the estimate is "
+                f"incomplete, so the gate cannot confirm the stack fits: {unpriced_summary(est)}",
+                "use the regions, instance classes and node types policies/pricing/prices.json "
+                "prices, or add the missing prices (python -m preflight.prices --refresh)",
+            ),
+            budget.urn,
+        )
 
 
 RULES: tuple[Rule, ...] = (

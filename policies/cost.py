@@ -282,7 +282,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="cost-allowed-instance-classes",
         summary="Database instance classes come from the stack's allowed list.",
-        remediation="Pick an allowed class (or extend the list in the stack's policy config).",
+        remediation="Set auroraInstanceClass in the stack file to an allowed class (or extend the list in the stack's policy config).",
         severity=Severity.MEDIUM,
         targets=(t.RDS_CLUSTER_INSTANCE, t.RDS_INSTANCE, t.RDS_CLUSTER),
         check_resource=_instance_class,
@@ -299,7 +299,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="cost-allowed-cache-node-types",
         summary="Cache node types come from the stack's allowed list.",
-        remediation="Pick an allowed node type (or extend the list in the stack's policy config).",
+        remediation="Set cacheNodeType in the stack file to an allowed node type (or extend the list in the stack's policy config).",
         severity=Severity.MEDIUM,
         targets=(t.CACHE_REPLICATION_GROUP, t.CACHE_GLOBAL_REPLICATION_GROUP),
         check_resource=_node_type,
@@ -315,7 +315,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="cost-performance-insights-retention",
         summary="Performance Insights keeps at most N days (7 is the free tier).",
-        remediation="Set performance_insights_retention_period=7 unless the stack allows more.",
+        remediation="Set auroraPerformanceInsightsRetentionDays: 7 in the stack file unless the stack's policy config allows more.",
         severity=Severity.LOW,
         targets=(t.RDS_CLUSTER_INSTANCE, t.RDS_INSTANCE, t.RDS_CLUSTER),
         check_resource=_pi_retention,
@@ -335,7 +335,7 @@ RULES: tuple[Rule, ...] = (
             "Regional resources, and every other place they put data (DynamoDB and secret replicas, "
             "backup copy destinations), are in the stack's allowed regions."
         ),
-        remediation="Deploy to an allowed region (or extend the list in the stack's policy config).",
+        remediation="Set primaryRegion and secondaryRegion in the stack file to allowed regions (or extend the list in the stack's policy config).",
         severity=Severity.HIGH,
         applies=t.is_regional,
         targets_doc="every regional aws:* resource, with its replicas and copy destinations",
@@ -352,7 +352,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="cost-reader-count-cap",
         summary="Aurora clusters have at most N instances and reader auto scaling adds at most M replicas.",
-        remediation="Lower the instance count / max_capacity, or raise the caps in the stack's policy config.",
+        remediation="Lower auroraInstancesPerRegion / auroraAutoscalingMaxReaders in the stack file, or raise the caps in the stack's policy config.",
         severity=Severity.MEDIUM,
         check_stack=_reader_cap,
         params={
@@ -371,7 +371,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="cost-budget-present",
         summary="The stack has a monthly COST budget (under an optional cap) that alerts someone.",
-        remediation="Add an aws.budgets.Budget with budget_type COST and notifications with subscribers.",
+        remediation="Set budgetMonthlyLimitUsd and budgetAlertEmails in the stack file (an aws.budgets.Budget of budget_type COST with subscribed notifications).",
         severity=Severity.MEDIUM,
         check_stack=_budget,
         params={

@@ -145,7 +145,7 @@ RULES: tuple[Rule, ...] = (
             "Each regional Aurora cluster has at least N instances in at least M distinct AZs, and every "
             "plain RDS instance runs Multi-AZ."
         ),
-        remediation="Add Aurora instances with explicit, different availability_zone values; set multi_az=True.",
+        remediation="Raise auroraInstancesPerRegion in the stack file (each instance gets its own availability zone).",
         severity=Severity.CRITICAL,
         check_stack=_multi_az,
         params={
@@ -179,7 +179,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="elasticache-multi-az",
         summary="Cache replication groups are Multi-AZ with at least N nodes.",
-        remediation="Set multi_az_enabled=True and num_cache_clusters (or replicas_per_node_group) high enough.",
+        remediation="Raise cacheReplicasPerRegion in the stack file (multi_az_enabled=True with enough num_cache_clusters).",
         severity=Severity.HIGH,
         targets=(t.CACHE_REPLICATION_GROUP,),
         check_resource=_cache_multi_az,

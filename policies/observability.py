@@ -302,7 +302,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="alarm-topic-subscribed",
         summary="Every SNS topic the stack's alarms notify has at least one subscription.",
-        remediation="Add an aws.sns.TopicSubscription (e-mail or pager) to each alarm topic.",
+        remediation="List who is paged in monitoringAlarmEmails in the stack file (an aws.sns.TopicSubscription per alarm topic).",
         severity=Severity.MEDIUM,
         check_stack=_subscribed,
     ),

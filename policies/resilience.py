@@ -42,7 +42,12 @@ CONCERN = "resilience"
 
 
 def _deletion_protection(res: Res, _cfg: Config) -> Iterator[str]:
-    yield from require_true(res, "deletionProtection", "set deletion_protection=True")
+    fix = (
+        "set deletion_protection=True"
+        if res.type == t.RDS_INSTANCE
+        else "set auroraDeletionProtection: true in the stack file"
+    )
+    yield from require_true(res, "deletionProtection", fix)
 
 
 def _table_deletion_protection(res: Res, _cfg: Config) -> Iterator[str]:
@@ -347,7 +352,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="rds-deletion-protection",
         summary="Aurora global clusters, regional clusters and plain RDS instances have deletion protection on.",
-        remediation="Set deletion_protection=True.",
+        remediation="Set auroraDeletionProtection: true in the stack file (deletion_protection=True on a plain RDS instance).",
         severity=Severity.HIGH,
         targets=(t.RDS_GLOBAL_CLUSTER, t.RDS_CLUSTER, t.RDS_INSTANCE),
         check_resource=_deletion_protection,
@@ -394,7 +399,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         name="rds-enhanced-monitoring",
         summary="Database instances have enhanced monitoring at N seconds or finer, with a monitoring role.",
-        remediation="Set monitoring_interval (1-60 s) and monitoring_role_arn.",
+        remediation="Set auroraMonitoringIntervalSeconds (1-60) in the stack file (monitoring_interval with its monitoring_role_arn).",
         severity=Severity.MEDIUM,
         targets=(t.RDS_CLUSTER_INSTANCE, t.RDS_INSTANCE),
         check_resource=_enhanced_monitoring,

@@ -277,6 +277,9 @@ class ResourceChange:
     """A reviewer allowed this replacement or deletion (``--allow-replace``)."""
     error: str | None = None
     """Why the engine would fail the preview for this resource (an invalid ignore path)."""
+    cloud: bool = True
+    """A resource the deploy makes in the cloud (not a component, a provider or the stack):
+    only these are counted, so the diff's counts add up to the plan's resource count."""
 
     @property
     def stateful(self) -> bool:
@@ -329,8 +332,8 @@ class PlanDiff:
     """``--allow-replace`` entries that matched no replacement or deletion."""
 
     def count(self, op: Op) -> int:
-        """How many resources get ``op``."""
-        return sum(1 for c in self.changes if c.op is op)
+        """How many cloud resources get ``op`` (as the plan's resource counts count them)."""
+        return sum(1 for c in self.changes if c.op is op and c.cloud)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -428,6 +431,8 @@ def diff_plans(
                 if urn in replaced
             }
             change = diff_resource(prior, resource, unknown)
+        if not resource.custom or resource.type.startswith("pulumi:"):
+            change = replace(change, cloud=False)
         if change.op is Op.REPLACE:
             replaced[change.urn] = change.name
         if change.destructive and (entry := _approved(resource, allow)) is not None:

@@ -269,6 +269,18 @@ def _outputs(
     return [Output(option, path, write) for option, path, write in wanted if path is not None]
 
 
+def _distinct(outputs: Sequence[Output]) -> None:
+    """Two outputs to one file would overwrite each other: refuse it before anything runs."""
+    seen: dict[Path, str] = {}
+    for output in outputs:
+        target = output.path.resolve()
+        if target in seen:
+            raise PreflightConfigError(
+                f"{seen[target]} and {output.option} both write {output.path}: give each its own file"
+            )
+        seen[target] = output.option
+
+
 def run(
     stack: str,
     *,
@@ -310,6 +322,7 @@ def run(
                 f"--compliance {compliance!r}: unknown framework; allowed: "
                 + ", ".join(COMPLIANCE_FRAMEWORKS)
             )
+        _distinct(outputs)
         for output in outputs:
             output.check()
         result = run_preflight(

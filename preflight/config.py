@@ -72,15 +72,41 @@ class StackFileError(ConfigError):
         return str(self.args[0])
 
 
+class FileConfigError(ConfigError):
+    """A stack or project file that cannot be used as one: names the file and what is wrong."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(str(path), problem, "a YAML mapping")
+        self.args = (f"{path}: {problem}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class StackEncodingError(ConfigError):
+    """A stack or project file that is not UTF-8 (the Pulumi CLI reads them as UTF-8): names
+    the file and the first byte that is not, on one line."""
+
+    def __init__(self, path: Path, exc: UnicodeDecodeError) -> None:
+        byte = f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
+        super().__init__(str(path), byte, "UTF-8 text")
+        self.args = (f"{path}: not UTF-8 text ({byte}); save it as UTF-8",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
     except FileNotFoundError:
-        raise ConfigError("stack", str(path), "an existing stack file") from None
+        raise FileConfigError(path, "no such file") from None
     except yaml.YAMLError as exc:
         raise StackFileError(path, exc) from None
+    except UnicodeDecodeError as exc:
+        raise StackEncodingError(path, exc) from None
     if not isinstance(data, dict):
-        raise ConfigError(str(path), type(data).__name__, "a YAML mapping")
+        raise FileConfigError(path, f"a YAML {type(data).__name__}, not a mapping of keys")
     return data
 
 
@@ -114,16 +140,27 @@ def _set_path(values: dict[str, Any], full_key: str, path: str, value: Any) -> N
             raise ConfigError(f"{full_key}.{path}", value, "a path into the existing value")
 
 
+class OptionError(ConfigError):
+    """A command-line option's value is wrong: named as the option, not as a config key."""
+
+    def __init__(self, option: str, value: Any, allowed: str) -> None:
+        super().__init__(option, value, allowed)
+        self.args = (f"option {option} has value {value!r}; allowed: {allowed}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def apply_overrides(config: StackConfig, overrides: Iterable[str]) -> None:
     """Apply ``key=value`` what-if overrides (``primaryRegion=us-west-2``,
     ``dynamodbTables[0].billingMode=PROVISIONED``) like ``pulumi config set --path``."""
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key:
-            raise ConfigError("--set", item, "key=value, e.g. primaryRegion=us-west-2")
+            raise OptionError("--set", item, "key=value, e.g. primaryRegion=us-west-2")
         match = re.match(r"^([A-Za-z0-9_:-]+)(.*)$", key)
         if match is None:
-            raise ConfigError("--set", item, "a config key, optionally followed by a path")
+            raise OptionError("--set", item, "a config key, optionally followed by a path")
         base, path = match.group(1), match.group(2).lstrip(".")
         full = _full_key(config.project, base)
         bare = full.split(":", 1)[1]
@@ -137,7 +174,7 @@ def load_stack_config(
 ) -> StackConfig:
     """Read ``Pulumi.yaml`` and the stack file under ``root``; raise ConfigError when unreadable."""
     if not re.match(r"^[A-Za-z0-9_.-]+$", stack):
-        raise ConfigError("stack", stack, "a stack name of letters, digits, '.', '_' or '-'")
+        raise OptionError("--stack", stack, "a stack name of letters, digits, '.', '_' or '-'")
     project_file = _read_yaml(root / "Pulumi.yaml")
     project = project_file.get("name")
     if not isinstance(project, str):
@@ -148,7 +185,7 @@ def load_stack_config(
         known = sorted(
             p.name[len("Pulumi.") : -len(".yaml")] for p in stack_dir.glob("Pulumi.*.yaml")
         )
-        raise ConfigError("stack", stack, f"one of the stacks in {stack_dir.name}/: {known}")
+        raise OptionError("--stack", stack, f"one of the stacks in {stack_dir.name}/: {known}")
     raw = _read_yaml(stack_file).get("config", {}) or {}
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{stack_file.name}: config", raw, "a mapping of config keys")

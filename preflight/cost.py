@@ -198,6 +198,17 @@ class CostReport:
             return None
         return self.budget_usd * (1.0 - self.gate.headroom_percent / 100.0)
 
+    @property
+    def within_budget(self) -> bool | None:
+        """The gate's verdict: True within, False over; None without a budget, and None when
+        the priced part fits but lines are not priced (the gate then cannot confirm it)."""
+        allowed = self.allowed_usd
+        if allowed is None:
+            return None
+        if self.estimate.total(self.gate.compare_with) > allowed:
+            return False
+        return True if self.estimate.complete else None
+
 
 @dataclass
 class CostPlan:
@@ -262,6 +273,8 @@ def cost_section(report: CostReport) -> Group:
         f" · 3y {dollars(reserved['3y'])}{budget} [dim]({HOURS_PER_MONTH:g} h months, prices"
         f" {escape(_rel(TABLE_PATH, REPO))})[/]"
     )
+    if not est.complete:
+        parts.append(f"[bold yellow]{escape(incomplete_headline(est))}[/]")
     if report.against is not None:
         parts.append(escape(headline(report.against)))
         if report.against.lines:
@@ -270,8 +283,22 @@ def cost_section(report: CostReport) -> Group:
     parts.append(_store_table(est))
     parts.append(_reserved_table(est))
     parts.extend(_budget_lines(report))
+    parts.extend(
+        f"[bold green]Recommendation: {escape(r.title)}[/] {dollars(r.alternative_usd)} instead of"
+        f" {dollars(r.current_usd)} a month (saves {dollars(r.saving_usd)}): {escape(r.detail)}."
+        for r in est.recommendations
+    )
     parts.extend(_notes(report))
     return Group(*parts)
+
+
+def incomplete_headline(est: Estimate) -> str:
+    """One line saying the totals are a lower bound, and why (the report, Markdown and gate)."""
+    gaps = est.unpriced
+    return (
+        f"INCOMPLETE: {len(gaps)} item(s) not priced count $0, so every total above is at least"
+        " the cost, not the cost (listed below, and as cost.unpriced in --json)."
+    )
 
 
 def _top_table(est: Estimate) -> Table:
@@ -357,7 +384,11 @@ def _budget_lines(report: CostReport) -> list[str]:
     allowed = report.allowed_usd or 0.0
     total = est.total(gate.compare_with)
     share = 100.0 * est.monthly_usd / report.budget_usd if report.budget_usd else 0.0
-    verdict = "[green]within[/]" if total <= allowed else "[bold red]over[/]"
+    verdict = {
+        True: "[green]within[/]",
+        False: "[bold red]over[/]",
+        None: "[bold yellow]unconfirmed[/] (the estimate is incomplete)",
+    }[report.within_budget]
     return [
         f"Budget (budgetMonthlyLimitUsd): {dollars(report.budget_usd)}; on-demand estimate uses {share:.0f}%."
         f" Gate {NAME} ({gate.level}, {gate.headroom_percent:g}% headroom, {gate.compare_with}):"
@@ -389,12 +420,15 @@ def _notes(report: CostReport) -> list[str]:
         notes.append(f"[yellow]{escape(report.gate.note)}[/]")
     for line in est.unpriced:
         notes.append(
-            f"[yellow]Not priced: {escape(line.name)} {escape(line.item)}: {escape(line.basis)}[/]"
+            f"[yellow]Not priced ($0 in the totals): {escape(line.name)} {escape(line.item)}"
+            f" in {line.region}: {escape(line.reason)}[/]"
         )
-    derived = sum(1 for p in pinned_table().prices if p.basis == "derived")
+    derived = [p for p in pinned_table().prices if p.basis == "derived"]
+    reserved = sum(1 for p in derived if p.term != "on-demand")
     notes.append(
-        f"[dim]Estimated in {1000 * report.seconds:.1f} ms; {derived} reserved rates are derived"
-        " from published ratios until `python -m preflight.prices --refresh` (docs/cost.md).[/]"
+        f"[dim]Estimated in {1000 * report.seconds:.1f} ms; {reserved} reserved rates and"
+        f" {len(derived) - reserved} I/O-Optimized instance rates are derived from published"
+        " ratios until `python -m preflight.prices --refresh` (docs/cost.md).[/]"
     )
     return notes
 
@@ -448,10 +482,30 @@ def cost_document(result: Any) -> dict[str, Any] | None:
             "headroomPercent": report.gate.headroom_percent,
             "compareWith": report.gate.compare_with,
             "allowedUsd": report.allowed_usd,
-            "withinBudget": None
-            if report.allowed_usd is None
-            else est.total(report.gate.compare_with) <= report.allowed_usd,
+            "withinBudget": report.within_budget,
         },
+        "complete": est.complete,
+        "unpriced": [
+            {
+                "urn": line.urn,
+                "type": line.type,
+                "region": line.region,
+                "reason": line.reason,
+                "name": line.name,
+                "item": line.item,
+            }
+            for line in est.unpriced
+        ],
+        "recommendations": [
+            {
+                "title": r.title,
+                "currentUsd": r.current_usd,
+                "alternativeUsd": r.alternative_usd,
+                "savingUsd": r.saving_usd,
+                "detail": r.detail,
+            }
+            for r in est.recommendations
+        ],
         "byStore": est.by("store"),
         "byRegion": est.by("region"),
         "lines": [_line_document(line) for line in est.lines],

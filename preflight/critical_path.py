@@ -21,7 +21,7 @@ Providers, components and the stack take 0 s. Unknown types take ``DEFAULT_CREAT
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from preflight.model import RecordedResource, Recording
@@ -187,14 +187,18 @@ _START, _FINISH = 0, 1
 def critical_path(
     resources: Recording | Sequence[RecordedResource],
     durations: Mapping[str, float] | None = None,
+    *,
+    existing: Collection[str] = (),
 ) -> CriticalPath:
     """The deploy critical path of a recording.
 
     ``durations`` overrides the per-type table (type token -> seconds), e.g. for tests.
+    ``existing`` holds the URNs that already exist as planned (a change report's unchanged
+    resources): they take no time, so the path is the one of the changes.
     """
     items = list(resources.resources if isinstance(resources, Recording) else resources)
     by_urn = {r.urn: r for r in items}
-    weight = {r.urn: _weight(r, durations) for r in items}
+    weight = {r.urn: 0.0 if r.urn in existing else _weight(r, durations) for r in items}
 
     # Nodes are (urn, _START) and (urn, _FINISH); edges carry the weight of the node they leave.
     edges: dict[tuple[str, int], list[tuple[tuple[str, int], float]]] = defaultdict(list)
@@ -226,7 +230,12 @@ def critical_path(
         prev = via.get(node)
         urn, kind = node
         resource = by_urn[urn]
-        if kind == _FINISH and prev == (urn, _START) and is_plan_resource(resource):
+        if (
+            kind == _FINISH
+            and prev == (urn, _START)
+            and is_plan_resource(resource)
+            and urn not in existing
+        ):
             steps.append(
                 PathStep(
                     urn=urn,

@@ -20,7 +20,7 @@ from preflight.cost_diff import CostDelta, delta_markdown
 from preflight.critical_path import GLOBAL
 from preflight.jsonout import counts
 from preflight.pipeline import LEVELS, PreflightResult
-from preflight.report import OP_VERB, format_duration
+from preflight.report import OP_VERB, format_duration, path_title
 
 Section = Callable[[PreflightResult], list[str]]
 """Returns the lines of one part of the report (empty to leave it out)."""
@@ -84,15 +84,36 @@ def _summary(result: PreflightResult) -> list[str]:
         f"- **Policies**: {', '.join(levels[:-1])} ({len(result.policies)} policies checked)"
     )
     lines.append(
-        f"- **Deploy critical path**: {format_duration(result.critical_path.total_seconds)}"
+        f"- **{path_title(result)}**: {format_duration(result.critical_path.total_seconds)}"
     )
     cost = cost_document(result)
     if cost is not None:
         budget = cost.get("budgetUsd")
         within = (cost.get("gate") or {}).get("withinBudget")
         verdict = "" if within is None else ", within the gate" if within else ", over the gate"
+        if not cost["complete"] and within is not False:
+            verdict = ", not confirmed by the gate"
         of_budget = f" (budget ${budget:,.0f}{verdict})" if budget is not None else ""
-        lines.append(f"- **Monthly cost estimate**: ${cost['monthlyUsd']:,.0f}{of_budget}")
+        at_least = "" if cost["complete"] else "at least "
+        lines.append(
+            f"- **Monthly cost estimate**: {at_least}${cost['monthlyUsd']:,.0f}{of_budget}"
+        )
+        if not cost["complete"]:
+            gaps = cost["unpriced"]
+            shown = "; ".join(
+                f"{code(g['name'])} {cell(g['item'])} in {g['region']}: {cell(g['reason'])}"
+                for g in gaps[:5]
+            )
+            more = f"; and {len(gaps) - 5} more" if len(gaps) > 5 else ""
+            lines.append(
+                f"  - ⚠️ **Incomplete**: {len(gaps)} item(s) not priced count $0, so the"
+                f" estimate is a lower bound: {shown}{more}"
+            )
+        lines.extend(
+            f"  - 💡 **{r['title']}** would cost ${r['alternativeUsd']:,.0f} instead of"
+            f" ${r['currentUsd']:,.0f} a month (saves ${r['savingUsd']:,.0f})"
+            for r in cost["recommendations"]
+        )
         against = getattr(getattr(result, "cost", None), "against", None)
         if isinstance(against, CostDelta):
             lines.extend(delta_markdown(against))
@@ -188,7 +209,7 @@ def _critical_path(result: PreflightResult) -> list[str]:
         for index, step in enumerate(path.steps, 1)
     ]
     body = table(["#", "Resource", "Type", "Region", "Starts at", "Takes"], rows)
-    title = f"Deploy critical path: {format_duration(path.total_seconds)}"
+    title = f"{path_title(result)}: {format_duration(path.total_seconds)}"
     return [*folded(title, body), ""]
 
 
@@ -235,7 +256,49 @@ def render_markdown(result: PreflightResult, compliance: Any = None) -> str:
     return result.scrub("\n".join(lines).rstrip() + "\n")
 
 
-def write_markdown(result: PreflightResult, path: Path, compliance: Any = None) -> None:
-    """Write ``render_markdown(result, compliance)`` to ``path`` (parents created)."""
+COMMENT_LIMIT = 65_536
+"""The most characters GitHub accepts in a pull-request comment's body."""
+
+
+def full_report_path(path: Path) -> Path:
+    """Where the uncut report goes when ``path``'s would not fit a comment (``x.md`` -> ``x.full.md``)."""
+    return path.with_name(f"{path.stem}.full{path.suffix or '.md'}")
+
+
+def fit(text: str, limit: int, full_name: str) -> str:
+    """``text`` cut at a line so that it fits ``limit`` characters, open ``<details>`` closed,
+    with a last line naming the full report."""
+    if len(text) <= limit:
+        return text
+    note = (
+        f"\n> ✂️ Cut to fit a GitHub comment ({limit:,} characters): the full report"
+        f" ({len(text):,} characters) is {code(full_name)}, next to this file in the run's"
+        " artifacts.\n"
+    )
+    closing = "\n</details>\n"
+    room = limit - len(note) - 1
+    cut = text[: max(room, 0)]
+    while True:
+        cut = cut[: cut.rfind("\n") + 1] if "\n" in cut else ""
+        opened = max(cut.count("<details>") - cut.count("</details>"), 0)
+        if len(cut) + opened * len(closing) <= room or not cut:
+            break
+        cut = cut[:-1]
+    return cut + closing * opened + note
+
+
+def write_markdown(
+    result: PreflightResult, path: Path, compliance: Any = None, limit: int = COMMENT_LIMIT
+) -> None:
+    """Write the report to ``path`` (parents created), cut to ``limit`` characters so it can be
+    posted as a comment; a cut report's full text goes to :func:`full_report_path` beside it
+    (the pull-request workflow uploads both as the run's artifact)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_markdown(result, compliance), encoding="utf-8")
+    text = render_markdown(result, compliance)
+    full = full_report_path(path)
+    if len(text) > limit:
+        full.write_text(text, encoding="utf-8")
+        text = fit(text, limit, full.name)
+    elif full.exists():
+        full.unlink()  # from an earlier run: it no longer describes this report
+    path.write_text(text, encoding="utf-8")

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from preflight.advisories import advisories
 from preflight.baseline import BaselineError, as_written, load_baseline
-from preflight.changes import PlanDiff, diff_plans
+from preflight.changes import Op, PlanDiff, diff_plans
 from preflight.critical_path import CriticalPath, critical_path
 from preflight.model import RecordedResource, Recording
 from preflight.redaction import Scrubber, secret_plaintexts
@@ -437,7 +437,9 @@ def run_preflight(
                 against=str(against),
                 allow=allow_replace,
             )
-        path = critical_path(recording)
+        # With a baseline, what already exists unchanged takes no time: the path is the changes'.
+        same = [c.urn for c in diff.changes if c.op is Op.SAME] if diff is not None else []
+        path = critical_path(recording, existing=frozenset(same))
         cost = cost_plan.estimate(recording)
         if baseline is not None:
             cost.compare_with(baseline.cost, str(against))

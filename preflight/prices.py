@@ -69,6 +69,7 @@ def recipe(price: Price) -> Recipe:
     region = () if price.region == "global" else (("regionCode", price.region),)
     simple: dict[str, tuple[str, str]] = {
         "aurora.storage": ("AmazonRDS", r"Aurora:StorageUsage"),
+        "aurora.storage-iopt": ("AmazonRDS", r"Aurora:IO-OptimizedStorageUsage"),
         "aurora.io": ("AmazonRDS", r"Aurora:StorageIOUsage"),
         "aurora.replicated-write-io": ("AmazonRDS", r"Aurora:ReplicatedWriteIO"),
         "aurora.backup-storage": ("AmazonRDS", r"Aurora:BackupUsage"),
@@ -78,6 +79,9 @@ def recipe(price: Price) -> Recipe:
         "dynamodb.storage": ("AmazonDynamoDB", r"TimedStorage-ByteHrs"),
         "dynamodb.pitr": ("AmazonDynamoDB", r"TimedPITRStorage-ByteHrs"),
         "dynamodb.stream-read": ("AmazonDynamoDB", r"Streams-Requests"),
+        "dynamodb.wcu": ("AmazonDynamoDB", r"WriteCapacityUnit-Hrs"),
+        "dynamodb.rcu": ("AmazonDynamoDB", r"ReadCapacityUnit-Hrs"),
+        "dynamodb.replicated-wcu": ("AmazonDynamoDB", r"ReplWriteCapacityUnit-Hrs"),
         "cache.backup-storage": ("AmazonElastiCache", r"BackupUsage"),
         "kms.key": ("awskms", r"KMS-Keys"),
         "kms.request": ("awskms", r"KMS-Requests"),
@@ -87,13 +91,14 @@ def recipe(price: Price) -> Recipe:
         "cloudwatch.alarm-high-resolution": ("AmazonCloudWatch", r"CW:HighResAlarmMonitorUsage"),
         "cloudwatch.dashboard": ("AmazonCloudWatch", r"DashboardsUsageHour(?:-Basic)?"),
         "cloudwatch.logs-ingestion": ("AmazonCloudWatch", r"DataProcessing-Bytes"),
+        "cloudwatch.logs-storage": ("AmazonCloudWatch", r"TimedStorage-ByteHrs"),
         "backup.aurora-storage": ("AWSBackup", r"WarmStorage-ByteHrs-Aurora"),
         "backup.dynamodb-storage": ("AWSBackup", r"WarmStorage-ByteHrs-DynamoDB"),
         "route53.zone": ("AmazonRoute53", r"HostedZone"),
         "route53.health-check": ("AmazonRoute53", r"Health-Check-AWS"),
         "route53.query": ("AmazonRoute53", r"DNS-Queries"),
     }
-    if family == "aurora.instance":
+    if family in ("aurora.instance", "aurora.instance-iopt"):
         engine, cls = rest.split("/", 1)
         name = {"aurora-postgresql": "Aurora PostgreSQL", "aurora-mysql": "Aurora MySQL"}.get(
             engine, engine
@@ -104,7 +109,23 @@ def recipe(price: Price) -> Recipe:
             ("databaseEngine", name),
             ("deploymentOption", "Single-AZ"),
         )
+        kind = "InstanceUsageIOOptimized" if family.endswith("-iopt") else "InstanceUsage"
+        return Recipe("AmazonRDS", filters, rf"{kind}:{re.escape(cls)}")
+    if family == "rds.instance":
+        engine, cls = rest.split("/", 1)
+        name = {"postgres": "PostgreSQL", "mysql": "MySQL"}.get(engine, engine)
+        filters = (
+            *region,
+            ("instanceType", cls),
+            ("databaseEngine", name),
+            ("deploymentOption", "Single-AZ"),
+        )
         return Recipe("AmazonRDS", filters, rf"InstanceUsage:{re.escape(cls)}")
+    if family == "rds.storage":
+        volume = {"gp3": ("General Purpose-GP3", "GP3"), "gp2": ("General Purpose", "GP2")}[rest]
+        return Recipe(
+            "AmazonRDS", (*region, ("volumeType", volume[0])), rf"RDS:{volume[1]}-Storage"
+        )
     if family == "cache.node":
         engine, node = rest.split("/", 1)
         filters = (*region, ("instanceType", node), ("cacheEngine", engine.capitalize()))

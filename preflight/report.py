@@ -244,12 +244,17 @@ def _policy_results(result: PreflightResult, console: Console) -> None:
         console.print(table)
 
 
+def path_title(result: PreflightResult) -> str:
+    """A change report's path is the changes' (unchanged resources take no time)."""
+    return "Deploy critical path" if result.diff is None else "Critical path of the changes"
+
+
 def critical_path_table(result: PreflightResult) -> Table:
     """The deploy critical path with estimated start times and the estimated deploy time."""
     path = result.critical_path
     table = Table(
         title=(
-            f"Deploy critical path: estimated [bold]{format_duration(path.total_seconds)}[/]"
+            f"{path_title(result)}: estimated [bold]{format_duration(path.total_seconds)}[/]"
             " [dim](typical creation times, preflight.critical_path)[/]"
         ),
         title_justify="left",

@@ -82,7 +82,7 @@ def backup(raw: Mapping[str, Any], aurora: AuroraSettings) -> BackupSettings:
 def budget(raw: Mapping[str, Any]) -> BudgetSettings:
     """The ``budget`` section, within what AWS Budgets accepts for one budget."""
     s = section(raw, "budget")
-    limit = s.number("monthlyLimitUsd", -1, 1, 1_000_000)
+    limit = s.number("monthlyLimitUsd", None, 1, 1_000_000)  # required: no default budget
     thresholds = s.get("thresholdsPercent", [80, 100])
     if not isinstance(thresholds, list) or not thresholds:
         raise ConfigError(s.key("thresholdsPercent"), thresholds, "a non-empty list of percentages")

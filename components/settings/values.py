@@ -23,7 +23,9 @@ class ConfigError(ValueError):
         self.key = key
         self.value = value
         self.allowed = allowed
-        super().__init__(f"config key {key!r} has value {value!r}; allowed: {allowed}")
+        # A missing key is "not set", not "has value None" (the loader's own sentinel).
+        shown = "is not set" if value is None else f"has value {value!r}"
+        super().__init__(f"config key {key!r} {shown}; allowed: {allowed}")
 
 
 def is_number(value: Any, low: float, high: float) -> bool:
@@ -93,7 +95,7 @@ class Section:
             raise ConfigError(self.key(name), value, f"an integer from {low} to {high}")
         return value
 
-    def number(self, name: str, default: float, low: float, high: float) -> float:
+    def number(self, name: str, default: float | None, low: float, high: float) -> float:
         value = self.values.get(name, default)
         if not is_number(value, low, high):
             raise ConfigError(self.key(name), value, f"a number from {low} to {high}")

@@ -26,8 +26,11 @@ from policies.pricing.lines import (
     DAYS_PER_MONTH,
     GIB_PER_KB,
     Estimate,
+    Line,
     Pricer,
+    Recommendation,
     ResourceLike,
+    dollars,
     mapping,
     qty,
 )
@@ -40,6 +43,9 @@ FREE: dict[str, str] = {
     "aws:ec2/securityGroup:SecurityGroup": "no charge for security groups",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "no charge for security groups",
     "aws:ec2/routeTable:RouteTable": "no charge for route tables",
+    "aws:ec2/securityGroupRule:SecurityGroupRule": "no charge for security group rules",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "no charge for security group rules",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "no charge for security group rules",
     "aws:rds/subnetGroup:SubnetGroup": "no charge for DB subnet groups",
     "aws:rds/clusterParameterGroup:ClusterParameterGroup": "no charge for parameter groups",
     "aws:rds/parameterGroup:ParameterGroup": "no charge for parameter groups",
@@ -79,16 +85,29 @@ FREE: dict[str, str] = {
 }
 
 
+IOPT = "aurora-iopt1"
+"""The storageType of Aurora I/O-Optimized clusters: instances +30%, storage $0.225/GB-month,
+no I/O charges (Aurora pricing page; User Guide, "Storage configurations for Aurora")."""
+
+
+def _io_optimized(run: Pricer, region: str, cluster_id: str | None) -> bool:
+    """Whether the instance's cluster (by identifier, else the region's) is I/O-Optimized."""
+    clusters = [c for c in run.by_type[t.RDS_CLUSTER] if known_str(c.props.get("region")) == region]
+    named = [c for c in clusters if known_str(c.props.get("clusterIdentifier")) == cluster_id]
+    return any(known_str(c.props.get("storageType")) == IOPT for c in named or clusters)
+
+
 def _aurora_instance(run: Pricer, res: ResourceLike) -> None:
     region = run.region_of(res)
     cls = known_str(res.props.get("instanceClass")) or "unknown"
     engine = known_str(res.props.get("engine")) or "aurora-postgresql"
+    iopt = _io_optimized(run, region, known_str(res.props.get("clusterIdentifier")))
     run.charge(
         res,
         region,
-        f"instance {cls} ({engine})",
+        f"instance {cls} ({engine}{', I/O-Optimized' if iopt else ''})",
         HOURS_PER_MONTH,
-        f"aurora.instance/{engine}/{cls}",
+        f"aurora.instance{'-iopt' if iopt else ''}/{engine}/{cls}",
         f"{HOURS_PER_MONTH:g} h",
         reserved=True,
     )
@@ -99,28 +118,29 @@ def _aurora_cluster(run: Pricer, res: ResourceLike) -> None:
     u = run.usage
     gb = u.figure("aurora.storageGb")
     writes, reads = u.figure("aurora.writeIoPerSecond"), u.figure("aurora.readIoPerSecond")
-    run.charge(
-        res, region, "storage", gb, "aurora.storage", f"{qty(gb)} GB (usage aurora.storageGb)"
-    )
-    if known_str(res.props.get("storageType")) == "aurora-iopt1":
-        run.note(
-            res,
-            region,
-            "I/O-Optimized storage",
-            "the table prices Aurora Standard only",
-            free=False,
-        )
-    primary = region == run.primary
-    ios = (writes + reads if primary else reads) * SECONDS_PER_MONTH
-    what = "write + read" if primary else "read"
+    iopt = known_str(res.props.get("storageType")) == IOPT
     run.charge(
         res,
         region,
-        "I/O requests",
-        ios,
-        "aurora.io",
-        f"{qty(ios / 1e6)} million I/Os ({what} I/Os per second x {SECONDS_PER_MONTH:,.0f} s)",
+        "storage (I/O-Optimized)" if iopt else "storage",
+        gb,
+        "aurora.storage-iopt" if iopt else "aurora.storage",
+        f"{qty(gb)} GB (usage aurora.storageGb)",
     )
+    primary = region == run.primary
+    ios = (writes + reads if primary else reads) * SECONDS_PER_MONTH
+    what = "write + read" if primary else "read"
+    if iopt:
+        run.note(res, region, "I/O requests", "included in Aurora I/O-Optimized", free=True)
+    else:
+        run.charge(
+            res,
+            region,
+            "I/O requests",
+            ios,
+            "aurora.io",
+            f"{qty(ios / 1e6)} million I/Os ({what} I/Os per second x {SECONDS_PER_MONTH:,.0f} s)",
+        )
     global_member = res.props.get("globalClusterIdentifier") is not None
     if not primary and global_member and run.primary:
         replicated = writes * SECONDS_PER_MONTH
@@ -147,17 +167,47 @@ def _aurora_cluster(run: Pricer, res: ResourceLike) -> None:
     )
     exports = list_items(res.props.get("enabledCloudwatchLogsExports"))
     if exports and run.first_in(region, "logs"):
-        logs = u.figure("cloudwatch.logsGbPerMonth")
-        run.charge(
-            res,
-            region,
-            "CloudWatch Logs ingestion",
-            logs,
-            "cloudwatch.logs-ingestion",
-            f"{qty(logs)} GB (usage cloudwatch.logsGbPerMonth: log exports, enhanced monitoring, "
-            "VPC flow logs)",
-            store="monitoring",
-        )
+        _logs(run, res, region)
+
+
+def _logs(run: Pricer, res: ResourceLike, region: str) -> None:
+    """A region's CloudWatch Logs: ingestion, and storage of what the retention keeps.
+
+    Storage is billed per GB-month kept (CloudWatch pricing, "Store (Archival)"): at a steady
+    ingestion of G GB a month, a retention of D days keeps G x D / 30.42 GB. The longest
+    retention of the region's log groups sets D; a group without one never expires, so a year's
+    worth is priced and the basis says so (its storage keeps growing)."""
+    logs = run.usage.figure("cloudwatch.logsGbPerMonth")
+    run.charge(
+        res,
+        region,
+        "CloudWatch Logs ingestion",
+        logs,
+        "cloudwatch.logs-ingestion",
+        f"{qty(logs)} GB (usage cloudwatch.logsGbPerMonth: log exports, enhanced monitoring, "
+        "VPC flow logs)",
+        store="monitoring",
+    )
+    groups = [g for g in run.by_type[t.LOG_GROUP] if known_str(g.props.get("region")) == region]
+    days = [as_number(g.props.get("retentionInDays")) or 0.0 for g in groups]
+    forever = not days or 0.0 in days
+    kept = 365.0 if forever else max(days)
+    gb = logs * kept / DAYS_PER_MONTH
+    why = (
+        "a log group here never expires (no retentionInDays): a year's worth priced, and growing"
+        if forever
+        else f"kept {kept:g} days, the longest retentionInDays of the region's log groups"
+    )
+    run.charge(
+        res,
+        region,
+        "CloudWatch Logs storage",
+        gb,
+        "cloudwatch.logs-storage",
+        f"{qty(logs)} GB/month x {kept:g} days / {DAYS_PER_MONTH:.2f} = {qty(gb)} GB ({why};"
+        " the groups RDS creates for Aurora's log exports have no retention unless one is set)",
+        store="monitoring",
+    )
 
 
 def _aurora_scaling(run: Pricer, res: ResourceLike) -> None:
@@ -212,21 +262,56 @@ def _dynamodb_table(run: Pricer, res: ResourceLike) -> None:
         r for r in (known_str(x.get("regionName")) for x in replicas) if r and r != region
     ]
     writer = run.primary if run.primary in regions else region
-    gsis = len(list_items(res.props.get("globalSecondaryIndexes")))
-    wru = math.ceil(f["itemSizeKb"]) * (1 + gsis)
+    # A write costs 1 WRU per KB of the item on the table, and on each index 1 WRU per KB of the
+    # item as the index projects it (DynamoDB Developer Guide, "Provisioned throughput
+    # considerations for Global Secondary Indexes"). A KEYS_ONLY index projects only the table's
+    # and the index's keys (plus 100 bytes of overhead): under 1 KB, so 1 WRU. ALL, and INCLUDE
+    # (whose attributes' sizes the usage does not know), are priced at the whole item.
+    item_wru = math.ceil(f["itemSizeKb"])
+    projections = [
+        known_str(mapping(g).get("projectionType")) or "ALL"
+        for g in list_items(res.props.get("globalSecondaryIndexes"))
+    ]
+    gsis = len(projections)
+    keys_only = projections.count("KEYS_ONLY")
+    wru = item_wru * (1 + gsis - keys_only) + keys_only
     rru = math.ceil(f["itemSizeKb"] / 4.0)
     if known_str(res.props.get("billingMode")) == "PROVISIONED":
-        run.note(
+        wcu, rcu = _capacity(res)
+        run.charge(
             res,
-            region,
-            "provisioned capacity",
-            "the table prices on-demand capacity only",
-            free=False,
+            writer,
+            "provisioned write capacity",
+            wcu * HOURS_PER_MONTH,
+            "dynamodb.wcu",
+            f"{wcu:g} WCU (table and indexes) x {HOURS_PER_MONTH:g} h; auto scaling may add more",
         )
+        run.charge(
+            res,
+            writer,
+            "provisioned read capacity",
+            rcu * HOURS_PER_MONTH,
+            "dynamodb.rcu",
+            f"{rcu:g} RCU (table and indexes) x {HOURS_PER_MONTH:g} h; auto scaling may add more",
+        )
+        for target in regions:
+            if target != writer:
+                run.charge(
+                    res,
+                    target,
+                    "provisioned replicated write capacity",
+                    wcu * HOURS_PER_MONTH,
+                    "dynamodb.replicated-wcu",
+                    f"{wcu:g} replicated WCU x {HOURS_PER_MONTH:g} h (every replica matches the table's writes)",
+                )
+                gib = f["writesPerSecond"] * f["itemSizeKb"] * SECONDS_PER_MONTH * GIB_PER_KB
+                run.transfer(res, writer, target, gib, f"({qty(f['itemSizeKb'])} KB items)")
     else:
         writes = f["writesPerSecond"] * SECONDS_PER_MONTH * wru
         reads = f["readsPerSecond"] * SECONDS_PER_MONTH * rru
         idx = f" and {gsis} index(es)" if gsis else ""
+        if keys_only:
+            idx += f", {keys_only} of them KEYS_ONLY at 1 WRU"
         run.charge(
             res,
             writer,
@@ -298,6 +383,108 @@ def _dynamodb_table(run: Pricer, res: ResourceLike) -> None:
             )
 
 
+def _capacity(table: ResourceLike) -> tuple[float, float]:
+    """Provisioned (WCU, RCU) of a table and its indexes (each index has its own capacity)."""
+    wcu = as_number(table.props.get("writeCapacity")) or 0.0
+    rcu = as_number(table.props.get("readCapacity")) or 0.0
+    for gsi in list_items(table.props.get("globalSecondaryIndexes")):
+        wcu += as_number(mapping(gsi).get("writeCapacity")) or 0.0
+        rcu += as_number(mapping(gsi).get("readCapacity")) or 0.0
+    return wcu, rcu
+
+
+def _table_replica(run: Pricer, res: ResourceLike) -> None:
+    """A ``TableReplica`` resource: a global table's replica declared apart from the table.
+
+    It stores the table again, takes every write as a replicated write (on demand: request
+    units; provisioned: replicated capacity matching the table's), keeps its own PITR, and the
+    writes cross from the table's region."""
+    region = run.region_of(res)
+    arn = known_str(res.props.get("globalTableArn")) or ""
+    name = arn.rsplit("/", 1)[-1] if ":table/" in arn else None
+    home = next(
+        (
+            tb
+            for tb in run.by_type[t.DYNAMODB_TABLE]
+            if name and known_str(tb.props.get("name")) == name
+        ),
+        None,
+    )
+    if home is None:
+        run.note(res, region, "replica", "its global table is not in the plan", free=False)
+        return
+    key = _table_key(home, run.usage)
+    f = run.usage.table(key)
+    source = run.region_of(home)
+    if known_str(home.props.get("billingMode")) == "PROVISIONED":
+        wcu, _rcu = _capacity(home)
+        run.charge(
+            res,
+            region,
+            f"provisioned replicated write capacity from {source}",
+            wcu * HOURS_PER_MONTH,
+            "dynamodb.replicated-wcu",
+            f"{wcu:g} replicated WCU x {HOURS_PER_MONTH:g} h (the table's write capacity)",
+        )
+    else:
+        writes = f["writesPerSecond"] * SECONDS_PER_MONTH * math.ceil(f["itemSizeKb"])
+        run.charge(
+            res,
+            region,
+            f"replicated write request units from {source}",
+            writes,
+            "dynamodb.replicated-write",
+            f"every write of {key} replicated to {region}",
+        )
+    gib = f["writesPerSecond"] * f["itemSizeKb"] * SECONDS_PER_MONTH * GIB_PER_KB
+    run.transfer(res, source, region, gib, f"({qty(f['itemSizeKb'])} KB items)")
+    run.charge(
+        res,
+        region,
+        "storage",
+        f["storageGb"],
+        "dynamodb.storage",
+        f"{qty(f['storageGb'])} GB (usage dynamodb {key}.storageGb)",
+    )
+    if res.props.get("pointInTimeRecovery") is True:
+        run.charge(
+            res,
+            region,
+            "point-in-time recovery",
+            f["storageGb"],
+            "dynamodb.pitr",
+            f"{qty(f['storageGb'])} GB of table data",
+        )
+
+
+def _rds_instance(run: Pricer, res: ResourceLike) -> None:
+    """A plain RDS instance: instance hours and storage, both twice when Multi-AZ (the standby
+    is billed like the primary: RDS User Guide, "Multi-AZ DB instances")."""
+    region = run.region_of(res)
+    cls = known_str(res.props.get("instanceClass")) or "unknown"
+    engine = known_str(res.props.get("engine")) or "postgres"
+    copies = 2.0 if res.props.get("multiAz") is True else 1.0
+    az = "Multi-AZ: primary and standby" if copies == 2 else "Single-AZ"
+    run.charge(
+        res,
+        region,
+        f"instance {cls} ({engine})",
+        copies * HOURS_PER_MONTH,
+        f"rds.instance/{engine}/{cls}",
+        f"{copies:g} x {HOURS_PER_MONTH:g} h ({az})",
+    )
+    gb = as_number(res.props.get("allocatedStorage")) or 0.0
+    kind = known_str(res.props.get("storageType")) or "gp2"
+    run.charge(
+        res,
+        region,
+        f"storage ({kind})",
+        copies * gb,
+        f"rds.storage/{kind}",
+        f"{copies:g} x {qty(gb)} GB allocated ({az})",
+    )
+
+
 def _cache_group(run: Pricer, res: ResourceLike) -> None:
     region = run.region_of(res)
     groups = run.by_type[t.CACHE_GLOBAL_REPLICATION_GROUP] + run.by_type[t.CACHE_REPLICATION_GROUP]
@@ -359,10 +546,50 @@ def _cache_global(run: Pricer, res: ResourceLike) -> None:
         run.free(res, "no charge for the global datastore itself")
 
 
+ROTATIONS_BILLED = 2
+"""KMS pricing: with automatic rotation, each new key material adds $1 a month for the first and
+the second rotation; later rotations are free (https://aws.amazon.com/kms/pricing/, since the
+April 2024 change). A rotating key therefore settles at 3 key-months a month."""
+
+
+def _rotation(run: Pricer, res: ResourceLike) -> float | None:
+    """The key's rotation period in days, or None when it does not rotate.
+
+    A multi-Region replica key shares its primary's key material and rotation (KMS Developer
+    Guide, "Rotating multi-Region keys"): it is matched to its primary by description."""
+    key = res
+    if res.type == t.KMS_REPLICA_KEY:
+        description = known_str(res.props.get("description"))
+        key = next(
+            (
+                k
+                for k in run.by_type[t.KMS_KEY]
+                if description and known_str(k.props.get("description")) == description
+            ),
+            res,
+        )
+    if key.props.get("enableKeyRotation") is not True:
+        return None
+    return as_number(key.props.get("rotationPeriodInDays")) or 365.0
+
+
 def _kms(run: Pricer, res: ResourceLike) -> None:
     region = run.region_of(res)
     kind = "replica key" if res.type == t.KMS_REPLICA_KEY else "key"
-    run.charge(res, region, kind, 1.0, "kms.key", "1 key-month")
+    period = _rotation(run, res)
+    if period is None:
+        run.charge(res, region, kind, 1.0, "kms.key", "1 key-month (no rotation)")
+    else:
+        run.charge(
+            res,
+            region,
+            f"{kind} with rotation every {period:g} days",
+            1.0 + ROTATIONS_BILLED,
+            "kms.key",
+            f"the key and its first {ROTATIONS_BILLED} rotated key materials, 1 key-month each"
+            f" from day {2 * period:g} on ($1 until the first rotation, $2 until the second;"
+            " later rotations add nothing)",
+        )
     if run.first_in(region, "kms"):
         n = run.usage.figure("kms.requestsPerMonth")
         run.charge(
@@ -444,14 +671,23 @@ def _protected(run: Pricer, region: str) -> tuple[float, list[tuple[str, float]]
     ]
     known = [a for a in arns if known_str(a)]
     clusters = [c for c in run.by_type[t.RDS_CLUSTER] if known_str(c.props.get("region")) == region]
+    # Without known ARNs (a real preview before the tables exist), a region's selection is
+    # taken to hold the tables whose home region it is: components/backup.py backs a global
+    # table up once, where its home replica is, and copies it to the other region.
     tables = [
-        tb
-        for tb in run.by_type[t.DYNAMODB_TABLE]
-        if region == known_str(tb.props.get("region"))
-        or region
-        in [known_str(mapping(r).get("regionName")) for r in list_items(tb.props.get("replicas"))]
+        tb for tb in run.by_type[t.DYNAMODB_TABLE] if region == known_str(tb.props.get("region"))
     ]
     if known:
+        tables = [
+            tb
+            for tb in run.by_type[t.DYNAMODB_TABLE]
+            if region == known_str(tb.props.get("region"))
+            or region
+            in [
+                known_str(mapping(r).get("regionName"))
+                for r in list_items(tb.props.get("replicas"))
+            ]
+        ]
         ids = {a.rsplit(":", 1)[-1] for a in known if ":rds:" in a}
         names = {a.rsplit("/", 1)[-1] for a in known if ":dynamodb:" in a}
         clusters = [c for c in clusters if known_str(c.props.get("clusterIdentifier")) in ids]
@@ -484,7 +720,7 @@ def _backup_plan(run: Pricer, res: ResourceLike) -> None:
                 )
         for target, days, what in vaults:
             points = days * per_day
-            if aurora_gb:
+            if aurora_gb and target == region:
                 gb = aurora_gb * (1.0 + change * max(points - 1.0, 0.0))
                 run.charge(
                     res,
@@ -493,6 +729,19 @@ def _backup_plan(run: Pricer, res: ResourceLike) -> None:
                     gb,
                     "backup.aurora-storage",
                     f"first point full, then {change:.0%} of {qty(aurora_gb)} GB per point, {points:g} points",
+                )
+            elif aurora_gb:
+                # "Aurora DB cluster snapshot copies are always full copies" (Aurora User Guide,
+                # "Copying a DB cluster snapshot", incremental snapshot copying): every copy in
+                # the other region stores, and carries across, the whole volume.
+                run.charge(
+                    res,
+                    target,
+                    f"Aurora {what} ({days:g} days)",
+                    aurora_gb * points,
+                    "backup.aurora-storage",
+                    f"{points:g} full copies of {qty(aurora_gb)} GB (cross-region Aurora snapshot"
+                    " copies are never incremental)",
                 )
             if table_gb:
                 run.charge(
@@ -505,13 +754,13 @@ def _backup_plan(run: Pricer, res: ResourceLike) -> None:
                 )
             if target != region:
                 monthly = DAYS_PER_MONTH * per_day
-                gib = (aurora_gb * change + table_gb) * monthly
+                gib = (aurora_gb + table_gb) * monthly
                 run.transfer(
                     res,
                     region,
                     target,
                     gib,
-                    f"({monthly:.1f} copies: Aurora increments, full DynamoDB backups)",
+                    f"({monthly:.1f} copies a month, each a full copy: Aurora volume and DynamoDB tables)",
                 )
 
 
@@ -520,6 +769,8 @@ HANDLERS = {
     t.RDS_CLUSTER: _aurora_cluster,
     t.AUTOSCALING_TARGET: _aurora_scaling,
     t.DYNAMODB_TABLE: _dynamodb_table,
+    t.DYNAMODB_TABLE_REPLICA: _table_replica,
+    t.RDS_INSTANCE: _rds_instance,
     t.CACHE_REPLICATION_GROUP: _cache_group,
     t.CACHE_GLOBAL_REPLICATION_GROUP: _cache_global,
     t.KMS_KEY: _kms,
@@ -575,4 +826,50 @@ def estimate(resources: Iterable[ResourceLike], usage: Usage, prices: PriceTable
                 res, region, "not estimated", "the estimator has no rule for this type", free=False
             )
     tables = [_table_key(r, usage) for r in run.by_type[t.DYNAMODB_TABLE]]
-    return Estimate(run.lines, run.primary, run.secondary, usage, tables)
+    advice = [a for a in (_io_optimized_advice(run.lines, prices),) if a is not None]
+    return Estimate(run.lines, run.primary, run.secondary, usage, tables, advice)
+
+
+def _io_optimized_advice(lines: list[Line], prices: PriceTable) -> Recommendation | None:
+    """Aurora I/O-Optimized, when it would cost less than Aurora Standard for this plan.
+
+    I/O-Optimized drops the I/O charge for a higher instance rate (+30%) and storage rate
+    ($0.225 instead of $0.10 per GB-month); replicated write I/Os, backups and transfer stay as
+    they are, so the comparison takes the Standard clusters' instance hours (auto-scaled readers
+    included), storage and I/O lines, and prices the same quantities the other way."""
+    standard = [
+        line
+        for line in lines
+        if line.price_id.startswith("aurora.instance/")
+        or line.price_id in ("aurora.storage", "aurora.io")
+    ]
+    io = sum(line.monthly_usd for line in standard if line.price_id == "aurora.io")
+    if not io:
+        return None
+    alternative = 0.0
+    for line in standard:
+        if line.price_id == "aurora.io":
+            continue
+        other = line.price_id.replace("aurora.instance/", "aurora.instance-iopt/").replace(
+            "aurora.storage", "aurora.storage-iopt"
+        )
+        price = prices.find(other, line.region)
+        if price is None:
+            return None
+        alternative += line.quantity * price.usd
+    current = sum(line.monthly_usd for line in standard)
+    if alternative >= current:
+        return None
+    return Recommendation(
+        title="Aurora I/O-Optimized",
+        current_usd=current,
+        alternative_usd=alternative,
+        detail=(
+            f"I/O is {100 * io / current:.0f}% of the Aurora Standard instances, storage and I/O"
+            f" ({dollars(io)} of {dollars(current)}); I/O-Optimized would cost"
+            f" {dollars(alternative)} for the same instance hours and storage, saving"
+            f" {dollars(current - alternative)} a month. No stack key sets it yet: the clusters"
+            " in components/aurora.py would take storage_type='aurora-iopt1', and rds-storage's"
+            " allowedClusterStorageTypes would have to allow aurora-iopt1"
+        ),
+    )

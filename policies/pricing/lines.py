@@ -24,6 +24,9 @@ DAYS_PER_MONTH = HOURS_PER_MONTH / 24.0
 AURORA_IO_KIB = 4.0
 """Aurora counts write I/Os in 4 KiB units, so a replicated write I/O carries at most 4 KiB."""
 
+NOT_PRICED = "not priced: "
+"""How the basis of a line the estimator cannot price begins."""
+
 STORES = {
     "rds": "aurora",
     "appautoscaling": "aurora",
@@ -77,8 +80,32 @@ class Line:
     reserved_options: Mapping[str, str] | None = None
     """Purchase option per term (``No Upfront`` / ``Partial Upfront``)."""
     free: bool = False
+    price_id: str = ""
+    """The ``prices.json`` id it was priced with (empty for $0 notes)."""
     priced: bool = True
-    """False when the table has no price for it (counted as $0 and reported)."""
+    """False when the estimator cannot price it: $0 in the sums, and the estimate is incomplete."""
+
+    @property
+    def reason(self) -> str:
+        """Why an unpriced line has no figure (its basis without the ``not priced:`` prefix)."""
+        return self.basis.removeprefix(NOT_PRICED)
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """A cheaper way to run the same plan, with the figures that show it."""
+
+    title: str
+    current_usd: float
+    """Monthly USD of the lines it would change, as planned."""
+    alternative_usd: float
+    """Monthly USD of the same lines the other way."""
+    detail: str
+    """How it was computed and what to change."""
+
+    @property
+    def saving_usd(self) -> float:
+        return self.current_usd - self.alternative_usd
 
 
 @dataclass
@@ -91,6 +118,8 @@ class Estimate:
     usage: Usage
     tables: list[str] = field(default_factory=list)
     """Logical names of the DynamoDB tables (for the defaults listing)."""
+    recommendations: list[Recommendation] = field(default_factory=list)
+    """Cheaper configurations of the same plan (Aurora I/O-Optimized where it pays)."""
 
     @property
     def monthly_usd(self) -> float:
@@ -117,8 +146,14 @@ class Estimate:
 
     @property
     def unpriced(self) -> list[Line]:
-        """Lines the table could not price."""
+        """Lines the estimator could not price (a region or item the table lacks, a type
+        without a rule): each is $0 in the totals, so the totals are a lower bound."""
         return [line for line in self.lines if not line.priced]
+
+    @property
+    def complete(self) -> bool:
+        """True when every line is priced (or free): only then is a total the stack's cost."""
+        return not self.unpriced
 
 
 # --- reading inputs -----------------------------------------------------------------------------
@@ -180,10 +215,17 @@ class Pricer:
         self.seen_region: set[tuple[str, str]] = set()
 
     def _pair(self) -> tuple[str | None, str | None]:
+        # The pair is where the data stores are (a stray resource elsewhere, e.g. a
+        # subscription, does not make its region the secondary); without stores, anywhere.
+        stores = [
+            res
+            for kind in (t.RDS_CLUSTER, t.DYNAMODB_TABLE, t.CACHE_REPLICATION_GROUP)
+            for res in self.by_type[kind]
+        ]
         regions = sorted(
             {
                 region
-                for res in self.resources
+                for res in stores or self.resources
                 for region in [known_str(res.props.get("region"))]
                 + [
                     known_str(mapping(rep).get("regionName"))
@@ -263,6 +305,7 @@ class Pricer:
                 unit_usd=price.usd,
                 monthly_usd=quantity * price.usd,
                 basis=f"{basis} at {rate(price.usd, price.unit)}",
+                price_id=price_id,
                 reserved=terms or None,
                 reserved_options=options or None,
             )
@@ -282,7 +325,7 @@ class Pricer:
                 unit="",
                 unit_usd=0.0,
                 monthly_usd=0.0,
-                basis=basis if free else f"not priced: {basis}",
+                basis=basis if free else f"{NOT_PRICED}{basis}",
                 free=free,
                 priced=free,
             )

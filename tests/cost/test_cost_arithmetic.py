@@ -298,13 +298,16 @@ def test_backup_plan_with_a_cross_region_copy() -> None:
     # DynamoDB backups are full copies: 7 x 10 GB x $0.10
     assert usd(est, "plan-us-east-1", "Aurora recovery points") == pytest.approx(2.73)
     assert usd(est, "plan-us-east-1", "DynamoDB recovery points") == pytest.approx(7.00)
-    # copies kept 14 days in us-west-2: 100 GB x (1 + 5% x 13) = 165 GB; 14 x 10 GB
+    # copies kept 14 days in us-west-2: a cross-region Aurora snapshot copy is always a full
+    # copy (Aurora User Guide, "Copying a DB cluster snapshot"), so 14 x 100 GB x $0.021; and
+    # 14 x 10 GB of DynamoDB x $0.10
     (aurora_copies,) = lines(est, "plan-us-east-1", "Aurora copies")
-    assert (aurora_copies.region, aurora_copies.monthly_usd) == (WEST, pytest.approx(3.465))
+    assert (aurora_copies.region, aurora_copies.monthly_usd) == (WEST, pytest.approx(29.40))
     assert usd(est, "plan-us-east-1", "DynamoDB copies") == pytest.approx(14.00)
-    # 30.42 copies a month of (5 GB of Aurora changes + 10 GB of DynamoDB) = 456.25 GB x $0.02
-    assert usd(est, "plan-us-east-1", "replication to") == pytest.approx(9.125)
-    assert usd(est, "plan-us-east-1") == pytest.approx(36.32)
+    # 730/24 = 30.4167 copies a month, each the whole 100 GB volume and the 10 GB table:
+    # 3,345.83 GB x $0.02
+    assert usd(est, "plan-us-east-1", "replication to") == pytest.approx(66.916667)
+    assert usd(est, "plan-us-east-1") == pytest.approx(2.73 + 7.00 + 29.40 + 14.00 + 66.916667)
     assert usd(est, "selection-us-east-1") == 0
 
 

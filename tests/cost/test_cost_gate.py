@@ -213,3 +213,38 @@ def test_the_report_shows_the_budget_the_gate_judges() -> None:
     assert _budget([annual, usage, big, small]) == 2500.5
     assert _budget([annual, usage]) is None
     assert _budget([budget("unset-unit", timeUnit=None, limitAmount="700")]) == 700.0
+
+
+def _with_unpriced_instance(limit: str) -> list[RecordedResource]:
+    stack = _one_instance(limit)
+    extra = next(r for r in stack if r.type == t.RDS_CLUSTER_INSTANCE)
+    return [
+        *stack,
+        RecordedResource(
+            urn=extra.urn + "-r8g",
+            type=extra.type,
+            name=extra.name + "-r8g",
+            custom=True,
+            inputs={**extra.inputs, "instanceClass": "db.r8g.large"},
+            parent=None,
+            provider=None,
+        ),
+    ]
+
+
+def test_the_gate_does_not_pass_an_incomplete_estimate(server: PolicyServer) -> None:
+    # priced part: one db.r6g.large, 730 h x $0.26 = $189.80, within the $1,800 allowed
+    assert _gate(server, _one_instance("2000.00"), {NAME: {"usage": QUIET}}) == []
+    (diagnostic,) = _gate(server, _with_unpriced_instance("2000.00"), {NAME: {"usage": QUIET}})
+    assert "the priced part of the estimate (on-demand) is $189.80" in diagnostic.message
+    assert "within the $1,800.00 allowed" in diagnostic.message
+    assert "cannot confirm" in diagnostic.message
+    assert "1 item(s) not priced" in diagnostic.message
+    assert "aurora.instance/aurora-postgresql/db.r8g.large" in diagnostic.message
+
+
+def test_an_incomplete_estimate_already_over_is_over_at_least(server: PolicyServer) -> None:
+    # $189.80 priced > $90 allowed (budget $100, 10% headroom)
+    (diagnostic,) = _gate(server, _with_unpriced_instance("100.00"), {NAME: {"usage": QUIET}})
+    assert "is at least $189.80 (1 item(s) not priced" in diagnostic.message
+    assert "above the $90.00" in diagnostic.message

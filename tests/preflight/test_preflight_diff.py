@@ -18,6 +18,7 @@ import pytest
 from preflight_fakes import Builder, Harness, global_database
 
 from preflight.cli import EXIT_BLOCKED, EXIT_CONFIG, EXIT_OK
+from preflight.critical_path import is_plan_resource
 from preflight.jsonout import write_json
 from preflight.model import Recording
 from preflight.pipeline import REPO, run_preflight
@@ -74,7 +75,8 @@ def test_the_json_of_a_run_is_its_own_baseline(
     assert f"({len(recording.resources)} resources unchanged)" in harness.output
     diff = json.loads(out.read_text())["diff"]
     assert diff["unchanged"] is True and diff["changes"] == []
-    assert diff["counts"]["same"] == len(recording.resources)
+    # cloud resources only (not the provider or the components), as the resource counts count
+    assert diff["counts"]["same"] == sum(is_plan_resource(r) for r in recording.resources)
 
 
 def test_an_update_names_the_changed_inputs(
@@ -196,7 +198,8 @@ def test_the_markdown_report(
     assert "| ~ update | `alarms-us-east-1` | `aws:sns/topic:Topic` | `displayName` |" in text
     assert "#### Mandatory (1)" in text
     assert "<details><summary>Advisory (9)</summary>" in text
-    assert "Deploy critical path: 37m 00s" in text
+    # the path of the changes: the replaced cluster (8 min); what exists unchanged takes no time
+    assert "Critical path of the changes: 8m 00s" in text
 
 
 # --- the real program ---------------------------------------------------------------------
