@@ -513,6 +513,7 @@ def golden_stack() -> list[RecordedResource]:
                     "cloudwatchAlarmName": f"sc-aurora-health-{region}",
                     "cloudwatchAlarmRegion": region,
                     "insufficientDataHealthStatus": "Unhealthy",
+                    "triggers": {"threshold": "1", "period": "60"},
                 },
                 deps={"cloudwatchAlarmName": [f"aurora-health-{region}"]},
             )
@@ -530,18 +531,24 @@ def golden_stack() -> list[RecordedResource]:
             deps={"records": ["aurora-global"]},
         )
     )
-    out.append(
-        make(
-            t.ROUTE53_RECORD,
-            "cache",
-            {
-                **record,
-                "name": "cache.data.securecart.internal",
-                "records": [f"master.sc-cache-{EAST}.abc.{EAST}.cache.amazonaws.com"],
-            },
-            deps={"records": [f"cache-{EAST}"]},
+    # cache.<zone>: a weighted record per region to its own primary endpoint, guarded by a
+    # health check (here the region's Aurora one stands in for the role-following check).
+    for region in (EAST, WEST):
+        out.append(
+            make(
+                t.ROUTE53_RECORD,
+                f"cache-{region}-001",
+                {
+                    **record,
+                    "name": "cache.data.securecart.internal",
+                    "setIdentifier": f"{region}-001",
+                    "records": [f"master.sc-cache-{region}.abc.{region}.cache.amazonaws.com"],
+                    "weightedRoutingPolicies": [{"weight": 1.0}],
+                    "healthCheckId": f"hc-{region}",
+                },
+                deps={"healthCheckId": [f"health-{region}"], "records": [f"cache-{region}"]},
+            )
         )
-    )
     for region in (EAST, WEST):
         out.append(
             make(

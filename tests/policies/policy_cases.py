@@ -662,6 +662,8 @@ _BASE: dict[str, Case] = {
             ),
             M(t.ROUTE53_RECORD, "healthCheckId", DELETE, where=_latency),
             M(t.ROUTE53_RECORD, "type", "A", where=_dns("writer")),
+            # The cache name as one simple record: only the us-east-1 control plane moves it.
+            M(t.ROUTE53_RECORD, "weightedRoutingPolicies", DELETE, where=_dns("cache")),
         ),
         (
             Override(
@@ -689,6 +691,14 @@ _BASE: dict[str, Case] = {
             M(t.ROUTE53_HEALTH_CHECK, "insufficientDataHealthStatus", "Maybe", where=_metric_check),
             M(
                 t.ROUTE53_HEALTH_CHECK,
+                "insufficientDataHealthStatus",
+                "LastKnownStatus",
+                where=_metric_check,
+            ),
+            M(t.ROUTE53_HEALTH_CHECK, "insufficientDataHealthStatus", DELETE, where=_metric_check),
+            M(t.ROUTE53_HEALTH_CHECK, "triggers", DELETE, where=_metric_check),
+            M(
+                t.ROUTE53_HEALTH_CHECK,
                 "cloudwatchAlarmName",
                 "sc-no-such-alarm",
                 where=_metric_check,
@@ -704,6 +714,21 @@ _BASE: dict[str, Case] = {
             Override(
                 {"allowedTypes": ["HTTPS", "CLOUDWATCH_METRIC"]},
                 M(t.ROUTE53_HEALTH_CHECK, "type", "HTTPS"),
+                fires=False,
+            ),
+            Override(
+                {"insufficientDataStatuses": ["Unhealthy", "LastKnownStatus"]},
+                M(
+                    t.ROUTE53_HEALTH_CHECK,
+                    "insufficientDataHealthStatus",
+                    DELETE,
+                    where=_metric_check,
+                ),
+                fires=False,
+            ),
+            Override(
+                {"requireTriggers": False},
+                M(t.ROUTE53_HEALTH_CHECK, "triggers", DELETE, where=_metric_check),
                 fires=False,
             ),
         ),
