@@ -17,7 +17,7 @@ from components.dynamodb import GlobalTable, GlobalTableArgs
 from components.keys import MultiRegionKey, MultiRegionKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import REGION_AZS, assume_role_policy, other, prefix
-from components.network import CACHE_PORT, RegionalNetwork, RegionalNetworkArgs
+from components.network import CACHE_PORT, POSTGRES_PORT, RegionalNetwork, RegionalNetworkArgs
 from components.settings import Settings
 
 # One multi-region key per data-store family, so a key policy or a compromise stays scoped.
@@ -249,6 +249,25 @@ class DataTier(pulumi.ComponentResource):
                 for region in regions
             },
             "cacheAuthSecretArn": cache.auth_secret_arn,
+            # The hostnames a client that verifies TLS (sslmode=verify-full, Valkey/Redis TLS with
+            # hostname checks) or signs IAM auth tokens must connect to: AWS's own endpoints, which
+            # the certificates name and IAM tokens are generated for, never a private CNAME of
+            # ours (docs/components.md, "Connecting with verification on").
+            "clientEndpoints": {
+                "writer": {"host": aurora.writer_endpoint, "port": POSTGRES_PORT},
+                "readers": {
+                    region: {"host": aurora.reader_endpoints[region], "port": POSTGRES_PORT}
+                    for region in regions
+                },
+                "cache": {
+                    region: {
+                        "primary": cache.primary_endpoints[region],
+                        "reader": cache.reader_endpoints[region],
+                        "port": CACHE_PORT,
+                    }
+                    for region in regions
+                },
+            },
             "dynamodbActiveRegionParameter": active_region.parameter_name,
             "dnsZoneId": dns.zone_id,
             "dnsTtlSeconds": dns.ttl_seconds,

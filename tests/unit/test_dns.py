@@ -327,3 +327,34 @@ def test_zone_is_associated_with_data_and_application_vpcs_by_region(stack: str)
     assert shown == expected
     vpcs = {r.urn for r in rec.by_type("aws:ec2/vpc:Vpc")}
     assert vpcs == set(zone.property_dependencies["vpcs"])
+
+
+def test_client_endpoints_are_aws_own_names_for_verifying_clients(stack: str) -> None:
+    """Issue 16 item 7: TLS hostname verification and IAM tokens need RDS's and ElastiCache's own
+    endpoint names (the certificates name them), never a CNAME of the private zone."""
+    rec = recorded(stack)
+    out = rec.outputs
+    endpoints = out["clientEndpoints"]
+    assert endpoints["writer"] == {"host": out["writerEndpoint"], "port": 5432}
+    assert endpoints["writer"]["host"].endswith(".global.rds.amazonaws.com")
+    for region in _pair(rec):
+        reader = endpoints["readers"][region]
+        assert reader == {"host": out["auroraClusters"][region]["readerEndpoint"], "port": 5432}
+        assert reader["host"].endswith(f".{region}.rds.amazonaws.com")
+        assert ".cluster-ro-" in reader["host"]
+        cache = endpoints["cache"][region]
+        group = out["cacheReplicationGroups"][region]
+        assert cache == {
+            "primary": group["primaryEndpoint"],
+            "reader": group["readerEndpoint"],
+            "port": 6379,
+        }
+        assert cache["primary"].endswith(f".{region}.cache.amazonaws.com")
+    names = [str(v) for v in _flatten(endpoints)]
+    assert not [n for n in names if n.endswith(ZONE)]
+
+
+def _flatten(value: object) -> list[object]:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _flatten(v)]
+    return [value]

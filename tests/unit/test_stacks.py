@@ -310,6 +310,7 @@ def test_budget_and_exports(stack: str) -> None:
         "healthCheckIds",
         "cacheHealthCheckIds",
         "cacheWriterHealthCheckIds",
+        "clientEndpoints",
         "alarmTopicArns",
         "alarmNames",
         "drillObjectives",
