@@ -18,6 +18,7 @@ from components.keys import MultiRegionKey, MultiRegionKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import REGION_AZS, assume_role_policy, other, prefix
 from components.network import CACHE_PORT, POSTGRES_PORT, RegionalNetwork, RegionalNetworkArgs
+from components.peering import AppNetworkPath, AppNetworkPathArgs
 from components.settings import Settings
 
 # One multi-region key per data-store family, so a key policy or a compromise stays scoped.
@@ -75,6 +76,23 @@ class DataTier(pulumi.ComponentResource):
             )
             for region in regions
         }
+        if s.network.app_peering:
+            # Validation refuses peering with a brought VPC, whose route tables we do not know.
+            route_tables = {r: networks[r].route_table_id for r in regions}
+            AppNetworkPath(
+                "app-network-path",
+                AppNetworkPathArgs(
+                    prefix=pre,
+                    regions=regions,
+                    data_vpc_ids={r: networks[r].vpc_id for r in regions},
+                    data_vpc_cidrs=s.network.vpc_cidrs,
+                    data_route_table_ids={
+                        r: table for r, table in route_tables.items() if table is not None
+                    },
+                    peers=s.network.app_peering,
+                ),
+                child,
+            )
         keys = {
             family: MultiRegionKey(
                 f"keys-{family}",

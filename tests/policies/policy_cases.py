@@ -733,6 +733,25 @@ _BASE: dict[str, Case] = {
             ),
         ),
     ),
+    "network-app-path": Case(
+        (
+            # No connection with the application VPC: the zone names it.
+            M(t.VPC_PEERING, "peerVpcId", "vpc-99999999", expect="vpcs"),
+            # A same-region connection nobody accepts.
+            M(t.VPC_PEERING, "autoAccept", False, where=_has("autoAccept")),
+            # A cross-region connection whose accepter does not accept.
+            M(t.VPC_PEERING_ACCEPTER, "autoAccept", False, expect="autoAccept"),
+            # A route that routes nothing.
+            M(t.ROUTE, "destinationCidrBlock", DELETE, expect="has no route"),
+        ),
+        (
+            Override(
+                {"exemptVpcIds": ["vpc-0a1b2c3d"]},
+                M(t.VPC_PEERING, "peerVpcId", "vpc-99999999"),
+                fires=False,
+            ),
+        ),
+    ),
     # --- tagging -------------------------------------------------------------------------------------
     "required-tags": Case(
         (
