@@ -191,7 +191,7 @@ def test_cache_name_follows_the_role_through_health_checks_alone(stack: str) -> 
 
     def lost(region: str) -> dict[str, str]:
         """CloudWatch in the lost region sends no data stream at all."""
-        return {name: "INSUFFICIENT_DATA" for name in states(region)}
+        return dict.fromkeys(states(region), "INSUFFICIENT_DATA")
 
     # Steady state: only the secondary's primary node reports global replication lag.
     steady = {**states(primary), **states(secondary, secondary_nodes=(1,))}
