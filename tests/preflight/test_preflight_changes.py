@@ -284,10 +284,13 @@ def _input_names(token: str) -> set[str]:
     if package == "pulumi":
         args = owner.ProviderArgs
     else:
-        # From the resource's own module: a nested block type can share the name in the package
-        # namespace (ec2.VpcPeeringConnectionAccepterArgs is VpcPeeringConnection's accepter block).
+        # From the resource's own module: where a nested block type has the name, the SDK
+        # calls the resource's class <Name>InitArgs (ec2.VpcPeeringConnectionAccepterArgs is
+        # VpcPeeringConnection's accepter block).
         resource_module = sys.modules[getattr(owner, name).__module__]
-        args = getattr(resource_module, f"{name}Args")
+        args = getattr(resource_module, f"{name}InitArgs", None) or getattr(
+            resource_module, f"{name}Args"
+        )
     return set(_types.input_type_py_to_pulumi_names(args).values())
 
 
