@@ -47,9 +47,15 @@ CLUSTER_IGNORED = [
 # global database; ModifyGlobalCluster AllowMajorVersionUpgrade). The provider carries a change of
 # GlobalCluster.engine_version as ModifyGlobalCluster(AllowMajorVersionUpgrade=true), and for a
 # minor version upgrades each member (pulumi-aws GlobalCluster "Upgrading Engine Versions").
-# So: the global cluster ignores engine_version unless aurora.allow_major_version_upgrade is set
-# for the upgrading deploy (AWS upgrades minor versions itself, which must not read as a
-# downgrade), and the parameter group family follows the version the global cluster actually
+# Minor versions too: AWS says auto minor version upgrade has no effect on the members of a
+# global database (AWS Config rds-automatic-minor-version-upgrade-enabled; Aurora "Automatic minor
+# version upgrades"), so a global database's minor version changes only when someone changes the
+# global cluster's engine version (this program in an upgrading deploy, or `aws rds
+# modify-global-cluster --engine-version`, the in-place upgrade of "Upgrading an Amazon Aurora
+# global database"). So: the global cluster ignores engine_version unless
+# aurora.allow_major_version_upgrade is set for the upgrading deploy (a version upgraded outside
+# the program must not read as a downgrade: components/day_two.py), and the parameter group
+# family follows the version the global cluster actually
 # runs (engine_version_actual). A changed major therefore never attaches a new-family group to a
 # cluster still on the old major: the group is replaced, and attached, only once the global
 # cluster reports the new version, which is after the upgrade in the same deploy.
@@ -231,7 +237,7 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
             instances = self._instances(args, region, cluster)
             if is_primary:
                 writer = instances[0]
-            self._reader_autoscaling(args, region, identifier, instances)
+                self._reader_autoscaling(args, region, identifier, instances)
             self.cluster_identifiers[region] = identifier
             self.cluster_arns[region] = cluster.arn
             self.endpoints[region] = cluster.endpoint
@@ -309,6 +315,9 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
                 db_subnet_group_name=args.networks[region].db_subnet_group_name,
                 promotion_tier=min(n, 15),
                 publicly_accessible=False,
+                # No effect while the cluster is a member of a global database (AWS upgrades
+                # none of its minor versions by itself: see GLOBAL_UPGRADE_IGNORED); kept on
+                # for a cluster that leaves it (detach and promote), where it applies again.
                 auto_minor_version_upgrade=True,
                 copy_tags_to_snapshot=True,
                 ca_cert_identifier="rds-ca-rsa2048-g1",
@@ -330,10 +339,27 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
         identifier: str,
         instances: list[aws.rds.ClusterInstance],
     ) -> None:
-        """Read replicas for analytics: Aurora auto scaling on average reader CPU."""
+        """Read replicas for analytics: Aurora Auto Scaling on average reader CPU, on the primary
+        cluster only.
+
+        AWS: Aurora Auto Scaling is not supported for the secondary DB clusters of a global
+        database (Limitations of Amazon Aurora global databases,
+        https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database.html
+        #aurora-global-database.limitations). So there is one target, named for the global
+        database's writer cluster rather than for a region, whose region and resource id follow
+        ``primary_region``: a role flip replaces it (create the new registration, then
+        deregister the old one; a scaling target and its policy hold no data, so the flip is
+        stateless), tests/unit/test_role_flip.py. Readers Auto Scaling added to the old primary
+        stay until it removes them or an operator does (Aurora Auto Scaling with Aurora
+        Replicas).
+        """
         s = args.settings
+        # The alias adopts the per-region target this stack had before (the primary's): two
+        # resources registering one (namespace, resource id, dimension) would deregister the
+        # new registration when the old resource is deleted. The secondary's old target is
+        # deleted, which is what AWS asks for.
         target = aws.appautoscaling.Target(
-            f"aurora-readers-{region}",
+            "aurora-readers",
             region=region,
             service_namespace="rds",
             scalable_dimension="rds:cluster:ReadReplicaCount",
@@ -341,12 +367,16 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
             min_capacity=s.autoscaling_min_readers,
             max_capacity=s.autoscaling_max_readers,
             # Auto scaling needs the cluster to have its instances first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=instances),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=instances,
+                aliases=[pulumi.Alias(name=f"aurora-readers-{region}")],
+            ),
         )
         aws.appautoscaling.Policy(
-            f"aurora-readers-cpu-{region}",
+            "aurora-readers-cpu",
             region=region,
-            name=f"{args.prefix}-aurora-readers-cpu-{region}",
+            name=f"{args.prefix}-aurora-readers-cpu",
             policy_type="TargetTrackingScaling",
             service_namespace=target.service_namespace,
             scalable_dimension=target.scalable_dimension,

@@ -11,6 +11,38 @@ import pulumi_aws as aws
 from components.naming import assume_role_policy, other
 from components.settings import BackupSettings
 
+# AWS Backup's Region settings (UpdateRegionSettings), one per account and region. Opting a
+# resource type in only lets a backup plan select resources of that type, so the map opts in
+# every type the pinned provider documents (pulumi-aws RegionSettings example): the provider
+# reads the whole map back, and a map naming only Aurora and DynamoDB would diff after every
+# refresh (components/day_two.py). Full management for DynamoDB ("advanced DynamoDB backup") is
+# what a cross-Region copy of a DynamoDB backup needs (AWS Backup, Feature availability by
+# resource: https://docs.aws.amazon.com/aws-backup/latest/devguide/backup-feature-availability.html
+# #features-by-resource; Advanced DynamoDB backup:
+# https://docs.aws.amazon.com/aws-backup/latest/devguide/advanced-ddb-backup.html). The other
+# types of the management map are listed as the pinned provider's example lists them, so the
+# map read back equals this one.
+OPT_IN_RESOURCE_TYPES = (
+    "Aurora",
+    "CloudFormation",
+    "DocumentDB",
+    "DSQL",
+    "DynamoDB",
+    "EBS",
+    "EC2",
+    "EFS",
+    "FSx",
+    "Neptune",
+    "RDS",
+    "Redshift",
+    "Redshift Serverless",
+    "S3",
+    "SAP HANA on Amazon EC2",
+    "Storage Gateway",
+    "VirtualMachine",
+)
+FULL_MANAGEMENT = {"CloudFormation": True, "DSQL": True, "DynamoDB": True, "EFS": True}
+
 
 @dataclass(frozen=True, kw_only=True)
 class CrossRegionBackupArgs:
@@ -36,6 +68,8 @@ class CrossRegionBackup(pulumi.ComponentResource):
     """Vault per region."""
     plan_ids: dict[str, pulumi.Output[str]]
     """Backup plan per region."""
+    region_settings_managed: bool
+    """Whether this stack manages AWS Backup's Region settings in both regions."""
 
     def __init__(
         self, name: str, args: CrossRegionBackupArgs, opts: pulumi.ResourceOptions | None = None
@@ -58,6 +92,17 @@ class CrossRegionBackup(pulumi.ComponentResource):
             )
             for kind in ("backup", "restores")
         ]
+        self.region_settings_managed = s.manage_region_settings
+        region_settings: dict[str, aws.backup.RegionSettings] = {}
+        if s.manage_region_settings:
+            for region in args.regions:
+                region_settings[region] = aws.backup.RegionSettings(
+                    f"backup-region-settings-{region}",
+                    region=region,
+                    resource_type_opt_in_preference=dict.fromkeys(OPT_IN_RESOURCE_TYPES, True),
+                    resource_type_management_preference=FULL_MANAGEMENT,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
         self.vault_arns = {}
         vaults: dict[str, aws.backup.Vault] = {}
         for region in args.regions:
@@ -96,7 +141,14 @@ class CrossRegionBackup(pulumi.ComponentResource):
                         recovery_point_tags={"CopiedTo": target},
                     )
                 ],
-                opts=pulumi.ResourceOptions(parent=self),
+                # Without the Region settings here, the stack acknowledges that the account owns
+                # them (policy backup-dynamodb-copy-region-settings; preflight says what to check).
+                tags=None if s.manage_region_settings else {"BackupRegionSettings": "account"},
+                # Copies of DynamoDB backups need advanced DynamoDB backup in this region first.
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[region_settings[region]] if region in region_settings else [],
+                ),
             )
             aws.backup.Selection(
                 f"backup-selection-{region}",

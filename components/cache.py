@@ -143,7 +143,12 @@ class CacheGlobalDatastore(pulumi.ComponentResource):
                 snapshot_retention_limit=s.snapshot_retention_days,
                 snapshot_window=s.snapshot_window,
                 maintenance_window=s.maintenance_window,
-                auto_minor_version_upgrade=True,
+                # AWS's own value (components/day_two.py): ElastiCache turns auto minor version
+                # upgrade off on every member of a global datastore and refuses to turn it on
+                # (Global datastores: Prerequisites and limitations;
+                # hashicorp/terraform-provider-aws#24919). A global datastore's engine is upgraded
+                # for all members at once through the global datastore's engine_version below.
+                auto_minor_version_upgrade=False,
                 apply_immediately=False,
                 final_snapshot_identifier=f"{group_id}-final",
                 **role_inputs,  # type: ignore[arg-type]

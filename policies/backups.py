@@ -407,6 +407,77 @@ def _coverage(stack: StackView, _cfg: Config) -> Iterator[Finding]:
         )
 
 
+# --- Copies of DynamoDB backups: the account's advanced DynamoDB backup ---------------------------
+
+
+def _selects_dynamodb(selection: Res) -> bool:
+    """Whether a selection names a DynamoDB table (an ARN or pattern of the dynamodb service)."""
+    for item in list_items(selection.get("resources")):
+        parts = _arn_parts(item) if isinstance(item, str) else None
+        if item == "*" or (parts is not None and fnmatchcase("dynamodb", parts[0])):
+            return True
+    return False
+
+
+def _copies_away(plan: Res, home: Any) -> list[str]:
+    """Known regions other than ``home`` the plan's rules copy to."""
+    regions = set()
+    for rule in list_items(plan.get("rules")):
+        for copy in list_items(dig(rule, "copyActions")):
+            region = arn_region(dig(copy, "destinationVaultArn"))
+            if isinstance(region, str) and region != home:
+                regions.add(region)
+    return sorted(regions)
+
+
+REGION_SETTINGS_TAG = "BackupRegionSettings"
+"""Plan tag by which a stack acknowledges that the account's Region settings are owned elsewhere
+(value ``account``): the account baseline, or the one stack of the account that manages them."""
+
+
+def _dynamodb_copy_settings(stack: StackView, _cfg: Config) -> Iterator[Finding]:
+    """AWS Backup copies a DynamoDB backup to another region only with advanced DynamoDB backup
+    (full management) on in the backup's region: a Region setting of the account (AWS Backup,
+    Feature availability by resource; Advanced DynamoDB backup)."""
+    plans = stack.of_type(t.BACKUP_PLAN)
+    selections = stack.of_type(t.BACKUP_SELECTION)
+    settings = stack.of_type(t.BACKUP_REGION_SETTINGS)
+    for plan in plans:
+        home = plan.region
+        if home is UNKNOWN or plan.get("rules") is UNKNOWN:
+            continue
+        acknowledged = plan.get(f"tags.{REGION_SETTINGS_TAG}")
+        if acknowledged is UNKNOWN or acknowledged == "account":
+            continue
+        away = _copies_away(plan, home)
+        owned = [s for s in selections if _selects_plan(s, plans) is plan]
+        if not away or not any(_selects_dynamodb(s) for s in owned):
+            continue
+        verdicts: list[Any] = []
+        for setting in (s for s in settings if s.region in (home, UNKNOWN)):
+            opt_in = dig(setting.get("resourceTypeOptInPreference"), "DynamoDB")
+            managed = dig(setting.get("resourceTypeManagementPreference"), "DynamoDB")
+            if UNKNOWN in (opt_in, managed, setting.region):
+                verdicts.append(UNKNOWN)
+            else:
+                verdicts.append(as_bool(opt_in) is True and as_bool(managed) is True)
+        if True in verdicts or UNKNOWN in verdicts:
+            continue
+        yield (
+            problem(
+                plan,
+                "RegionSettings resourceTypeManagementPreference.DynamoDB",
+                f"is not turned on in {show(home)} by this stack, while the plan copies DynamoDB"
+                f" backups to {', '.join(away)} (cross-Region copies need advanced DynamoDB"
+                " backup)",
+                "manage aws.backup.RegionSettings in this region with DynamoDB opted in and fully"
+                " managed (backupManageRegionSettings: true), or tag the plan"
+                f" {REGION_SETTINGS_TAG}=account when the account's baseline owns the setting",
+            ),
+            plan.urn,
+        )
+
+
 def _rule(**kwargs: Any) -> Rule:
     return Rule(concern=CONCERN, **kwargs)
 
@@ -538,6 +609,22 @@ RULES: tuple[Rule, ...] = (
         remediation="Add copy_actions with destination_vault_arn set to the other region's vault.",
         severity=Severity.HIGH,
         check_stack=_cross_region_copy,
+    ),
+    _rule(
+        name="backup-dynamodb-copy-region-settings",
+        summary=(
+            "A backup plan that copies DynamoDB backups to another region has advanced DynamoDB"
+            " backup (AWS Backup Region settings, one per account and region) turned on in its"
+            " region by the stack, or is tagged BackupRegionSettings=account: the stack"
+            " acknowledges that the account owns the setting."
+        ),
+        remediation=(
+            "Add aws.backup.RegionSettings in the plan's region with DynamoDB in"
+            " resource_type_opt_in_preference and resource_type_management_preference"
+            " (backupManageRegionSettings: true), or tag the plan BackupRegionSettings=account."
+        ),
+        severity=Severity.MEDIUM,
+        check_stack=_dynamodb_copy_settings,
     ),
     _rule(
         name="backup-coverage",

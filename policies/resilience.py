@@ -404,8 +404,16 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         name="rds-auto-minor-version-upgrade",
-        summary="Database instances take minor engine upgrades automatically (security patches).",
-        remediation="Remove auto_minor_version_upgrade=False.",
+        summary="Database instances take minor engine upgrades automatically (security patches)"
+        " where AWS applies them: standalone instances and clusters. AWS: the setting has no"
+        " effect on members of an Aurora global database (AWS Config"
+        " rds-automatic-minor-version-upgrade-enabled); their minor versions are upgraded"
+        " through the global cluster's engine version (ModifyGlobalCluster EngineVersion,"
+        " Upgrading an Amazon Aurora global database).",
+        remediation="Remove auto_minor_version_upgrade=False (keep it on for global database"
+        " members too: it applies again to a cluster that leaves the global database); upgrade"
+        " a global database's minor version by changing its global cluster's engine version"
+        " (docs/components.md, Aurora engine upgrades).",
         severity=Severity.LOW,
         targets=(t.RDS_CLUSTER_INSTANCE, t.RDS_INSTANCE),
         check_resource=_minor_upgrades,

@@ -52,6 +52,7 @@ METRIC_ALARM: Final = "aws:cloudwatch/metricAlarm:MetricAlarm"
 BACKUP_VAULT: Final = "aws:backup/vault:Vault"
 BACKUP_PLAN: Final = "aws:backup/plan:Plan"
 BACKUP_SELECTION: Final = "aws:backup/selection:Selection"
+BACKUP_REGION_SETTINGS: Final = "aws:backup/regionSettings:RegionSettings"
 
 ROUTE53_RECORD: Final = "aws:route53/record:Record"
 ROUTE53_HEALTH_CHECK: Final = "aws:route53/healthCheck:HealthCheck"

@@ -176,6 +176,10 @@ def _critical_path(result: PreflightResult) -> dict[str, Any]:
     }
 
 
+def _advisories(result: PreflightResult) -> dict[str, Any]:
+    return {"advisories": result.advisories}
+
+
 def _cost(result: PreflightResult) -> dict[str, Any]:
     return {"cost": cost_document(result)}
 
@@ -203,6 +207,7 @@ SECTIONS: list[Section] = [
     _diff,
     _critical_path,
     _cost,
+    _advisories,
     _timings,
 ]
 """The document's parts, in order."""

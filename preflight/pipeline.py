@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
+from preflight.advisories import advisories
 from preflight.baseline import BaselineError, as_written, load_baseline
 from preflight.changes import PlanDiff, diff_plans
 from preflight.critical_path import CriticalPath, critical_path
@@ -155,6 +156,11 @@ class PreflightResult:
     """The plan compared with the ``--against`` baseline, when one was given."""
     cost: Any = None
     """The monthly cost estimate (``preflight.cost.CostReport``), or None."""
+
+    @property
+    def advisories(self) -> list[str]:
+        """Account settings the plan needs and does not manage (``preflight.advisories``)."""
+        return advisories(self.recording.resources)
 
     @property
     def mandatory(self) -> list[Finding]:

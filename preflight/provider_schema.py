@@ -25,6 +25,8 @@ FORCE_NEW: Mapping[str, frozenset[str]] = {
         {"resourceId", "scalableDimension", "serviceNamespace"}
     ),
     "aws:backup/plan:Plan": frozenset({"name"}),
+    # aws_backup_region_settings: both maps are updated in place (UpdateRegionSettings).
+    "aws:backup/regionSettings:RegionSettings": frozenset(),
     # aws_backup_selection has no Update: every argument forces a new selection.
     "aws:backup/selection:Selection": frozenset(
         {

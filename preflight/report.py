@@ -271,6 +271,12 @@ def critical_path_table(result: PreflightResult) -> Table:
     return table
 
 
+def _advisories(result: PreflightResult, console: Console) -> None:
+    """Account settings the plan depends on but does not manage (never fatal)."""
+    for line in result.advisories:
+        console.print(f"[bold yellow]Advisory:[/] {escape(line)}", soft_wrap=True)
+
+
 def _verdict(result: PreflightResult, console: Console) -> None:
     t = result.timings
     console.print(
@@ -305,6 +311,7 @@ SECTIONS: list[Section] = [
     _policy_results,
     _critical_path,
     render_cost,
+    _advisories,
     _verdict,
 ]
 """The report's parts, in order: a new part is one function inserted here."""

@@ -10,14 +10,27 @@ and changes the credential through the control plane, in the region of the curre
 * ``aurora-global-cluster``: ``ModifyDBCluster(MasterUserPassword=..., ApplyImmediately)`` on the
   global cluster's writer member; readers in the other region share the storage and the users.
 * ``cache-global-datastore``: ``ModifyReplicationGroup(AuthToken=..., AuthTokenUpdateStrategy=
-  ROTATE)`` on the datastore's PRIMARY member: ROTATE adds the new token while the current one
-  stays valid, so clients never hold a token the cache refuses. At the next rotation the
-  previous token is dropped first (``SET`` with the current token, allowed only after a ROTATE).
+  ROTATE)`` on the datastore's PRIMARY member, and nothing else: ROTATE adds the new token while
+  the current one stays valid, and the next ROTATE drops the older of the two, so the token the
+  secret calls current (and, until the next rotation, the one before it) is always accepted
+  (ElastiCache, "Modifying the AUTH token on an existing cluster"). A token change is applied
+  asynchronously: ``testSecret`` and ``finishSecret`` wait until the group is ``available`` with
+  no ``PendingModifiedValues.AuthTokenStatus``, so ``AWSCURRENT`` never names a token the cache
+  does not accept yet. A retried ``setSecret`` does not ROTATE twice (a second ROTATE of the same
+  token would drop the current one): the version carries the ``TOKEN_APPLIED`` label once its
+  ROTATE was accepted.
 
-The secret and the credential never disagree for longer than one rotation step: the new value
-is only ``AWSPENDING`` until the database (or cache) has accepted it and settled, and a failed
-step leaves ``AWSCURRENT`` untouched for Secrets Manager to retry. What to rotate comes from the
-secret's tags (``RotationKind``, ``RotationTarget``), so one function needs no environment.
+The secret and the credential never disagree for the cache. For Aurora the single-user strategy
+leaves one window, documented in docs/components.md ("Rotating the credentials"): from the moment
+the writer applies the new password until ``finishSecret`` (seconds; bounded by
+``SETTLE_SECONDS``), ``AWSCURRENT`` still holds the old password, which new connections can no
+longer use; open connections are unaffected. AWS's alternating-users strategy would avoid it, but
+it needs the function to log in to the database (inside the VPC, whose private subnets have no
+route to the Secrets Manager API) and a second user with the master user's rights; the master
+user is what is rotated here. The new value is only ``AWSPENDING`` until the database (or cache)
+has accepted it and settled, and a failed step leaves ``AWSCURRENT`` untouched for Secrets
+Manager to retry. What to rotate comes from the secret's tags (``RotationKind``,
+``RotationTarget``), so one function needs no environment.
 
 Runs on the Lambda Python runtime (boto3 is provided); it imports nothing from the project.
 """
@@ -39,6 +52,8 @@ _EXCLUDED = {AURORA: "/@\"' \\`", CACHE: ""}
 _LENGTH = {AURORA: 32, CACHE: 64}
 SETTLE_SECONDS = 240.0
 POLL_SECONDS = 10.0
+TOKEN_APPLIED = "SC_TOKEN_APPLIED"
+"""Staging label on the version whose AUTH token ROTATE the cache accepted (one per secret)."""
 
 Client = Any
 ClientFactory = Callable[[str, str | None], Client]
@@ -195,23 +210,23 @@ def _set(
             ApplyImmediately=True,
         )
         return
+    if TOKEN_APPLIED in stages.get(token, []):
+        return  # a retried setSecret: a second ROTATE would drop the current token
     region, group = _cache_primary(clients, target)
-    cache = clients("elasticache", region)
-    if any("AWSPREVIOUS" in labels for labels in stages.values()):
-        # A ROTATE of ours left the previous token valid beside the current one: drop it first.
-        current = _credential(kind, _value(secrets, arn, "AWSCURRENT"))
-        cache.modify_replication_group(
-            ReplicationGroupId=group,
-            AuthToken=current,
-            AuthTokenUpdateStrategy="SET",
-            ApplyImmediately=True,
-        )
-        _settle(clients, kind, target)
-    cache.modify_replication_group(
+    # A change still being applied refuses another one (InvalidReplicationGroupState).
+    _settle(clients, kind, target)
+    clients("elasticache", region).modify_replication_group(
         ReplicationGroupId=group,
         AuthToken=pending,
         AuthTokenUpdateStrategy="ROTATE",
         ApplyImmediately=True,
+    )
+    holder = next((v for v, labels in stages.items() if TOKEN_APPLIED in labels), None)
+    secrets.update_secret_version_stage(
+        SecretId=arn,
+        VersionStage=TOKEN_APPLIED,
+        MoveToVersionId=token,
+        **({"RemoveFromVersionId": holder} if holder else {}),
     )
 
 
@@ -226,7 +241,9 @@ def _settled(clients: ClientFactory, kind: str, target: str) -> bool:
         return bool(info.get("Status") == "available" and "MasterUserPassword" not in pending)
     region, group = _cache_primary(clients, target)
     found = clients("elasticache", region).describe_replication_groups(ReplicationGroupId=group)
-    return bool(found["ReplicationGroups"][0].get("Status") == "available")
+    info = found["ReplicationGroups"][0]
+    pending = info.get("PendingModifiedValues", {})
+    return bool(info.get("Status") == "available" and "AuthTokenStatus" not in pending)
 
 
 def _settle(clients: ClientFactory, kind: str, target: str) -> None:
@@ -253,14 +270,16 @@ def _test(
 
 def _finish(
     secrets: Client,
-    _clients: ClientFactory,
+    clients: ClientFactory,
     arn: str,
     token: str,
-    _kind: str,
-    _target: str,
+    kind: str,
+    target: str,
     stages: dict[str, list[str]],
 ) -> None:
-    """Make the pending version current (the old one becomes AWSPREVIOUS)."""
+    """Make the pending version current (the old one becomes AWSPREVIOUS), once the change is
+    applied: never name a credential the database (or cache) does not accept yet."""
+    _settle(clients, kind, target)
     current = next((v for v, labels in stages.items() if "AWSCURRENT" in labels), None)
     secrets.update_secret_version_stage(
         SecretId=arn,

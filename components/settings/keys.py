@@ -90,6 +90,7 @@ CONFIG_KEYS = (
             "monitoringAlarmEmails",
             "backupRetentionDays",
             "backupCopyRetentionDays",
+            "backupManageRegionSettings",
             "budgetMonthlyLimitUsd",
             "budgetThresholdsPercent",
             "budgetAlertEmails",

@@ -156,6 +156,10 @@ class BackupSettings:
     schedule: str = "cron(0 5 * * ? *)"
     retention_days: int = 35
     copy_retention_days: int = 35
+    manage_region_settings: bool = False
+    """Whether this stack owns AWS Backup's Region settings in both its regions (one setting per
+    account and region, which several stacks of one account share): opt-in of Aurora and
+    DynamoDB, and advanced DynamoDB backup, which cross-region copies of DynamoDB backups need."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -75,6 +75,7 @@ def backup(raw: Mapping[str, Any], aurora: AuroraSettings) -> BackupSettings:
             "retentionDays", d.retention_days, max(7, aurora.backup_retention_days), 3650
         ),
         copy_retention_days=s.integer("copyRetentionDays", d.copy_retention_days, 7, 3650),
+        manage_region_settings=s.boolean("manageRegionSettings", d.manage_region_settings),
     )
 
 

@@ -63,6 +63,7 @@ FREE: dict[str, str] = {
     t.ROUTE53_RECORD: "records are included in the hosted zone; queries are priced on the zone",
     t.BACKUP_VAULT: "a vault costs nothing; its recovery points are priced on the plans that make them",
     "aws:backup/selection:Selection": "no charge for a selection",
+    "aws:backup/regionSettings:RegionSettings": "no charge for AWS Backup's Region settings",
     t.BUDGET: "the first two budgets of an account are free",
     "aws:iam/role:Role": "IAM is free",
     "aws:iam/policy:Policy": "IAM is free",

@@ -124,6 +124,7 @@ def golden_stack() -> list[RecordedResource]:
         (t.SNS_SUBSCRIPTION, "alarms-us-west-2-email"),
         (t.BACKUP_SELECTION, "selection-us-east-1"),
         (t.BACKUP_SELECTION, "selection-us-west-2"),
+        (t.BACKUP_REGION_SETTINGS, "backup-settings-us-east-1"),
         (t.SECRET, "master-secret"),
         (t.SECRET_ROTATION, "master-secret-rotation"),
         (t.VPC, "vpc-us-east-1"),
@@ -588,6 +589,7 @@ def golden_stack() -> list[RecordedResource]:
                 {
                     "region": region,
                     "name": f"sc-plan-{region}",
+                    **({"tags": {"BackupRegionSettings": "account"}} if region == WEST else {}),
                     "rules": [
                         {
                             "ruleName": "daily",
@@ -677,6 +679,19 @@ def _golden_extras() -> list[RecordedResource]:
                 deps={"planId": [f"plan-{region}"]},
             )
         )
+    # Advanced DynamoDB backup, which the plans' cross-region copies of the tables need: managed
+    # in us-east-1; us-west-2's plan says the account owns it there (tag BackupRegionSettings).
+    out.append(
+        make(
+            t.BACKUP_REGION_SETTINGS,
+            f"backup-settings-{EAST}",
+            {
+                "region": EAST,
+                "resourceTypeOptInPreference": {"Aurora": True, "DynamoDB": True, "RDS": True},
+                "resourceTypeManagementPreference": {"DynamoDB": True, "EFS": True},
+            },
+        )
+    )
     out.append(
         make(
             t.SECRET,

@@ -179,6 +179,30 @@ _BASE: dict[str, Case] = {
             ),
         )
     ),
+    "backup-dynamodb-copy-region-settings": Case(
+        (
+            M(
+                t.BACKUP_REGION_SETTINGS,
+                "resourceTypeManagementPreference.DynamoDB",
+                False,
+                expect="resourceTypeManagementPreference.DynamoDB",
+            ),
+            M(
+                t.BACKUP_REGION_SETTINGS,
+                "resourceTypeOptInPreference.DynamoDB",
+                DELETE,
+                expect="resourceTypeManagementPreference.DynamoDB",
+            ),
+            # a stack that leaves the setting to the account says so on its plans
+            M(
+                t.BACKUP_PLAN,
+                "tags.BackupRegionSettings",
+                DELETE,
+                where=lambda r: "BackupRegionSettings" in (r.inputs.get("tags") or {}),
+                expect="resourceTypeManagementPreference.DynamoDB",
+            ),
+        ),
+    ),
     # --- encryption -------------------------------------------------------------------------------
     "rds-storage-encrypted": Case(
         (

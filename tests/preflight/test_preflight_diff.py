@@ -273,9 +273,13 @@ def test_a_region_swap_replaces_nothing_stateful(dev_baseline: Path) -> None:
     assert result.diff is not None
     assert not result.diff.blocking, [c.reason() for c in result.diff.blocking]
     ops = {c.op.value for c in result.diff.changes}
-    assert ops <= {"same", "update"}
+    assert ops <= {"same", "update", "replace"}
+    # the only replacements: the reader auto scaling, which holds no data and follows the primary
+    # cluster (AWS supports Aurora Auto Scaling on a global database's primary only)
+    replaced = {c.name for c in result.diff.changes if c.op.value == "replace"}
+    assert replaced == {"aurora-readers", "aurora-readers-cpu"}
     # No Route 53 record changes: health checks move the cache name (docs/components.md,
-    # Failover), so the reconcile needs no ChangeResourceRecordSets.
+    # "Names that fail over without us-east-1"), so the reconcile needs no ChangeResourceRecordSets.
     records = [c for c in result.diff.changes if c.type == "aws:route53/record:Record"]
     assert records and all(c.op.value == "same" for c in records)
 

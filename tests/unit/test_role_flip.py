@@ -1,7 +1,8 @@
 """Swapping primaryRegion and secondaryRegion (what a drill does after a failover), over EVERY
-resource of every stack: same URNs, and exactly the in-place changes listed below, each one an
-update AWS accepts on its own (no replacement, no failover-role swap, no set-identifier change,
-never two records of one name and role on the way)."""
+resource of every stack: same URNs, and exactly the changes listed below, each one an update AWS
+accepts on its own (no failover-role swap, no set-identifier change, never two records of one
+name and role on the way) or the replacement of a resource that holds no state: Aurora Auto
+Scaling, which AWS supports on the primary cluster only, moves with the writer."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 import pytest
 
 from components.secrets import PINNED_GENERATOR_INPUTS
-from preflight.changes import FORCE_NEW, ROUTE53_RECORD_SWAPPED, changed_inputs
+from preflight.changes import FORCE_NEW, ROUTE53_RECORD_SWAPPED, STATEFUL_TYPES, changed_inputs
 from preflight.model import RecordedResource, Recording
 from tests.support.stacks import STACKS, recorded
 
@@ -30,9 +31,22 @@ STACK_REGIONS = {
 }
 
 
+SCALING_TARGET = "aws:appautoscaling/target:Target"
+SCALING_POLICY = "aws:appautoscaling/policy:Policy"
+STATELESS_MOVES = {(SCALING_TARGET, "aurora-readers"), (SCALING_POLICY, "aurora-readers-cpu")}
+"""Replaced on a flip, by design: Aurora Auto Scaling is not supported on the secondary clusters
+of a global database (Limitations of Amazon Aurora global databases), so the one scaling target
+and its policy follow the primary cluster. They hold no data: the new registration is created in
+the new primary's region, then the old one is deregistered."""
+
+
 def expected_flip_changes(stack: str) -> dict[tuple[str, str], list[str]]:
-    """The in-place changes of a swap of ``stack``'s regions (the README's Stacks table)."""
+    """The changes of a swap of ``stack``'s regions (the README's Stacks table)."""
     return {
+        # The reader auto scaling moves to the new primary cluster (a replacement: resourceId
+        # is force-new, and so is the region).
+        (SCALING_TARGET, "aurora-readers"): ["region", "resourceId"],
+        (SCALING_POLICY, "aurora-readers-cpu"): ["region", "resourceId"],
         # The active-region setting names the primary in both regions: a PutParameter with
         # Overwrite in each region (the name stays, nothing is replaced).
         **{
@@ -118,6 +132,9 @@ def test_every_change_is_one_update_aws_accepts(stack: str) -> None:
     normal, flipped = _swapped(stack)
     for (type_token, name), keys in _changes(normal, flipped).items():
         replacing = (FORCE_NEW.get(type_token, frozenset()) | {"region"}) & set(keys)
+        if (type_token, name) in STATELESS_MOVES:
+            assert type_token not in STATEFUL_TYPES, name
+            continue
         assert not replacing, (name, replacing)
         if type_token == RECORD:
             # An UPSERT of the target only: no DELETE + CREATE of the record set, no role flip.
@@ -143,6 +160,8 @@ def test_ignored_force_new_inputs_are_only_the_documented_role_fields(stack: str
     normal, flipped = _swapped(stack)
     after = {r.urn: r for r in flipped.resources}
     for resource in normal.resources:
+        if (resource.type, resource.name) in STATELESS_MOVES:
+            continue  # replaced on purpose (above)
         force_new = FORCE_NEW.get(resource.type, frozenset()) | {"region"}
         hidden = force_new & set(resource.ignore_changes)
         assert hidden <= ROLE_FIELDS.get(resource.type, set()), (resource.urn, hidden)
@@ -200,3 +219,17 @@ def test_the_record_check_catches_the_old_failover_role_swap() -> None:
     first_upsert = _failover_record("us-west-2", "PRIMARY")
     with pytest.raises(AssertionError):
         _record_sets_are_valid([east, first_upsert])
+
+
+@pytest.mark.parametrize("stack", ["dev"])
+def test_the_reader_auto_scaling_follows_the_primary_cluster(stack: str) -> None:
+    normal, flipped = _swapped(stack)
+    for recording in (normal, flipped):
+        primary = recording.outputs["primaryRegion"]
+        cluster = recording.outputs["auroraClusters"][primary]["clusterIdentifier"]
+        rds = [
+            r for r in recording.by_type(SCALING_TARGET) if r.inputs["serviceNamespace"] == "rds"
+        ]
+        assert [(r.name, r.region, r.inputs["resourceId"]) for r in rds] == [
+            ("aurora-readers", primary, f"cluster:{cluster}")
+        ]

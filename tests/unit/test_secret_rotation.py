@@ -43,15 +43,21 @@ def _fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class StrictCache:
-    """ElastiCache as the AUTH documentation describes it: ROTATE adds a token beside the
-    current one, SET keeps only the given token and is allowed only after a ROTATE; a modified
-    group is "modifying" until the next describe."""
+    """ElastiCache as the AUTH documentation describes it ("Modifying the AUTH token on an
+    existing cluster"): ROTATE adds a token beside the current one and the next ROTATE drops the
+    older of the two; SET keeps only the given token and is allowed only after a ROTATE. A
+    change is applied asynchronously: the group stays "modifying" with
+    ``PendingModifiedValues.AuthTokenStatus`` for ``apply_after`` describes, and the cache
+    accepts the new token only then."""
 
-    def __init__(self, initial: str) -> None:
-        self.tokens = {initial}
+    def __init__(self, initial: str, apply_after: int = 2) -> None:
+        self.tokens = [initial]
         self.last_strategy: str | None = None
-        self.status = "available"
+        self.apply_after = apply_after
+        self.pending: tuple[str, str] | None = None
+        self.countdown = 0
         self.calls: list[tuple[str, str]] = []
+        self.describes = 0
 
     def describe_global_replication_groups(self, **kwargs: Any) -> dict[str, Any]:
         assert kwargs == {"GlobalReplicationGroupId": "ldgnf-sc-cache", "ShowMemberInfo": True}
@@ -77,23 +83,31 @@ class StrictCache:
         assert kwargs["ReplicationGroupId"] == "sc-cache-us-west-2", "only the PRIMARY is modified"
         assert kwargs["ApplyImmediately"] is True
         strategy, token = kwargs["AuthTokenUpdateStrategy"], kwargs["AuthToken"]
-        if self.status != "available":
+        if self.pending is not None:
             raise RuntimeError("InvalidReplicationGroupState: the group is modifying")
-        if strategy == "SET":
-            if self.last_strategy != "ROTATE":
-                raise RuntimeError("InvalidParameterCombination: SET is allowed only after ROTATE")
-            self.tokens = {token}
-        elif strategy == "ROTATE":
-            self.tokens.add(token)
+        if strategy == "SET" and self.last_strategy != "ROTATE":
+            raise RuntimeError("InvalidParameterCombination: SET is allowed only after ROTATE")
         self.last_strategy = strategy
-        self.status = "modifying"
+        self.pending, self.countdown = (strategy, token), self.apply_after
         self.calls.append((strategy, token))
         return {}
 
     def describe_replication_groups(self, **kwargs: Any) -> dict[str, Any]:
         assert kwargs == {"ReplicationGroupId": "sc-cache-us-west-2"}
-        status, self.status = self.status, "available"
-        return {"ReplicationGroups": [{"Status": status}]}
+        self.describes += 1
+        if self.pending is not None and self.countdown == 0:
+            strategy, token = self.pending
+            self.tokens = [token] if strategy == "SET" else [*self.tokens[-1:], token]
+            self.pending = None
+        if self.pending is None:
+            return {"ReplicationGroups": [{"Status": "available", "PendingModifiedValues": {}}]}
+        self.countdown -= 1
+        status = "SETTING" if self.pending[0] == "SET" else "ROTATING"
+        return {
+            "ReplicationGroups": [
+                {"Status": "modifying", "PendingModifiedValues": {"AuthTokenStatus": status}}
+            ]
+        }
 
 
 def _factory(url: str, cache: StrictCache | None = None) -> rotation.ClientFactory:
@@ -242,29 +256,160 @@ def test_a_secret_without_rotation_tags_is_refused(moto_url: str) -> None:
         )
 
 
-def test_cache_rotation_never_leaves_the_current_token_unaccepted(moto_url: str) -> None:
-    cache = StrictCache("initial-token-0123456789")
-    clients = _factory(moto_url, cache)
+def _cache_secret(clients: rotation.ClientFactory, name: str) -> tuple[Any, str]:
     secrets = clients("secretsmanager", None)
     arn = secrets.create_secret(
-        Name="rot-e/cache/auth-token",
+        Name=f"{name}/cache/auth-token",
         SecretString="initial-token-0123456789",
         Tags=[
             {"Key": rotation.KIND_TAG, "Value": rotation.CACHE},
             {"Key": rotation.TARGET_TAG, "Value": "ldgnf-sc-cache"},
         ],
     )["ARN"]
+    return secrets, arn
+
+
+def _step(clients: rotation.ClientFactory, arn: str, token: str, step: str) -> None:
+    rotation.handler({"SecretId": arn, "ClientRequestToken": token, "Step": step}, None, clients)
+
+
+def test_cache_rotation_never_leaves_the_current_token_unaccepted(moto_url: str) -> None:
+    cache = StrictCache("initial-token-0123456789", apply_after=3)
+    clients = _factory(moto_url, cache)
+    secrets, arn = _cache_secret(clients, "rot-e")
     seen: list[str] = []
     for _round in range(2):
         token = str(uuid.uuid4())
+        before = _current(secrets, arn)
         for step in STEPS:
-            rotation.handler(
-                {"SecretId": arn, "ClientRequestToken": token, "Step": step}, None, clients
-            )
+            _step(clients, arn, token, step)
+            # clients reading AWSCURRENT, and those still holding the token before it, get in
             assert _current(secrets, arn) in cache.tokens, f"after {step}"
+            assert before in cache.tokens, f"after {step}"
+            if step == "setSecret":
+                # accepted, not applied yet: AWSCURRENT must not move before the cache has it
+                assert cache.pending is not None and _current(secrets, arn) == before
+            if step == "testSecret":
+                assert cache.pending is None, "testSecret returned before the token applied"
         seen.append(_current(secrets, arn))
     first, second = seen
     assert first.isalnum() and len(first) == 64 and first != second
-    # round 1: ROTATE(first); round 2: SET(first) drops the initial token, then ROTATE(second)
-    assert cache.calls == [("ROTATE", first), ("SET", first), ("ROTATE", second)]
-    assert cache.tokens == {first, second}
+    # ROTATE alone: round 2's ROTATE drops the initial token and keeps the first rotated one
+    assert cache.calls == [("ROTATE", first), ("ROTATE", second)]
+    assert cache.tokens == [first, second]
+    assert _current(secrets, arn, "AWSPREVIOUS") == first
+
+
+def test_a_retried_cache_set_does_not_rotate_twice(moto_url: str) -> None:
+    """A second ROTATE of the same token would leave only the new token: clients on the current
+    one would be locked out before finishSecret tells them about the new one."""
+    cache = StrictCache("initial-token-0123456789", apply_after=1)
+    clients = _factory(moto_url, cache)
+    secrets, arn = _cache_secret(clients, "rot-f")
+    token = str(uuid.uuid4())
+    _step(clients, arn, token, "createSecret")
+    _step(clients, arn, token, "setSecret")
+    _step(clients, arn, token, "setSecret")  # Secrets Manager retries the step
+    assert [c[0] for c in cache.calls] == ["ROTATE"]
+    assert rotation.TOKEN_APPLIED in _stages(secrets, arn)[token]
+    for step in ("testSecret", "finishSecret"):
+        _step(clients, arn, token, step)
+    assert cache.tokens == ["initial-token-0123456789", _current(secrets, arn)]
+
+
+def test_finish_waits_for_the_token_and_refuses_when_it_never_applies(
+    moto_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rotation, "SETTLE_SECONDS", 0.2)
+    cache = StrictCache("initial-token-0123456789", apply_after=10**9)
+    clients = _factory(moto_url, cache)
+    secrets, arn = _cache_secret(clients, "rot-g")
+    token = str(uuid.uuid4())
+    _step(clients, arn, token, "createSecret")
+    _step(clients, arn, token, "setSecret")
+    for step in ("testSecret", "finishSecret"):
+        with pytest.raises(rotation.RotationError, match="did not settle"):
+            _step(clients, arn, token, step)
+    # AWSCURRENT stays on the token the cache accepts; Secrets Manager retries later
+    assert _current(secrets, arn) == "initial-token-0123456789"
+    assert cache.describes > 2
+
+
+def test_the_cache_calls_match_the_elasticache_api(moto_url: str) -> None:
+    """The same decisions against botocore's own ElastiCache model (Stubber validates every
+    request and response shape): ROTATE on the PRIMARY, then describes until the group is
+    available with no AuthTokenStatus pending."""
+    from botocore.stub import Stubber
+
+    cache = boto3.client(
+        "elasticache", region_name=OTHER, aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    stub = Stubber(cache)
+    members = [
+        {
+            "ReplicationGroupId": "sc-cache-us-west-2",
+            "ReplicationGroupRegion": OTHER,
+            "Role": "PRIMARY",
+        },
+        {
+            "ReplicationGroupId": "sc-cache-us-east-1",
+            "ReplicationGroupRegion": HOME,
+            "Role": "SECONDARY",
+        },
+    ]
+    described = {
+        "GlobalReplicationGroups": [
+            {"GlobalReplicationGroupId": "ldgnf-sc-cache", "Members": members}
+        ]
+    }
+    lookup = {"GlobalReplicationGroupId": "ldgnf-sc-cache", "ShowMemberInfo": True}
+    group = {"ReplicationGroupId": "sc-cache-us-west-2"}
+
+    def status(state: str, pending: dict[str, str]) -> dict[str, Any]:
+        return {
+            "ReplicationGroups": [
+                {
+                    "ReplicationGroupId": "sc-cache-us-west-2",
+                    "Status": state,
+                    "PendingModifiedValues": pending,
+                }
+            ]
+        }
+
+    secrets_clients = _factory(moto_url)
+    secrets, arn = _cache_secret(secrets_clients, "rot-h")
+    token = str(uuid.uuid4())
+    _step(secrets_clients, arn, token, "createSecret")
+    pending = _current(secrets, arn, "AWSPENDING")
+    # setSecret: settle first, then ROTATE
+    stub.add_response("describe_global_replication_groups", described, lookup)
+    stub.add_response("describe_global_replication_groups", described, lookup)
+    stub.add_response("describe_replication_groups", status("available", {}), group)
+    stub.add_response(
+        "modify_replication_group",
+        {},
+        {
+            **group,
+            "AuthToken": pending,
+            "AuthTokenUpdateStrategy": "ROTATE",
+            "ApplyImmediately": True,
+        },
+    )
+    # testSecret: right after the call the group can still read "available" with the token
+    # change pending; then modifying; then modifying with nothing pending; then available.
+    for state, values in (
+        ("available", {"AuthTokenStatus": "ROTATING"}),
+        ("modifying", {"AuthTokenStatus": "ROTATING"}),
+        ("modifying", {}),
+        ("available", {}),
+    ):
+        stub.add_response("describe_global_replication_groups", described, lookup)
+        stub.add_response("describe_replication_groups", status(state, values), group)
+
+    def clients(service: str, region: str | None) -> Any:
+        return cache if service == "elasticache" else secrets_clients(service, region)
+
+    with stub:
+        _step(clients, arn, token, "setSecret")
+        _step(clients, arn, token, "testSecret")
+        stub.assert_no_pending_responses()

@@ -440,6 +440,12 @@ BAD_CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "auroraAllowMajorVersionUpgrade",
         "true or false",
     ),
+    (
+        "backup region settings flag as text",
+        {"backupManageRegionSettings": "yes"},
+        "backupManageRegionSettings",
+        "true or false",
+    ),
     # --- windows ---------------------------------------------------------------------------
     (
         "backup window hour 24",
@@ -661,3 +667,9 @@ def test_application_peering_of_the_dev_stack() -> None:
     ]
     none = load_settings(with_changes(networkAppPeering={}))
     assert none.network.app_peering == ()
+
+
+def test_backup_region_settings_are_left_to_the_account_unless_a_stack_owns_them() -> None:
+    assert load_settings(with_changes()).backup.manage_region_settings is False
+    owned = load_settings(with_changes(backupManageRegionSettings=True))
+    assert owned.backup.manage_region_settings is True

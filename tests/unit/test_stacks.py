@@ -104,9 +104,23 @@ def test_aurora_global_database_spans_both_regions(stack: str) -> None:
             {k: v for k, v in p.items() if k in ("name", "value")}
             for p in params.inputs["parameters"]
         ]
-        (target,) = only(rec, "aws:appautoscaling/target:Target", region)
-        assert target.inputs["scalableDimension"] == "rds:cluster:ReadReplicaCount"
-        assert target.inputs["resourceId"] == f"cluster:{i['clusterIdentifier']}"
+    # Aurora Auto Scaling only on the primary: AWS does not support it on a global database's
+    # secondary clusters (Limitations of Amazon Aurora global databases).
+    rds_targets = [
+        t
+        for t in rec.by_type("aws:appautoscaling/target:Target")
+        if t.inputs["serviceNamespace"] == "rds"
+    ]
+    assert [(t.name, t.region) for t in rds_targets] == [("aurora-readers", primary)]
+    assert rds_targets[0].inputs["scalableDimension"] == "rds:cluster:ReadReplicaCount"
+    (main,) = only(rec, "aws:rds/cluster:Cluster", primary)
+    assert rds_targets[0].inputs["resourceId"] == f"cluster:{main.inputs['clusterIdentifier']}"
+    policies = [
+        p
+        for p in rec.by_type("aws:appautoscaling/policy:Policy")
+        if p.inputs["serviceNamespace"] == "rds"
+    ]
+    assert [(p.name, p.region) for p in policies] == [("aurora-readers-cpu", primary)]
 
 
 def test_only_the_primary_cluster_has_credentials_and_they_are_generated(stack: str) -> None:
