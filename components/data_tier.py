@@ -17,7 +17,8 @@ from components.dynamodb import GlobalTable, GlobalTableArgs
 from components.keys import MultiRegionKey, MultiRegionKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import REGION_AZS, assume_role_policy, other, prefix
-from components.network import CACHE_PORT, RegionalNetwork, RegionalNetworkArgs
+from components.network import CACHE_PORT, POSTGRES_PORT, RegionalNetwork, RegionalNetworkArgs
+from components.peering import AppNetworkPath, AppNetworkPathArgs
 from components.settings import Settings
 
 # One multi-region key per data-store family, so a key policy or a compromise stays scoped.
@@ -75,6 +76,23 @@ class DataTier(pulumi.ComponentResource):
             )
             for region in regions
         }
+        if s.network.app_peering:
+            # Validation refuses peering with a brought VPC, whose route tables we do not know.
+            route_tables = {r: networks[r].route_table_id for r in regions}
+            AppNetworkPath(
+                "app-network-path",
+                AppNetworkPathArgs(
+                    prefix=pre,
+                    regions=regions,
+                    data_vpc_ids={r: networks[r].vpc_id for r in regions},
+                    data_vpc_cidrs=s.network.vpc_cidrs,
+                    data_route_table_ids={
+                        r: table for r, table in route_tables.items() if table is not None
+                    },
+                    peers=s.network.app_peering,
+                ),
+                child,
+            )
         keys = {
             family: MultiRegionKey(
                 f"keys-{family}",
@@ -183,8 +201,9 @@ class DataTier(pulumi.ComponentResource):
                 reader_endpoints=aurora.reader_endpoints,
                 cache_primary_endpoints=cache.primary_endpoints,
                 cache_reader_endpoints=cache.reader_endpoints,
-                health_alarm_names=monitoring.health_alarm_names,
-                cache_health_alarm_names=monitoring.cache_health_alarm_names,
+                health_alarms=monitoring.health_alarms,
+                cache_health_alarms=monitoring.cache_health_alarms,
+                cache_role_alarms=monitoring.cache_role_alarms,
             ),
             child,
         )
@@ -251,6 +270,25 @@ class DataTier(pulumi.ComponentResource):
                 for region in regions
             },
             "cacheAuthSecretArn": cache.auth_secret_arn,
+            # The hostnames a client that verifies TLS (sslmode=verify-full, Valkey/Redis TLS with
+            # hostname checks) or signs IAM auth tokens must connect to: AWS's own endpoints, which
+            # the certificates name and IAM tokens are generated for, never a private CNAME of
+            # ours (docs/components.md, "Connecting with verification on").
+            "clientEndpoints": {
+                "writer": {"host": aurora.writer_endpoint, "port": POSTGRES_PORT},
+                "readers": {
+                    region: {"host": aurora.reader_endpoints[region], "port": POSTGRES_PORT}
+                    for region in regions
+                },
+                "cache": {
+                    region: {
+                        "primary": cache.primary_endpoints[region],
+                        "reader": cache.reader_endpoints[region],
+                        "port": CACHE_PORT,
+                    }
+                    for region in regions
+                },
+            },
             "dynamodbActiveRegionParameter": active_region.parameter_name,
             "dnsZoneId": dns.zone_id,
             "dnsTtlSeconds": dns.ttl_seconds,
@@ -261,6 +299,7 @@ class DataTier(pulumi.ComponentResource):
             "cacheReaderDnsName": dns.cache_reader_name,
             "healthCheckIds": dns.health_check_ids,
             "cacheHealthCheckIds": dns.cache_health_check_ids,
+            "cacheWriterHealthCheckIds": dns.cache_writer_health_check_ids,
             "alarmTopicArns": monitoring.topic_arns,
             "alarmNames": monitoring.alarm_names,
             "dashboardName": monitoring.dashboard_name,

@@ -13,6 +13,21 @@ from components.naming import other
 from components.settings import MonitoringSettings
 
 FIVE_MINUTES = 300
+ROLE_PERIODS = 3
+"""Minutes without a GlobalDatastoreReplicationLag sample before a region counts as not secondary."""
+
+
+@dataclass(frozen=True)
+class WatchedAlarm:
+    """An alarm a Route 53 health check follows: its name (an output, so the check is created
+    after it) and the settings Route 53 copies into the check when it is created. Route 53 does
+    not see later alarm edits ("If you change settings for the CloudWatch alarm after you create
+    a health check, you must update the health check", Route 53 "Values that you specify when you
+    create or update health checks"), so checks pass these as ``triggers``: a change updates the
+    check in place (pulumi-aws route53.HealthCheck ``triggers``)."""
+
+    name: pulumi.Output[str]
+    settings: dict[str, str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,12 +65,16 @@ class Monitoring(pulumi.ComponentResource):
     """Alarm topic per region."""
     alarm_names: dict[str, list[str]]
     """Every alarm name per region (drills check none is in ALARM before acting)."""
-    health_alarm_names: dict[str, pulumi.Output[str]]
-    """Aurora health alarm per region (the alarm's name output: a health check naming it is
-    created after it)."""
-    cache_health_alarm_names: dict[str, list[pulumi.Output[str]]]
+    health_alarms: dict[str, WatchedAlarm]
+    """Aurora health alarm per region."""
+    cache_health_alarms: dict[str, list[WatchedAlarm]]
     """Cache health alarms per region, one per node: ElastiCache publishes its metrics per node
-    only, and Route 53 follows single-metric alarms only."""
+    only, and Route 53 follows single-metric alarms only (no metric math)."""
+    cache_role_alarms: dict[str, list[WatchedAlarm]]
+    """Per node: ALARM while the node reports GlobalDatastoreReplicationLag, i.e. while its region
+    is the global datastore's secondary. A role signal, not a fault: in ALARM in the secondary
+    region all the time, so it is left out of ``alarm_names`` (the drills' "nothing in ALARM"
+    precondition); its OK/ALARM notifications tell the topic the cache roles moved."""
     dashboard_name: str
     """CloudWatch dashboard covering both regions."""
 
@@ -66,8 +85,9 @@ class Monitoring(pulumi.ComponentResource):
         s = args.settings
         self.topic_arns = {}
         self.alarm_names = {}
-        self.health_alarm_names = {}
-        self.cache_health_alarm_names = {}
+        self.health_alarms = {}
+        self.cache_health_alarms = {}
+        self.cache_role_alarms = {}
         for region in args.regions:
             topic = aws.sns.Topic(
                 f"alarms-{region}",
@@ -100,8 +120,13 @@ class Monitoring(pulumi.ComponentResource):
             {
                 "topic_arns": self.topic_arns,
                 "alarm_names": self.alarm_names,
-                "health_alarm_names": self.health_alarm_names,
-                "cache_health_alarm_names": self.cache_health_alarm_names,
+                "health_alarm_names": {r: a.name for r, a in self.health_alarms.items()},
+                "cache_health_alarm_names": {
+                    r: [a.name for a in alarms] for r, alarms in self.cache_health_alarms.items()
+                },
+                "cache_role_alarm_names": {
+                    r: [a.name for a in alarms] for r, alarms in self.cache_role_alarms.items()
+                },
             }
         )
 
@@ -121,9 +146,14 @@ class Monitoring(pulumi.ComponentResource):
         description: str,
         missing: str = "missing",
         periods: int = 3,
-    ) -> pulumi.Output[str]:
-        """The alarm's name as an output, so whatever names the alarm is created after it."""
+        datapoints: int | None = None,
+        listed: bool = True,
+    ) -> WatchedAlarm:
+        """The alarm's name as an output (whatever names the alarm is created after it) and the
+        settings a health check following it must track. ``listed``: named in ``alarm_names``."""
         alarm_name = f"{args.prefix}-{key}-{region}"
+        period = 60 if periods > 1 else FIVE_MINUTES
+        to_alarm = periods if datapoints is None else datapoints
         alarm = aws.cloudwatch.MetricAlarm(
             f"alarm-{key}-{region}",
             region=region,
@@ -133,9 +163,9 @@ class Monitoring(pulumi.ComponentResource):
             metric_name=metric,
             dimensions=dimensions,
             statistic=statistic,
-            period=60 if periods > 1 else FIVE_MINUTES,
+            period=period,
             evaluation_periods=periods,
-            datapoints_to_alarm=periods,
+            datapoints_to_alarm=to_alarm,
             comparison_operator=comparison,
             threshold=threshold,
             treat_missing_data=missing,
@@ -143,8 +173,21 @@ class Monitoring(pulumi.ComponentResource):
             ok_actions=[topic_arn],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.alarm_names[region].append(alarm_name)
-        return alarm.name
+        if listed:
+            self.alarm_names[region].append(alarm_name)
+        settings = {
+            "namespace": namespace,
+            "metricName": metric,
+            "dimensions": json.dumps(dimensions, sort_keys=True),
+            "statistic": statistic,
+            "period": str(period),
+            "evaluationPeriods": str(periods),
+            "datapointsToAlarm": str(to_alarm),
+            "comparisonOperator": comparison,
+            "threshold": f"{threshold:g}",
+            "treatMissingData": missing,
+        }
+        return WatchedAlarm(name=alarm.name, settings=settings)
 
     def _region_alarms(self, args: MonitoringArgs, region: str, topic: pulumi.Output[str]) -> None:
         s = args.settings
@@ -182,7 +225,7 @@ class Monitoring(pulumi.ComponentResource):
         )
         # Cluster health: no EngineUptime means no reachable instance. Takes the region's readers
         # out of reader.<zone> (Route 53 health check).
-        self.health_alarm_names[region] = self._alarm(
+        self.health_alarms[region] = self._alarm(
             args,
             region,
             topic,
@@ -243,14 +286,15 @@ class Monitoring(pulumi.ComponentResource):
                     periods=1,
                     description=f"{table} {kind.lower()}s throttled in {region}",
                 )
-        self.cache_health_alarm_names[region] = []
+        self.cache_health_alarms[region] = []
+        self.cache_role_alarms[region] = []
         for node in args.cache_nodes[region]:
             suffix = node.rsplit("-", 1)[-1]
             # Node health: a live engine reports CurrConnections (from INFO) every minute, zero
             # clients included, so three minutes without a sample means the node is gone.
             # ElastiCache publishes per node only ("Monitoring use with CloudWatch Metrics"), so
             # the region's cache health check combines these (CALCULATED, >= 1 healthy).
-            self.cache_health_alarm_names[region].append(
+            self.cache_health_alarms[region].append(
                 self._alarm(
                     args,
                     region,
@@ -264,6 +308,31 @@ class Monitoring(pulumi.ComponentResource):
                     threshold=1,
                     missing="breaching",
                     description=f"Cache node {node} silent (no engine metrics); cache-reader DNS avoids its region when all are",
+                )
+            )
+            # Role: GlobalDatastoreReplicationLag is "the lag between the secondary Region's
+            # primary node and the primary Region's primary node" ("Metrics for Valkey and Redis
+            # OSS"): only a secondary region publishes it. One sample in the last three minutes
+            # = this region is the secondary (ALARM at once); three silent minutes = it is not
+            # (missing data is notBreaching, so a never-secondary region is OK, not
+            # INSUFFICIENT_DATA). Half of what cache.<zone> follows (components/dns.py).
+            self.cache_role_alarms[region].append(
+                self._alarm(
+                    args,
+                    region,
+                    topic,
+                    key=f"cache-role-{suffix}",
+                    namespace="AWS/ElastiCache",
+                    metric="GlobalDatastoreReplicationLag",
+                    dimensions={"CacheClusterId": node},
+                    statistic="SampleCount",
+                    comparison="GreaterThanOrEqualToThreshold",
+                    threshold=1,
+                    missing="notBreaching",
+                    periods=ROLE_PERIODS,
+                    datapoints=1,
+                    listed=False,
+                    description=f"Cache node {node} reports global replication lag: its region is the global datastore's secondary; cache.<zone> avoids it",
                 )
             )
             self._alarm(

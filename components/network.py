@@ -61,6 +61,9 @@ class RegionalNetwork(pulumi.ComponentResource):
     """CloudWatch log group receiving the VPC's flow logs (all traffic, KMS-encrypted)."""
     logs_key_arn: pulumi.Output[str]
     """CMK CloudWatch Logs encrypts with, for every log group named ``log_group_prefix(...)``."""
+    route_table_id: pulumi.Output[str] | None
+    """The data subnets' route table (created VPCs only; None for a VPC you brought): where the
+    routes to peered application VPCs go (components/peering.py)."""
 
     def __init__(
         self, name: str, args: RegionalNetworkArgs, opts: pulumi.ResourceOptions | None = None
@@ -68,9 +71,12 @@ class RegionalNetwork(pulumi.ComponentResource):
         super().__init__("securecart:network:RegionalNetwork", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         region = args.region
+        subnet_ids: list[pulumi.Input[str]]
+        route_table_id: pulumi.Output[str] | None
         if args.existing is not None:
             vpc_id: pulumi.Input[str] = args.existing.vpc_id
-            subnet_ids: list[pulumi.Input[str]] = list(args.existing.subnet_ids)
+            subnet_ids = list(args.existing.subnet_ids)
+            route_table_id = None
         else:
             vpc = aws.ec2.Vpc(
                 f"vpc-{region}",
@@ -92,7 +98,7 @@ class RegionalNetwork(pulumi.ComponentResource):
                 opts=child,
             )
             blocks = list(ipaddress.ip_network(args.vpc_cidr).subnets(prefixlen_diff=4))[:3]
-            subnet_ids = [
+            subnets = [
                 aws.ec2.Subnet(
                     f"subnet-{az}",
                     region=region,
@@ -102,10 +108,30 @@ class RegionalNetwork(pulumi.ComponentResource):
                     map_public_ip_on_launch=False,
                     tags={"Name": f"{args.prefix}-data-{az}", "Tier": "data"},
                     opts=child,
-                ).id
+                )
                 for az, block in zip(args.availability_zones, blocks, strict=True)
             ]
+            subnet_ids = [subnet.id for subnet in subnets]
             vpc_id = vpc.id
+            # An explicit route table for the data subnets (not the VPC's main one, which EC2
+            # gives every new subnet implicitly): routes to peered application VPCs are added
+            # here and nowhere else. Only the local route otherwise, so still no way out.
+            table = aws.ec2.RouteTable(
+                f"data-routes-{region}",
+                region=region,
+                vpc_id=vpc.id,
+                tags={"Name": f"{args.prefix}-data-{region}"},
+                opts=child,
+            )
+            for az, subnet in zip(args.availability_zones, subnets, strict=True):
+                aws.ec2.RouteTableAssociation(
+                    f"data-routes-{az}",
+                    region=region,
+                    subnet_id=subnet.id,
+                    route_table_id=table.id,
+                    opts=child,
+                )
+            route_table_id = table.id
 
         db_subnets = aws.rds.SubnetGroup(
             f"db-subnets-{region}",
@@ -136,6 +162,7 @@ class RegionalNetwork(pulumi.ComponentResource):
         self.cache_security_group_id = cache_sg.id
         self.flow_log_group_name = flow_logs.name
         self.logs_key_arn = logs_key.arn
+        self.route_table_id = route_table_id
         self.register_outputs(
             {
                 "vpc_id": self.vpc_id,
@@ -146,6 +173,7 @@ class RegionalNetwork(pulumi.ComponentResource):
                 "cache_security_group_id": self.cache_security_group_id,
                 "flow_log_group_name": self.flow_log_group_name,
                 "logs_key_arn": self.logs_key_arn,
+                "route_table_id": self.route_table_id,
             }
         )
 

@@ -416,7 +416,12 @@ def _copies_into(plan: Any, region: str) -> Any:
 
 
 def _copied_replica(
-    stack_selections: list[Res], owners: Mapping[str, Any], store: Res, region: str, resource: str
+    stack_selections: list[Res],
+    owners: Mapping[str, Any],
+    entries: Mapping[str, _Entries],
+    store: Res,
+    region: str,
+    resource: str,
 ) -> bool:
     """A global table's replica is covered by the copies of its home replica's backups: the
     replicas hold the same items, so components/backup.py backs the table up once, in its home
@@ -426,7 +431,7 @@ def _copied_replica(
         for s in stack_selections
         if s.region == store.region
         and owners[s.urn] is not None
-        and _covers(s, store, "dynamodb", str(store.region), resource) is not False
+        and _covers(s, store, "dynamodb", str(store.region), resource, entries[s.urn]) is not False
     ]
     return True in verdicts or UNKNOWN in verdicts
 
@@ -464,7 +469,7 @@ def _coverage(stack: StackView, _cfg: Config) -> Iterator[Finding]:
         if True in verdicts or UNKNOWN in verdicts:
             continue
         if what.startswith("replica in") and _copied_replica(
-            selections, owners, store, str(region), resource
+            selections, owners, entries, store, str(region), resource
         ):
             continue
         yield (

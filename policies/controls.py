@@ -232,6 +232,11 @@ RULE_CONTROLS: dict[str, RuleControls] = {
         "adds); the rule also holds sources to the application CIDRs.",
     ),
     "vpc-flow-logs": _m("EC2.6"),
+    "network-app-path": _m(
+        note="Reachability of the data from the applications of both regions after a failover "
+        "(Aurora User Guide, connecting to a global database's writer endpoint): availability, "
+        "which no FSBP control checks. " + _DR
+    ),
     # observability
     "cloudwatch-log-group-protected": _m(
         "CloudWatch.16",

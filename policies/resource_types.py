@@ -39,6 +39,9 @@ SECURITY_GROUP: Final = "aws:ec2/securityGroup:SecurityGroup"
 DEFAULT_SECURITY_GROUP: Final = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 SECURITY_GROUP_RULE: Final = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SECURITY_GROUP_INGRESS_RULE: Final = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+ROUTE: Final = "aws:ec2/route:Route"
+VPC_PEERING: Final = "aws:ec2/vpcPeeringConnection:VpcPeeringConnection"
+VPC_PEERING_ACCEPTER: Final = "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter"
 LOG_GROUP: Final = "aws:cloudwatch/logGroup:LogGroup"
 LAMBDA_FUNCTION: Final = "aws:lambda/function:Function"
 
@@ -53,6 +56,7 @@ BACKUP_REGION_SETTINGS: Final = "aws:backup/regionSettings:RegionSettings"
 
 ROUTE53_RECORD: Final = "aws:route53/record:Record"
 ROUTE53_HEALTH_CHECK: Final = "aws:route53/healthCheck:HealthCheck"
+ROUTE53_ZONE: Final = "aws:route53/zone:Zone"
 
 BUDGET: Final = "aws:budgets/budget:Budget"
 AUTOSCALING_TARGET: Final = "aws:appautoscaling/target:Target"

@@ -81,6 +81,28 @@ FORCE_NEW: Mapping[str, frozenset[str]] = {
             "vpcId",
         }
     ),
+    # internal/service/ec2/vpc_route.go: route_table_id and the destinations are ForceNew, the
+    # target is updated in place (ReplaceRoute).
+    "aws:ec2/route:Route": frozenset(
+        {
+            "routeTableId",
+            "destinationCidrBlock",
+            "destinationIpv6CidrBlock",
+            "destinationPrefixListId",
+        }
+    ),
+    # vpc_route_table.go: vpc_id ForceNew; vpc_route_table_association.go: subnet_id and
+    # gateway_id ForceNew, route_table_id updated in place (ReplaceRouteTableAssociation).
+    "aws:ec2/routeTable:RouteTable": frozenset({"vpcId"}),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": frozenset({"subnetId", "gatewayId"}),
+    # vpc_peering_connection.go: peer_owner_id, peer_region, peer_vpc_id and vpc_id ForceNew;
+    # vpc_peering_connection_accepter.go: vpc_peering_connection_id ForceNew.
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": frozenset(
+        {"peerOwnerId", "peerRegion", "peerVpcId", "vpcId"}
+    ),
+    "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": frozenset(
+        {"vpcPeeringConnectionId"}
+    ),
     "aws:ec2/securityGroup:SecurityGroup": frozenset(
         {"name", "namePrefix", "description", "vpcId"}
     ),

@@ -15,6 +15,7 @@ catalogue) and ``loader`` (``load_settings``).
 from components.settings.keys import CONFIG_KEYS, STRING_KEYS, STRUCTURED_KEYS, parse_config_value
 from components.settings.loader import load_settings
 from components.settings.model import (
+    AppPeering,
     AttributeSettings,
     AuroraSettings,
     BackupSettings,
@@ -35,6 +36,7 @@ __all__ = [
     "CONFIG_KEYS",
     "STRING_KEYS",
     "STRUCTURED_KEYS",
+    "AppPeering",
     "AttributeSettings",
     "AuroraSettings",
     "BackupSettings",

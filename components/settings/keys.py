@@ -55,7 +55,13 @@ STRING_KEYS = frozenset(
 )
 """Keys whose values are strings as written ("16.6" must stay a string, not become 16.6)."""
 STRUCTURED_KEYS = frozenset(
-    {"networkVpcCidrs", "networkExistingVpcs", "networkAppVpcIds", "dynamodbTables"}
+    {
+        "networkVpcCidrs",
+        "networkExistingVpcs",
+        "networkAppVpcIds",
+        "networkAppPeering",
+        "dynamodbTables",
+    }
 )
 """Object-valued keys Pulumi's project schema cannot type; validated here instead."""
 CONFIG_KEYS = (

@@ -21,6 +21,20 @@ class ExistingNetwork:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AppPeering:
+    """An application VPC peered with the data tier's VPC of every region of the pair."""
+
+    vpc_id: str
+    """The application VPC (listed in networkAppVpcIds)."""
+    region: str
+    """Its region (where it is listed in networkAppVpcIds)."""
+    cidr: str
+    """Its CIDR: the data route tables send it over the peering; inside networkAppCidrs."""
+    route_table_ids: tuple[str, ...]
+    """Its route tables that get a route to each data VPC over the peering."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class NetworkSettings:
     """Per-region network layout; keyed by region so a role swap changes nothing."""
 
@@ -33,6 +47,8 @@ class NetworkSettings:
     app_vpc_ids: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Application VPCs per region, associated with the private zone so applications resolve
     its names (keyed by region, any known region, so a role swap changes nothing)."""
+    app_peering: tuple[AppPeering, ...] = ()
+    """Application VPCs to peer with both data VPCs, ordered by VPC id (a swap changes nothing)."""
 
 
 @dataclass(frozen=True, kw_only=True)

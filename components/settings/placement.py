@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.settings.keys import flat_key
-from components.settings.model import ExistingNetwork, NetworkSettings
+from components.settings.model import AppPeering, ExistingNetwork, NetworkSettings
 from components.settings.values import ConfigError, Section, check_items, section
 
 # Commercial regions with three AZs where Aurora PostgreSQL global databases, DynamoDB global
@@ -45,6 +45,8 @@ EXISTING_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 """The looser form accepted for a bring-your-own VPC (any length from 8 to 17)."""
 SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 """A subnet id of a bring-your-own VPC."""
+ROUTE_TABLE_ID = re.compile(r"^rtb-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+"""A route table id of an application VPC: rtb- and 8 or 17 hex digits."""
 
 
 def _cidr(value: Any, full: str) -> str:
@@ -145,12 +147,103 @@ def network(raw: Mapping[str, Any], regions: tuple[str, str]) -> NetworkSettings
             subnets, vpc.key("subnetIds"), SUBNET_ID, "a subnet id like subnet-0123456789abcdef0"
         )
         existing[region] = ExistingNetwork(vpc_id=vpc_id, subnet_ids=tuple(subnets))
+    app_vpc_ids = _app_vpc_ids(s, existing)
     return NetworkSettings(
         vpc_cidrs=cidrs,
         app_cidrs=tuple(app_cidrs),
         existing=existing,
-        app_vpc_ids=_app_vpc_ids(s, existing),
+        app_vpc_ids=app_vpc_ids,
+        app_peering=_app_peering(s, app_vpc_ids, tuple(app_cidrs), cidrs, existing),
     )
+
+
+def _app_peering(
+    s: Section,
+    app_vpc_ids: Mapping[str, tuple[str, ...]],
+    app_cidrs: tuple[str, ...],
+    data_cidrs: Mapping[str, str],
+    existing: Mapping[str, ExistingNetwork],
+) -> tuple[AppPeering, ...]:
+    """``networkAppPeering``: VPC id -> {cidr, routeTableIds}, for VPCs of networkAppVpcIds.
+
+    Peering needs distinct CIDRs on both sides ("VPC peering limitations": no overlapping CIDR
+    blocks), the security groups admit only networkAppCidrs, and the data side's route tables
+    are the stack's own, so a bring-your-own data VPC (whose route tables the stack does not
+    know) cannot be peered here.
+    """
+    raw = s.mapping("appPeering", "an object of VPC id -> {cidr, routeTableIds}")
+    if raw and existing:
+        raise ConfigError(
+            s.key("appPeering"),
+            dict(raw),
+            "empty while networkExistingVpcs is set (peer a VPC you brought yourself: the stack "
+            "does not manage its route tables)",
+        )
+    region_of = {vpc: region for region, ids in app_vpc_ids.items() for vpc in ids}
+    peers: list[AppPeering] = []
+    for vpc_id, spec in sorted(raw.items()):
+        key = s.key(f"appPeering.{vpc_id}")
+        if vpc_id not in region_of:
+            raise ConfigError(key, spec, "a key that is a VPC id listed in networkAppVpcIds")
+        if not isinstance(spec, Mapping):
+            raise ConfigError(key, spec, "an object {cidr, routeTableIds}")
+        peer = Section(spec, key)
+        peer.known(("cidr", "routeTableIds"))
+        cidr = _cidr(peer.get("cidr"), peer.key("cidr"))
+        network = ipaddress.ip_network(cidr)
+        if not any(network.subnet_of(ipaddress.ip_network(a)) for a in app_cidrs):  # type: ignore[arg-type]
+            raise ConfigError(
+                peer.key("cidr"),
+                cidr,
+                f"a CIDR inside networkAppCidrs {list(app_cidrs)} (the security groups admit "
+                "only those)",
+            )
+        for region, data in data_cidrs.items():
+            if network.overlaps(ipaddress.ip_network(data)):
+                raise ConfigError(
+                    peer.key("cidr"),
+                    cidr,
+                    f"a CIDR that does not overlap the data VPC of {region} ({data}): VPC "
+                    "peering refuses overlapping CIDRs",
+                )
+        tables = peer.get("routeTableIds")
+        if not isinstance(tables, list) or not tables or len(set(tables)) != len(tables):
+            raise ConfigError(
+                peer.key("routeTableIds"),
+                tables,
+                "a non-empty list of distinct route table ids of that VPC",
+            )
+        check_items(
+            tables,
+            peer.key("routeTableIds"),
+            ROUTE_TABLE_ID,
+            "a route table id: rtb- and 8 or 17 hex digits, e.g. rtb-0a1b2c3d4e5f60718",
+        )
+        for other in peers:
+            if network.overlaps(ipaddress.ip_network(other.cidr)):
+                raise ConfigError(
+                    peer.key("cidr"),
+                    cidr,
+                    f"a CIDR that does not overlap {other.cidr} of {other.vpc_id} (the data route "
+                    "tables route each peered CIDR to one VPC)",
+                )
+            shared = set(tables) & set(other.route_table_ids)
+            if shared:
+                raise ConfigError(
+                    peer.key("routeTableIds"),
+                    tables,
+                    f"route tables of this VPC only ({sorted(shared)[0]} is listed for "
+                    f"{other.vpc_id})",
+                )
+        peers.append(
+            AppPeering(
+                vpc_id=vpc_id,
+                region=region_of[vpc_id],
+                cidr=cidr,
+                route_table_ids=tuple(tables),
+            )
+        )
+    return tuple(peers)
 
 
 def _app_vpc_ids(s: Section, existing: Mapping[str, ExistingNetwork]) -> dict[str, tuple[str, ...]]:

@@ -46,6 +46,16 @@ FREE: dict[str, str] = {
     "aws:ec2/securityGroupRule:SecurityGroupRule": "no charge for security group rules",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "no charge for security group rules",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "no charge for security group rules",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "no charge for route tables",
+    "aws:ec2/route:Route": "no charge for routes",
+    # "There is no charge to create a VPC peering connection"; traffic over it is data transfer
+    # (inter-region: the inter-region rate), which the usage figures do not split out.
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": (
+        "no charge for the connection; traffic over it is billed as data transfer"
+    ),
+    "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": (
+        "accepting a peering connection is free"
+    ),
     "aws:rds/subnetGroup:SubnetGroup": "no charge for DB subnet groups",
     "aws:rds/clusterParameterGroup:ClusterParameterGroup": "no charge for parameter groups",
     "aws:rds/parameterGroup:ParameterGroup": "no charge for parameter groups",

@@ -107,7 +107,14 @@ def golden_stack() -> list[RecordedResource]:
         (t.ROUTE53_HEALTH_CHECK, "health-us-east-1"),
         (t.ROUTE53_HEALTH_CHECK, "health-us-west-2"),
         (t.ROUTE53_RECORD, "writer"),
-        (t.ROUTE53_RECORD, "cache"),
+        (t.ROUTE53_RECORD, "cache-us-east-1-001"),
+        (t.ROUTE53_RECORD, "cache-us-west-2-001"),
+        (t.ROUTE53_ZONE, "dns-zone"),
+        ("aws:ec2/routeTable:RouteTable", "data-routes-us-east-1"),
+        ("aws:ec2/routeTable:RouteTable", "data-routes-us-west-2"),
+        (t.VPC_PEERING, "peer-us-east-1"),
+        (t.VPC_PEERING, "peer-us-west-2"),
+        (t.VPC_PEERING_ACCEPTER, "peer-accept-us-west-2"),
         (t.ROUTE53_RECORD, "reader-us-east-1"),
         (t.ROUTE53_RECORD, "reader-us-west-2"),
         (t.BACKUP_VAULT, "vault-us-east-1"),
@@ -520,6 +527,7 @@ def golden_stack() -> list[RecordedResource]:
                     "cloudwatchAlarmName": f"sc-aurora-health-{region}",
                     "cloudwatchAlarmRegion": region,
                     "insufficientDataHealthStatus": "Unhealthy",
+                    "triggers": {"threshold": "1", "period": "60"},
                 },
                 deps={"cloudwatchAlarmName": [f"aurora-health-{region}"]},
             )
@@ -537,18 +545,24 @@ def golden_stack() -> list[RecordedResource]:
             deps={"records": ["aurora-global"]},
         )
     )
-    out.append(
-        make(
-            t.ROUTE53_RECORD,
-            "cache",
-            {
-                **record,
-                "name": "cache.data.securecart.internal",
-                "records": [f"master.sc-cache-{EAST}.abc.{EAST}.cache.amazonaws.com"],
-            },
-            deps={"records": [f"cache-{EAST}"]},
+    # cache.<zone>: a weighted record per region to its own primary endpoint, guarded by a
+    # health check (here the region's Aurora one stands in for the role-following check).
+    for region in (EAST, WEST):
+        out.append(
+            make(
+                t.ROUTE53_RECORD,
+                f"cache-{region}-001",
+                {
+                    **record,
+                    "name": "cache.data.securecart.internal",
+                    "setIdentifier": f"{region}-001",
+                    "records": [f"master.sc-cache-{region}.abc.{region}.cache.amazonaws.com"],
+                    "weightedRoutingPolicies": [{"weight": 1.0}],
+                    "healthCheckId": f"hc-{region}",
+                },
+                deps={"healthCheckId": [f"health-{region}"], "records": [f"cache-{region}"]},
+            )
         )
-    )
     for region in (EAST, WEST):
         out.append(
             make(
@@ -798,7 +812,93 @@ def _golden_extras() -> list[RecordedResource]:
             },
         )
     )
+    out += _app_path()
     out += control_resources()
+    return out
+
+
+APP_VPC = "vpc-0a1b2c3d"
+"""The application VPC of the golden stack (in us-east-1, inside APP_CIDR)."""
+
+
+def _app_path() -> list[RecordedResource]:
+    """The private zone, associated with both data VPCs and one application VPC, and the path
+    components/peering.py builds: a peering per data region (accepted in us-east-1 when
+    requested from us-west-2), a route each way."""
+    out = [
+        make(
+            t.ROUTE53_ZONE,
+            "dns-zone",
+            {
+                "name": "data.securecart.internal",
+                "vpcs": [
+                    {"vpcId": f"vpc-{EAST}-id", "vpcRegion": EAST},
+                    {"vpcId": APP_VPC, "vpcRegion": EAST},
+                    {"vpcId": f"vpc-{WEST}-id", "vpcRegion": WEST},
+                ],
+            },
+            deps={"vpcs": [f"vpc-{EAST}", f"vpc-{WEST}"]},
+        )
+    ]
+    for region in (EAST, WEST):
+        out.append(
+            make(
+                "aws:ec2/routeTable:RouteTable",
+                f"data-routes-{region}",
+                {"region": region, "vpcId": f"vpc-{region}-id"},
+                deps={"vpcId": [f"vpc-{region}"]},
+            )
+        )
+        same = region == EAST
+        out.append(
+            make(
+                t.VPC_PEERING,
+                f"peer-{region}",
+                {
+                    "region": region,
+                    "vpcId": f"vpc-{region}-id",
+                    "peerVpcId": APP_VPC,
+                    **({"autoAccept": True} if same else {"peerRegion": EAST}),
+                },
+                deps={"vpcId": [f"vpc-{region}"]},
+            )
+        )
+        via = f"peer-{region}" if same else "peer-accept-us-west-2"
+        if not same:
+            out.append(
+                make(
+                    t.VPC_PEERING_ACCEPTER,
+                    "peer-accept-us-west-2",
+                    {"region": EAST, "vpcPeeringConnectionId": "pcx-west", "autoAccept": True},
+                    deps={"vpcPeeringConnectionId": [f"peer-{region}"]},
+                )
+            )
+        out.append(
+            make(
+                t.ROUTE,
+                f"route-{region}-to-app",
+                {
+                    "region": region,
+                    "routeTableId": f"rtb-{region}",
+                    "destinationCidrBlock": "10.100.0.0/17",
+                    "vpcPeeringConnectionId": f"pcx-{region}",
+                },
+                deps={"routeTableId": [f"data-routes-{region}"], "vpcPeeringConnectionId": [via]},
+            )
+        )
+        out.append(
+            make(
+                t.ROUTE,
+                f"route-app-to-{region}",
+                {
+                    "region": EAST,
+                    "routeTableId": "rtb-0a1b2c3d",
+                    "destinationCidrBlock": "10.16.0.0/16" if same else "10.18.0.0/16",
+                    "vpcPeeringConnectionId": f"pcx-{region}",
+                },
+                deps={"vpcPeeringConnectionId": [via]},
+            )
+        )
     return out
 
 

@@ -700,6 +700,8 @@ _BASE: dict[str, Case] = {
             ),
             M(t.ROUTE53_RECORD, "healthCheckId", DELETE, where=_latency),
             M(t.ROUTE53_RECORD, "type", "A", where=_dns("writer")),
+            # The cache name as one simple record: only the us-east-1 control plane moves it.
+            M(t.ROUTE53_RECORD, "weightedRoutingPolicies", DELETE, where=_dns("cache")),
         ),
         (
             Override(
@@ -727,6 +729,14 @@ _BASE: dict[str, Case] = {
             M(t.ROUTE53_HEALTH_CHECK, "insufficientDataHealthStatus", "Maybe", where=_metric_check),
             M(
                 t.ROUTE53_HEALTH_CHECK,
+                "insufficientDataHealthStatus",
+                "LastKnownStatus",
+                where=_metric_check,
+            ),
+            M(t.ROUTE53_HEALTH_CHECK, "insufficientDataHealthStatus", DELETE, where=_metric_check),
+            M(t.ROUTE53_HEALTH_CHECK, "triggers", DELETE, where=_metric_check),
+            M(
+                t.ROUTE53_HEALTH_CHECK,
                 "cloudwatchAlarmName",
                 "sc-no-such-alarm",
                 where=_metric_check,
@@ -742,6 +752,40 @@ _BASE: dict[str, Case] = {
             Override(
                 {"allowedTypes": ["HTTPS", "CLOUDWATCH_METRIC"]},
                 M(t.ROUTE53_HEALTH_CHECK, "type", "HTTPS"),
+                fires=False,
+            ),
+            Override(
+                {"insufficientDataStatuses": ["Unhealthy", "LastKnownStatus"]},
+                M(
+                    t.ROUTE53_HEALTH_CHECK,
+                    "insufficientDataHealthStatus",
+                    DELETE,
+                    where=_metric_check,
+                ),
+                fires=False,
+            ),
+            Override(
+                {"requireTriggers": False},
+                M(t.ROUTE53_HEALTH_CHECK, "triggers", DELETE, where=_metric_check),
+                fires=False,
+            ),
+        ),
+    ),
+    "network-app-path": Case(
+        (
+            # No connection with the application VPC: the zone names it.
+            M(t.VPC_PEERING, "peerVpcId", "vpc-99999999", expect="vpcs"),
+            # A same-region connection nobody accepts.
+            M(t.VPC_PEERING, "autoAccept", False, where=_has("autoAccept")),
+            # A cross-region connection whose accepter does not accept.
+            M(t.VPC_PEERING_ACCEPTER, "autoAccept", False, expect="autoAccept"),
+            # A route that routes nothing.
+            M(t.ROUTE, "destinationCidrBlock", DELETE, expect="has no route"),
+        ),
+        (
+            Override(
+                {"exemptVpcIds": ["vpc-0a1b2c3d"]},
+                M(t.VPC_PEERING, "peerVpcId", "vpc-99999999"),
                 fires=False,
             ),
         ),

@@ -59,13 +59,13 @@ def test_the_previous_failover_writer_pair_is_refused() -> None:
 
 def test_a_failover_cache_name_and_an_unguarded_latency_record_are_refused() -> None:
     stack = golden_stack()
-    cache = next(r for r in stack if r.name == "cache")
+    cache = next(r for r in stack if r.name == f"cache-{EAST}-001")
     reader = next(r for r in stack if r.name == f"reader-{WEST}")
     stack = _replace(stack, mutate(cache, "failoverRoutingPolicies", [{"type": "PRIMARY"}]))
     stack = _replace(stack, mutate(reader, "healthCheckId", ""))
     messages = run_rule(WRITER, stack)
     assert [m.split(": `")[0] for m in messages] == [
-        "cache (aws:route53/record:Record)",
+        f"cache-{EAST}-001 (aws:route53/record:Record)",
         f"reader-{WEST} (aws:route53/record:Record)",
     ]
     assert "`failoverRoutingPolicies` is set on a cache name" in messages[0]
@@ -99,3 +99,58 @@ def test_preview_unknowns_pass_when_the_links_are_known() -> None:
     writer = next(r for r in stack if r.name == "writer")
     unknown_target = replace(writer, inputs={**writer.inputs, "records": [UNKNOWN]})
     assert run_rule(WRITER, _replace(stack, unknown_target)) == []
+
+
+def test_a_cache_name_only_the_control_plane_can_move_is_refused() -> None:
+    """The design issue 16 item 6 replaces: one simple cache CNAME that a drill UPSERTs."""
+    stack = [r for r in golden_stack() if not r.name.startswith("cache-")]
+    stack.append(
+        make(
+            t.ROUTE53_RECORD,
+            "cache",
+            {
+                "zoneId": "Z0123456789",
+                "name": "cache.data.securecart.internal",
+                "type": "CNAME",
+                "ttl": 30.0,
+                "records": [f"master.sc-cache-{EAST}.abc.{EAST}.cache.amazonaws.com"],
+            },
+        )
+    )
+    assert run_rule(WRITER, stack) == [
+        "cache (aws:route53/record:Record): `weightedRoutingPolicies` is not set: the cache name is one "
+        "simple record, which moves only through ChangeResourceRecordSets (the Route 53 control "
+        "plane, in us-east-1). Fix: give each region's primary endpoint its own weighted record "
+        "guarded by a health check that follows the role, so the name fails over in Route 53's "
+        "data plane"
+    ]
+    # A weighted cache record without a health check would keep answering with a dead region.
+    weighted = next(r for r in golden_stack() if r.name == f"cache-{WEST}-001")
+    bare = mutate(weighted, "healthCheckId", "")
+    (message,) = run_rule(WRITER, _replace(golden_stack(), bare))
+    assert "`healthCheckId` is not set on a weighted-routed record" in message
+
+
+def test_health_checks_must_fail_when_data_stops_and_follow_alarm_edits() -> None:
+    stack = golden_stack()
+    check = next(r for r in stack if r.name == f"health-{EAST}")
+    unset = replace(
+        check,
+        inputs={k: v for k, v in check.inputs.items() if k != "insufficientDataHealthStatus"},
+    )
+    assert run_rule(ALARMS, _replace(stack, unset)) == [
+        f"health-{EAST} (aws:route53/healthCheck:HealthCheck): `insufficientDataHealthStatus` is "
+        "not set (Route 53 then keeps the last known status, healthy for a new check). Fix: set "
+        "it to one of Unhealthy"
+    ]
+    last = mutate(check, "insufficientDataHealthStatus", "LastKnownStatus")
+    (message,) = run_rule(ALARMS, _replace(stack, last))
+    assert (
+        '`insufficientDataHealthStatus` is "LastKnownStatus". Fix: use one of Unhealthy' in message
+    )
+    untriggered = replace(check, inputs={k: v for k, v in check.inputs.items() if k != "triggers"})
+    (message,) = run_rule(ALARMS, _replace(stack, untriggered))
+    assert "`triggers` is not set: Route 53 copies the alarm's settings" in message
+    # Unknown at preview (an output): decided later, not refused.
+    pending = replace(check, inputs={**check.inputs, "triggers": UNKNOWN})
+    assert run_rule(ALARMS, _replace(stack, pending)) == []

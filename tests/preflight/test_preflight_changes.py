@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import keyword
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -281,7 +282,16 @@ def _input_names(token: str) -> set[str]:
     module = module.split("/")[0]
     module += "_" if keyword.iskeyword(module) else ""  # the SDK's module for "lambda"
     owner = base if module in ("index", "providers") else getattr(base, module)
-    args = getattr(owner, "ProviderArgs" if package == "pulumi" else f"{name}Args")
+    if package == "pulumi":
+        args = owner.ProviderArgs
+    else:
+        # From the resource's own module: where a nested block type has the name, the SDK
+        # calls the resource's class <Name>InitArgs (ec2.VpcPeeringConnectionAccepterArgs is
+        # VpcPeeringConnection's accepter block).
+        resource_module = sys.modules[getattr(owner, name).__module__]
+        args = getattr(resource_module, f"{name}InitArgs", None) or getattr(
+            resource_module, f"{name}Args"
+        )
     return set(_types.input_type_py_to_pulumi_names(args).values())
 
 

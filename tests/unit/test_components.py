@@ -10,6 +10,7 @@ import pytest
 
 from components.dns import FailoverDns, FailoverDnsArgs
 from components.dynamodb import GlobalTable, GlobalTableArgs
+from components.monitoring import WatchedAlarm
 from components.network import RegionalNetwork, RegionalNetworkArgs
 from components.settings import AttributeSettings, ExistingNetwork, TableSettings
 from preflight.recorder import CloudMocks, RecordingMonitor
@@ -169,6 +170,11 @@ def _build_table() -> pulumi.Output[list[str]]:
     return pulumi.Output.all(table.arns["us-east-1"], table.arns["us-west-2"])
 
 
+def _watched(name: str) -> WatchedAlarm:
+    """An alarm as Monitoring hands it to FailoverDns (settings as a health check tracks them)."""
+    return WatchedAlarm(name=pulumi.Output.from_input(name), settings={"threshold": "1"})
+
+
 class _Net:
     """Stands in for RegionalNetwork: the DNS component reads only the VPC id."""
 
@@ -199,8 +205,9 @@ def test_app_vpcs_of_a_third_region_and_a_role_swap_give_one_association_list(
                 reader_endpoints={r: f"ro.{r}" for r in pair},
                 cache_primary_endpoints={r: f"master.{r}" for r in pair},
                 cache_reader_endpoints={r: f"replica.{r}" for r in pair},
-                health_alarm_names={r: f"aurora-health-{r}" for r in pair},
-                cache_health_alarm_names={r: [f"cache-health-001-{r}"] for r in pair},
+                health_alarms={r: _watched(f"aurora-health-{r}") for r in pair},
+                cache_health_alarms={r: [_watched(f"cache-health-001-{r}")] for r in pair},
+                cache_role_alarms={r: [_watched(f"cache-role-001-{r}")] for r in pair},
             ),
         )
         return dns.zone_id
@@ -215,7 +222,8 @@ def test_app_vpcs_of_a_third_region_and_a_role_swap_give_one_association_list(
         {"vpcId": "vpc-11111111", "vpcRegion": "us-west-2"},
     ]
     records = {r.name: r.inputs for r in _registered(monitor, "aws:route53/record:Record")}
-    assert records["cache"]["records"] == ["master.us-west-2"]
+    assert records["cache-us-west-2-001"]["records"] == ["master.us-west-2"]
+    assert records["cache-us-east-1-001"]["records"] == ["master.us-east-1"]
     assert records["writer"]["records"] == ["g.global-x.global.rds.amazonaws.com"]
     assert records["cache-reader-us-east-1"]["records"] == ["replica.us-east-1"]
     checks = {r.name: r.inputs for r in _registered(monitor, "aws:route53/healthCheck:HealthCheck")}
@@ -230,15 +238,22 @@ class _AliasMonitor(RecordingMonitor):
     def __init__(self) -> None:
         super().__init__(CloudMocks("us-east-1"))
         self.aliases: dict[str, list[tuple[str, str]]] = {}
+        self.delete_before_replace: set[str] = set()
+        self.depends: dict[str, list[str]] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         self.aliases[request.name] = [(a.spec.name, a.spec.parentUrn) for a in request.aliases]
+        if request.deleteBeforeReplace:
+            self.delete_before_replace.add(request.name)
+        self.depends[request.name] = [urn.split("::")[-1] for urn in request.dependencies]
         return super().RegisterResource(request)
 
 
-def test_writer_and_cache_adopt_the_primary_regions_old_failover_records() -> None:
-    """Upgrading a stack: the new simple records take over `writer-<primary>` / `cache-<primary>`
-    (an in-place update) instead of being created beside them (Route 53 would refuse)."""
+def test_writer_and_cache_adopt_the_old_records() -> None:
+    """Upgrading a stack: the simple writer record takes over `writer-<primary>` (an in-place
+    update) instead of being created beside it; one weighted cache record (fixed by region name,
+    not role) takes over the old simple `cache` record, deleted before it is replaced, and the
+    other cache records wait for it (Route 53 refuses a weighted CNAME beside a simple one)."""
     recording = _AliasMonitor()
     pulumi.runtime.set_mocks(
         recording.mocks, project="securecart-data", stack="unit", preview=False, monitor=recording
@@ -260,13 +275,18 @@ def test_writer_and_cache_adopt_the_primary_regions_old_failover_records() -> No
                 reader_endpoints={r: f"ro.{r}" for r in pair},
                 cache_primary_endpoints={r: f"master.{r}" for r in pair},
                 cache_reader_endpoints={r: f"replica.{r}" for r in pair},
-                health_alarm_names={r: f"aurora-health-{r}" for r in pair},
-                cache_health_alarm_names={r: [f"cache-health-001-{r}"] for r in pair},
+                health_alarms={r: _watched(f"aurora-health-{r}") for r in pair},
+                cache_health_alarms={r: [_watched(f"cache-health-001-{r}")] for r in pair},
+                cache_role_alarms={r: [_watched(f"cache-role-001-{r}")] for r in pair},
             ),
         ).zone_id
 
     build()
     # An alias without a parent URN keeps the resource's own parent (the FailoverDns component).
     assert recording.aliases["writer"] == [("writer-us-west-2", "")]
-    assert recording.aliases["cache"] == [("cache-us-west-2", "")]
+    assert recording.aliases["cache-us-east-1-001"] == [("cache", "")]
+    assert recording.aliases["cache-us-west-2-001"] == []
     assert recording.aliases["reader-us-east-1"] == []
+    assert recording.delete_before_replace == {"cache-us-east-1-001"}
+    assert "cache-us-east-1-001" in recording.depends["cache-us-west-2-001"]
+    assert "cache-us-west-2-001" not in recording.depends["cache-us-east-1-001"]

@@ -11,6 +11,8 @@ from components.settings import ConfigError, load_settings
 from preflight.config import load_stack_config
 
 BASE: dict[str, Any] = load_stack_config("dev").project_values()
+# dev's application VPCs (stacks/Pulumi.dev.yaml), copied by hand.
+APP_EAST, APP_WEST = "vpc-0a1b2c3d4e5f60718", "vpc-0f1e2d3c4b5a69788"
 
 
 def with_changes(**changes: Any) -> dict[str, Any]:
@@ -373,6 +375,99 @@ BAD_CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "networkAppVpcIds.us-east-1",
         "a list of VPC ids",
     ),
+    # --- application network path (networkAppPeering) --------------------------------------
+    (
+        "peering a VPC that is not an application VPC",
+        {"networkAppPeering": {"vpc-0b0b0b0b": {"cidr": "10.100.0.0/17", "routeTableIds": []}}},
+        "networkAppPeering.vpc-0b0b0b0b",
+        "a VPC id listed in networkAppVpcIds",
+    ),
+    (
+        "peered CIDR outside the application CIDRs",
+        {
+            "networkAppPeering": {
+                APP_EAST: {"cidr": "10.200.0.0/17", "routeTableIds": ["rtb-0a1b2c3d"]}
+            }
+        },
+        f"networkAppPeering.{APP_EAST}.cidr",
+        "inside networkAppCidrs ['10.100.0.0/16']",
+    ),
+    (
+        "two peered VPCs with overlapping CIDRs",
+        {
+            "networkAppPeering": {
+                APP_EAST: {"cidr": "10.100.0.0/17", "routeTableIds": ["rtb-0a1b2c3d"]},
+                APP_WEST: {"cidr": "10.100.64.0/18", "routeTableIds": ["rtb-0f1e2d3c"]},
+            }
+        },
+        f"networkAppPeering.{APP_WEST}.cidr",
+        f"does not overlap 10.100.0.0/17 of {APP_EAST}",
+    ),
+    (
+        "peered CIDR overlapping a data VPC",
+        {
+            "networkAppCidrs": ["10.0.0.0/8"],
+            "networkAppPeering": {
+                APP_EAST: {"cidr": "10.16.0.0/20", "routeTableIds": ["rtb-0a1b2c3d"]}
+            },
+        },
+        f"networkAppPeering.{APP_EAST}.cidr",
+        "does not overlap the data VPC of us-east-1 (10.16.0.0/16)",
+    ),
+    (
+        "route table id of 9 hex digits",
+        {
+            "networkAppPeering": {
+                APP_EAST: {"cidr": "10.100.0.0/17", "routeTableIds": ["rtb-0a1b2c3d4"]}
+            }
+        },
+        f"networkAppPeering.{APP_EAST}.routeTableIds[0]",
+        "rtb- and 8 or 17 hex digits",
+    ),
+    (
+        "no route tables",
+        {"networkAppPeering": {APP_EAST: {"cidr": "10.100.0.0/17", "routeTableIds": []}}},
+        f"networkAppPeering.{APP_EAST}.routeTableIds",
+        "a non-empty list of distinct route table ids",
+    ),
+    (
+        "one route table for two VPCs",
+        {
+            "networkAppPeering": {
+                APP_EAST: {"cidr": "10.100.0.0/17", "routeTableIds": ["rtb-0a1b2c3d"]},
+                APP_WEST: {"cidr": "10.100.128.0/17", "routeTableIds": ["rtb-0a1b2c3d"]},
+            }
+        },
+        f"networkAppPeering.{APP_WEST}.routeTableIds",
+        f"rtb-0a1b2c3d is listed for {APP_EAST}",
+    ),
+    (
+        "a peering field that does not exist",
+        {
+            "networkAppPeering": {
+                APP_EAST: {"cidr": "10.100.0.0/17", "routeTableIds": ["rtb-0a1b2c3d"], "tgw": 1}
+            }
+        },
+        f"networkAppPeering.{APP_EAST}.tgw",
+        "one of the keys",
+    ),
+    (
+        "peering beside a brought data VPC",
+        {
+            "networkExistingVpcs": {
+                "us-east-1": {
+                    "vpcId": "vpc-0123456789abcdef0",
+                    "subnetIds": [
+                        "subnet-0123456789abcdef0",
+                        "subnet-0123456789abcdef1",
+                        "subnet-0123456789abcdef2",
+                    ],
+                }
+            }
+        },
+        "networkAppPeering",
+        "empty while networkExistingVpcs is set",
+    ),
     # --- Data API and engine upgrades ------------------------------------------------------
     (
         "Data API on a version without it",
@@ -586,6 +681,7 @@ def test_limits_that_are_still_accepted() -> None:
             cacheSnapshotWindow="23:30-00:30",
             cacheMaintenanceWindow="sat:01:00-sat:02:00",
             networkAppVpcIds={"eu-west-1": ["vpc-0a1b2c3d"], "us-east-1": []},
+            networkAppPeering={},
         )
     )
     assert len(settings.budget.thresholds_percent) == 9
@@ -613,6 +709,19 @@ def test_non_key_attributes_summed_over_a_tables_indexes_stay_within_100() -> No
         load_settings(with_changes(dynamodbTables=tables))
     assert caught.value.key == "dynamodbTables[order-history].globalSecondaryIndexes"
     assert caught.value.value == 101
+
+
+def test_application_peering_of_the_dev_stack() -> None:
+    """Both dev application VPCs, by VPC id, with their region from networkAppVpcIds."""
+    settings = load_settings(with_changes())
+    assert [
+        (p.vpc_id, p.region, p.cidr, p.route_table_ids) for p in settings.network.app_peering
+    ] == [
+        (APP_EAST, "us-east-1", "10.100.0.0/17", ("rtb-0a1b2c3d4e5f60718",)),
+        (APP_WEST, "us-west-2", "10.100.128.0/17", ("rtb-0f1e2d3c4b5a69788",)),
+    ]
+    none = load_settings(with_changes(networkAppPeering={}))
+    assert none.network.app_peering == ()
 
 
 def test_backup_region_settings_are_left_to_the_account_unless_a_stack_owns_them() -> None:
