@@ -468,7 +468,7 @@ def table(rows: Sequence[ScaleBench]) -> Table:
             result.add_row(
                 row.label,
                 str(row.tables or "prod"),
-                *["-"] * (len(headers) - 5),
+                *["-"] * (len(headers) - 6),
                 f"{row.program_peak_mb:.0f}",
                 f"{row.server_peak_mb:.0f}",
                 str(row.exit_code),

@@ -145,3 +145,6 @@ def test_scale_rows_name_the_targets_they_miss() -> None:
     out = io.StringIO()
     Console(file=out, width=300).print(table([failed]))
     assert "no plan" in out.getvalue() and "before (x)" in out.getvalue()
+    columns = {str(c.header): list(c.cells) for c in table([failed]).columns}
+    assert columns["exit"] == ["3"] and columns["server MB"] == ["90"]
+    assert columns["targets"] == ["[red]no plan[/]"]

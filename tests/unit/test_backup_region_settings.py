@@ -47,12 +47,13 @@ def test_a_stack_that_does_not_own_it_gets_one_advisory_per_copying_region(stack
         {"BackupRegionSettings": "account"}
     ] * 2
     lines = advisories(rec.resources)
-    assert len(lines) == 2
-    for region in STACK_REGIONS[stack]:
-        (line,) = [x for x in lines if x.startswith(f"AWS Backup in {region}:")]
-        other = next(r for r in STACK_REGIONS[stack] if r != region)
-        assert f"copies DynamoDB backups (3 table(s)) to {other}" in line
-        assert "advanced DynamoDB backup" in line and "backupManageRegionSettings" in line
+    # the global tables are backed up once, in their home (anchor) region, and copied from
+    # there: only that region's plan copies DynamoDB backups
+    anchor, other = sorted(STACK_REGIONS[stack])
+    (line,) = lines
+    assert line.startswith(f"AWS Backup in {anchor}:")
+    assert f"copies DynamoDB backups (3 table(s)) to {other}" in line
+    assert "advanced DynamoDB backup" in line and "backupManageRegionSettings" in line
 
 
 def test_settings_without_advanced_dynamodb_do_not_silence_it() -> None:
@@ -69,12 +70,13 @@ def test_settings_without_advanced_dynamodb_do_not_silence_it() -> None:
                 },
             },
         )
-        if r.type == SETTINGS and r.region == "us-west-2"
+        if r.type == SETTINGS and r.region == "us-east-1"
         else r
         for r in rec.resources
     ]
     lines = advisories(weakened)
-    assert [line.split(":", 1)[0] for line in lines] == ["AWS Backup in us-west-2"]
+    # us-east-1 is where prod's global tables are backed up and copied from
+    assert [line.split(":", 1)[0] for line in lines] == ["AWS Backup in us-east-1"]
 
 
 def test_the_advisory_reaches_the_report_and_the_json(tmp_path: Path) -> None:
@@ -91,5 +93,5 @@ def test_the_advisory_reaches_the_report_and_the_json(tmp_path: Path) -> None:
     text = " ".join(proc.stdout.split())
     assert "Advisory: AWS Backup in us-east-2: plan 'backup-plan-us-east-2' copies DynamoDB" in text
     document = json.loads(out.read_text())
-    assert len(document["advisories"]) == 2
+    assert len(document["advisories"]) == 1  # the anchor region's plan copies the tables
     assert all("advanced DynamoDB backup" in line for line in document["advisories"])
