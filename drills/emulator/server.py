@@ -18,7 +18,7 @@ from moto.moto_server.werkzeug_app import (
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from . import aurora, cloudwatch, dataapi, dynamodb, elasticache, rds_restore, ssm
+from . import aurora, cloudwatch, dataapi, dynamodb, elasticache, rds_restore, route53, ssm
 from .cachedata import CacheDataPlane
 from .faults import FaultMiddleware
 from .state import STATE, EmulatedDelay, EmulatorState, EmulatorTimings, Faults, patch
@@ -73,6 +73,7 @@ def install() -> EmulatorState:
     ssm.install()
     cloudwatch.install()
     elasticache.install()
+    route53.install()
     return STATE
 
 
@@ -91,6 +92,26 @@ class Emulator:
         self._started = False
         self.cache_plane = CacheDataPlane()
         """RESP listeners for the seeded replication groups (the cache's data plane)."""
+        self.data_plane: Any = None
+        """The real region pair (``drills.emulator.dataplane.RegionPair``) that stacks seeded
+        from now on are bound to, or None (the emulator's own models carry the data)."""
+
+    def attach(self, pair: Any) -> None:
+        """Bind stacks seeded from now on to ``pair``'s real servers; its servers follow the
+        emulated network (region loss, held replication)."""
+        self.detach()
+        self.data_plane = pair
+        STATE.data_plane = pair
+        STATE.faults.listeners.append(pair.on_fault)
+
+    def detach(self) -> None:
+        """Seeded stacks go back to the emulator's own models."""
+        pair, self.data_plane = self.data_plane, None
+        if pair is not None:
+            if pair.on_fault in STATE.faults.listeners:
+                STATE.faults.listeners.remove(pair.on_fault)
+            pair.binding = None
+        STATE.data_plane = None
 
     @property
     def account_id(self) -> str:
@@ -128,6 +149,7 @@ class Emulator:
         """Stop serving; held requests are released."""
         if self._started:
             self.state.faults.clear()
+            self.detach()
             self.cache_plane.stop()
             self._server.stop()
             self._started = False

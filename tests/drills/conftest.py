@@ -12,6 +12,7 @@ import pytest
 from drill_harness import TIMINGS, DrillHarness, make_harness
 
 from drills.emulator import Emulator
+from drills.emulator.dataplane import RegionPair
 from drills.emulator.state import ManualClock
 
 
@@ -64,3 +65,32 @@ def clock(emulator: Emulator) -> Iterator[ManualClock]:
         yield manual
     finally:
         emulator.state.clock = time.time
+
+
+@pytest.fixture(scope="session")
+def region_pair() -> Iterator[RegionPair]:
+    """The real region pair (PostgreSQL and Redis servers per region, CA, DNS), started once
+    per session by the first test that needs it (seconds: initdb, a base backup). Its files
+    live in their own temporary directory: the ``postgres`` user the servers run as (under
+    root) cannot enter pytest's private one."""
+    pair = RegionPair().start()
+    try:
+        yield pair
+    finally:
+        pair.stop()
+
+
+@pytest.fixture
+def real_harness(
+    emulator: Emulator, region_pair: RegionPair, tmp_path: Path
+) -> Iterator[DrillHarness]:
+    """A freshly seeded stack carried by the real region pair (detached afterwards, so the
+    other tests' stacks keep the emulator's own models)."""
+    emulator.attach(region_pair)
+    try:
+        made = make_harness(emulator, tmp_path)
+        yield made
+    finally:
+        emulator.faults.clear()
+        emulator.detach()
+    emulator.cache_plane.remove(e[0] for e in made.seeded.cache_endpoints.values())
