@@ -233,6 +233,16 @@ class CachePair:
                     conn.execute_command("CLIENT", "UNPAUSE")
             self.wait_linked()
 
+    def recover(self) -> None:
+        """Both groups up, the secondary replicating from the primary."""
+        primary = self.servers[self.primary]
+        if not primary.running:
+            primary.start(None)
+        for link in self.links:
+            assert link is not None
+            link.restore()
+        self.rejoin(self.secondary)
+
     def lose_region(self, index: int) -> None:
         """The region is lost: its server stops, replication from it ends."""
         self.link_into(1 - index).cut()

@@ -89,8 +89,11 @@ class Link:
             self._held = False
 
     def retarget(self, target: tuple[str, int]) -> None:
-        """Forward new connections to ``target`` (existing ones are closed)."""
+        """Forward new connections to ``target`` (existing ones are closed; nothing changes
+        when it is already the target)."""
         with self._lock:
+            if target == self.target:
+                return
             self.target = target
             pairs, self._pairs = self._pairs, []
         for pair in pairs:

@@ -498,6 +498,21 @@ class AuroraPair:
         server.start()
         self.wait_streaming()
 
+    def recover(self) -> None:
+        """Both servers up and replicating again, whatever a test left: a crashed writer
+        restarts (crash recovery), a secondary that is down or diverged is rebuilt."""
+        for link in self.links:
+            assert link is not None
+            link.restore()
+        writer = self.servers[self.writer]
+        if not writer.running:
+            writer.start()
+        self.link_into(self.secondary).retarget((writer.host, writer.port))
+        standby = self.servers[self.secondary]
+        if not standby.running or not standby.in_recovery():
+            self.rebuild(self.secondary)
+        self.wait_streaming()
+
     def _promote(self, server: PgServer) -> None:
         promoted = server.scalar("SELECT pg_promote(true, :s)", s=int(WAIT_SECONDS))
         if not promoted:

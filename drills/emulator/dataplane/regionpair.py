@@ -144,9 +144,8 @@ class RegionPair:
         with self._lock:
             self._close_sessions()
             self.binding = binding
-            for index in (0, 1):
-                if self.aurora.servers[index].running is False:
-                    self.aurora.rebuild(index)
+            self.aurora.recover()
+            self.cache.recover()
             if self.aurora.writer != 0:
                 self.aurora.switchover()
             if self.cache.primary != 0:
