@@ -271,13 +271,15 @@ class RegionPair:
         )
 
     def connect_cache(self, host: str, port: int, timeout: float) -> socket.socket:
-        """A TLS connection to the cache endpoint ``host``, resolved through the DNS server and
-        verified against it (the port in the stack outputs is AWS's; the local one is used)."""
+        """A TLS connection through ``host`` (an endpoint or the private name), resolved
+        through the DNS server, verified against the ElastiCache endpoint the name leads to
+        (the last name of the CNAME chain: what the certificate names, as on AWS). The port in
+        the stack outputs is AWS's; the local one is used."""
         del port
         answer = self.resolver.resolve(host)
         raw = socket.create_connection((answer.address, self.cache.port), timeout=timeout)
         context = ssl.create_default_context(cafile=str(self.ca.cert))
-        return context.wrap_socket(raw, server_hostname=host.rstrip("."))
+        return context.wrap_socket(raw, server_hostname=answer.chain[-1])
 
     def _close_sessions(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}
