@@ -52,6 +52,10 @@ class _QuietHandler(MotoRequestHandler):
         return None
 
 
+DATA_PLANES = ("real", "model")
+"""``real``: PostgreSQL and Redis servers per region (:mod:`.dataplane`); ``model``: the
+emulator's own SQLite stores and RESP listeners."""
+
 _MOTO_MODULES: list[str] = []
 
 
@@ -84,8 +88,20 @@ class Emulator:
     gives the ``AWS_ENDPOINT_URL`` and dummy credentials to set.
     """
 
-    def __init__(self, timings: EmulatorTimings | None = None, port: int = 0) -> None:
+    def __init__(
+        self, timings: EmulatorTimings | None = None, port: int = 0, data_plane: str | None = None
+    ) -> None:
+        """``data_plane``: ``real`` (the default, or ``DRILLS_DATA_PLANE``) starts a region
+        pair of real servers with the emulator and binds every stack seeded into it; ``model``
+        keeps the data in the emulator's own models (tests that need no servers)."""
         self.state = install()
+        wanted = data_plane or os.environ.get("DRILLS_DATA_PLANE", "real")
+        if wanted not in DATA_PLANES:
+            raise ValueError(
+                f"data plane {wanted!r} (DRILLS_DATA_PLANE); allowed: {', '.join(DATA_PLANES)}"
+            )
+        self.data_plane_kind = wanted
+        self._own_pair: Any = None
         if timings is not None:
             self.state.timings = timings
         self._server = _FaultableMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -143,6 +159,15 @@ class Emulator:
         if not self._started:
             self._server.start()
             self._started = True
+            if self.data_plane_kind == "real" and self._own_pair is None:
+                from .dataplane import RegionPair  # servers: only when asked for
+
+                try:
+                    self._own_pair = RegionPair().start()
+                except BaseException:
+                    self.stop()
+                    raise
+                self.attach(self._own_pair)
         return self
 
     def stop(self) -> None:
@@ -150,6 +175,9 @@ class Emulator:
         if self._started:
             self.state.faults.clear()
             self.detach()
+            if self._own_pair is not None:
+                self._own_pair.stop()
+                self._own_pair = None
             self.cache_plane.stop()
             self._server.stop()
             self._started = False

@@ -19,7 +19,7 @@ from drills.emulator.state import ManualClock
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """The emulator, started once per session (per xdist worker)."""
-    server = Emulator(TIMINGS).start()
+    server = Emulator(TIMINGS, data_plane="model").start()  # real_harness attaches the pair
     # warm moto's backends and botocore's models once, then keep them out of full GC scans
     make_harness(server, tmp_path_factory.mktemp("warmup"))
     gc.collect()
