@@ -87,10 +87,12 @@ def real_harness(
     """A freshly seeded stack carried by the real region pair (detached afterwards, so the
     other tests' stacks keep the emulator's own models)."""
     emulator.attach(region_pair)
+    region_pair.errors.clear()
     try:
         made = make_harness(emulator, tmp_path)
         yield made
     finally:
         emulator.faults.clear()
         emulator.detach()
+    assert not region_pair.errors, f"the servers failed to follow: {region_pair.errors}"
     emulator.cache_plane.remove(e[0] for e in made.seeded.cache_endpoints.values())

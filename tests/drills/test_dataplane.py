@@ -30,6 +30,13 @@ def _canaries_on(pair: RegionPair, index: int) -> set[str]:
         return {str(row[0]) for row in conn.run("SELECT id FROM drill_canary")}
 
 
+def _allow_rebuild_lag(harness: DrillHarness) -> None:
+    """A real rebuild takes seconds (a base backup), and the lag the old primary reported
+    while it waited stays in CloudWatch's window: the check that it replicates back must not
+    depend on the machine's speed, so the limit is far above any rebuild here."""
+    harness.pulumi_stack.config["securecart-data:drillsMaxReplicationLagSeconds"] = "60"
+
+
 def test_planned_switchover_moves_the_real_writer_and_cache_primary(
     real_harness: DrillHarness, region_pair: RegionPair
 ) -> None:
@@ -91,6 +98,7 @@ def test_unplanned_failover_promotes_what_arrived_and_rebuilds_the_old_primary(
         stored.update({i: _canaries_on(region_pair, i) for i in (0, 1)})
 
     settings = real_harness.settings.with_(aws_max_attempts=1, replication_grace=0.2)
+    _allow_rebuild_lag(real_harness)
 
     result = real_harness.run(
         "unplanned-failover",
@@ -174,3 +182,29 @@ def test_cache_needs_auth_over_tls_and_the_secondary_replicates(
         except ConnectionResetError:  # the TLS listener drops a plain-text client
             answer = b""
         assert not answer.startswith(b"+PONG")
+
+
+def test_failover_and_failback_when_the_region_returns_before_the_cache_moves(
+    real_harness: DrillHarness, region_pair: RegionPair
+) -> None:
+    # As in the sandbox, where the lost region returns on a timer: here it is back exactly
+    # when the cache failover starts (a step boundary, not a race). Its Redis server must
+    # rejoin as a replica of the new primary, and the failback must move both stores home.
+    faults = real_harness.emulator.faults
+    lose = AtStep("declare-primary-lost", lambda: faults.region_down(PRIMARY, hang=False))
+    back = AtStep("cache-failover", lambda: faults.region_up(PRIMARY))
+    settings = real_harness.settings.with_(aws_max_attempts=1, replication_grace=0.2)
+    _allow_rebuild_lag(real_harness)
+
+    result = real_harness.run(
+        "unplanned-failover", failback=True, observers=[lose, back], settings=settings
+    )
+
+    assert result.succeeded, result.reason
+    assert real_harness.writer_region() == PRIMARY
+    assert real_harness.cache_primary() == PRIMARY
+    first, second = region_pair.aurora.servers
+    assert not first.in_recovery() and second.in_recovery()
+    assert region_pair.cache.primary == 0
+    assert region_pair.cache.servers[1].replication()["role"] == "slave"
+    assert result.measurement("failback", "aurora").rpo_canaries_lost == 0

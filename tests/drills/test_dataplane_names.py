@@ -170,9 +170,10 @@ def test_cache_name_moves_with_the_route53_control_plane_refusing_every_change(
 
     answer = resolve(name, dns)
     assert answer.address == ADDRESS[SECONDARY]
-    assert answer.chain[1] == harness.seeded.outputs["cacheReplicationGroups"][SECONDARY][
-        "primaryEndpoint"
-    ]
+    assert (
+        answer.chain[1]
+        == harness.seeded.outputs["cacheReplicationGroups"][SECONDARY]["primaryEndpoint"]
+    )
     # and a write through the name lands in the new primary: resolved through DNS, TLS verified
     # against the endpoint the name leads to (the certificate names ElastiCache's endpoint,
     # not the private name, as on AWS: verifying against cache.<zone> itself fails)

@@ -14,12 +14,14 @@ the Data API on a bound cluster executes on the region's server.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import socket
 import ssl
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,8 @@ from .cache import CachePair
 from .dns import CachingResolver, DnsServer, Record
 from .postgres import APP_USER, AuroraPair, DataPlaneError
 from .tls import LocalCA
+
+log = logging.getLogger(__name__)
 
 CLUSTER_ENDPOINT_TTL = 5
 """Aurora's cluster, reader and global writer endpoints are CNAMEs AWS serves with a 5-second
@@ -55,7 +59,6 @@ class Binding:
     cache_endpoints: dict[str, tuple[str, str]]
     zone_id: str
     token: str
-    lossy_pending: set[int] = field(default_factory=set)
 
 
 def _free_port(hosts: list[str]) -> int:
@@ -95,6 +98,8 @@ class RegionPair:
         self.resolver = CachingResolver(self.dns.address)
         self.events: list[str] = []
         """What the servers did, in order (for tests and the report)."""
+        self.errors: list[str] = []
+        """Server operations that failed (tests assert there are none)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -172,6 +177,7 @@ class RegionPair:
             names = [*binding.cluster_endpoints[region], binding.writer_endpoint]
             cert = self.ca.issue(f"aurora-{region}", names, [server_address(index)])
             server = self.aurora.servers[index]
+            server.certificate = cert  # a rebuilt or restarted server keeps presenting it
             shutil.copy(cert.cert, server.root / "server.crt")
             shutil.copy(cert.key, server.root / "server.key")
             server._own(server.root)
@@ -181,6 +187,7 @@ class RegionPair:
             if cache_names:
                 cert = self.ca.issue(f"cache-{region}", cache_names, [server_address(index)])
                 cache_server = self.cache.servers[index]
+                cache_server.certificate = cert
                 with cache_server.client() as client:
                     # both at once: Redis refuses a certificate that does not match the key
                     client.execute_command(
@@ -318,16 +325,9 @@ class RegionPair:
         with self._lock:
             self._close_sessions()
             if lossy:
-                old = self.aurora.writer
-                self.aurora.failover()
-                assert self.binding is not None
-                self.binding.lossy_pending.add(old)
-                self.events.append(
-                    f"aurora failover to {new_region} (lost {self.aurora.lost_bytes} WAL bytes)"
-                )
+                self._guard(f"aurora failover to {new_region}", self.aurora.failover)
             else:
-                self.aurora.switchover()
-                self.events.append(f"aurora switchover to {new_region}")
+                self._guard(f"aurora switchover to {new_region}", self.aurora.switchover)
 
     def aurora_rejoined(self, region: str) -> None:
         """After a lossy failover the old primary's region answers: rebuild it."""
@@ -335,10 +335,9 @@ class RegionPair:
         if index is None or index == self.aurora.writer:
             return
         with self._lock:
-            self.aurora.rebuild(index)
-            if self.binding is not None:
-                self.binding.lossy_pending.discard(index)
-            self.events.append(f"aurora rebuilt {region} from the writer")
+            self._guard(
+                f"aurora rebuilt {region} from the writer", lambda: self.aurora.rebuild(index)
+            )
 
     def region_lost(self, region: str) -> None:
         """The region stops answering: its servers go down as in a crash."""
@@ -347,20 +346,47 @@ class RegionPair:
             return
         with self._lock:
             self._sessions.pop(index, None)
-            self.aurora.lose_region(index)
-            self.cache.lose_region(index)
-            self.events.append(f"{region} lost")
+
+            def lose() -> None:
+                self.aurora.lose_region(index)
+                self.cache.lose_region(index)
+
+            self._guard(f"{region} lost", lose)
 
     def region_back(self, region: str) -> None:
-        """The region answers again: a cache group there rejoins as a replica (Aurora waits
-        for the control plane's rejoin, :meth:`aurora_rejoined`)."""
+        """The region answers again. Its cache group restarts: as the primary if no failover
+        moved the role meanwhile, else as a replica of the new primary. Its Aurora server
+        restarts (crash recovery) if it is still the writer; a demoted one waits for the
+        control plane's rejoin (:meth:`aurora_rejoined`), which rebuilds it."""
         index = self.bound_region(region)
         if index is None:
             return
         with self._lock:
-            if index != self.cache.primary and not self.cache.servers[index].running:
-                self.cache.rejoin(index)
-            self.events.append(f"{region} back")
+            self._guard(f"{region} back", lambda: self._restart(index))
+
+    def _restart(self, index: int) -> None:
+        cache = self.cache.servers[index]
+        if index == self.cache.primary:
+            if not cache.running:
+                cache.start(None)
+            self.cache.recover()
+        elif not cache.running:
+            self.cache.rejoin(index)
+        if index == self.aurora.writer and not self.aurora.servers[index].running:
+            self.aurora.recover()
+
+    def _guard(self, what: str, action: Callable[[], None]) -> None:
+        """Run a server operation for a control-plane event; a failure is logged and kept in
+        :attr:`events` (the event fires inside an emulator tick, which must not break the
+        request that happened to run it)."""
+        try:
+            action()
+        except Exception as exc:
+            log.exception("region pair: %s failed", what)
+            self.events.append(f"{what} FAILED: {exc}")
+            self.errors.append(f"{what}: {exc}")
+            return
+        self.events.append(what)
 
     def replication_held(self, held: bool) -> None:
         """A test holds (or releases) Aurora's replication: the link into the secondary."""
@@ -376,8 +402,18 @@ class RegionPair:
         if index is None or index == self.cache.primary:
             return
         with self._lock:
-            self.cache.failover(planned=planned and self.cache.servers[self.cache.primary].running)
-            self.events.append(f"cache failover to {new_region}")
+            old = self.cache.primary
+
+            def move() -> None:
+                self.cache.failover(planned=planned and self.cache.servers[old].running)
+                binding = self.binding
+                if binding is not None and not self.cache.servers[old].running:
+                    from drills.emulator.state import STATE  # the emulated network's view
+
+                    if not STATE.faults.is_down(binding.regions[old]):
+                        self.cache.rejoin(old)  # its region is back already: it follows
+
+            self._guard(f"cache failover to {new_region}", move)
 
     # -- names -------------------------------------------------------------------------------
 
