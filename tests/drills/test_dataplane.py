@@ -208,3 +208,45 @@ def test_failover_and_failback_when_the_region_returns_before_the_cache_moves(
     assert region_pair.cache.primary == 0
     assert region_pair.cache.servers[1].replication()["role"] == "slave"
     assert result.measurement("failback", "aurora").rpo_canaries_lost == 0
+
+
+def test_cache_rpo_of_an_unplanned_failover_is_what_was_in_flight(
+    real_harness: DrillHarness, region_pair: RegionPair
+) -> None:
+    """Issue 18 item 4: keys the primary acknowledged before the failover and missing after it.
+    Replication is held on the link (a gate, not a race): what was written meanwhile is
+    exactly what an unplanned failover loses."""
+    outputs = real_harness.seeded.outputs
+    endpoint = outputs["cacheReplicationGroups"][PRIMARY]["primaryEndpoint"]
+    token = f"auth-{real_harness.topology.global_cluster_id}"
+    connect = real_harness.emulator.cache_plane.connect
+    faults = real_harness.emulator.faults
+
+    def write(keys: list[str]) -> None:
+        for key in keys:  # each SET is acknowledged by the primary (+OK) before the next
+            with connect(endpoint, 6379, 5.0) as conn:
+                resp_set(conn, key, "acknowledged", token)
+
+    arrived = [f"before-{i}" for i in range(20)]
+    in_flight = [f"held-{i}" for i in range(7)]
+    write(arrived)
+    region_pair.cache.wait_replicated()  # by replication offset
+    faults.hold("cache_replication")
+    write(in_flight)
+    faults.region_down(PRIMARY, hang=False)
+    real_harness.client("elasticache", SECONDARY).failover_global_replication_group(
+        GlobalReplicationGroupId=real_harness.seeded.cache_global_id,
+        PrimaryRegion=SECONDARY,
+        PrimaryReplicationGroupId=next(
+            g.replication_group_id
+            for g in real_harness.topology.cache_groups
+            if g.region == SECONDARY
+        ),
+    )
+    real_harness.settle()
+
+    assert region_pair.cache.primary == 1
+    with region_pair.cache.servers[1].client() as new_primary:
+        present = {k.decode() for k in new_primary.keys("*")}
+    missing = [k for k in arrived + in_flight if k not in present]
+    assert missing == in_flight  # cache RPO: 7 acknowledged keys, exactly those in flight

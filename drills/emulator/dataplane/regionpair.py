@@ -35,6 +35,10 @@ from .tls import LocalCA
 
 log = logging.getLogger(__name__)
 
+CACHE_REPLICATION = "cache_replication"
+"""The operation a test holds (``faults.hold``) to keep the cache's replication stream in
+flight on the link into the secondary region."""
+
 CLUSTER_ENDPOINT_TTL = 5
 """Aurora's cluster, reader and global writer endpoints are CNAMEs AWS serves with a 5-second
 TTL (Aurora User Guide, "Amazon Aurora endpoint connections": clients should not cache DNS
@@ -310,12 +314,12 @@ class RegionPair:
             self.region_lost(subject)
         elif event == "region-up":
             self.region_back(subject)
-        elif (
-            event in ("hold", "release")
-            and subject == "aurora_replication"
-            and self.binding is not None
-        ):
-            self.replication_held(event == "hold")
+        elif event in ("hold", "release") and self.binding is not None:
+            if subject == "aurora_replication":
+                self.replication_held(event == "hold")
+            elif subject == CACHE_REPLICATION:
+                link = self.cache.link_into(self.cache.secondary)
+                link.hold() if event == "hold" else link.release()
 
     def aurora_moved(self, new_region: str, *, lossy: bool) -> None:
         """A switchover or failover took effect: the servers follow."""
