@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from drill_harness import TIMINGS, DrillHarness, make_harness
 from drills.emulator import Emulator
 from drills.emulator.dataplane import RegionPair
 from drills.emulator.state import ManualClock
+from drills.settings import StepTimeouts
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +92,12 @@ def real_harness(
     region_pair.errors.clear()
     try:
         made = make_harness(emulator, tmp_path)
+        # real servers take seconds per move (a base backup, Redis's once-a-second replication
+        # cron), and the machine may be loaded: steps get minutes, which no passing drill
+        # approaches; the tests still never wait on a timer (replication by LSN/offset)
+        made.settings = made.settings.with_(
+            timeouts=StepTimeouts(**{f.name: 180.0 for f in fields(StepTimeouts)})
+        )
         yield made
     finally:
         emulator.faults.clear()
