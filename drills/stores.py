@@ -113,7 +113,7 @@ class AuroraGlobal:
         failover = gc.get("FailoverState") or {}
         moving = (
             region_of_arn(str(failover.get("ToDbClusterArn", "")))
-            if failover.get("Status") in {"pending", "failing-over"}
+            if failover.get("Status") in {"pending", "switching-over", "failing-over"}
             else None
         )
         status = str(gc.get("Status", ""))

@@ -190,6 +190,9 @@ class AuroraData:
         with STATE.lock:
             writer = find_cluster_by_arn(arn)
             self.execute_write(writer, ddl, {})
+            plane = STATE.data_plane
+            if plane is not None and plane.carries_cluster(arn):
+                plane.create_schema(ddl)
             gc = self.global_of(writer)
             if gc is None:
                 return
@@ -295,6 +298,9 @@ class AuroraData:
         self.rejoin_scheduled.discard(arn)
         self.fenced.discard(arn)
         self.cluster_status.pop(arn, None)
+        plane = STATE.data_plane
+        if plane is not None and plane.carries_global_cluster(gc.global_cluster_identifier):
+            plane.aurora_rejoined(member.region)
 
     # -- switchover / failover ---------------------------------------------------------------
 
@@ -325,6 +331,16 @@ class AuroraData:
                 f"Target cluster {target.db_cluster_identifier} is not available.",
             )
         planned = switchover or not allow_data_loss
+        if planned and (target.engine_version or "") != (writer.engine_version or ""):
+            # "the primary and secondary DB clusters must have the same major, minor, and patch
+            # levels" (Aurora User Guide, "Performing switchovers for Amazon Aurora global
+            # databases", prerequisites)
+            raise RDSClientError(
+                "InvalidParameterCombination",
+                f"Switchover target {target.db_cluster_identifier} runs engine version "
+                f"{target.engine_version}; the primary {writer.db_cluster_identifier} runs "
+                f"{writer.engine_version}. A switchover needs the same engine version.",
+            )
         if planned and STATE.faults.is_down(writer.region):
             raise RDSClientError(
                 "InvalidGlobalClusterStateFault",
@@ -359,6 +375,11 @@ class AuroraData:
             duration = timings.failover_seconds
             if not STATE.faults.is_down(writer.region):
                 self.fenced.add(writer.db_cluster_arn)
+            STATE.scheduler.after(
+                duration / 2,
+                f"aurora promoting {target.db_cluster_identifier}",
+                lambda: self._advance(gc, "failing-over"),
+            )
 
         def finish() -> None:
             self._complete(gc, writer, target)
@@ -369,9 +390,15 @@ class AuroraData:
 
     def _fence(self, gc: GlobalCluster, writer: DBCluster) -> None:
         self.fenced.add(writer.db_cluster_arn)
+        self._advance(gc, "switching-over")
+
+    @staticmethod
+    def _advance(gc: GlobalCluster, status: str) -> None:
+        """FailoverState.Status after ``pending`` (RDS API Reference, ``FailoverState``):
+        ``switching-over`` for a switchover, ``failing-over`` for a failover."""
         state = _failover_state(gc)
         if state:
-            state["Status"] = "failing-over"
+            state["Status"] = status
 
     def _complete(self, gc: GlobalCluster, old: DBCluster, new: DBCluster) -> None:
         gid = gc.global_cluster_identifier
@@ -389,6 +416,9 @@ class AuroraData:
             self.store(old).applied_seq = self.seq.get(gid, 0)
         gc.status = "available"
         _set_failover_state(gc, None)
+        plane = STATE.data_plane
+        if plane is not None and plane.carries_global_cluster(gid):
+            plane.aurora_moved(new.region, lossy=lossy)
 
     def detach(self, gc: GlobalCluster, cluster: DBCluster) -> None:
         """``remove_from_global_cluster``: a secondary becomes a standalone writer."""
@@ -495,6 +525,14 @@ def _switchover_global_cluster(self: Any) -> ActionResult:
 def _failover_global_cluster(self: Any) -> ActionResult:
     gc = _get_global(self.params["GlobalClusterIdentifier"])
     target = find_cluster(self.params["TargetDbClusterIdentifier"], self.backend)
+    if "AllowDataLoss" in self.params and "Switchover" in self.params:
+        # RDS API Reference, FailoverGlobalCluster: AllowDataLoss "Can't be specified together
+        # with the Switchover parameter" (and the other way round)
+        raise RDSClientError(
+            "InvalidParameterCombination",
+            "AllowDataLoss and Switchover can't be specified together: AllowDataLoss asks for a "
+            "failover, Switchover for a switchover.",
+        )
     allow = bool(self.params.get("AllowDataLoss", False))
     switchover = bool(self.params.get("Switchover", False))
     aurora_data().start_transition(gc, target, switchover=switchover, allow_data_loss=allow)

@@ -139,7 +139,12 @@ class CacheDataPlane:
             wfile.flush()
 
     def connect(self, host: str, port: int, timeout: float) -> socket.socket:
-        """A connection to the listener of ``host`` (what DNS would resolve it to)."""
+        """A connection to the listener of ``host`` (what DNS would resolve it to); for a stack
+        bound to the real region pair, a TLS connection to its server, resolved through its
+        DNS server and verified against the name."""
+        plane = STATE.data_plane
+        if plane is not None and plane.carries_cache_endpoint(host):
+            return plane.connect_cache(host, port, timeout)  # type: ignore[no-any-return]
         group = self.groups.get(host.rstrip("."))
         if group is None:
             raise OSError(f"{host}: name does not resolve (no such cache endpoint)")

@@ -140,6 +140,11 @@ class CacheData:
                 if group is not None:
                     group.global_replication_group_member_role = member.role
             datastore.status = "available"
+            plane = STATE.data_plane
+            if plane is not None and plane.carries_datastore(datastore.global_id):
+                old = next((m for m in datastore.members if m is not target), None)
+                planned = old is None or not STATE.faults.is_down(old.region)
+                plane.cache_moved(region, planned=planned)
 
         if STATE.faults.park("failover_global_replication_group", complete):
             return  # a test holds it in flight until it releases the gate

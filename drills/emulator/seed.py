@@ -121,6 +121,11 @@ def seed_topology(emulator: Emulator, topology: Topology) -> SeededStack:
         emulator.timings = saved
 
 
+def _database_name(global_cluster_id: str) -> str:
+    """The bound stack's database on the region pair's servers (one per seeded stack)."""
+    return "gc_" + "".join(c if c.isalnum() else "_" for c in global_cluster_id.lower())[:50]
+
+
 def _lags(timings: EmulatorTimings) -> dict[str, float]:
     return {
         "aurora_replication_lag_seconds": timings.aurora_replication_lag_seconds,
@@ -327,6 +332,23 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
     # The canary table is part of the database's schema (docs/drills.md, "The canary table"):
     # created once on the writer as a migration would, never by the drill (the Data API takes
     # no DDL); it replicates to the secondary like any change.
+    if emulator.data_plane is not None:
+        from .dataplane.regionpair import Binding
+
+        emulator.data_plane.bind(
+            Binding(
+                global_cluster_id=topo.global_cluster_id,
+                regions=(primary, secondary),
+                database=_database_name(topo.global_cluster_id),
+                cluster_arns=cluster_arns,
+                cluster_endpoints=cluster_endpoints,
+                writer_endpoint=writer_endpoint,
+                cache_global_id=cache_global_id,
+                cache_endpoints=cache_endpoints,
+                zone_id=zone_id,
+                token=cache_token,
+            )
+        )
     assert STATE.aurora is not None
     STATE.aurora.create_schema(cluster_arns[primary], CANARY_SCHEMA)
 

@@ -18,7 +18,7 @@ from moto.moto_server.werkzeug_app import (
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from . import aurora, cloudwatch, dataapi, dynamodb, elasticache, rds_restore, ssm
+from . import aurora, cloudwatch, dataapi, dynamodb, elasticache, rds_restore, route53, ssm
 from .cachedata import CacheDataPlane
 from .faults import FaultMiddleware
 from .state import STATE, EmulatedDelay, EmulatorState, EmulatorTimings, Faults, patch
@@ -52,6 +52,10 @@ class _QuietHandler(MotoRequestHandler):
         return None
 
 
+DATA_PLANES = ("real", "model")
+"""``real``: PostgreSQL and Redis servers per region (:mod:`.dataplane`); ``model``: the
+emulator's own SQLite stores and RESP listeners."""
+
 _MOTO_MODULES: list[str] = []
 
 
@@ -73,6 +77,7 @@ def install() -> EmulatorState:
     ssm.install()
     cloudwatch.install()
     elasticache.install()
+    route53.install()
     return STATE
 
 
@@ -83,14 +88,46 @@ class Emulator:
     gives the ``AWS_ENDPOINT_URL`` and dummy credentials to set.
     """
 
-    def __init__(self, timings: EmulatorTimings | None = None, port: int = 0) -> None:
+    def __init__(
+        self, timings: EmulatorTimings | None = None, port: int = 0, data_plane: str | None = None
+    ) -> None:
+        """``data_plane``: ``real`` (the default, or ``DRILLS_DATA_PLANE``) starts a region
+        pair of real servers with the emulator and binds every stack seeded into it; ``model``
+        keeps the data in the emulator's own models (tests that need no servers)."""
         self.state = install()
+        wanted = data_plane or os.environ.get("DRILLS_DATA_PLANE", "real")
+        if wanted not in DATA_PLANES:
+            raise ValueError(
+                f"data plane {wanted!r} (DRILLS_DATA_PLANE); allowed: {', '.join(DATA_PLANES)}"
+            )
+        self.data_plane_kind = wanted
+        self._own_pair: Any = None
         if timings is not None:
             self.state.timings = timings
         self._server = _FaultableMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self._started = False
         self.cache_plane = CacheDataPlane()
         """RESP listeners for the seeded replication groups (the cache's data plane)."""
+        self.data_plane: Any = None
+        """The real region pair (``drills.emulator.dataplane.RegionPair``) that stacks seeded
+        from now on are bound to, or None (the emulator's own models carry the data)."""
+
+    def attach(self, pair: Any) -> None:
+        """Bind stacks seeded from now on to ``pair``'s real servers; its servers follow the
+        emulated network (region loss, held replication)."""
+        self.detach()
+        self.data_plane = pair
+        STATE.data_plane = pair
+        STATE.faults.listeners.append(pair.on_fault)
+
+    def detach(self) -> None:
+        """Seeded stacks go back to the emulator's own models."""
+        pair, self.data_plane = self.data_plane, None
+        if pair is not None:
+            if pair.on_fault in STATE.faults.listeners:
+                STATE.faults.listeners.remove(pair.on_fault)
+            pair.binding = None
+        STATE.data_plane = None
 
     @property
     def account_id(self) -> str:
@@ -122,12 +159,25 @@ class Emulator:
         if not self._started:
             self._server.start()
             self._started = True
+            if self.data_plane_kind == "real" and self._own_pair is None:
+                from .dataplane import RegionPair  # servers: only when asked for
+
+                try:
+                    self._own_pair = RegionPair().start()
+                except BaseException:
+                    self.stop()
+                    raise
+                self.attach(self._own_pair)
         return self
 
     def stop(self) -> None:
         """Stop serving; held requests are released."""
         if self._started:
             self.state.faults.clear()
+            self.detach()
+            if self._own_pair is not None:
+                self._own_pair.stop()
+                self._own_pair = None
             self.cache_plane.stop()
             self._server.stop()
             self._started = False

@@ -52,6 +52,8 @@ class EmulatorTimings:
     """How far LatestRestorableTime trails the clock (AWS: up to 5 minutes)."""
     metric_interval_seconds: float = 1.0
     """How often the global cluster publishes its lag metrics to CloudWatch (AWS: every minute)."""
+    route53_propagation_seconds: float = 0.5
+    """``ChangeResourceRecordSets``: from ``PENDING`` to ``INSYNC`` (AWS: usually within 60 s)."""
 
     def scaled(self, factor: float) -> EmulatorTimings:
         """The same timings multiplied by ``factor`` (0.01 turns seconds into 10 ms units)."""
@@ -99,6 +101,7 @@ class Gate:
 
     def release(self) -> None:
         """Let every parked operation finish (at the next tick)."""
+        STATE.faults._notify("release", self.operation)
         with STATE.lock:
             self.released = True
             parked, self.parked = self.parked, []
@@ -198,6 +201,29 @@ class Faults:
         self.held_count = 0
         self.outages: list[EmulatedDelay] = []
         """Every region outage that ended (an emulated wait for whoever waited on it)."""
+        self.control_planes_down: set[str] = set()
+        """Services whose control plane refuses every change (Route 53's lives in us-east-1)."""
+        self.listeners: list[Callable[[str, str], None]] = []
+        """Called with (event, subject) on ``region-down``/``region-up``/``hold``/``release``:
+        the real data plane follows the emulated network (:mod:`.dataplane`)."""
+
+    def _notify(self, event: str, subject: str) -> None:
+        for listener in list(self.listeners):
+            listener(event, subject)
+
+    def control_plane_down(self, service: str) -> None:
+        """``service``'s control plane refuses every change until :meth:`control_plane_up`."""
+        with self._lock:
+            self.control_planes_down.add(service)
+
+    def control_plane_up(self, service: str) -> None:
+        """``service``'s control plane accepts changes again."""
+        with self._lock:
+            self.control_planes_down.discard(service)
+
+    def control_plane_is_down(self, service: str) -> bool:
+        """Whether ``service``'s control plane refuses changes."""
+        return service in self.control_planes_down
 
     def region_down(self, region: str, *, hang: bool = True) -> None:
         """The region stops answering; replication from it stops. Its requests hang until the
@@ -213,6 +239,7 @@ class Faults:
                 self.refusing.discard(region)
             else:
                 self.refusing.add(region)
+        self._notify("region-down", region)
 
     def region_up(self, region: str) -> None:
         """The region answers again; held requests are released with an error."""
@@ -224,6 +251,8 @@ class Faults:
                 self.outages.append(EmulatedDelay(f"{region} outage", since, self._clock()))
         if event is not None:
             event.set()
+        if since is not None:
+            self._notify("region-up", region)
 
     def is_down(self, region: str | None) -> bool:
         """Whether ``region`` currently does not answer."""
@@ -267,7 +296,8 @@ class Faults:
             gate = self.gates.get(operation)
             if gate is None or gate.released:
                 gate = self.gates[operation] = Gate(operation)
-            return gate
+        self._notify("hold", operation)
+        return gate
 
     def park(self, operation: str, finish: Callable[[], None]) -> bool:
         """Called by an operation as it starts: True when a gate holds it (``finish`` runs at
@@ -290,9 +320,14 @@ class Faults:
         """Remove every fault (down regions recover)."""
         for region in list(self.down_regions):
             self.region_up(region)
+        held = [op for op, gate in self.gates.items() if not gate.released]
         with self._lock:
             self.throttles.clear()
             self.gates.clear()
+            self.control_planes_down.clear()
+        for operation in held:
+            self._notify("release", operation)
+        with self._lock:
             self.throttled_count = 0
             self.held_count = 0
 
@@ -318,6 +353,10 @@ class EmulatorState:
         """``drills.emulator.dynamodb.DynamoData`` once installed."""
         self.cache: Any = None
         """``drills.emulator.elasticache.CacheData`` once installed."""
+        self.route53: Any = None
+        """``drills.emulator.route53.Route53Data`` once installed."""
+        self.data_plane: Any = None
+        """``drills.emulator.dataplane.RegionPair`` carrying a seeded stack, if any."""
         self.request_count = 0
         self._tick_hooks: list[Callable[[float], None]] = []
 
@@ -344,7 +383,7 @@ class EmulatorState:
         with self.lock:
             self.scheduler.clear()
             self.faults.clear()
-            for part in (self.aurora, self.dynamodb, self.cache):
+            for part in (self.aurora, self.dynamodb, self.cache, self.route53):
                 if part is not None:
                     part.reset()
             self.request_count = 0

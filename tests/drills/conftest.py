@@ -6,19 +6,22 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 from drill_harness import TIMINGS, DrillHarness, make_harness
 
 from drills.emulator import Emulator
+from drills.emulator.dataplane import RegionPair
 from drills.emulator.state import ManualClock
+from drills.settings import StepTimeouts
 
 
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """The emulator, started once per session (per xdist worker)."""
-    server = Emulator(TIMINGS).start()
+    server = Emulator(TIMINGS, data_plane="model").start()  # real_harness attaches the pair
     # warm moto's backends and botocore's models once, then keep them out of full GC scans
     make_harness(server, tmp_path_factory.mktemp("warmup"))
     gc.collect()
@@ -64,3 +67,40 @@ def clock(emulator: Emulator) -> Iterator[ManualClock]:
         yield manual
     finally:
         emulator.state.clock = time.time
+
+
+@pytest.fixture(scope="session")
+def region_pair() -> Iterator[RegionPair]:
+    """The real region pair (PostgreSQL and Redis servers per region, CA, DNS), started once
+    per session by the first test that needs it (seconds: initdb, a base backup). Its files
+    live in their own temporary directory: the ``postgres`` user the servers run as (under
+    root) cannot enter pytest's private one."""
+    pair = RegionPair().start()
+    try:
+        yield pair
+    finally:
+        pair.stop()
+
+
+@pytest.fixture
+def real_harness(
+    emulator: Emulator, region_pair: RegionPair, tmp_path: Path
+) -> Iterator[DrillHarness]:
+    """A freshly seeded stack carried by the real region pair (detached afterwards, so the
+    other tests' stacks keep the emulator's own models)."""
+    emulator.attach(region_pair)
+    region_pair.errors.clear()
+    try:
+        made = make_harness(emulator, tmp_path)
+        # real servers take seconds per move (a base backup, Redis's once-a-second replication
+        # cron), and the machine may be loaded: steps get minutes, which no passing drill
+        # approaches; the tests still never wait on a timer (replication by LSN/offset)
+        made.settings = made.settings.with_(
+            timeouts=StepTimeouts(**{f.name: 180.0 for f in fields(StepTimeouts)})
+        )
+        yield made
+    finally:
+        emulator.faults.clear()
+        emulator.detach()
+    assert not region_pair.errors, f"the servers failed to follow: {region_pair.errors}"
+    emulator.cache_plane.remove(e[0] for e in made.seeded.cache_endpoints.values())

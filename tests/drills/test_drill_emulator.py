@@ -90,7 +90,9 @@ def test_switchover_transitions_and_keeps_every_write(
     assert _writers(harness) == [PRIMARY]
     _insert(harness, PRIMARY, "b")  # the old writer still takes writes while it prepares
     clock.advance(0.11)  # past half-way: the old writer is fenced
-    assert harness.global_cluster()["FailoverState"]["Status"] == "failing-over"
+    # RDS API Reference, FailoverState.Status: "switching-over" for a switchover's internal
+    # operations ("failing-over" is a failover's promotion)
+    assert harness.global_cluster()["FailoverState"]["Status"] == "switching-over"
     with pytest.raises(ClientError, match="cannot execute INSERT in a read-only transaction"):
         _insert(harness, PRIMARY, "c")
     clock.advance(0.08)
