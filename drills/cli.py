@@ -128,6 +128,24 @@ def stop_on_signals() -> Iterator[list[str]]:
             signal.signal(sig, old)
 
 
+@contextmanager
+def _cancel_on_signals(cancelled: list[str]) -> Iterator[None]:
+    """While nothing has changed yet (the sandbox's preparation): SIGINT/SIGTERM cancel. The
+    signal is remembered as well as raised, because the program's recording (Pulumi's runtime,
+    an asyncio loop) may swallow the KeyboardInterrupt; the next checkpoint raises it again."""
+
+    def handler(signum: int, _frame: object) -> None:
+        cancelled.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def _after(result: DrillResult, state_dir: Path, received: list[str]) -> None:
     """Tell the operator what finishes the job, when something is left."""
     command = next_command(result.drill_id, result.status, state_dir)
@@ -629,17 +647,23 @@ def sandbox(
     except DrillError as exc:
         raise _fail(exc) from exc
     progress = RichProgress(err)
-    box = Sandbox(
-        stack,
-        root=root,
-        use_recording=recording,
-        policies=policies,
-        progress=lambda message: err.print(f"[dim]sandbox: {message}[/]", soft_wrap=True),
-    )
+    cancelled: list[str] = []
+
+    def say(message: str) -> None:
+        if cancelled:  # a checkpoint between preparation steps
+            raise KeyboardInterrupt
+        err.print(f"[dim]sandbox: {message}[/]", soft_wrap=True)
+
+    box = Sandbox(stack, root=root, use_recording=recording, policies=policies, progress=say)
     started = False
     try:
-        with err.status("preparing the sandbox (offline plan, emulator)..."):
+        with (
+            err.status("preparing the sandbox (offline plan, emulator)..."),
+            _cancel_on_signals(cancelled),
+        ):
             box.start()
+            if cancelled:
+                raise KeyboardInterrupt
         for note in box.notes:
             err.print(f"[dim]sandbox: {note}[/]", soft_wrap=True)
         sandbox_state = state_dir / SANDBOX_STATE

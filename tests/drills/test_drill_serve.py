@@ -181,7 +181,7 @@ def test_two_drills_on_one_stack_from_two_checkouts_exactly_one_runs(
         )
     finally:
         service.control.faults("release", operation="switchover_global_cluster")
-        out, err = first.communicate(timeout=WAIT)
+        _out, err = first.communicate(timeout=WAIT)
 
     assert second.returncode == 1, second.stderr
     message = " ".join(second.stderr.split())
