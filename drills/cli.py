@@ -427,14 +427,43 @@ def resume(
 
 @app.command()
 def rollback(
-    drill_id: Annotated[str, typer.Argument(help="The drill id (see `list`).")],
+    drill_id: Annotated[
+        str | None, typer.Argument(help="The drill id (see `list`).", show_default=False)
+    ] = None,
     state_dir: StateOpt = DEFAULT_STATE,
     report: ReportOpt = None,
     endpoint_url: EndpointOpt = None,
+    unfinished: Annotated[
+        bool,
+        typer.Option(
+            "--unfinished",
+            help="Every drill of --state-dir that is not over (CI's cancellation step).",
+        ),
+    ] = False,
 ) -> None:
     """Undo a drill that was interrupted: writers, stack config and canaries back to the start."""
-    result = _continue(drill_id, state_dir, report, rollback_drill, endpoint_url)
-    raise typer.Exit(0 if result.status == "rolled-back" else 1)
+    if (drill_id is None) == (not unfinished):
+        raise _fail(UsageProblemError("rollback needs a drill id or --unfinished (not both)"))
+    if drill_id is not None:
+        result = _continue(drill_id, state_dir, report, rollback_drill, endpoint_url)
+        raise typer.Exit(0 if result.status == "rolled-back" else 1)
+    pending = [
+        d
+        for d in list_drills(state_dir)
+        if effective_status(Journal.load(state_dir, d)) in UNFINISHED
+    ]
+    if not pending:
+        typer.echo(f"no unfinished drill in {state_dir}: nothing to roll back")
+        raise typer.Exit(0)
+    statuses = [
+        _continue(d, state_dir, report, rollback_drill, endpoint_url).status for d in pending
+    ]
+    raise typer.Exit(0 if all(s == "rolled-back" for s in statuses) else 1)
+
+
+UNFINISHED = {"running", "paused", "interrupted", "rolling-back", "rollback-failed"}
+"""Statuses ``rollback --unfinished`` rolls back (``list`` shows a dead running drill as
+interrupted)."""
 
 
 def _continue(
