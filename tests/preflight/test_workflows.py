@@ -412,7 +412,9 @@ def test_a_cancelled_or_failed_drill_is_rolled_back_from_its_uploaded_journal(
     assert state + "/" in after["with"]["path"].split()
 
     timeouts = [s.get("timeout-minutes") for s in job["steps"]]
-    assert all(isinstance(t, int) and t > 0 for t in timeouts), list(zip(names, timeouts, strict=True))
+    assert all(isinstance(t, int) and t > 0 for t in timeouts), list(
+        zip(names, timeouts, strict=True)
+    )
     assert job["timeout-minutes"] == sum(timeouts) <= 360
     assert rollback["timeout-minutes"] >= 30
 
