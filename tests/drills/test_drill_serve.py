@@ -213,3 +213,51 @@ def test_sigterm_stops_a_second_service_cleanly(tmp_path: Path) -> None:
     assert "SIGTERM: stopping" in stderr and "Traceback" not in stderr
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def _read_until(stream: Any, text: str) -> str:
+    """stderr lines until one containing ``text`` (fails at EOF: the process ended first)."""
+    seen = ""
+    while text not in " ".join(seen.split()):
+        line = stream.readline()
+        assert line, f"never said {text!r}: {seen}"
+        seen += line
+    return seen
+
+
+def test_github_cancellation_sigint_sigterm_kill_leaves_a_journal_rollback_completes(
+    service: Service, tmp_path: Path
+) -> None:
+    """What GitHub does to a cancelled step (SIGINT, SIGTERM 7.5 s later, then a kill), while
+    the drill's switchover is in flight: SIGINT starts the rollback after the call in flight,
+    SIGTERM is reported and changes nothing, the kill leaves the journal; `rollback
+    --unfinished` (the workflow's last step) completes it and frees the stack."""
+    home = service.writer_region()
+    service.control.faults("hold", operation="switchover_global_cluster")
+    drill = service.start(
+        "run", "--stack", "dev", "--scenario", "planned-switchover", state=tmp_path / "a"
+    )
+    assert drill.stderr is not None
+    try:
+        service.wait_parked("switchover_global_cluster")
+        drill.send_signal(signal.SIGINT)
+        _read_until(drill.stderr, "SIGINT: finishing the AWS call in progress, then rolling back")
+        drill.send_signal(signal.SIGTERM)
+        _read_until(drill.stderr, "SIGTERM: the rollback is running; let it finish")
+        assert drill.poll() is None  # the undo waits for the held switchover: still running
+        drill.kill()
+        drill.wait(timeout=WAIT)
+    finally:
+        service.control.faults("release", operation="switchover_global_cluster")
+        if drill.poll() is None:
+            drill.kill()
+    left = _only_journal(tmp_path / "a")
+    assert left["status"] in {"running", "rolling-back"}
+    assert service.lease_item()["holder"]["S"] == left["drill_id"]  # kept: not over
+
+    done = service.run("rollback", "--unfinished", state=tmp_path / "a")
+
+    assert done.returncode == 0, done.stderr
+    assert _only_journal(tmp_path / "a")["status"] == "rolled-back"
+    assert service.writer_region() == home
+    assert service.lease_item() is None
