@@ -163,9 +163,6 @@ class DrillLease:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        return self.clients.call("dynamodb", self.ref.region, operation, **kwargs)
-
     def acquire(self) -> None:
         """Take the lease or raise :class:`LeaseHeldError` naming the holder."""
         now = self.clock()
@@ -179,7 +176,9 @@ class DrillLease:
             "expires_at": {"N": repr(now + self.seconds)},
         }
         try:
-            self._call(
+            self.clients.call(
+                "dynamodb",
+                self.ref.region,
                 "put_item",
                 TableName=self.ref.table,
                 Item=item,
@@ -201,7 +200,9 @@ class DrillLease:
         """One heartbeat; False (and :attr:`lost` set) when the lease is no longer ours."""
         now = self.clock()
         try:
-            self._call(
+            self.clients.call(
+                "dynamodb",
+                self.ref.region,
                 "update_item",
                 TableName=self.ref.table,
                 Key={LEASE_HASH_KEY: {"S": self.stack}},
@@ -269,7 +270,9 @@ class DrillLease:
         """Stop the heartbeat and delete the item if it is still ours (True when deleted)."""
         self.stop()
         try:
-            self._call(
+            self.clients.call(
+                "dynamodb",
+                self.ref.region,
                 "delete_item",
                 TableName=self.ref.table,
                 Key={LEASE_HASH_KEY: {"S": self.stack}},
