@@ -90,6 +90,7 @@ CONFIG_KEYS = (
             "drillsRtoSeconds",
             "drillsRpoSeconds",
             "drillsMaxReplicationLagSeconds",
+            "drillsRoleEnabled",
         }
     )
 )

@@ -158,6 +158,8 @@ class DrillSettings:
     rto_seconds: int = 300
     rpo_seconds: int = 5
     max_replication_lag_seconds: float = 5.0
+    role_enabled: bool = False
+    """Create the least-privilege drill role (components/drill_access.py)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -132,4 +132,5 @@ def drills(raw: Mapping[str, Any]) -> DrillSettings:
         max_replication_lag_seconds=s.number(
             "maxReplicationLagSeconds", d.max_replication_lag_seconds, 0.1, 3600
         ),
+        role_enabled=s.boolean("roleEnabled", d.role_enabled),
     )

@@ -11,6 +11,7 @@ while that call is."""
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 
@@ -66,11 +67,17 @@ def drill_calls() -> set[tuple[str, str]]:
     return calls
 
 
-def iam_action(service: str, operation: str) -> str:
+@functools.cache
+def _api_names(service: str) -> dict[str, str]:
+    """boto3 method name -> API operation name, from botocore's model of ``service``."""
     client = boto3.session.Session().client(
         service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
-    api = client.meta.method_to_api_mapping[operation]
+    return dict(client.meta.method_to_api_mapping)
+
+
+def iam_action(service: str, operation: str) -> str:
+    api = _api_names(service)[operation]
     return f"{IAM_PREFIX[service]}:{api}"
 
 
