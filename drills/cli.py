@@ -40,6 +40,10 @@ from .scenarios import scenario as scenario_definition
 from .settings import DrillSettings
 from .stackfile import REPO_ROOT, load_stack_settings
 
+# The report's chart is a file, not a message for the operator: matplotlib's own notices (a
+# cache directory it could not use, building its font cache) stay out of the drill's output.
+logging.getLogger("matplotlib").setLevel(logging.ERROR)
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,

@@ -117,6 +117,10 @@ def _context(
     return ctx
 
 
+class StackNotReadyError(DrillError):
+    """The deployed stack lacks something every drill needs (named in the message)."""
+
+
 class IdentityError(DrillError):
     """The AWS credentials belong to another account than the stack's resources."""
 
@@ -209,11 +213,10 @@ def start_drill(
     clients = AwsClients(settings, env.session)
     check_identity(clients, target)
     if target.lease is None:
-        raise DrillConfigError(
-            f"output {LEASE_OUTPUT}",
-            None,
-            "the drill lease table the stack creates (drillLeaseEnabled; docs/drills.md, "
-            "One drill per stack): deploy the stack first",
+        raise StackNotReadyError(
+            f"the stack exports no {LEASE_OUTPUT} output (the drill lease table of "
+            "components/drill_access.py, which keeps drills to one per stack): deploy the "
+            "stack with this version of the program first"
         )
     options = ScenarioOptions(failback=failback, has_cache=bool(target.cache_global_id))
     steps = _steps_for(definition, options)

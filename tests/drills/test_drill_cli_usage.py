@@ -197,3 +197,25 @@ def test_ctrl_c_before_the_sandbox_drill_starts_says_nothing_changed(tmp_path: P
     assert "Traceback" not in rest and stdout == ""
     assert not list((tmp_path / "state").glob("**/journal.json"))
     assert not (tmp_path / "reports").exists()
+
+
+def test_matplotlib_notices_do_not_reach_the_drill_user(tmp_path: Path) -> None:
+    """An unusable MPLCONFIGDIR makes matplotlib warn on import (the control shows it does);
+    with the drills' CLI loaded, as for every drill, nothing reaches stderr."""
+    env = _env(tmp_path, MPLCONFIGDIR=str(tmp_path / "not-a-dir"))
+    (tmp_path / "not-a-dir").write_text("a file, not a directory")
+    script = "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot"
+    control = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert "Matplotlib created a temporary cache directory" in control.stderr
+
+    quiet = subprocess.run(
+        [sys.executable, "-c", "import drills.cli; " + script],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert quiet.stderr == ""
