@@ -33,7 +33,7 @@ def drills(tmp: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[s
         env=_env(tmp, **extra),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
         cwd=REPO_ROOT,
     )
@@ -158,6 +158,7 @@ def test_resume_of_a_sandbox_drill_says_why_not(tmp_path: Path) -> None:
     assert "ran in the sandbox" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.timeout(600)
 def test_ctrl_c_before_the_sandbox_drill_starts_says_nothing_changed(tmp_path: Path) -> None:
     """SIGINT while the sandbox records the program (seconds before any drill can start; the
     CLI honours it at the next preparation checkpoint even when the recorder swallows it)."""
@@ -189,7 +190,7 @@ def test_ctrl_c_before_the_sandbox_drill_starts_says_nothing_changed(tmp_path: P
         assert line and time.monotonic() < deadline, seen
         seen += line
     proc.send_signal(signal.SIGINT)
-    stdout, rest = proc.communicate(timeout=120)
+    stdout, rest = proc.communicate(timeout=300)
 
     assert proc.returncode == 130, seen + rest
     said = " ".join((seen + rest).split())

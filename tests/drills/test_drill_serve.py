@@ -30,9 +30,11 @@ from drills.stackfile import REPO_ROOT
 
 PRIMARY, SECONDARY = "us-east-1", "us-west-2"
 LEASE_TABLE = "securecart-dev-drill-lease"
-WAIT = 120.0
+WAIT = 300.0
 """Upper bound for a subprocess on a loaded machine (never a timing assumption: the tests wait
 for a state, and fail only when that state never comes)."""
+
+pytestmark = pytest.mark.timeout(900)  # several Python processes each; a loaded CI machine
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -89,9 +91,10 @@ class Service:
             assert time.monotonic() < deadline, f"{operation} never reached its gate"
             time.sleep(0.05)
 
-    def run(self, *args: str, state: Path) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, state: Path | None) -> subprocess.CompletedProcess[str]:
+        where = ("--state-dir", str(state)) if state is not None else ()
         return subprocess.run(
-            _drills(*args, "--endpoint-url", self.endpoint, "--state-dir", str(state)),
+            _drills(*args, "--endpoint-url", self.endpoint, *where),
             env=self.env,
             capture_output=True,
             text=True,
@@ -200,6 +203,10 @@ def test_two_drills_on_one_stack_from_two_checkouts_exactly_one_runs(
     assert _only_journal(tmp_path / "a")["status"] == "succeeded"
     assert service.writer_region() == SECONDARY  # moved once, by A
     assert service.lease_item() is None  # released at the end
+    nothing = service.run(
+        "break-lease", "--stack", "dev", "--drill", holder["drill_id"], state=None
+    )
+    assert nothing.returncode == 1 and "no drill holds stack dev" in nothing.stderr
 
 
 def test_sigterm_stops_a_second_service_cleanly(tmp_path: Path) -> None:
