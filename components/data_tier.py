@@ -13,6 +13,7 @@ from components.backup import CrossRegionBackup, CrossRegionBackupArgs
 from components.budget import CostBudget, CostBudgetArgs
 from components.cache import CacheGlobalDatastore, CacheGlobalDatastoreArgs
 from components.dns import FailoverDns, FailoverDnsArgs
+from components.drill_access import DrillAccess, DrillAccessArgs
 from components.dynamodb import GlobalTable, GlobalTableArgs
 from components.keys import MultiRegionKey, MultiRegionKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
@@ -207,6 +208,18 @@ class DataTier(pulumi.ComponentResource):
             ),
             child,
         )
+        drill_access = DrillAccess(
+            "drill-access",
+            DrillAccessArgs(
+                prefix=pre,
+                regions=regions,
+                key_arns=keys["dynamodb"].arns,
+                account_id=account_id,
+                role_enabled=s.drills.role_enabled,
+            ),
+            child,
+        )
+
         CrossRegionBackup(
             "backup",
             CrossRegionBackupArgs(
@@ -220,7 +233,11 @@ class DataTier(pulumi.ComponentResource):
                 resources={
                     region: [
                         aurora.cluster_arns[region],
-                        *(t.arns[region] for t in tables.values() if region == anchor),
+                        *(
+                            t.arns[region]
+                            for t in [*tables.values(), drill_access.table]
+                            if region == anchor
+                        ),
                     ]
                     for region in regions
                 },
@@ -308,5 +325,7 @@ class DataTier(pulumi.ComponentResource):
                 "rpoSeconds": s.drills.rpo_seconds,
                 "maxReplicationLagSeconds": s.drills.max_replication_lag_seconds,
             },
+            "drillLease": drill_access.lease,
+            **({"drillRoleArn": drill_access.role_arn} if drill_access.role_arn else {}),
         }
         self.register_outputs(self.outputs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -11,9 +12,16 @@ from pulumi.automation import PulumiCommand
 
 from .aws import AwsClients
 from .engine import DrillContext, DrillObserver, DrillRunner, Step
-from .errors import DrillConfigError, DrillLockedError, JournalError, RegionUnavailableError
+from .errors import (
+    DrillConfigError,
+    DrillError,
+    DrillLockedError,
+    JournalError,
+    RegionUnavailableError,
+)
 from .health import single_writer, stop_condition_alarms
 from .journal import DRILL_REFUSED, RESUMABLE, ROLLBACKABLE, Journal, new_drill_id
+from .lease import LEASE_OUTPUT, DrillLease, LeaseHeldError
 from .preconditions import CheckDef, planned
 from .reconcile import StackReconciler
 from .report import write_reports
@@ -22,7 +30,9 @@ from .scenarios import Scenario, ScenarioOptions, init_phases, scenario
 from .settings import DrillSettings
 from .stackfile import REPO_ROOT, Objectives, parse_objectives, project_name
 from .stores import AuroraGlobal
-from .target import StackTarget, target_from_outputs
+from .target import StackTarget, arn_accounts, target_from_outputs
+
+log = logging.getLogger("drills.drill")
 
 
 class ConfirmationRequiredError(DrillConfigError):
@@ -50,6 +60,8 @@ class DrillEnvironment:
     """The drill runs against the sandbox's in-process emulator (recorded in the journal)."""
     cache_connector: Any | None = None
     """Opens connections to cache endpoints (None: TLS, as in-transit encryption requires)."""
+    endpoint_url: str | None = None
+    """A ``drills serve`` endpoint instead of AWS (recorded in the journal)."""
 
     def reconciler(self, stack: str, settings: DrillSettings | None = None) -> StackReconciler:
         """The Automation API driver for ``stack``."""
@@ -83,18 +95,89 @@ def _context(
     env: DrillEnvironment,
     settings: DrillSettings,
     reconciler: StackReconciler,
+    clients: AwsClients | None = None,
+    lease: DrillLease | None = None,
 ) -> DrillContext:
     ctx = DrillContext(
         journal,
         target,
         settings,
-        AwsClients(settings, env.session),
+        clients or AwsClients(settings, env.session),
         reconciler,
         list(env.observers),
     )
-    ctx.stop_checker = stop_condition_alarms
+
+    def stop_checker(ctx: DrillContext) -> list[str]:
+        if lease is not None:
+            lease.check()  # a broken lease stops the drill like a stop condition
+        return stop_condition_alarms(ctx)
+
+    ctx.stop_checker = stop_checker
     ctx.cache_connector = env.cache_connector
     return ctx
+
+
+class StackNotReadyError(DrillError):
+    """The deployed stack lacks something every drill needs (named in the message)."""
+
+
+class IdentityError(DrillError):
+    """The AWS credentials belong to another account than the stack's resources."""
+
+
+def check_identity(clients: AwsClients, target: StackTarget) -> str:
+    """STS ``GetCallerIdentity`` against the account in the ARNs of the stack outputs: a drill
+    with the wrong profile refuses before it reads or writes anything else (returns the
+    account). GetCallerIdentity needs no permission (STS API Reference, GetCallerIdentity)."""
+    accounts = arn_accounts(target)
+    if not accounts:
+        raise DrillConfigError(
+            "output auroraClusters", None, "cluster ARNs naming the stack's account"
+        )
+    answer = clients.call("sts", target.primary_region, "get_caller_identity")
+    caller = str(answer.get("Account", ""))
+    wrong = {arn: account for arn, account in accounts.items() if account != caller}
+    if wrong:
+        arn, account = next(iter(sorted(wrong.items())))
+        raise IdentityError(
+            f"the AWS credentials are for account {caller} ({answer.get('Arn', '?')}), but the "
+            f"stack's resources are in account {account} ({arn}): refusing to drill with "
+            "another account's credentials (check AWS_PROFILE / the role you assumed)"
+        )
+    return caller
+
+
+def _take_lease(
+    clients: AwsClients, target: StackTarget, journal: Journal, settings: DrillSettings
+) -> DrillLease | None:
+    """Acquire the stack's lease (refusal: the journal says why) and start its heartbeat."""
+    if target.lease is None:
+        return None
+    lease = DrillLease(
+        clients, target.lease, str(journal.data["stack"]), journal.drill_id, settings.lease_seconds
+    )
+    try:
+        lease.acquire()
+    except LeaseHeldError as exc:
+        journal.set_status(DRILL_REFUSED, str(exc))
+        raise
+    journal.data["lease"] = {**target.lease.to_json(), "holder": journal.drill_id}
+    lease.start_heartbeat()
+    return lease
+
+
+def _let_go(lease: DrillLease | None, journal: Journal) -> None:
+    """Release the lease when the drill is over; keep it (heartbeat stopped) when it paused,
+    crashed or was interrupted, so only its resume or rollback can take the stack again."""
+    if lease is None:
+        return
+    if journal.status in RESUMABLE | ROLLBACKABLE:
+        lease.stop()
+        return
+    try:
+        lease.release()
+    except Exception as exc:  # never hide the drill's own outcome behind the release
+        log.warning("could not release the lease of %s: %s", journal.drill_id, exc)
 
 
 def _finish(journal: Journal, ctx: DrillContext, env: DrillEnvironment) -> DrillResult:
@@ -127,6 +210,14 @@ def start_drill(
     target = replace(target, objectives=objectives)
     if (stack == "prod" or target.environment in {"prod", "production"}) and not confirm_production:
         raise ConfirmationRequiredError(stack)
+    clients = AwsClients(settings, env.session)
+    check_identity(clients, target)
+    if target.lease is None:
+        raise StackNotReadyError(
+            f"the stack exports no {LEASE_OUTPUT} output (the drill lease table of "
+            "components/drill_access.py, which keeps drills to one per stack): deploy the "
+            "stack with this version of the program first"
+        )
     options = ScenarioOptions(failback=failback, has_cache=bool(target.cache_global_id))
     steps = _steps_for(definition, options)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -141,13 +232,20 @@ def start_drill(
     )
     journal.data["target"] = target.to_json()
     journal.data["sandbox"] = env.sandbox
+    journal.data["endpoint_url"] = env.endpoint_url
     with ExitStack() as held:
         try:
             held.enter_context(journal.locked(settings.state_dir))
         except DrillLockedError as exc:
             journal.set_status(DRILL_REFUSED, str(exc))
             raise
-        ctx = _context(journal, target, env, settings, reconciler)
+        try:
+            lease = _take_lease(clients, target, journal, settings)
+        except RegionUnavailableError as exc:  # fail closed: no lease, no drill
+            journal.set_status(DRILL_REFUSED, f"cannot take the stack's lease: {exc}")
+            return _finish(journal, _context(journal, target, env, settings, reconciler), env)
+        held.callback(_let_go, lease, journal)
+        ctx = _context(journal, target, env, settings, reconciler, clients, lease)
         try:
             writer = AuroraGlobal().describe(ctx).primary
         except RegionUnavailableError:
@@ -191,9 +289,20 @@ def resume_drill(drill_id: str, env: DrillEnvironment) -> DrillResult:
         raise JournalError(
             f"drill {drill_id} is {journal.status}; only running or paused drills resume"
         )
-    with journal.locked(settings.state_dir):
+    with ExitStack() as held:
+        held.enter_context(journal.locked(settings.state_dir))
+        clients = AwsClients(settings, env.session)
+        check_identity(clients, target)
+        lease = _take_lease(clients, target, journal, settings)
+        held.callback(_let_go, lease, journal)
         ctx = _context(
-            journal, target, env, settings, env.reconciler(str(journal.data["stack"]), settings)
+            journal,
+            target,
+            env,
+            settings,
+            env.reconciler(str(journal.data["stack"]), settings),
+            clients,
+            lease,
         )
         runner = DrillRunner(ctx, steps, single_writer)
         ctx.event("resume", f"resuming drill {drill_id}")
@@ -207,9 +316,20 @@ def rollback_drill(drill_id: str, env: DrillEnvironment) -> DrillResult:
     journal, _definition, steps, target, settings = _reopen(drill_id, env)
     if journal.status not in ROLLBACKABLE:
         raise JournalError(f"drill {drill_id} is {journal.status}; nothing to roll back")
-    with journal.locked(settings.state_dir):
+    with ExitStack() as held:
+        held.enter_context(journal.locked(settings.state_dir))
+        clients = AwsClients(settings, env.session)
+        check_identity(clients, target)
+        lease = _take_lease(clients, target, journal, settings)
+        held.callback(_let_go, lease, journal)
         ctx = _context(
-            journal, target, env, settings, env.reconciler(str(journal.data["stack"]), settings)
+            journal,
+            target,
+            env,
+            settings,
+            env.reconciler(str(journal.data["stack"]), settings),
+            clients,
+            lease,
         )
         DrillRunner(ctx, steps, single_writer).rollback("requested by the operator")
     return _finish(journal, ctx, env)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import boto3
 import yaml
 
 from preflight.changes import diff_plans
@@ -29,6 +30,7 @@ from preflight.changes import diff_plans
 from .drill import DrillEnvironment, start_drill
 from .emulator import Emulator, EmulatorTimings, SeededStack, seed_topology
 from .engine import NullObserver, Step
+from .lease import LEASE_OUTPUT, LeaseRef, lease_region, seed_lease_table
 from .result import DrillResult
 from .settings import DrillSettings, StepTimeouts
 from .stackfile import REPO_ROOT, StackSettings, load_stack_settings, project_name
@@ -147,6 +149,7 @@ class Sandbox:
         self.backend: StandInBackend | None = None
         self.planner = RecordingPlanner(self.project)
         self.notes: list[str] = []
+        self.lease: LeaseRef | None = None
 
     # -- setup -------------------------------------------------------------------------------
 
@@ -194,7 +197,8 @@ class Sandbox:
             else:
                 recording = record_stack(self.stack, overrides, self.root)
             self.planner.recordings[(primary, secondary)] = recording
-        topology = from_recording(self.planner.recordings[pairs[0]], settings)
+        recorded = self.planner.recordings[pairs[0]]
+        topology = without_lease_table(from_recording(recorded, settings), recorded)
         self.notes.append(
             f"planned resources: the offline recording of the program ({len(self.planner.recordings[pairs[0]].resources)} resources)"
         )
@@ -206,6 +210,17 @@ class Sandbox:
         self._say("seeding the emulator")
         self.seeded = seed_topology(self.emulator, self.topology)
         seeded = self.seeded
+        self.lease = seed_lease_table(
+            seeded.outputs,
+            lambda region: boto3.client(
+                "dynamodb",
+                region_name=region,
+                endpoint_url=self.emulator.endpoint_url,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            ),
+            *self._lease_location(),
+        )
         config = stack_file_config(self.stack, self.root) or {
             f"{self.project}:primaryRegion": self.topology.primary_region,
             f"{self.project}:secondaryRegion": self.topology.secondary_region,
@@ -229,6 +244,19 @@ class Sandbox:
             (self.topology.primary_region, self.topology.secondary_region)
         )
         standin.resource_count = len(recording.resources) if recording is not None else 0
+
+    def _lease_location(self) -> tuple[str, str]:
+        """(table, region) of the lease: as the recorded program exports it, else the
+        component's naming for the stack's environment."""
+        assert self.topology is not None
+        recording = self.planner.recordings.get(self.topology.regions)
+        exported = (getattr(recording, "outputs", {}) or {}).get(LEASE_OUTPUT)
+        if isinstance(exported, Mapping) and exported.get("tableName") and exported.get("region"):
+            return str(exported["tableName"]), str(exported["region"])
+        return (
+            f"securecart-{self.topology.environment}-drill-lease",
+            lease_region(self.topology.regions),
+        )
 
     def reseed(self) -> None:
         """Forget every resource and seed the stack again (between benchmark runs)."""
@@ -267,6 +295,16 @@ class Sandbox:
             return start_drill(
                 self.stack, scenario, env, failback=failback, confirm_production=True
             )
+
+
+def without_lease_table(topology: Topology, recording: Any) -> Topology:
+    """The topology without the drill lease table: it is a regional table of the drills, not
+    one of the stack's global tables (seeded apart, by :func:`seed_lease_table`)."""
+    exported = (getattr(recording, "outputs", {}) or {}).get(LEASE_OUTPUT)
+    name = exported.get("tableName") if isinstance(exported, Mapping) else None
+    if not name:
+        return topology
+    return dataclasses.replace(topology, tables=tuple(t for t in topology.tables if t.name != name))
 
 
 def refresh_drift(recording: Any, seeded: SeededStack) -> dict[str, dict[str, Any]]:

@@ -66,12 +66,17 @@ class DrillSettings:
     """Aurora database for canaries (default: the ``auroraDatabaseName`` output or postgres)."""
     ignored_alarms: tuple[str, ...] = ()
     """Alarms that are not stop conditions (expected to fire during this drill)."""
+    lease_seconds: float = 300.0
+    """How long the stack's lease (drills/lease.py) lasts without a heartbeat; the drill renews
+    it every third of that."""
 
     def __post_init__(self) -> None:
         if self.poll_interval <= 0:
             raise ValueError("poll_interval must be > 0")
         if self.canary_count < 1:
             raise ValueError("canary_count must be >= 1")
+        if self.lease_seconds <= 0:
+            raise ValueError("lease_seconds must be > 0")
 
     def with_(self, **changes: Any) -> DrillSettings:
         """A copy with some fields changed."""
@@ -108,4 +113,5 @@ class DrillSettings:
             busy_retries=2,
             timeouts=StepTimeouts().scaled(max(scale, 0.002)),
             state_dir=state_dir,
+            lease_seconds=max(3.0, 300.0 * scale),
         )

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import DrillConfigError
+from .lease import LeaseRef, lease_ref
 from .stackfile import Objectives, parse_objectives
 
 
@@ -77,6 +78,8 @@ class StackTarget:
     """The cache AUTH token's secret (``cacheAuthSecretArn``)."""
     active_region_parameter: str = ""
     """SSM parameter (one copy per region) naming the region applications write DynamoDB in."""
+    lease: LeaseRef | None = None
+    """The stack's drill lease table (output ``drillLease``; drills/lease.py)."""
     raw: dict[str, Any] = field(default_factory=dict)
 
     def require_dns(self) -> DnsRef:
@@ -133,6 +136,7 @@ class StackTarget:
         values["cache"] = {k: CacheRef(**v) for k, v in values["cache"].items()}
         values["dns"] = DnsRef(**values["dns"]) if values.get("dns") else None
         values["dns_missing"] = tuple(values.get("dns_missing", ()))
+        values["lease"] = LeaseRef(**values["lease"]) if values.get("lease") else None
         objectives = values.get("objectives")
         values["objectives"] = parse_objectives(objectives) if objectives else None
         return cls(**values)
@@ -217,8 +221,25 @@ def target_from_outputs(outputs: Mapping[str, Any], database: str | None = None)
             outputs.get("dynamodbActiveRegionParameter")
             or f"/securecart/{environment or 'dev'}/dynamodb/active-region"
         ),
+        lease=lease_ref(outputs),
         raw=dict(outputs),
     )
+
+
+def arn_accounts(target: StackTarget) -> dict[str, str]:
+    """ARN -> account id, for every ARN the stack outputs name (clusters, secret, tables)."""
+    arns = [
+        *(c.arn for c in target.aurora.values()),
+        target.secret_arn,
+        *(t.arn for t in target.tables.values()),
+        target.cache_auth_secret_arn,
+    ]
+    found: dict[str, str] = {}
+    for arn in arns:
+        parts = arn.split(":")
+        if len(parts) > 5 and parts[0] == "arn" and parts[4]:
+            found[arn] = parts[4]
+    return found
 
 
 def _ttl(value: Any) -> int:

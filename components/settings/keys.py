@@ -98,6 +98,7 @@ CONFIG_KEYS = (
             "drillsRpoSeconds",
             "drillsMaxReplicationLagSeconds",
             "drillsMaxAgeDays",
+            "drillsRoleEnabled",
         }
     )
 )

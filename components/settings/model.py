@@ -181,6 +181,8 @@ class DrillSettings:
     max_age_days: int = 90
     """How old the latest drill report may be before the compliance report counts DR testing
     as lapsed (preflight --compliance, PCI DSS 12.10.2)."""
+    role_enabled: bool = False
+    """Create the least-privilege drill role (components/drill_access.py)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -134,4 +134,5 @@ def drills(raw: Mapping[str, Any]) -> DrillSettings:
             "maxReplicationLagSeconds", d.max_replication_lag_seconds, 0.1, 3600
         ),
         max_age_days=s.integer("maxAgeDays", d.max_age_days, 1, 366),
+        role_enabled=s.boolean("roleEnabled", d.role_enabled),
     )

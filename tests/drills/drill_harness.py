@@ -17,6 +17,7 @@ from drills.emulator import STATE, Emulator, EmulatorTimings, SeededStack, seed_
 from drills.emulator.dynamodb import dump_items
 from drills.engine import DrillObserver, NullObserver, Step
 from drills.journal import Journal
+from drills.lease import lease_region, seed_lease_table
 from drills.result import DrillResult
 from drills.settings import DrillSettings, StepTimeouts
 from drills.stackfile import REPO_ROOT, Objectives, StackSettings
@@ -409,6 +410,19 @@ def make_harness(emulator: Emulator, tmp: Path, planner: Any = None) -> DrillHar
     """Seed a fresh stack (unique names) and a stand-in backend for it."""
     suffix = uuid.uuid4().hex[:8]
     seeded = seed_topology(emulator, test_topology(suffix))
+    # the stack's drill lease table (drills/lease.py), as the program creates it
+    seed_lease_table(
+        seeded.outputs,
+        lambda region: boto3.client(
+            "dynamodb",
+            region_name=region,
+            endpoint_url=emulator.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ),
+        f"drill-lease-{suffix}",
+        lease_region((PRIMARY, SECONDARY)),
+    )
 
     def outputs_after_up(stack: StandInStack) -> dict[str, Any]:
         primary = str(stack.config[f"{PROJECT}:primaryRegion"])

@@ -89,6 +89,8 @@ def test_make_drill_records_the_program_runs_the_real_pack_and_fails_back(
             "--failback",
             "--report",
             str(tmp_path),
+            "--state-dir",
+            str(tmp_path / "state"),
         ],
     )
 
@@ -162,6 +164,8 @@ def test_a_preview_the_real_pack_blocks_stops_the_drill_before_up_and_rolls_it_b
             str(root),
             "--report",
             str(reports),
+            "--state-dir",
+            str(reports / "state"),
         ],
     )
 

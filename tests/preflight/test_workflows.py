@@ -374,7 +374,7 @@ def test_a_weekly_drill_runs_on_staging_and_uploads_its_report(tmp_path: Path) -
     parses(drills_run_command(), call[3:])
     assert call[call.index("--stack") + 1] == "staging"
     report = call[call.index("--report") + 1]
-    upload = job["steps"][-1]
+    upload = step(job, "Upload the drill report and journal")
     assert upload["uses"].startswith("actions/upload-artifact@")
     assert "always()" in upload["if"]
     assert report in upload["with"]["path"].split()[0]
@@ -382,6 +382,41 @@ def test_a_weekly_drill_runs_on_staging_and_uploads_its_report(tmp_path: Path) -
     from drills.scenarios import SCENARIOS
 
     assert set(choices) <= set(SCENARIOS)
+
+
+def test_a_cancelled_or_failed_drill_is_rolled_back_from_its_uploaded_journal(
+    tmp_path: Path,
+) -> None:
+    """Issue 17, item 5: the drill runs as the step's process (GitHub's SIGINT/SIGTERM reach
+    it); the journal is uploaded whatever happens; the final steps, on cancellation or failure,
+    roll back every unfinished drill of that state directory and upload the journal again; the
+    job's timeout is the sum of its steps' timeouts, within GitHub-hosted runners' 360 minutes."""
+    (job,) = load("drill.yml")["jobs"].values()
+    names = [s.get("name") or s.get("uses") for s in job["steps"]]
+    drill = step(job, "python -m drills run")
+    assert drill["run"].startswith("exec ")
+    state = shlex.split(drill["run"])[shlex.split(drill["run"]).index("--state-dir") + 1]
+
+    rollback = step(job, "python -m drills rollback --unfinished")
+    assert names.index(rollback["name"]) > names.index("Upload the drill report and journal")
+    assert rollback["if"].startswith("(cancelled() || failure())")
+    result = run_step(rollback["run"], tmp_path, {})
+    (call,) = result.calls
+    assert call[:3] == ["-m", "drills", "rollback"]
+    from drills.cli import app
+
+    parses(typer.main.get_command(app).commands["rollback"], call[3:])
+    assert "--unfinished" in call and call[call.index("--state-dir") + 1] == state
+    after = job["steps"][-1]
+    assert after["uses"].startswith("actions/upload-artifact@") and "cancelled()" in after["if"]
+    assert state + "/" in after["with"]["path"].split()
+
+    timeouts = [s.get("timeout-minutes") for s in job["steps"]]
+    assert all(isinstance(t, int) and t > 0 for t in timeouts), list(
+        zip(names, timeouts, strict=True)
+    )
+    assert job["timeout-minutes"] == sum(timeouts) <= 360
+    assert rollback["timeout-minutes"] >= 30
 
 
 def test_the_policy_pack_is_published_on_its_version_tag() -> None:

@@ -164,7 +164,8 @@ def test_global_tables_replicate_with_cmk_pitr_and_streams(stack: str) -> None:
     pair = set(regions(rec))
     tables = rec.by_type("aws:dynamodb/table:Table")
     assert {t.inputs["name"] for t in tables} == {
-        f"securecart-{stack}-{n}" for n in ("carts", "sessions", "order-history")
+        f"securecart-{stack}-{n}"
+        for n in ("carts", "sessions", "order-history", "drill-lease")  # + the drills' lease
     }
     for table in tables:
         i = table.inputs
@@ -298,8 +299,9 @@ def test_backups_are_copied_to_the_other_region(stack: str) -> None:
     for selection in rec.by_type("aws:backup/selection:Selection"):
         resources = selection.inputs["resources"]
         assert any(f":rds:{selection.region}:" in arn for arn in resources)
+        # the three data tables and the drills' lease table (components/drill_access.py)
         tables = sum(":dynamodb:" in arn for arn in resources)
-        assert tables == (3 if selection.region == anchor else 0)
+        assert tables == (4 if selection.region == anchor else 0)
         assert all(f":dynamodb:{anchor}:" in arn for arn in resources if ":dynamodb:" in arn)
 
 
