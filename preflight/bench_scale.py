@@ -140,7 +140,12 @@ def resource_class(token):
 
 def kwargs_of(cls, inputs):
     """camelCase inputs as the class's keyword arguments (the Args class names them)."""
-    args_cls = getattr(sys.modules[cls.__module__], cls.__name__ + "Args", None)
+    # Where a nested block type has the name, the SDK calls the resource's own class
+    # <Name>InitArgs (ec2.VpcPeeringConnectionAccepterArgs is VpcPeeringConnection's block).
+    module = sys.modules[cls.__module__]
+    args_cls = getattr(module, cls.__name__ + "InitArgs", None) or getattr(
+        module, cls.__name__ + "Args", None
+    )
     names = {}
     if args_cls is not None:
         names = {v: k for k, v in _types.input_type_py_to_pulumi_names(args_cls).items()}

@@ -153,7 +153,7 @@ def network(raw: Mapping[str, Any], regions: tuple[str, str]) -> NetworkSettings
         app_cidrs=tuple(app_cidrs),
         existing=existing,
         app_vpc_ids=app_vpc_ids,
-        app_peering=_app_peering(s, app_vpc_ids, tuple(app_cidrs), cidrs, existing),
+        app_peering=_app_peering(s, app_vpc_ids, tuple(app_cidrs), existing),
     )
 
 
@@ -161,7 +161,6 @@ def _app_peering(
     s: Section,
     app_vpc_ids: Mapping[str, tuple[str, ...]],
     app_cidrs: tuple[str, ...],
-    data_cidrs: Mapping[str, str],
     existing: Mapping[str, ExistingNetwork],
 ) -> tuple[AppPeering, ...]:
     """``networkAppPeering``: VPC id -> {cidr, routeTableIds}, for VPCs of networkAppVpcIds.
@@ -198,14 +197,8 @@ def _app_peering(
                 f"a CIDR inside networkAppCidrs {list(app_cidrs)} (the security groups admit "
                 "only those)",
             )
-        for region, data in data_cidrs.items():
-            if network.overlaps(ipaddress.ip_network(data)):
-                raise ConfigError(
-                    peer.key("cidr"),
-                    cidr,
-                    f"a CIDR that does not overlap the data VPC of {region} ({data}): VPC "
-                    "peering refuses overlapping CIDRs",
-                )
+        # No overlap with a data VPC ("VPC peering limitations") needs no check of its own:
+        # the CIDR is inside networkAppCidrs, which may not overlap a data VPC (checked above).
         tables = peer.get("routeTableIds")
         if not isinstance(tables, list) or not tables or len(set(tables)) != len(tables):
             raise ConfigError(

@@ -48,11 +48,12 @@ def test_a_stack_that_does_not_own_it_gets_one_advisory_per_copying_region(stack
     ] * 2
     lines = advisories(rec.resources)
     # the global tables are backed up once, in their home (anchor) region, and copied from
-    # there: only that region's plan copies DynamoDB backups
+    # there: only that region's plan copies DynamoDB backups (the three data tables and the
+    # drills' lease table)
     anchor, other = sorted(STACK_REGIONS[stack])
     (line,) = lines
     assert line.startswith(f"AWS Backup in {anchor}:")
-    assert f"copies DynamoDB backups (3 table(s)) to {other}" in line
+    assert f"copies DynamoDB backups (4 table(s)) to {other}" in line
     assert "advanced DynamoDB backup" in line and "backupManageRegionSettings" in line
 
 

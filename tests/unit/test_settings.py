@@ -404,6 +404,8 @@ BAD_CASES: list[tuple[str, dict[str, Any], str, str]] = [
         f"does not overlap 10.100.0.0/17 of {APP_EAST}",
     ),
     (
+        # A peered CIDR lies inside networkAppCidrs, so one overlapping a data VPC (which VPC
+        # peering refuses) is caught at the application CIDR that holds it.
         "peered CIDR overlapping a data VPC",
         {
             "networkAppCidrs": ["10.0.0.0/8"],
@@ -411,8 +413,8 @@ BAD_CASES: list[tuple[str, dict[str, Any], str, str]] = [
                 APP_EAST: {"cidr": "10.16.0.0/20", "routeTableIds": ["rtb-0a1b2c3d"]}
             },
         },
-        f"networkAppPeering.{APP_EAST}.cidr",
-        "does not overlap the data VPC of us-east-1 (10.16.0.0/16)",
+        "networkAppCidrs[0]",
+        "outside the data VPC of us-east-1 (10.16.0.0/16)",
     ),
     (
         "route table id of 9 hex digits",
