@@ -233,6 +233,13 @@ def run(
     ignore_alarm: Annotated[
         list[str] | None, typer.Option("--ignore-alarm", help="Alarm that is not a stop condition.")
     ] = None,
+    allow_data_loss: Annotated[
+        bool,
+        typer.Option(
+            "--allow-data-loss",
+            help="unplanned-failover of a primary that still answers: accept a lossy failover.",
+        ),
+    ] = False,
 ) -> None:
     """Run a drill against a deployed stack (real AWS and the Pulumi CLI)."""
     try:
@@ -244,6 +251,7 @@ def run(
             pulumi_command=_real_pulumi(),
             observers=[RichProgress()],
             report_dir=report,
+            allow_data_loss=allow_data_loss,
         )
         with stop_on_signals() as received:
             result = start_drill(
@@ -261,9 +269,16 @@ def resume(
     drill_id: Annotated[str, typer.Argument(help="The drill id (see `list`).")],
     state_dir: StateOpt = DEFAULT_STATE,
     report: ReportOpt = None,
+    resend: Annotated[
+        bool,
+        typer.Option(
+            "--resend",
+            help="Send again a call journaled as sent that AWS shows neither done nor in flight.",
+        ),
+    ] = False,
 ) -> None:
     """Finish a drill that was interrupted (crash) or paused (waiting for a region)."""
-    result = _continue(drill_id, state_dir, report, resume_drill)
+    result = _continue(drill_id, state_dir, report, resume_drill, resend=resend)
     raise typer.Exit(_exit_code(result))
 
 
@@ -283,6 +298,8 @@ def _continue(
     state_dir: Path,
     report: Path | None,
     action: Callable[[str, DrillEnvironment], DrillResult],
+    *,
+    resend: bool = False,
 ) -> DrillResult:
     """Load a journaled drill and resume or roll it back against the real stack."""
     try:
@@ -299,6 +316,7 @@ def _continue(
             pulumi_command=_real_pulumi(),
             observers=[RichProgress()],
             report_dir=report,
+            resend=resend,
         )
         with stop_on_signals() as received:
             result = action(drill_id, env)

@@ -50,6 +50,11 @@ class DrillEnvironment:
     """The drill runs against the sandbox's in-process emulator (recorded in the journal)."""
     cache_connector: Any | None = None
     """Opens connections to cache endpoints (None: TLS, as in-transit encryption requires)."""
+    allow_data_loss: bool = False
+    """``run --allow-data-loss``: a lossy failover of a primary that still answers is accepted."""
+    resend: bool = False
+    """``resume --resend``: send again a call journaled as sent that AWS shows neither done nor
+    in flight (otherwise the drill pauses and says what to check)."""
 
     def reconciler(self, stack: str, settings: DrillSettings | None = None) -> StackReconciler:
         """The Automation API driver for ``stack``."""
@@ -94,6 +99,9 @@ def _context(
     )
     ctx.stop_checker = stop_condition_alarms
     ctx.cache_connector = env.cache_connector
+    ctx.resend = env.resend
+    if env.allow_data_loss:
+        journal.state["allow_data_loss"] = True
     return ctx
 
 

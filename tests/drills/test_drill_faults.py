@@ -99,7 +99,9 @@ def test_a_paused_drill_resumes_when_the_lost_region_returns(harness: DrillHarne
         timeouts=replace(harness.settings.timeouts, rebuild=0.3),
     )
 
-    paused = harness.run("unplanned-failover", observers=[lose], settings=settings)
+    paused = harness.run(
+        "unplanned-failover", observers=[lose], settings=settings, allow_data_loss=True
+    )
 
     assert paused.status == "paused", paused.reason
     assert paused.step("rebuild-old-primary").status == "running"
