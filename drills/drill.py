@@ -52,6 +52,9 @@ class DrillEnvironment:
     """Opens connections to cache endpoints (None: TLS, as in-transit encryption requires)."""
     allow_data_loss: bool = False
     """``run --allow-data-loss``: a lossy failover of a primary that still answers is accepted."""
+    expectation: Any | None = None
+    """What a region swap changes (``drills.reconcile.Expectation``); None: the program's
+    offline plans of both pairs (``preflight``)."""
     resend: bool = False
     """``resume --resend``: send again a call journaled as sent that AWS shows neither done nor
     in flight (otherwise the drill pauses and says what to check)."""
@@ -69,6 +72,7 @@ class DrillEnvironment:
             busy_retries=s.busy_retries,
             busy_backoff=s.poll_interval,
             env_vars=self.env_vars,
+            expectation=self.expectation,
         )
 
 

@@ -143,3 +143,16 @@ class DeferredError(DrillError):
         self.region = region
         self.what = what
         super().__init__(f"{what} deferred: {region} does not answer; resume once it does")
+
+
+class UnexpectedChangesError(ReconcileError):
+    """The preview touches resources beyond the changes the drill's region swap makes (code
+    merged since the last deploy, drift): the drill deploys only what it changed."""
+
+    def __init__(self, changes: list[tuple[str, str]]) -> None:
+        self.changes = changes
+        listed = "; ".join(f"{op} {urn}" for op, urn in changes)
+        super().__init__(
+            f"preview touches {len(changes)} resource(s) the drill did not change: {listed}. "
+            "Refusing `up`: deploy them separately (a normal `pulumi up`), then resume"
+        )

@@ -138,8 +138,15 @@ def _preview(ctx: DrillContext) -> None:
 
 
 def preview_and_up(ctx: DrillContext) -> None:
-    """Preview (refusing unsafe changes and mandatory policy failures), then up, in one go."""
-    _preview(ctx)
+    """Preview (refusing unsafe changes, mandatory policy failures and anything beyond the
+    region swap's own changes), then up, in one go."""
+    outputs = ctx.reconciler.outputs()
+    deployed = (str(outputs.get("primaryRegion", "")), str(outputs.get("secondaryRegion", "")))
+    wanted = ctx.reconciler.regions()
+    expected = ctx.reconciler.expected_changes(deployed, wanted)
+    ctx.state["expected_changes"] = sorted([list(e) for e in expected])
+    record = ctx.reconciler.preview(expected)
+    ctx.event("preview", f"{_changes(record.change_summary)}; {len(record.policy)} policy findings")
     record, outputs = ctx.reconciler.up()
     ctx.state["outputs"] = outputs
     ctx.event("up", _changes(record.change_summary))

@@ -212,6 +212,15 @@ class DrillHarness:
     observers: list[DrillObserver] = field(default_factory=list)
     session: Any = None
     """A boto3 Session for the drill (None: the shared one); tests count calls through it."""
+    expectation: Any = None
+    """What the drill expects a region swap to change (None: what the stand-in's planner
+    plans, i.e. the scripted plan is the program's; tests of unexpected changes set one)."""
+
+    def planned_changes(self, deployed: Any, wanted: Any) -> set[tuple[str, str]]:
+        from drills.reconcile import normalized_op
+
+        plan = self.backend.planner(self.pulumi_stack)
+        return {(normalized_op(s.op), s.urn) for s in plan.steps if s.op != "same"}
 
     @property
     def topology(self) -> Topology:
@@ -232,6 +241,7 @@ class DrillHarness:
             report_dir=self.report_dir,
             cache_connector=self.emulator.cache_plane.connect,
             session=self.session,
+            expectation=self.expectation or self.planned_changes,
         )
 
     def run(
