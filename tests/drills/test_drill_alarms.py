@@ -126,7 +126,8 @@ def test_an_alarm_the_drill_does_not_expect_still_stops_it(harness: DrillHarness
 
 
 def test_an_expected_alarm_of_another_region_is_not_expected(harness: DrillHarness) -> None:
-    """The lag alarm of the promoted region is not the demoted one's: it stops the drill. (Its
+    """The lag alarm of the promoted region is not the demoted one's: it stops the drill, even
+    though the failback phase will expect it once that phase starts (it has not). (Its
     dimensions name a source no cluster replicates from, so the emulator never evaluates it
     and the state the test sets stays.)"""
     promoted = _add_alarm(
@@ -140,7 +141,7 @@ def test_an_expected_alarm_of_another_region_is_not_expected(harness: DrillHarne
     settings = harness.settings.with_(stop_check_interval=0.0)
     fire = AtStep("aurora-switchover", lambda: harness.set_alarm_named(SECONDARY, promoted))
 
-    result = harness.run("planned-switchover", observers=[fire], settings=settings)
+    result = harness.run("planned-switchover", failback=True, observers=[fire], settings=settings)
 
     assert result.status == "rolled-back", result.reason
     assert promoted in result.reason

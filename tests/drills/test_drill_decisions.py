@@ -98,6 +98,7 @@ def test_move_and_resume_against_every_aws_state(
         (AURORA_W_TO_E, E, False),  # another move: the other way
         (AURORA_X_TO_W, E, False),  # same target, not from where the drill moved it
         (CACHE_MODIFYING, E, False),  # the datastore does not name its move: never proven
+        (StoreState((E,), "modifying", moving_to=W, in_flight=True), E, False),  # no source
         (SETTLED_W, E, False),  # done, with nothing to show whose move it was
         (SETTLED_E, E, False),
     ],
