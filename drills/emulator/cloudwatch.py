@@ -73,6 +73,11 @@ def publish_aurora_lag(now: float) -> None:
         for member in gc.members:
             if member.is_writer or STATE.faults.is_down(member.region):
                 continue
+            if member.db_cluster_arn in data.pending_rejoin:
+                # pending-resync: not replicating, so no lag to report until it has rejoined
+                # (rebuilt from the new writer); a "lag" since the failover published in that
+                # window would hold the drill's one-minute maximum above any limit
+                continue
             applied = data.store(member).applied_seq
             start = bisect.bisect_right(entries, applied, key=lambda e: e.seq)
             behind = max(lag, now - entries[start].ts) if start < len(entries) else lag
