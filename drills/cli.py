@@ -388,6 +388,13 @@ def run(
         list[str] | None, typer.Option("--ignore-alarm", help="Alarm that is not a stop condition.")
     ] = None,
     endpoint_url: EndpointOpt = None,
+    allow_data_loss: Annotated[
+        bool,
+        typer.Option(
+            "--allow-data-loss",
+            help="unplanned-failover of a primary that still answers: accept a lossy failover.",
+        ),
+    ] = False,
 ) -> None:
     """Run a drill against a deployed stack (real AWS and the Pulumi CLI, or `drills serve`)."""
     try:
@@ -403,6 +410,7 @@ def run(
             report_dir=report,
             cache_connector=link.cache_connector,
             endpoint_url=link.endpoint_url,
+            allow_data_loss=allow_data_loss,
         )
         with stop_on_signals() as received:
             result = start_drill(
@@ -423,9 +431,16 @@ def resume(
     state_dir: StateOpt = DEFAULT_STATE,
     report: ReportOpt = None,
     endpoint_url: EndpointOpt = None,
+    resend: Annotated[
+        bool,
+        typer.Option(
+            "--resend",
+            help="Send again a call journaled as sent that AWS shows neither done nor in flight.",
+        ),
+    ] = False,
 ) -> None:
     """Finish a drill that was interrupted (crash) or paused (waiting for a region)."""
-    result = _continue(drill_id, state_dir, report, resume_drill, endpoint_url)
+    result = _continue(drill_id, state_dir, report, resume_drill, endpoint_url, resend=resend)
     raise typer.Exit(_exit_code(result))
 
 
@@ -476,6 +491,8 @@ def _continue(
     report: Path | None,
     action: Callable[[str, DrillEnvironment], DrillResult],
     endpoint_url: str | None = None,
+    *,
+    resend: bool = False,
 ) -> DrillResult:
     """Load a journaled drill and resume or roll it back against the real stack."""
     try:
@@ -496,6 +513,7 @@ def _continue(
             report_dir=report,
             cache_connector=link.cache_connector,
             endpoint_url=link.endpoint_url,
+            resend=resend,
         )
         with stop_on_signals() as received:
             result = action(drill_id, env)

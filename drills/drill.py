@@ -62,6 +62,14 @@ class DrillEnvironment:
     """Opens connections to cache endpoints (None: TLS, as in-transit encryption requires)."""
     endpoint_url: str | None = None
     """A ``drills serve`` endpoint instead of AWS (recorded in the journal)."""
+    allow_data_loss: bool = False
+    """``run --allow-data-loss``: a lossy failover of a primary that still answers is accepted."""
+    expectation: Any | None = None
+    """What a region swap changes (``drills.reconcile.Expectation``); None: the program's
+    offline plans of both pairs (``preflight``)."""
+    resend: bool = False
+    """``resume --resend``: send again a call journaled as sent that AWS shows neither done nor
+    in flight (otherwise the drill pauses and says what to check)."""
 
     def reconciler(self, stack: str, settings: DrillSettings | None = None) -> StackReconciler:
         """The Automation API driver for ``stack``."""
@@ -76,6 +84,7 @@ class DrillEnvironment:
             busy_retries=s.busy_retries,
             busy_backoff=s.poll_interval,
             env_vars=self.env_vars,
+            expectation=self.expectation,
         )
 
 
@@ -114,6 +123,9 @@ def _context(
 
     ctx.stop_checker = stop_checker
     ctx.cache_connector = env.cache_connector
+    ctx.resend = env.resend
+    if env.allow_data_loss:
+        journal.state["allow_data_loss"] = True
     return ctx
 
 

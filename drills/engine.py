@@ -21,9 +21,11 @@ from typing import Any, Protocol, TypeVar
 from .aws import AwsClients
 from .canary import AuroraCanaries, CanaryLog, DynamoCanaries
 from .errors import (
+    DeferredError,
     DrillError,
     DrillInterruptedError,
     InvariantViolationError,
+    OperatorNeededError,
     PreconditionFailedError,
     RegionUnavailableError,
     StepFailedError,
@@ -79,6 +81,9 @@ class Step:
     pause_on_timeout: bool = False
     """A timeout pauses the drill for ``resume`` instead of rolling back."""
     phase: str = ""
+    recheck: Callable[[DrillContext], None] | None = None
+    """On resume, after this step is done: what of it still applies (the preconditions that
+    still hold meaning once the drill has moved something); raises to stop the resume."""
 
     def describe(self) -> dict[str, Any]:
         """The journal's plan entry."""
@@ -122,6 +127,9 @@ class DrillObserver(Protocol):
     def waiting(self, what: str) -> None:
         """A step starts waiting for something AWS has to do (once per wait)."""
 
+    def call_answered(self, key: str) -> None:
+        """AWS answered an irreversible call, before the journal records it as sent."""
+
     def drill_finished(self, journal: Journal) -> None:
         """The drill reached a final (or paused) status."""
 
@@ -145,6 +153,9 @@ class NullObserver:
         """Ignored."""
 
     def waiting(self, what: str) -> None:
+        """Ignored."""
+
+    def call_answered(self, key: str) -> None:
         """Ignored."""
 
     def drill_finished(self, journal: Journal) -> None:
@@ -182,6 +193,9 @@ class DrillContext:
         self.interrupted: str | None = None
         """Set (to the signal's name) by a SIGINT/SIGTERM handler; honoured between calls."""
         _LIVE.add(self)
+        self.resend = False
+        """The operator asked ``resume`` to send again a call journaled as sent whose effect
+        AWS shows neither done nor in flight (``--resend``)."""
         self.cache_connector: Any = None
         """Opens cache connections (TLS by default; the sandbox's data plane otherwise)."""
         reconciler.on_record = self._record_pulumi
@@ -205,6 +219,12 @@ class DrillContext:
     def mark_reachable(self, region: str) -> None:
         """Remove ``region`` from :attr:`unreachable` (it answers again)."""
         self.state["unreachable_regions"] = sorted(self.unreachable - {region})
+
+    @property
+    def allow_data_loss(self) -> bool:
+        """The operator accepted a lossy failover of a primary that still answers
+        (``--allow-data-loss``; journaled, so a resume keeps the answer)."""
+        return bool(self.state.get("allow_data_loss"))
 
     @property
     def drill_id(self) -> str:
@@ -245,19 +265,33 @@ class DrillContext:
         return f"{self.step_name}#{self.attempt}"
 
     @contextmanager
-    def irreversible(self, key: str, description: str) -> Iterator[None]:
+    def irreversible(self, key: str, description: str, **details: Any) -> Iterator[None]:
         """Journal an irreversible AWS call as *intended* before it is sent and as *sent* once
         AWS answered, so ``resume`` and ``rollback`` know which of the two a crash fell between
-        (they then read AWS to learn whether the call happened)."""
+        (they then read AWS to learn whether the call happened). ``description`` names the
+        call exactly as sent; ``details`` (the move's origin and target...) are journaled
+        with it."""
         calls: dict[str, Any] = self.state.setdefault("calls", {})
         record = calls.setdefault(key, {"call": description, "step": self.step_name})
-        record.update({"intent_at": time.time(), "sent_at": None})
+        record.update({"call": description, "intent_at": time.time(), "sent_at": None})
+        record.update(details)
         record["attempts"] = int(record.get("attempts", 0)) + 1
         self.journal.save()
         self.event("action", description, call=key)
         yield
+        for observer in self.observers:
+            observer.call_answered(key)
         record["sent_at"] = time.time()
         self.journal.save()
+
+    def resolve_call(self, key: str, how: str) -> None:
+        """A call journaled as intended only (a crash fell after its intent) whose effect AWS
+        shows: journal it as sent, with how that was learned (never sent twice)."""
+        record = (self.state.get("calls") or {}).get(key)
+        if record is not None and record.get("sent_at") is None:
+            record["sent_at"] = time.time()
+            record["resolved"] = how
+            self.checkpoint()
 
     def event(self, kind: str, message: str, **data: Any) -> None:
         """Record a timeline event and tell the observers."""
@@ -351,6 +385,7 @@ class DrillRunner:
         self.ctx = ctx
         self.steps = steps
         self.invariant = invariant
+        self._resuming = False
 
     @property
     def journal(self) -> Journal:
@@ -367,6 +402,11 @@ class DrillRunner:
         """Run every step not yet done; returns the drill's final status."""
         journal = self.journal
         self._notify("drill_started", journal)
+        if self._resuming:
+            self._resuming = False
+            paused = self._recheck()
+            if paused is not None:
+                return paused
         if journal.status != DRILL_RUNNING:
             journal.set_status(DRILL_RUNNING)
         for step in self.steps:
@@ -387,6 +427,13 @@ class DrillRunner:
                 self._notify("step_failed", step, record, exc)
                 self._notify("drill_finished", journal)
                 return DRILL_REFUSED
+            except OperatorNeededError as exc:
+                return self._pause(step, record, exc, "a person must decide")
+            except DeferredError as exc:
+                self.ctx.state.setdefault("deferred", []).append(
+                    {"step": step.name, "region": exc.region, "what": exc.what, "at": time.time()}
+                )
+                return self._pause(step, record, exc, "deferred until the region answers")
             except DrillInterruptedError as exc:
                 if step.pause_on_timeout:  # rolling back needs the region it is waiting for
                     return self._pause(step, record, exc, "interrupted; resume or roll back later")
@@ -453,8 +500,31 @@ class DrillRunner:
             )
 
     def check_before_resume(self) -> None:
-        """The invariant must hold before a crashed drill continues."""
+        """The invariant must hold before a crashed drill continues; the next :meth:`run`
+        first re-runs what still applies of the steps already done (:attr:`Step.recheck`)."""
         self._check_invariant(None)
+        self._resuming = True
+
+    def _recheck(self) -> str | None:
+        """Re-run the rechecks of the done steps; a failure pauses the drill, changing nothing
+        (the drill may be half-way: refusing or rolling back on its own is not safe)."""
+        for step in self.steps:
+            record = self.journal.step(step.name)
+            if step.recheck is None or record["status"] != STEP_DONE:
+                continue
+            self.ctx.step_name = f"recheck:{step.name}"
+            self.ctx.deadline = time.time() + float(
+                getattr(self.ctx.settings.timeouts, step.timeout)
+            )
+            try:
+                step.recheck(self.ctx)
+            except DrillError as exc:
+                problem = OperatorNeededError(f"resume refused: {exc}", "fix it, then resume again")
+                self.ctx.event("paused", str(problem))
+                self.journal.set_status(DRILL_PAUSED, str(problem))
+                self._notify("drill_finished", self.journal)
+                return DRILL_PAUSED
+        return None
 
     def _pause(self, step: Step, record: dict[str, Any], exc: DrillError, why: str) -> str:
         record["status"] = STEP_RUNNING

@@ -120,3 +120,39 @@ class DrillInterruptedError(DrillError):
     def __init__(self, signal_name: str) -> None:
         self.signal_name = signal_name
         super().__init__(f"interrupted by {signal_name}")
+
+
+class OperatorNeededError(DrillError):
+    """AWS is not in a state the drill may act on by itself: a call journaled as sent whose
+    effect AWS shows neither done nor in flight, another actor's move, a refused call AWS does
+    not show as the drill's own. The drill pauses (no rollback, no further call) and says
+    what to check; a person decides."""
+
+    def __init__(self, problem: str, check: str) -> None:
+        self.problem = problem
+        self.check = check
+        super().__init__(f"{problem}. Check: {check}")
+
+
+class DeferredError(DrillError):
+    """A step that needs a region that does not answer (a Pulumi refresh or up needs every
+    region of the stack, the anchor region above all): deferred, journaled, and finished by
+    ``resume`` once the region answers. The drill pauses; nothing is rolled back."""
+
+    def __init__(self, region: str, what: str) -> None:
+        self.region = region
+        self.what = what
+        super().__init__(f"{what} deferred: {region} does not answer; resume once it does")
+
+
+class UnexpectedChangesError(ReconcileError):
+    """The preview touches resources beyond the changes the drill's region swap makes (code
+    merged since the last deploy, drift): the drill deploys only what it changed."""
+
+    def __init__(self, changes: list[tuple[str, str]]) -> None:
+        self.changes = changes
+        listed = "; ".join(f"{op} {urn}" for op, urn in changes)
+        super().__init__(
+            f"preview touches {len(changes)} resource(s) the drill did not change: {listed}. "
+            "Refusing `up`: deploy them separately (a normal `pulumi up`), then resume"
+        )

@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from .canary import Canary, CanaryWriter
 from .engine import DrillContext, Step
-from .errors import RegionUnavailableError
+from .errors import DeferredError, RegionUnavailableError
 from .health import (
     describe_cluster,
     describe_global_cluster,
     member,
     reachable,
     synchronized,
-    wait_for_region,
 )
 from .metrics import RPO_LAG, aurora_lag
 from .probes import probe_for, tls_connector
@@ -64,6 +63,7 @@ def _tables(ctx: DrillContext, phase: Phase) -> list[str]:
 
 def _canaries(phase: Phase) -> Callable[[DrillContext], None]:
     def run(ctx: DrillContext) -> None:
+        ctx.phase(phase.name)["started"] = True  # its expected alarms are expected from now
         write_canaries(
             ctx, phase.name, aurora="aurora" in phase.measure, tables=_tables(ctx, phase)
         )
@@ -83,8 +83,9 @@ def _declare_loss(phase: Phase) -> Callable[[DrillContext], None]:
         if not up:
             ctx.mark_unreachable(src)
         contact = [c.acked_at for c in ctx.log.attempts(phase.name) if c.ok and c.region == src]
-        ph.setdefault("fault_at", max(contact) if contact and not up else asked)
-        ph.setdefault("fault", "primary region lost")
+        ph.setdefault("fault_at", loss_fault_time(contact, answered=up, asked=asked))
+        ph.setdefault("fault", "primary region lost" if not up else "primary still answered")
+        ph.setdefault("primary_answered", up)
         ctx.event(
             "loss",
             f"primary region {src} declared lost ({'still answering' if up else 'not answering'})",
@@ -92,6 +93,16 @@ def _declare_loss(phase: Phase) -> Callable[[DrillContext], None]:
         )
 
     return run
+
+
+def loss_fault_time(contacts: list[float], *, answered: bool, asked: float) -> float:
+    """Where RTO starts when the primary region is declared lost: the last moment the drill
+    knew it answered (its last acknowledged write there), an upper bound on the outage start.
+    A region that still answers (a lossy failover of a live primary) has no outage: RTO
+    starts when the drill asked, as for a planned move's first action."""
+    if answered or not contacts:
+        return asked
+    return max(contacts)
 
 
 def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
@@ -103,7 +114,8 @@ def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
         s = store(store_name)
         ph = ctx.phase(phase.name)
         m = ctx.measurement(phase.name, store_name)
-        m.update({"action": s.call, "from": src, "to": dst})
+        # the call actually sent: only Aurora's move of a lost region is AllowDataLoss
+        m.update({"action": s.call_for(dst, lossy=phase.lossy), "from": src, "to": dst})
         if store_name == "aurora" and "rpo_lag_before" not in m:
             try:
                 sample = aurora_lag(ctx, dst, RPO_LAG)
@@ -160,10 +172,15 @@ def _arrived(ctx: DrillContext, s: Any, region: str) -> float | None:
 def _first_write(
     ctx: DrillContext, phase: str, store_name: str, region: str, since: float
 ) -> float | None:
-    for c in ctx.log.acknowledged(phase, store_name):
-        if c.region == region and c.written_at >= since:
-            return c.acked_at
-    return None
+    return first_write(ctx.log.acknowledged(phase, store_name), region, since)
+
+
+def first_write(acknowledged: list[Canary], region: str, since: float) -> float | None:
+    """Where RTO ends: the acknowledgement of the first write through the applications' name
+    that succeeded in ``region`` and was sent at or after ``since`` (the request: a write
+    acknowledged there before the move is the old primary's, not a takeover)."""
+    found = [c.acked_at for c in acknowledged if c.region == region and c.written_at >= since]
+    return min(found) if found else None
 
 
 def _undo(store_name: str) -> Callable[[DrillContext], None]:
@@ -198,10 +215,12 @@ def _rebuild(phase: Phase) -> Callable[[DrillContext], None]:
         src, dst = phase_regions(ctx, phase.name)
         m = ctx.measurement(phase.name, "rebuild")
         if not reachable(ctx, src):
-            ctx.event("waiting", f"waiting for {src} to answer again")
-            m["region_back_at"] = wait_for_region(ctx, src)
-        else:
-            m.setdefault("region_back_at", time.time())
+            # the rebuild and the reconcile after it need the lost region: defer them
+            # (journaled) rather than hold the drill; resume finishes them once it answers
+            ctx.mark_unreachable(src)
+            ctx.event("deferred", f"rebuild and reconcile deferred: {src} does not answer")
+            raise DeferredError(src, f"the rebuild of {src} and the stack's reconcile")
+        m.setdefault("region_back_at", time.time())
         ctx.mark_reachable(src)
 
         def rejoined() -> float | None:
@@ -278,8 +297,8 @@ def phase_steps(phase: Phase, first: bool, has_cache: bool) -> list[Step]:
         steps.append(
             Step(
                 f"{prefix}{step_name(store_name, phase.lossy)}",
-                f"{s.call}{' (AllowDataLoss)' if phase.lossy and store_name == 'aurora' else ''}"
-                f" to the other region; RTO through the {store_name} name",
+                f"{s.call_for('the other region', lossy=phase.lossy)};"
+                f" RTO through the {store_name} name",
                 _switch(phase, store_name),
                 TIMEOUT[store_name],
                 undo=_undo(store_name),

@@ -121,9 +121,10 @@ def _pitr_restore(ctx: DrillContext) -> None:
 
     ctx.wait_until("the restore point to become restorable", restorable)
     source = describe_cluster(ctx, src)
+    tags = [{"Key": DRILL_TAG, "Value": ctx.drill_id}]
+    key = f"pitr:restore-cluster:{cluster_id}"
     if _exists_cluster(ctx, src, cluster_id) is None:
         ma.setdefault("requested_at", time.time())
-        ctx.checkpoint()
         kwargs: dict[str, Any] = {
             "DBClusterIdentifier": cluster_id,
             "SourceDBClusterIdentifier": source_ref.identifier,
@@ -131,28 +132,30 @@ def _pitr_restore(ctx: DrillContext) -> None:
             "RestoreType": "full-copy",
             "DeletionProtection": False,
             "EnableIAMDatabaseAuthentication": True,
-            "Tags": [{"Key": "securecart:drill", "Value": ctx.drill_id}],
+            "Tags": tags,
         }
         if isinstance(source.get("DBSubnetGroup"), str):
             kwargs["DBSubnetGroupName"] = source["DBSubnetGroup"]
         groups = [g["VpcSecurityGroupId"] for g in source.get("VpcSecurityGroups", [])]
         if groups:
             kwargs["VpcSecurityGroupIds"] = groups
-        ctx.event(
-            "action",
-            f"restore Aurora {source_ref.identifier} to {restore_dt.isoformat()} as {cluster_id}",
-            store="aurora",
-        )
         with ctx.irreversible(
-            f"pitr:restore-cluster:{cluster_id}", "restore_db_cluster_to_point_in_time"
+            key,
+            f"restore_db_cluster_to_point_in_time {source_ref.identifier} -> {cluster_id} "
+            f"at {restore_dt.isoformat()}",
+            store="aurora",
         ):
             ctx.aws.call("rds", src, "restore_db_cluster_to_point_in_time", **kwargs)
+    else:
+        ctx.resolve_call(key, "AWS shows it done")
+    key = f"pitr:restore-table:{restored_table}"
     if _exists_table(ctx, src, restored_table) is None:
         md.setdefault("requested_at", time.time())
-        ctx.checkpoint()
-        ctx.event("action", f"restore DynamoDB {table} as {restored_table}", store="dynamodb")
         with ctx.irreversible(
-            f"pitr:restore-table:{restored_table}", "restore_table_to_point_in_time"
+            key,
+            f"restore_table_to_point_in_time {table} -> {restored_table} at "
+            f"{restore_dt.isoformat()}",
+            store="dynamodb",
         ):
             ctx.aws.call(
                 "dynamodb",
@@ -163,6 +166,8 @@ def _pitr_restore(ctx: DrillContext) -> None:
                 RestoreDateTime=restore_dt,
                 BillingModeOverride="PAY_PER_REQUEST",
             )
+    else:
+        ctx.resolve_call(key, "AWS shows it done")
     ma.setdefault("requested_at", time.time())
     md.setdefault("requested_at", time.time())
 
@@ -172,6 +177,7 @@ def _pitr_restore(ctx: DrillContext) -> None:
 
     restored = ctx.wait_until(f"{cluster_id} to be available", cluster_ready)
     instance_id = f"{cluster_id}-1"
+    key = f"pitr:create-instance:{instance_id}"
     if not restored.get("DBClusterMembers"):
         instances = ctx.aws.call(
             "rds",
@@ -180,32 +186,69 @@ def _pitr_restore(ctx: DrillContext) -> None:
             Filters=[{"Name": "db-cluster-id", "Values": [source_ref.identifier]}],
         ).get("DBInstances", [])
         instance_class = instances[0]["DBInstanceClass"] if instances else "db.r6g.large"
-        ctx.aws.call(
-            "rds",
-            src,
-            "create_db_instance",
-            DBInstanceIdentifier=instance_id,
-            DBClusterIdentifier=cluster_id,
-            Engine=source.get("Engine", "aurora-postgresql"),
-            DBInstanceClass=instance_class,
-        )
+        with ctx.irreversible(
+            key, f"create_db_instance {instance_id} in {cluster_id}", store="aurora"
+        ):
+            ctx.aws.call(
+                "rds",
+                src,
+                "create_db_instance",
+                DBInstanceIdentifier=instance_id,
+                DBClusterIdentifier=cluster_id,
+                Engine=source.get("Engine", "aurora-postgresql"),
+                DBInstanceClass=instance_class,
+                Tags=tags,
+            )
+    else:
+        ctx.resolve_call(key, "AWS shows it done")
 
     def instance_ready() -> bool | None:
         result = ctx.aws.call("rds", src, "describe_db_instances", DBInstanceIdentifier=instance_id)
         return True if result["DBInstances"][0].get("DBInstanceStatus") == "available" else None
 
     ctx.wait_until(f"{instance_id} to be available", instance_ready)
-    ctx.aws.call("rds", src, "enable_http_endpoint", ResourceArn=restored["DBClusterArn"])
+    key = f"pitr:enable-http-endpoint:{cluster_id}"
+    current = _exists_cluster(ctx, src, cluster_id) or restored
+    if not current.get("HttpEndpointEnabled"):
+        with ctx.irreversible(key, f"enable_http_endpoint {cluster_id}", store="aurora"):
+            ctx.aws.call("rds", src, "enable_http_endpoint", ResourceArn=restored["DBClusterArn"])
+    else:
+        ctx.resolve_call(key, "AWS shows it done")
     ph["restored_cluster_arn"] = restored["DBClusterArn"]
     ma["restored_at"] = time.time()
 
-    def table_ready() -> bool | None:
+    def table_ready() -> dict[str, Any] | None:
         found = _exists_table(ctx, src, restored_table)
-        return True if found and found.get("TableStatus") == "ACTIVE" else None
+        return found if found and found.get("TableStatus") == "ACTIVE" else None
 
-    ctx.wait_until(f"{restored_table} to be ACTIVE", table_ready)
+    ready = ctx.wait_until(f"{restored_table} to be ACTIVE", table_ready)
+    # RestoreTableToPointInTime takes no tags: tag the copy once it is ACTIVE (DynamoDB API
+    # Reference, TagResource: "ResourceNotFound ... its status might not be ACTIVE")
+    key = f"pitr:tag-table:{restored_table}"
+    if _tag_of_table(ctx, src, ready["TableArn"]) != ctx.drill_id:
+        with ctx.irreversible(
+            key, f"tag_resource {restored_table} {DRILL_TAG}={ctx.drill_id}", store="dynamodb"
+        ):
+            ctx.aws.call("dynamodb", src, "tag_resource", ResourceArn=ready["TableArn"], Tags=tags)
+    else:
+        ctx.resolve_call(key, "AWS shows it done")
     md["restored_at"] = time.time()
     ctx.event("restored", f"restored copies available: {cluster_id}, {restored_table}")
+
+
+DRILL_TAG = "securecart:drill"
+"""The tag every copy the drill restores carries (value: the drill's id). The removal deletes
+only what carries it with this drill's id: a name collision never deletes someone's cluster."""
+
+
+def _tag_of_cluster(ctx: DrillContext, region: str, arn: str) -> str | None:
+    tags = ctx.aws.call("rds", region, "list_tags_for_resource", ResourceName=arn)["TagList"]
+    return next((str(t["Value"]) for t in tags if t["Key"] == DRILL_TAG), None)
+
+
+def _tag_of_table(ctx: DrillContext, region: str, arn: str) -> str | None:
+    tags = ctx.aws.call("dynamodb", region, "list_tags_of_resource", ResourceArn=arn)["Tags"]
+    return next((str(t["Value"]) for t in tags if t["Key"] == DRILL_TAG), None)
 
 
 def _pitr_verify(ctx: DrillContext) -> None:
@@ -249,36 +292,55 @@ def _pitr_verify(ctx: DrillContext) -> None:
 
 
 def _pitr_remove(ctx: DrillContext) -> None:
+    """Delete the restored copies, each only if it carries this drill's tag (instances first:
+    RDS refuses to delete a cluster that still has them); every delete journaled."""
     ph = ctx.phase("pitr")
     src = ph["from"]
     cluster_id, restored_table = _pitr_names(ctx)
     cluster = _exists_cluster(ctx, src, cluster_id)
-    if cluster is not None:
+    if cluster is not None and cluster.get("Status") != "deleting":
+        _require_tag(ctx, "cluster", cluster_id, _tag_of_cluster(ctx, src, cluster["DBClusterArn"]))
         for m in cluster.get("DBClusterMembers", []):
+            instance = m["DBInstanceIdentifier"]
+            with ctx.irreversible(
+                f"pitr:delete-instance:{instance}", f"delete_db_instance {instance}"
+            ):
+                try:
+                    ctx.aws.call(
+                        "rds",
+                        src,
+                        "delete_db_instance",
+                        DBInstanceIdentifier=instance,
+                        SkipFinalSnapshot=True,
+                    )
+                except ClientError as exc:
+                    if error_code(exc) not in {"DBInstanceNotFound", "DBInstanceNotFoundFault"}:
+                        raise
+        with ctx.irreversible(
+            f"pitr:delete-cluster:{cluster_id}", f"delete_db_cluster {cluster_id}"
+        ):
             try:
                 ctx.aws.call(
                     "rds",
                     src,
-                    "delete_db_instance",
-                    DBInstanceIdentifier=m["DBInstanceIdentifier"],
+                    "delete_db_cluster",
+                    DBClusterIdentifier=cluster_id,
                     SkipFinalSnapshot=True,
                 )
             except ClientError as exc:
-                if error_code(exc) not in {"DBInstanceNotFound", "DBInstanceNotFoundFault"}:
+                if error_code(exc) not in {"DBClusterNotFoundFault", "DBClusterNotFound"}:
                     raise
-        try:
-            ctx.aws.call(
-                "rds",
-                src,
-                "delete_db_cluster",
-                DBClusterIdentifier=cluster_id,
-                SkipFinalSnapshot=True,
-            )
-        except ClientError as exc:
-            if error_code(exc) not in {"DBClusterNotFoundFault", "DBClusterNotFound"}:
-                raise
-    if _exists_table(ctx, src, restored_table) is not None:
-        ctx.aws.call("dynamodb", src, "delete_table", TableName=restored_table)
+    else:
+        ctx.resolve_call(f"pitr:delete-cluster:{cluster_id}", "AWS shows it gone")
+    found = _exists_table(ctx, src, restored_table)
+    if found is not None and found.get("TableStatus") != "DELETING":
+        _require_tag(ctx, "table", restored_table, _tag_of_table(ctx, src, found["TableArn"]))
+        with ctx.irreversible(
+            f"pitr:delete-table:{restored_table}", f"delete_table {restored_table}"
+        ):
+            ctx.aws.call("dynamodb", src, "delete_table", TableName=restored_table)
+    else:
+        ctx.resolve_call(f"pitr:delete-table:{restored_table}", "AWS shows it gone")
     ctx.wait_until(
         "the restored copies to be gone",
         lambda: (
@@ -290,6 +352,15 @@ def _pitr_remove(ctx: DrillContext) -> None:
     )
     ph["removed_at"] = time.time()
     ctx.event("removed", f"restored copies removed: {cluster_id}, {restored_table}")
+
+
+def _require_tag(ctx: DrillContext, kind: str, name: str, value: str | None) -> None:
+    """Refuse to delete a copy this drill did not make (or whose tag is not visible yet)."""
+    if value != ctx.drill_id:
+        raise VerificationError(
+            f"the {kind} {name} carries {DRILL_TAG}={value!r}, not this drill's id "
+            f"{ctx.drill_id!r}: not deleting it (delete it by hand if it is a leftover copy)"
+        )
 
 
 def pitr_steps() -> list[Step]:

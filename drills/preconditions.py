@@ -28,6 +28,7 @@ from .health import (
     describe_cluster,
     describe_datastore,
     describe_global_cluster,
+    expected_alarms,
     reachable,
     region_of_arn,
     synchronized,
@@ -106,8 +107,15 @@ CATALOG: tuple[CheckDef, ...] = (
     CheckDef("aurora-backups", "the writer keeps automated backups", lambda s: s.pitr),
     CheckDef(
         "aurora-replication-lag",
-        "AuroraGlobalDBReplicationLag (CloudWatch) under drillsMaxReplicationLagSeconds",
-        lambda s: s.aurora and not s.lossy,
+        "AuroraGlobalDBReplicationLag (CloudWatch) under drillsMaxReplicationLagSeconds "
+        "(an unplanned failover: while the primary still answers)",
+        lambda s: s.aurora,
+    ),
+    CheckDef(
+        "data-loss-accepted",
+        "a primary that still answers is failed over with AllowDataLoss only with "
+        "--allow-data-loss",
+        lambda s: s.lossy,
     ),
     CheckDef(
         "table-<table>",
@@ -203,6 +211,24 @@ def check_preconditions(
             blocking=not allow_writer_unreachable,
         )
     )
+    if lossy:
+        # A primary that answers is healthy: failing it over with AllowDataLoss loses the
+        # writes still in flight to the secondary while applications write (Aurora User Guide,
+        # "Performing managed failovers": use it for an outage; a switchover otherwise).
+        accepted = not writer_up or ctx.allow_data_loss
+        checks.append(
+            Check(
+                "data-loss-accepted",
+                accepted,
+                f"{writer} is lost: nothing to accept"
+                if not writer_up
+                else "accepted (--allow-data-loss): a lossy failover of a primary that answers"
+                if accepted
+                else f"{writer} still answers: a failover with AllowDataLoss of a healthy "
+                "primary loses acknowledged writes; pass --allow-data-loss to accept it, or run "
+                "planned-switchover",
+            )
+        )
     holder = stack_lock_holder(ctx.settings.state_dir, ctx.journal.data["stack"])
     other_drill = holder is not None and holder != ctx.drill_id
     checks.append(
@@ -363,7 +389,7 @@ def _aurora_checks(
         )
     if writer_up and data_api_on.get(writer):
         checks.append(_canary_table_check(ctx, writer))
-    if not lossy:
+    if not lossy or writer_up:  # the lag bounds what a lossy failover of a live primary loses
         sample = aurora_lag(ctx, reader)
         if sample is None:
             checks.append(
@@ -526,9 +552,9 @@ def _setting_checks(ctx: DrillContext, writer: str) -> list[Check]:
     ]
 
 
-def refuse_unless_ok(ctx: DrillContext, checks: list[Check]) -> None:
+def refuse_unless_ok(ctx: DrillContext, checks: list[Check], key: str = "preconditions") -> None:
     """Record the checks; raise PreconditionFailedError naming every blocking failure."""
-    ctx.state["preconditions"] = [c.to_json() for c in checks]
+    ctx.state[key] = [c.to_json() for c in checks]
     failed = [f"{c.name}: {c.detail}" for c in checks if c.blocking and not c.ok]
     for check in checks:
         ctx.event(
@@ -540,15 +566,7 @@ def refuse_unless_ok(ctx: DrillContext, checks: list[Check]) -> None:
 
 def run_checks(ctx: DrillContext, spec: CheckSpec, writer: str) -> None:
     """Run every precondition of ``spec`` with the writers in ``writer``; refuse if one fails."""
-    tables: tuple[str, ...]
-    if spec.tables == "all":
-        tables = tuple(t.name for t in ctx.target.tables.values())
-    elif spec.tables == "order" and ctx.target.tables:
-        tables = (ctx.target.order_table().name,)
-    elif spec.tables == "canary" and ctx.target.tables:
-        tables = (ctx.target.canary_table().name,)
-    else:
-        tables = ()
+    tables = _tables_for(ctx, spec)
     checks = check_preconditions(
         ctx,
         writer=writer,
@@ -560,3 +578,58 @@ def run_checks(ctx: DrillContext, spec: CheckSpec, writer: str) -> None:
         setting=spec.setting,
     )
     refuse_unless_ok(ctx, checks)
+
+
+def recheck_on_resume(ctx: DrillContext, spec: CheckSpec, writer: str) -> None:
+    """The preconditions that still apply when a drill resumes (journaled as
+    ``resume_checks``). Before the drill's first irreversible call, every one of them: nothing
+    moved yet. After it, the writer is no longer where the drill found it, so only what does
+    not depend on that: no other drill, no Pulumi update, no alarm in ALARM that the drill
+    does not set off itself (``expected_alarms``), in the regions that answer."""
+    if not ctx.state.get("calls"):
+        everything = check_preconditions(
+            ctx,
+            writer=writer,
+            aurora=spec.aurora,
+            cache=spec.cache,
+            dynamodb_tables=_tables_for(ctx, spec),
+            pitr=spec.pitr,
+            allow_writer_unreachable=spec.lossy,
+            setting=spec.setting,
+        )
+        refuse_unless_ok(ctx, everything, "resume_checks")
+        return
+    checks: list[Check] = []
+    holder = stack_lock_holder(ctx.settings.state_dir, ctx.journal.data["stack"])
+    other = holder is not None and holder != ctx.drill_id
+    checks.append(
+        Check("no-other-drill", not other, f"drill {holder} holds the stack" if other else "none")
+    )
+    try:
+        busy = ctx.reconciler.update_in_progress()
+        checks.append(
+            Check("no-pulumi-update", not busy, "an update is in progress" if busy else "none")
+        )
+    except Exception as exc:  # report, do not crash, when the CLI cannot even list stacks
+        checks.append(Check("no-pulumi-update", False, f"cannot read the stack: {exc}"))
+    regions = tuple(r for r in ctx.target.regions if r not in ctx.unreachable)
+    firing, _ = alarms_in_alarm(ctx, regions)
+    unexpected = [a for a in firing if a not in expected_alarms(ctx)]
+    checks.append(
+        Check(
+            "no-alarm-in-alarm",
+            not unexpected,
+            ("in ALARM: " + ", ".join(unexpected)) if unexpected else "none unexpected",
+        )
+    )
+    refuse_unless_ok(ctx, checks, "resume_checks")
+
+
+def _tables_for(ctx: DrillContext, spec: CheckSpec) -> tuple[str, ...]:
+    if spec.tables == "all":
+        return tuple(t.name for t in ctx.target.tables.values())
+    if spec.tables == "order" and ctx.target.tables:
+        return (ctx.target.order_table().name,)
+    if spec.tables == "canary" and ctx.target.tables:
+        return (ctx.target.canary_table().name,)
+    return ()

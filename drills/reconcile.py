@@ -29,6 +29,7 @@ from .errors import (
     PolicyViolationError,
     ReconcileError,
     StackBusyError,
+    UnexpectedChangesError,
     UnsafePreviewError,
 )
 
@@ -134,6 +135,53 @@ def mandatory_violations(policy: list[dict[str, str]]) -> list[str]:
     ]
 
 
+Pair = tuple[str, str]
+Expectation = Callable[[Pair, Pair], set[tuple[str, str]]]
+"""(deployed region pair, configured pair) -> the (op, urn) steps a swap between them makes."""
+
+_REPLACE_OPS = {"replace", "create-replacement", "delete-replaced", "discard-replaced"}
+_NO_CHANGE = {"same", "read", "refresh", "remove-pending-replace"}
+
+
+def normalized_op(op: str) -> str:
+    """An engine step as the offline plan names it (a replacement's three steps: ``replace``)."""
+    return "replace" if op in _REPLACE_OPS else op
+
+
+def unexpected_steps(
+    steps: list[dict[str, str]], expected: set[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """(op, urn) of each preview step that changes something the expectation does not name."""
+    found: list[tuple[str, str]] = []
+    for step in steps:
+        op = normalized_op(step["op"])
+        if op in _NO_CHANGE or (op, step["urn"]) in expected:
+            continue
+        if (op, step["urn"]) not in found:
+            found.append((op, step["urn"]))
+    return found
+
+
+def offline_expectation(stack: str, root: Path) -> Expectation:
+    """What a region swap changes, from the program itself: the offline plans of both region
+    pairs (``preflight.recorder``, the recording ``python -m preflight`` makes), diffed as
+    ``python -m preflight --against`` diffs them. Same code, only the pair differs: whatever
+    else a preview shows is not the drill's to deploy."""
+
+    def expect(deployed: Pair, wanted: Pair) -> set[tuple[str, str]]:
+        from preflight.changes import diff_plans
+        from preflight.recorder import record_stack
+
+        def record(pair: Pair) -> Any:
+            overrides = {"primaryRegion": pair[0], "secondaryRegion": pair[1]}
+            return record_stack(stack, overrides, root)
+
+        diff = diff_plans(record(deployed).resources, record(wanted).resources)
+        return {(str(c.op.value), c.urn) for c in diff.changes if c.op.value != "same"}
+
+    return expect
+
+
 class StackReconciler:
     """One stack of the repository's program, driven through the Automation API."""
 
@@ -150,6 +198,7 @@ class StackReconciler:
         busy_backoff: float = 2.0,
         env_vars: dict[str, str] | None = None,
         on_record: Callable[[OperationRecord], None] | None = None,
+        expectation: Expectation | None = None,
     ) -> None:
         self.stack_name = stack_name
         self.work_dir = work_dir
@@ -161,6 +210,7 @@ class StackReconciler:
         self.busy_backoff = busy_backoff
         self.env_vars = env_vars or {}
         self.on_record = on_record
+        self.expectation = expectation or offline_expectation(stack_name, work_dir)
         self._stack: auto.Stack | None = None
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -268,11 +318,18 @@ class StackReconciler:
         config = self.config()
         return str(config.get("primaryRegion", "")), str(config.get("secondaryRegion", ""))
 
-    def preview(self) -> OperationRecord:
+    def expected_changes(self, deployed: Pair, wanted: Pair) -> set[tuple[str, str]]:
+        """The (op, urn) steps a swap from the ``deployed`` to the ``wanted`` pair makes."""
+        if deployed == wanted:
+            return set()
+        return self.expectation(deployed, wanted)
+
+    def preview(self, expected: set[tuple[str, str]] | None = None) -> OperationRecord:
         """``pulumi preview --policy-pack ... --policy-pack-config ...``, checked for safety.
 
-        Raises UnsafePreviewError when a stateful resource would be replaced or deleted and
-        PolicyViolationError when a mandatory policy fails.
+        Raises UnsafePreviewError when a stateful resource would be replaced or deleted,
+        PolicyViolationError when a mandatory policy fails, and (given the ``expected`` steps)
+        UnexpectedChangesError when it touches anything else.
         """
         stack = self.stack
         record = OperationRecord("preview", time.time())
@@ -307,6 +364,10 @@ class StackReconciler:
         violations = mandatory_violations(events.policy)
         if violations:
             raise PolicyViolationError(violations)
+        if expected is not None:
+            unexpected = unexpected_steps(events.steps, expected)
+            if unexpected:
+                raise UnexpectedChangesError(unexpected)
         return record
 
     def up(self) -> tuple[OperationRecord, dict[str, Any]]:

@@ -13,8 +13,8 @@ import difflib
 from collections.abc import Callable
 
 from .engine import DrillContext, Step
-from .errors import VerificationError
-from .health import describe_global_cluster, writer_regions
+from .errors import DeferredError, VerificationError
+from .health import describe_global_cluster, reachable, writer_regions
 from .verify import phase_regions
 
 
@@ -27,7 +27,28 @@ def stack_file_note(stack: str) -> str:
     )
 
 
+def require_stack_regions(ctx: DrillContext, what: str) -> None:
+    """A Pulumi refresh, preview or up reads every resource of the stack, in both regions, and
+    the anchor region (the provider's, holding the global cluster, the global datastore, the
+    keys and secrets) above all: with a region not answering it cannot complete (issue 16
+    item 9). Defer it (journaled) instead of starting an operation that would fail half-way;
+    ``resume`` runs it once the region answers. The anchor is checked first."""
+    anchor = str((ctx.state.get("config_origin") or [ctx.target.primary_region])[0])
+    for region in dict.fromkeys((anchor, *ctx.target.regions)):
+        if not reachable(ctx, region):
+            ctx.mark_unreachable(region)
+            ctx.event(
+                "deferred",
+                f"{what} deferred: {region}{' (the anchor region)' if region == anchor else ''} "
+                "does not answer",
+                region=region,
+            )
+            raise DeferredError(region, what)
+        ctx.mark_reachable(region)
+
+
 def _refresh(ctx: DrillContext) -> None:
+    require_stack_regions(ctx, "pulumi refresh")
     record = ctx.reconciler.refresh()
     ctx.event("refresh", _changes(record.change_summary))
 
@@ -100,6 +121,7 @@ def _undo_config(ctx: DrillContext) -> None:
     outputs = ctx.reconciler.outputs()
     deployed = (outputs.get("primaryRegion"), outputs.get("secondaryRegion"))
     if deployed != wanted:
+        require_stack_regions(ctx, "pulumi refresh and up of the rollback")
         ctx.reconciler.refresh()
         preview_and_up(ctx)
         ctx.event("config", "stack re-applied with the region pair the drill started with")
@@ -110,13 +132,21 @@ def _changes(summary: dict[str, int]) -> str:
 
 
 def _preview(ctx: DrillContext) -> None:
+    require_stack_regions(ctx, "pulumi preview")
     record = ctx.reconciler.preview()
     ctx.event("preview", f"{_changes(record.change_summary)}; {len(record.policy)} policy findings")
 
 
 def preview_and_up(ctx: DrillContext) -> None:
-    """Preview (refusing unsafe changes and mandatory policy failures), then up, in one go."""
-    _preview(ctx)
+    """Preview (refusing unsafe changes, mandatory policy failures and anything beyond the
+    region swap's own changes), then up, in one go."""
+    outputs = ctx.reconciler.outputs()
+    deployed = (str(outputs.get("primaryRegion", "")), str(outputs.get("secondaryRegion", "")))
+    wanted = ctx.reconciler.regions()
+    expected = ctx.reconciler.expected_changes(deployed, wanted)
+    ctx.state["expected_changes"] = sorted([list(e) for e in expected])
+    record = ctx.reconciler.preview(expected)
+    ctx.event("preview", f"{_changes(record.change_summary)}; {len(record.policy)} policy findings")
     record, outputs = ctx.reconciler.up()
     ctx.state["outputs"] = outputs
     ctx.event("up", _changes(record.change_summary))
@@ -124,6 +154,7 @@ def preview_and_up(ctx: DrillContext) -> None:
 
 def _apply(phase: str) -> Callable[[DrillContext], None]:
     def run(ctx: DrillContext) -> None:
+        require_stack_regions(ctx, "pulumi preview and up")
         preview_and_up(ctx)
         ctx.phase(phase)["up_done"] = True
 

@@ -63,6 +63,7 @@ def to_markdown(result: DrillResult, chart: str | None = "timeline.png") -> str:
         f"**Status: {result.status}**"
         + (f" ({result.reason})" if result.reason and not result.succeeded else ""),
         "",
+        *([f"**{result.headline_note}**", ""] if result.headline_note else []),
         f"Drill `{result.drill_id}`, started {_when(result.started_at)}, took {_fmt_seconds(result.duration_seconds)}.",
         "",
         "## Objectives",
@@ -226,6 +227,8 @@ def summary_lines(result: DrillResult) -> list[str]:
     """At most ~20 lines: status, per phase and store the RTO and RPO, objectives, resolution."""
     obj = result.objectives
     lines = [f"{result.scenario} on {result.stack}: {result.status}"]
+    if result.headline_note:
+        lines.append(f"  {result.headline_note}")
     if result.reason and not result.succeeded:
         lines.append(f"  reason: {result.reason[:160]}")
     for m in result.measurements[:12]:

@@ -85,6 +85,9 @@ class DrillResult:
     """Per phase: from the fault until every store accepts writes again."""
     measured: bool = False
     """Whether the objectives were measured (only a drill that ran to the end measures them)."""
+    headline_note: str = ""
+    """What the figures mean when they are not an outage's (a lossy failover of a primary
+    that still answered)."""
 
     @property
     def succeeded(self) -> bool:
@@ -213,4 +216,20 @@ def build_result(journal: Journal, log: CanaryLog | None = None) -> DrillResult:
         resolution_seconds=(data.get("settings") or {}).get("canary_interval"),
         phase_rto=phase_rto,
         measured=measured,
+        headline_note=_headline_note(journal),
+    )
+
+
+def _headline_note(journal: Journal) -> str:
+    answered = [
+        name
+        for name, ph in (journal.state.get("phases") or {}).items()
+        if ph.get("primary_answered")
+    ]
+    if not answered:
+        return ""
+    return (
+        f"The primary region still answered (phase {', '.join(answered)}): this was a lossy "
+        "managed failover (AllowDataLoss) of a healthy primary while it took writes. It "
+        "measures what AWS does, not an outage."
     )

@@ -286,8 +286,18 @@ class Sandbox:
             pulumi_command=StandInPulumiCommand(self.backend),
             cache_connector=self.emulator.cache_plane.connect,
             sandbox=True,
-            **kwargs,
+            **{"expectation": self._swap_changes, **kwargs},
         )
+
+    def _swap_changes(self, deployed: tuple[str, str], wanted: tuple[str, str]) -> set[Any]:
+        """What a region swap changes: the recordings of both pairs, diffed (what the drill
+        would otherwise record again through preflight)."""
+        from .reconcile import normalized_op
+
+        old, new = self.planner.recordings.get(deployed), self.planner.recordings.get(wanted)
+        if old is None or new is None:
+            return set()
+        return {(normalized_op(s.op), s.urn) for s in diff_recordings(old, new) if s.op != "same"}
 
     def run(self, scenario: str, env: DrillEnvironment, *, failback: bool = False) -> DrillResult:
         """Run a drill against the sandbox (boto3 pointed at the emulator for its duration)."""

@@ -18,7 +18,7 @@ from .errors import PreconditionFailedError
 from .health import active_region_values
 from .phases import cleanup_step, phase_steps
 from .pitr import pitr_steps, remove_step
-from .preconditions import CheckSpec, run_checks
+from .preconditions import CheckSpec, recheck_on_resume, run_checks
 from .reconcile_steps import reconcile_steps
 from .verify import cleanup_canaries
 
@@ -39,6 +39,10 @@ class Phase:
     ``refresh`` or ``none``."""
     measure: tuple[str, ...] = ("aurora", "dynamodb")
     """Stores whose canaries are counted (RPO): ``aurora``, ``dynamodb``."""
+    expects: tuple[str, ...] = ()
+    """Alarms this phase sets off itself, by the stack's alarm key (``<prefix>-<key>-<region>``,
+    ``components/monitoring.py``), in the region it demotes: not stop conditions once the
+    phase has started (any other alarm still is)."""
 
     @property
     def rebuild(self) -> bool:
@@ -80,7 +84,12 @@ class Scenario:
 
 
 BOTH = ("aurora", "cache")
-FAILBACK = Phase("failback", "home", BOTH)
+LAG = "aurora-replication-lag"
+"""AuroraGlobalDBReplicationLag into a cluster: the demoted cluster starts receiving it (and
+catching up) as soon as it is a secondary (Aurora User Guide, "Performing switchovers")."""
+HEALTH = ("aurora-health", "cache-health")
+"""The region's health alarms (the Route 53 health checks' inputs): a lost region's fire."""
+FAILBACK = Phase("failback", "home", BOTH, expects=(LAG,))
 
 
 def _preconditions(spec: CheckSpec) -> Callable[[DrillContext], None]:
@@ -104,6 +113,13 @@ def _preconditions(spec: CheckSpec) -> Callable[[DrillContext], None]:
     return run
 
 
+def _recheck(spec: CheckSpec) -> Callable[[DrillContext], None]:
+    def run(ctx: DrillContext) -> None:
+        recheck_on_resume(ctx, spec, str(ctx.state["origin"]["primary"]))
+
+    return run
+
+
 def build(definition: Scenario, options: ScenarioOptions) -> list[Step]:
     """Preconditions, every phase's steps (or the custom ones), then the cleanup."""
     steps = [
@@ -114,6 +130,7 @@ def build(definition: Scenario, options: ScenarioOptions) -> list[Step]:
             "preconditions",
             undo=cleanup_canaries,
             undo_order=2,
+            recheck=_recheck(definition.checks),
         )
     ]
     if definition.custom is not None:
@@ -135,7 +152,7 @@ SCENARIOS: dict[str, Scenario] = {
             "Planned switchover",
             "switchover_global_cluster and the cache datastore failover to the other region; "
             "no canary may be lost",
-            (Phase("switch", "out", BOTH),),
+            (Phase("switch", "out", BOTH, expects=(LAG,)),),
             CheckSpec(),
             failback=FAILBACK,
         ),
@@ -144,7 +161,7 @@ SCENARIOS: dict[str, Scenario] = {
             "Unplanned failover",
             "the primary region is lost: failover_global_cluster with AllowDataLoss and the "
             "cache failover, then the old region rejoins as a secondary",
-            (Phase("failover", "out", BOTH, lossy=True),),
+            (Phase("failover", "out", BOTH, lossy=True, expects=(LAG, *HEALTH)),),
             CheckSpec(lossy=True),
             failback=FAILBACK,
         ),
@@ -238,6 +255,8 @@ def init_phases(
         ctx.state["already_home"] = True
     for phase in phases:
         src, dst = (home, other) if phase.direction == "out" else (other, home)
-        ctx.phase(phase.name).update({"from": src, "to": dst})
+        ctx.phase(phase.name).update(
+            {"from": src, "to": dst, "expected_alarms": list(phase.expects)}
+        )
     if definition.custom is not None:  # point-in-time recovery stays in the home region
         ctx.phase(definition.name).update({"from": home, "to": home})

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from .aws import error_code
 from .engine import DrillContext
-from .errors import VerificationError
+from .errors import OperatorNeededError, VerificationError
 from .health import (
     cache_primaries,
     describe_datastore,
@@ -46,6 +46,8 @@ class StoreState:
     """The service's own status word (``available``, ``switching-over``, ``modifying``...)."""
     moving_to: str | None = None
     """Region an in-flight move goes to, when the service says (Aurora's FailoverState)."""
+    moving_from: str | None = None
+    """Region an in-flight move comes from, when the service says (``FromDbClusterArn``)."""
     in_flight: bool = False
     """A move has started and not finished (even when the service does not name its target)."""
     ready: tuple[str, ...] = ()
@@ -67,6 +69,7 @@ class StoreState:
             "primaries": list(self.primaries),
             "status": self.status,
             "moving_to": self.moving_to,
+            "moving_from": self.moving_from,
             "in_flight": self.in_flight,
             "ready": list(self.ready),
         }
@@ -85,6 +88,9 @@ class SwitchableStore(Protocol):
 
     def describe(self, ctx: DrillContext) -> StoreState:
         """Read the store's state from AWS."""
+
+    def call_for(self, region: str, *, lossy: bool) -> str:
+        """The exact call a move toward ``region`` sends (journal, report)."""
 
     def request(self, ctx: DrillContext, region: str, *, lossy: bool) -> None:
         """Issue the move toward ``region`` (one irreversible call)."""
@@ -111,11 +117,11 @@ class AuroraGlobal:
         """Writer, status and FailoverState (``ToDbClusterArn`` names the target)."""
         gc = describe_global_cluster(ctx, _order(ctx))
         failover = gc.get("FailoverState") or {}
-        moving = (
-            region_of_arn(str(failover.get("ToDbClusterArn", "")))
-            if failover.get("Status") in {"pending", "switching-over", "failing-over"}
-            else None
-        )
+        # RDS API Reference, FailoverState.Status: pending | failing-over | cancelling |
+        # switching-over (a move that has not finished in every one of them)
+        active = failover.get("Status") in {"pending", "failing-over", "switching-over"}
+        moving = region_of_arn(str(failover.get("ToDbClusterArn", ""))) if active else None
+        source = region_of_arn(str(failover.get("FromDbClusterArn", ""))) if active else None
         status = str(gc.get("Status", ""))
         ready = tuple(
             region_of_arn(m["DBClusterArn"])
@@ -126,9 +132,16 @@ class AuroraGlobal:
             primaries=tuple(writer_regions(gc)),
             status=status,
             moving_to=moving or None,
+            moving_from=source or None,
             in_flight=bool(moving) or status in {"switching-over", "failing-over"},
             ready=ready,
         )
+
+    def call_for(self, region: str, *, lossy: bool) -> str:
+        """``failover_global_cluster -> r (AllowDataLoss)`` or ``switchover_global_cluster -> r``."""
+        if lossy:
+            return f"failover_global_cluster -> {region} (AllowDataLoss)"
+        return f"switchover_global_cluster -> {region}"
 
     def request(self, ctx: DrillContext, region: str, *, lossy: bool) -> None:
         """``failover_global_cluster(AllowDataLoss=True)`` or ``switchover_global_cluster``,
@@ -144,9 +157,9 @@ class AuroraGlobal:
 
     def ready_for(self, ctx: DrillContext, state: StoreState, region: str) -> bool:
         """A switchover needs a settled cluster, a synchronized target and a reachable writer."""
-        if not state.settled or region not in state.ready:
-            return False
-        return state.primary is not None and reachable(ctx, state.primary)
+        return switchover_ready(
+            state, region, lambda: state.primary is not None and reachable(ctx, state.primary)
+        )
 
     def after_move(self, ctx: DrillContext, region: str) -> None:
         """Nothing: the global writer endpoint follows the writer by itself (RDS
@@ -184,6 +197,12 @@ class CacheGlobal:
             ),
         )
 
+    def call_for(self, region: str, *, lossy: bool) -> str:
+        """Always ``failover_global_replication_group``: a global datastore has one kind of
+        failover (ElastiCache API Reference, FailoverGlobalReplicationGroup), never lossy by
+        request."""
+        return f"failover_global_replication_group -> {region}"
+
     def request(self, ctx: DrillContext, region: str, *, lossy: bool) -> None:
         """``failover_global_replication_group`` to ``region`` (sent there)."""
         ctx.aws.call(
@@ -204,9 +223,10 @@ class CacheGlobal:
         the stack declares (Route 53 ChangeResourceRecordSets UPSERT is idempotent)."""
         dns = ctx.target.require_dns()
         endpoint = ctx.target.cache[region].primary_endpoint
-        if current_cname(ctx, dns.zone_id, dns.cache_name) == endpoint:
-            return
         key = f"dns:{dns.cache_name}->{region}"
+        if current_cname(ctx, dns.zone_id, dns.cache_name) == endpoint:
+            ctx.resolve_call(key, "AWS shows it done")
+            return
         with ctx.irreversible(key, f"route53 UPSERT {dns.cache_name} CNAME {endpoint}"):
             ctx.aws.call(
                 "route53",
@@ -290,6 +310,10 @@ class DynamoActiveRegion:
             raise
         return str(result["Parameter"]["Value"])
 
+    def call_for(self, region: str, *, lossy: bool) -> str:
+        """Two ``ssm put_parameter`` calls."""
+        return f"ssm put_parameter {region} (both regions)"
+
     def request(self, ctx: DrillContext, region: str, *, lossy: bool) -> None:
         """Overwrite the parameter in both regions, the target region first (an overwrite
         keeps the parameter's type and AllowedPattern: SSM refuses a value outside it)."""
@@ -340,71 +364,194 @@ def settle(ctx: DrillContext, s: SwitchableStore, what: str = "") -> StoreState:
     return ctx.wait_until(what or f"{s.name} to settle", probe, tolerate_unreachable=True)
 
 
-def move(ctx: DrillContext, s: SwitchableStore, region: str, *, lossy: bool, key: str) -> str:
-    """Request the move of ``s`` toward ``region`` unless AWS shows it there or on its way.
+SEND = "send"
+RESEND = "resend"
+ALREADY = "already"
+IN_FLIGHT = "in-flight"
+PAUSE = "pause"
+FOREIGN = "foreign"
 
-    The decision reads AWS, never the journal: a call journaled as intended but never sent
-    (a crash in between) is re-issued at once instead of waited for, and a call AWS accepted
-    before a crash is not sent twice. Returns ``already``, ``in-flight`` or ``requested``.
+
+def decide_move(
+    state: StoreState,
+    record: dict[str, Any] | None,
+    region: str,
+    *,
+    origin: str | None,
+    resend: bool = False,
+) -> str:
+    """What a move of a store toward ``region`` does, from what AWS shows and the journal.
+
+    ``record`` is the journal's entry for this move (None before its intent was journaled),
+    ``origin`` the region the move leaves. AWS decides, the journal only says whose a move is:
+
+    - ``already``: the primary is in ``region`` and nothing is in flight;
+    - ``in-flight``: a move toward ``region`` is under way and it is the drill's own (its
+      intent is journaled and, where AWS names the source, it leaves ``origin``);
+    - ``foreign``: a move the drill did not journal is under way (another actor): stop;
+    - ``send``: nothing under way, and the call was never sent (no record, or intended only);
+    - ``pause``: the call is journaled as sent, yet AWS shows it neither done nor in flight
+      (e.g. a lossy failover whose writer was moved back by hand): a person must look;
+    - ``resend``: the same, when the operator asked to send it again (``--resend``).
     """
+    if state.primary == region and not state.in_flight:
+        return ALREADY
+    if state.in_flight:
+        ours = record is not None
+        if state.moving_to is not None and state.moving_to != region:
+            ours = False
+        if state.moving_from is not None and origin is not None and state.moving_from != origin:
+            ours = False
+        return IN_FLIGHT if ours else FOREIGN
+    if record is None or record.get("sent_at") is None:
+        return SEND
+    return RESEND if resend else PAUSE
+
+
+def owns_refusal(state: StoreState, region: str, origin: str | None) -> bool:
+    """A refused call ("already under way") is the drill's own only when AWS names the move
+    in flight and it is the journaled intent: same source and same target (Aurora's
+    FailoverState ``FromDbClusterArn``/``ToDbClusterArn``). A service that does not name the
+    move (a global datastore ``modifying``) never proves it: the drill stops."""
+    return (
+        state.in_flight
+        and state.moving_to == region
+        and state.moving_from is not None
+        and state.moving_from == origin
+    )
+
+
+def move(ctx: DrillContext, s: SwitchableStore, region: str, *, lossy: bool, key: str) -> str:
+    """Request the move of ``s`` toward ``region`` unless AWS shows it there or on its way
+    (:func:`decide_move`). Returns ``already``, ``in-flight`` or ``requested``; raises
+    OperatorNeededError where a person must decide (nothing is sent then)."""
     state = s.describe(ctx)
     calls: dict[str, Any] = ctx.state.setdefault("calls", {})
     record = calls.get(key)
-    if state.primary == region and not state.in_flight:
-        _resolve(ctx, record, "AWS shows it done")
+    origin = state.primary if record is None else record.get("from", state.primary)
+    description = s.call_for(region, lossy=lossy)
+    decision = decide_move(
+        state, record, region, origin=origin, resend=bool(getattr(ctx, "resend", False))
+    )
+    if decision == ALREADY:
+        ctx.resolve_call(key, "AWS shows it done")
         return "already"
-    if state.moving_to == region or (state.in_flight and record is not None):
-        _resolve(ctx, record, "AWS shows it under way")
+    if decision == IN_FLIGHT:
+        ctx.resolve_call(key, "AWS shows it under way")
         return "in-flight"
-    if record is not None and record.get("sent_at") is None:
+    if decision == FOREIGN:
+        ctx.event("foreign", f"{s.name}: a move the drill did not make is under way", store=s.name)
+        raise OperatorNeededError(
+            f"{s.name}: a move the drill did not journal is under way ({state.status}, to "
+            f"{state.moving_to or 'a region AWS does not name'}): another actor is moving it",
+            "who started it (CloudTrail); let it finish, then resume or roll back",
+        )
+    if decision == PAUSE:
+        assert record is not None
+        ctx.event("journal", f"{key}: sent, but AWS shows it neither done nor under way")
+        raise OperatorNeededError(
+            f"{record.get('call', description)} was sent at {record.get('sent_at')}, but AWS "
+            f"shows the {s.name} primary in {state.primary} with no move in flight",
+            f"whether someone moved it back by hand or AWS refused it (CloudTrail, the "
+            f"{s.name} events); sending it again needs `python -m drills resume "
+            f"{ctx.drill_id} --resend`, or roll back",
+        )
+    if decision == RESEND:
+        ctx.event("journal", f"{key}: sent before; sending it again as the operator asked")
+    elif record is not None:
         ctx.event("journal", f"{key}: intended but never sent; sending it now", store=s.name)
-    description = f"{s.call} -> {region}" + (" (AllowDataLoss)" if lossy else "")
     try:
-        with ctx.irreversible(key, description):
+        with ctx.irreversible(key, description, store=s.name, origin=origin, to=region):
             s.request(ctx, region, lossy=lossy)
     except ClientError as exc:
         # A call retried by botocore after AWS had accepted its first attempt finds the move
-        # already under way (InvalidGlobalClusterStateFault and its ElastiCache equivalent).
+        # already under way (InvalidGlobalClusterStateFault); it is ours only when AWS shows
+        # the journaled intent (same from and to), otherwise someone else is moving the store.
         after = s.describe(ctx)
-        if not (region in (after.moving_to, after.primary) or after.in_flight):
-            raise
+        if not after.in_flight and after.primary != region:
+            raise  # refused and nothing moved (throttled, invalid state): the call failed
+        if not owns_refusal(after, region, origin):
+            calls[key]["refused"] = error_code(exc)
+            ctx.checkpoint()
+            ctx.event("refused", f"{description}: {error_code(exc)}", store=s.name)
+            raise OperatorNeededError(
+                f"{description} was refused ({error_code(exc)}: {exc}) while AWS shows a move "
+                f"that is not this drill's journaled one ({origin} -> {region})",
+                "what else is moving the store (CloudTrail); resume or roll back once it is "
+                "settled",
+            ) from exc
+        calls[key]["sent_at"] = time.time()
+        calls[key]["resolved"] = f"refused ({error_code(exc)}); AWS shows the journaled move"
+        ctx.checkpoint()
         ctx.event("retry", f"{description}: already under way ({error_code(exc)})", store=s.name)
     return "requested"
 
 
-def _resolve(ctx: DrillContext, record: dict[str, Any] | None, how: str) -> None:
-    if record is not None and record.get("sent_at") is None:
-        record["sent_at"] = time.time()
-        record["resolved"] = how
-        ctx.checkpoint()
+WAIT = "wait"
+DONE = "done"
+MOVE = "move"
+WAIT_READY = "wait-ready"
+
+
+def switchover_ready(state: StoreState, region: str, writer_answers: Callable[[], bool]) -> bool:
+    """May a switchover toward ``region`` start: nothing in flight, one primary, ``region`` a
+    synchronized secondary, and the current writer answering (a switchover needs the old
+    primary: Aurora User Guide, "Performing switchovers")."""
+    if not state.settled or region not in state.ready:
+        return False
+    return state.primary is not None and writer_answers()
+
+
+def undo_next(state: StoreState, origin: str, *, settles: bool, ready: Callable[[], bool]) -> str:
+    """The next thing an undo does, from what AWS shows now:
+
+    - ``wait``: a move that settles by itself is in flight (AWS cannot cancel it);
+    - ``done``: the primary is in ``origin`` and settled;
+    - ``move``: request the move back (a setting needs nothing to settle first);
+    - ``wait-ready``: the move back may not start yet (``ready`` says when it may).
+    """
+    if settles and state.in_flight:
+        return WAIT
+    if state.primary == origin and state.settled:
+        return DONE
+    if not settles:
+        return MOVE
+    return MOVE if ready() else WAIT_READY
 
 
 def undo(ctx: DrillContext, s: SwitchableStore, origin: str) -> None:
     """Put the primary of ``s`` back in ``origin``: wait for any in-flight move to finish (it
-    cannot be cancelled), then, if the primary is elsewhere, wait until a move back may start,
-    request it and wait for it to finish; finally redo the follow-up (the DNS record)."""
+    cannot be cancelled), then, if the primary is elsewhere, wait until a move back may start
+    (:func:`undo_next`), request it and wait for it to finish; finally redo the follow-up (the
+    DNS record)."""
     first = s.describe(ctx)
     if first.in_flight:
         ctx.event("undo", f"{s.name}: a move is in flight ({first.status}); waiting for it to end")
+
     if first.settled or not s.settles:
         state = first
     else:
         state = settle(ctx, s, f"any in-flight {s.name} move to finish")
-    if state.primary != origin or not state.settled:
+
+    def decided(current: StoreState) -> str:
+        return undo_next(
+            current, origin, settles=s.settles, ready=lambda: s.ready_for(ctx, current, origin)
+        )
+
+    if not (state.primary == origin and state.settled):
         ctx.event("undo", f"{s.name}: primary in {state.primary}; moving it back to {origin}")
 
-        def ready() -> StoreState | None:
+        def actionable() -> tuple[StoreState, str] | None:
             current = s.describe(ctx)
-            if current.primary == origin and current.settled:
-                return current
-            return current if s.ready_for(ctx, current, origin) else None
+            action = decided(current)
+            return (current, action) if action in {DONE, MOVE} else None
 
-        current = ctx.wait_until(
+        _, action = ctx.wait_until(
             f"{origin} to be ready to take the {s.name} primary back",
-            ready,
+            actionable,
             tolerate_unreachable=True,
         )
-        if current.primary != origin or not current.settled:
+        if action == MOVE:
             move(ctx, s, origin, lossy=False, key=f"undo:{s.name}:{ctx.attempt_key()}")
         state = settle(ctx, s, f"the {s.name} primary back in {origin}")
         if state.primary != origin:

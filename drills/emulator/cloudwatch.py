@@ -26,6 +26,10 @@ from .state import STATE, patch
 
 LAG_METRICS = ("AuroraGlobalDBReplicationLag", "AuroraGlobalDBRPOLag")
 
+_CURRENT_LAG: set[tuple[str, str]] = set()
+"""(secondary cluster identifier, source region) pairs Aurora publishes the lag for now: a
+cluster that became the primary stops publishing, and its alarm then sees missing data."""
+
 _original: Any = CloudWatchBackend.get_metric_statistics
 
 
@@ -57,6 +61,7 @@ def publish_aurora_lag(now: float) -> None:
     if 0.0 <= now - data.published_at < STATE.timings.metric_interval_seconds:
         return  # (a test that installs or removes a manual clock may move time back)
     data.published_at = now
+    _CURRENT_LAG.clear()
     lag = STATE.timings.aurora_replication_lag_seconds
     stamp = datetime.fromtimestamp(now, tz=UTC).replace(tzinfo=None)  # moto compares naive UTC
     for gid, gc in global_backend().global_clusters.items():
@@ -68,11 +73,17 @@ def publish_aurora_lag(now: float) -> None:
         for member in gc.members:
             if member.is_writer or STATE.faults.is_down(member.region):
                 continue
+            if member.db_cluster_arn in data.pending_rejoin:
+                # pending-resync: not replicating, so no lag to report until it has rejoined
+                # (rebuilt from the new writer); a "lag" since the failover published in that
+                # window would hold the drill's one-minute maximum above any limit
+                continue
             applied = data.store(member).applied_seq
             start = bisect.bisect_right(entries, applied, key=lambda e: e.seq)
             behind = max(lag, now - entries[start].ts) if start < len(entries) else lag
             if down_since is not None:
                 behind = max(behind, now - down_since)
+            _CURRENT_LAG.add((member.db_cluster_identifier, writer.region))
             key = (member.db_cluster_arn, writer.region)
             last = data.published.get(key)
             if last is not None and last[1] == behind and 0.0 <= now - last[0] < 60.0:
@@ -125,9 +136,97 @@ def _get_metric_statistics(
     return kept
 
 
+_COMPARE = {
+    "GreaterThanThreshold": lambda v, t: v > t,
+    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
+    "LessThanThreshold": lambda v, t: v < t,
+    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
+}
+
+_MISSING = {"breaching": "ALARM", "notBreaching": "OK", "missing": "INSUFFICIENT_DATA"}
+
+_MINUTE = 60.0
+
+
+def _current(datum: Any, now: float) -> bool:
+    """Whether a datapoint still speaks for its metric: a lag metric while Aurora publishes
+    it for that pair (the member is a secondary of that source), anything else for a minute
+    (AWS's standard resolution)."""
+    dims = {d.name: d.value for d in datum.dimensions}
+    if datum.name in LAG_METRICS and "DBClusterIdentifier" in dims:
+        return (dims["DBClusterIdentifier"], dims.get("SourceRegion")) in _CURRENT_LAG
+    stamp = float(datum.timestamp.replace(tzinfo=UTC).timestamp())
+    return now - stamp <= _MINUTE
+
+
+_INDEX: dict[
+    str, tuple[int, dict[tuple[str, str, frozenset[tuple[str | None, str | None]]], Any]]
+] = {}
+"""Per region: how many datapoints were indexed, and the latest datapoint per exact metric
+(moto appends to ``metric_data``; indexing only the new ones keeps a long session fast)."""
+
+
+def _latest_by_metric(
+    region: str, backend: CloudWatchBackend
+) -> dict[tuple[str, str, frozenset[tuple[str | None, str | None]]], Any]:
+    seen, latest = _INDEX.get(region, (0, {}))
+    data = backend.metric_data
+    if len(data) < seen:  # the backend was reset
+        seen, latest = 0, {}
+    for datum in data[seen:]:
+        key = (datum.namespace, datum.name, frozenset((d.name, d.value) for d in datum.dimensions))
+        old = latest.get(key)
+        if old is None or datum.timestamp >= old.timestamp:
+            latest[key] = datum
+    _INDEX[region] = (len(data), latest)
+    return latest
+
+
+def evaluate_alarms(now: float) -> None:
+    """Alarm state follows the emulated metrics: every metric alarm whose exact metric has
+    data is set from its latest datapoint against its threshold; without a current datapoint,
+    as its ``TreatMissingData`` says (CloudWatch User Guide, "Using Amazon CloudWatch alarms":
+    evaluation; "Configuring how CloudWatch alarms treat missing data"). An alarm on a metric
+    the emulator never saw keeps the state it was given (``SetAlarmState``): the emulator does
+    not pretend to know it. Evaluated with the lag metrics, every ``metric_interval_seconds``;
+    a region that is down evaluates nothing (its CloudWatch is down too)."""
+    for region, backend in cloudwatch_backends[DEFAULT_ACCOUNT_ID].items():
+        if STATE.faults.is_down(region) or not backend.alarms:
+            continue
+        index = _latest_by_metric(region, backend)
+        for alarm in list(backend.alarms.values()):
+            if not alarm.metric_name or alarm.comparison_operator not in _COMPARE:
+                continue
+            wanted = frozenset((d.name, d.value) for d in alarm.dimensions)
+            latest = index.get((alarm.namespace, alarm.metric_name, wanted))
+            if latest is None:
+                continue
+            if _current(latest, now):
+                value = float(latest.value)
+                breaching = _COMPARE[alarm.comparison_operator](value, float(alarm.threshold))
+                state = "ALARM" if breaching else "OK"
+                reason = f"latest datapoint {value:g} vs threshold {alarm.threshold:g}"
+            else:
+                missing = alarm.treat_missing_data or "missing"
+                if missing == "ignore":
+                    continue
+                state = _MISSING.get(missing, "INSUFFICIENT_DATA")
+                reason = f"no current datapoint (TreatMissingData {missing})"
+            if alarm.state_value != state:
+                alarm.update_state(f"Emulated evaluation: {reason}", "{}", state)
+
+
+def _evaluate_tick(now: float) -> None:
+    data = STATE.aurora
+    if isinstance(data, AuroraData) and data.published_at != now:
+        return  # evaluate right after a publication round (same throttle)
+    evaluate_alarms(now)
+
+
 def install() -> None:
     """Publish the Aurora lag metrics on every tick; match GetMetricStatistics dimensions
-    exactly (idempotent)."""
+    exactly; alarms follow the metrics (idempotent)."""
     if getattr(CloudWatchBackend.get_metric_statistics, "__name__", "") != "_get_metric_statistics":
         patch(CloudWatchBackend, "get_metric_statistics", _get_metric_statistics)
         STATE.add_tick_hook(publish_aurora_lag)
+        STATE.add_tick_hook(_evaluate_tick)

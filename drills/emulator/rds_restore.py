@@ -41,6 +41,9 @@ def _restore_db_cluster_to_point_in_time(self: Any) -> ActionResult:
     overrides: dict[str, Any] = {
         "global_cluster_identifier": None,
         "deletion_protection": bool(params.get("DeletionProtection", False)),
+        # the copy carries the request's tags, not the source's (RDS API Reference,
+        # RestoreDBClusterToPointInTime, Tags); moto copied the source's
+        "tags": list(params.get("Tags") or []),
     }
     if not getattr(source, "master_username", None):
         overrides["master_username"] = "restored"

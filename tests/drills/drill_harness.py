@@ -131,6 +131,45 @@ class CrashAt(NullObserver):
             raise Crash(step.name)
 
 
+INTENT, ANSWERED, WAITING = "intent", "answered", "waiting"
+
+
+class CrashAtCall(NullObserver):
+    """Kills the drill at one point of the irreversible call whose journal key starts with
+    ``key``: right after its intent is journaled (the "action" event comes after that save),
+    right after AWS answered (before "sent" is journaled), or at the first wait after it."""
+
+    def __init__(self, key: str, point: str) -> None:
+        self.key = key
+        self.point = point
+        self.answered = False
+        self.fired = False
+
+    def _crash(self) -> None:
+        self.fired = True
+        raise Crash(f"{self.key} {self.point}")
+
+    def event(self, event: Any) -> None:
+        if (
+            self.point == INTENT
+            and not self.fired
+            and event.kind == "action"
+            and str(event.data.get("call", "")).startswith(self.key)
+        ):
+            self._crash()
+
+    def call_answered(self, key: str) -> None:
+        if not key.startswith(self.key):
+            return
+        self.answered = True
+        if self.point == ANSWERED and not self.fired:
+            self._crash()
+
+    def waiting(self, what: str) -> None:
+        if self.point == WAITING and self.answered and not self.fired:
+            self._crash()
+
+
 class AtEvent(NullObserver):
     """Runs a callback (once) at the first timeline event of a kind (and message part)."""
 
@@ -172,6 +211,17 @@ class DrillHarness:
     report_dir: Path
     stack: str = "dev"
     observers: list[DrillObserver] = field(default_factory=list)
+    session: Any = None
+    """A boto3 Session for the drill (None: the shared one); tests count calls through it."""
+    expectation: Any = None
+    """What the drill expects a region swap to change (None: what the stand-in's planner
+    plans, i.e. the scripted plan is the program's; tests of unexpected changes set one)."""
+
+    def planned_changes(self, deployed: Any, wanted: Any) -> set[tuple[str, str]]:
+        from drills.reconcile import normalized_op
+
+        plan = self.backend.planner(self.pulumi_stack)
+        return {(normalized_op(s.op), s.urn) for s in plan.steps if s.op != "same"}
 
     @property
     def topology(self) -> Topology:
@@ -191,6 +241,8 @@ class DrillHarness:
             observers=[*self.observers, *observers],
             report_dir=self.report_dir,
             cache_connector=self.emulator.cache_plane.connect,
+            session=self.session,
+            expectation=self.expectation or self.planned_changes,
         )
 
     def run(
@@ -202,9 +254,11 @@ class DrillHarness:
         settings: DrillSettings | None = None,
         reports: bool = False,
         signals: bool = False,
+        allow_data_loss: bool = False,
     ) -> DrillResult:
         """Start a drill; ``signals``: with the CLI's SIGINT/SIGTERM handlers installed."""
         env = self.env(observers, settings)
+        env.allow_data_loss = allow_data_loss
         if not reports:
             env.report_dir = None
         with _handlers(signals):
@@ -216,9 +270,11 @@ class DrillHarness:
         observers: Sequence[DrillObserver] = (),
         reports: bool = False,
         signals: bool = False,
+        resend: bool = False,
     ) -> DrillResult:
         env = self.env(observers)
         env.report_dir = self.report_dir if reports else None
+        env.resend = resend
         with _handlers(signals):
             return resume_drill(drill_id, env)
 
@@ -389,6 +445,11 @@ class DrillHarness:
         )
         return name
 
+    def set_alarm_named(self, region: str, name: str, state: str = "ALARM") -> None:
+        self.client("cloudwatch", region).set_alarm_state(
+            AlarmName=name, StateValue=state, StateReason="test"
+        )
+
     def config_regions(self) -> tuple[str, str]:
         cfg = self.pulumi_stack.config
         return str(cfg[f"{PROJECT}:primaryRegion"]), str(cfg[f"{PROJECT}:secondaryRegion"])
@@ -454,3 +515,21 @@ def make_harness(emulator: Emulator, tmp: Path, planner: Any = None) -> DrillHar
         settings=fast_settings(state_dir),
         report_dir=tmp / "reports",
     )
+
+
+class CallCounter:
+    """Counts the API calls the drill makes (once per call, retries not counted), through a
+    boto3 Session of its own given to the drill: ``counter["rds.SwitchoverGlobalCluster"]``."""
+
+    def __init__(self) -> None:
+        self.session = boto3.session.Session()
+        self.counts: dict[str, int] = {}
+        self.session.events.register("before-call", self._count)
+
+    def _count(self, event_name: str, **_: Any) -> None:
+        _, service, operation = event_name.split(".", 2)
+        key = f"{service}.{operation}"
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def __getitem__(self, key: str) -> int:
+        return self.counts.get(key, 0)

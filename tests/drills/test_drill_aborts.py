@@ -145,6 +145,8 @@ def _abort(
             observers=observers,
             settings=settings,
             signals=abort.kind == "signal",
+            # the primary answers here: an unplanned failover of it is lossy by consent
+            allow_data_loss=drill.name == "unplanned-failover",
         )
     except Crash:
         result = harness.rollback(harness.only_drill(), observers=list(release or []))

@@ -87,19 +87,16 @@ def test_an_operation_that_never_completes_times_out_and_rolls_back(harness: Dri
 
 
 def test_a_paused_drill_resumes_when_the_lost_region_returns(harness: DrillHarness) -> None:
-    """Unplanned failover: the old region is still down when the rebuild step times out, so the
-    drill pauses (no rollback: the failover was the point); resume finishes it later."""
-    from dataclasses import replace
-
+    """Unplanned failover: the old region is still down when the rebuild step starts, so the
+    rebuild and the reconcile are deferred and the drill pauses at once (no rollback: the
+    failover was the point; no timeout to wait out); resume finishes it later."""
     faults = harness.emulator.faults
     lose = AtStep("declare-primary-lost", lambda: faults.region_down(PRIMARY, hang=False))
-    settings = harness.settings.with_(
-        aws_max_attempts=1,
-        replication_grace=0.05,
-        timeouts=replace(harness.settings.timeouts, rebuild=0.3),
-    )
+    settings = harness.settings.with_(aws_max_attempts=1, replication_grace=0.05)
 
-    paused = harness.run("unplanned-failover", observers=[lose], settings=settings)
+    paused = harness.run(
+        "unplanned-failover", observers=[lose], settings=settings, allow_data_loss=True
+    )
 
     assert paused.status == "paused", paused.reason
     assert paused.step("rebuild-old-primary").status == "running"

@@ -72,6 +72,7 @@ def test_an_unplanned_failover_checks_what_plan_prints_for_it(harness: DrillHarn
         "aurora-cluster-<region>",
         "aurora-data-api-<region>",
         "aurora-canary-table",
+        "aurora-replication-lag",
         "table-<table>",
         "table-<table>-replication",
         "cache-dns",

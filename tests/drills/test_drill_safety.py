@@ -396,3 +396,56 @@ def test_ssm_refusing_the_setting_aborts_the_evacuation_and_rolls_back(
     assert "dynamodb-move" in result.reason and "ParameterPatternMismatchException" in result.reason
     assert harness.active_region() == {PRIMARY: PRIMARY, SECONDARY: PRIMARY}
     assert harness.canary_items(PRIMARY) == []
+
+
+def test_refuses_an_up_that_touches_more_than_the_region_swap(harness: DrillHarness) -> None:
+    """The swap changes the writer record; the preview also creates a queue merged since the
+    last deploy: the drill deploys only what it changed, so it refuses and prints the queue
+    (issue 17 item 6). The expectation is the swap's own diff, as the offline plans of both
+    region pairs give it."""
+    swap = _urn("aws:route53/record:Record", "writer")
+    extra = _urn("aws:sqs/queue:Queue", "merged-since")
+    harness.backend.planner = static_plan(
+        Plan(
+            [
+                PlannedStep("update", swap, "aws:route53/record:Record"),
+                PlannedStep("create", extra, "aws:sqs/queue:Queue"),
+            ]
+        )
+    )
+    harness.expectation = lambda deployed, wanted: {("update", swap)}
+
+    result = harness.run("planned-switchover")
+
+    assert result.status == "rolled-back", result.reason
+    assert "did not change" in result.reason and f"create {extra}" in result.reason
+    assert swap not in result.reason
+    assert not harness.command.calls_of("up"), "up never runs after an unexpected preview"
+    state = harness.journal(result.drill_id).state
+    assert state["expected_changes"] == [["update", swap]]
+    _assert_origin(harness)
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected", "unexpected"),
+    [
+        ([("update", "a")], {("update", "a")}, []),
+        ([("same", "b"), ("read", "c")], set(), []),  # no change
+        ([("update", "a"), ("create", "q")], {("update", "a")}, [("create", "q")]),
+        ([("update", "a")], {("replace", "a")}, [("update", "a")]),  # another op on it
+        # a replacement's three engine steps are the plan's one "replace"
+        (
+            [("create-replacement", "r"), ("replace", "r"), ("delete-replaced", "r")],
+            {("replace", "r")},
+            [],
+        ),
+        ([("delete-replaced", "r")], set(), [("replace", "r")]),
+    ],
+)
+def test_which_preview_steps_the_drill_did_not_change(
+    steps: list[tuple[str, str]], expected: set[tuple[str, str]], unexpected: list[tuple[str, str]]
+) -> None:
+    from drills.reconcile import unexpected_steps
+
+    found = unexpected_steps([{"op": op, "urn": urn, "type": "t"} for op, urn in steps], expected)
+    assert found == unexpected
