@@ -104,6 +104,7 @@ def test_unplanned_failover_promotes_what_arrived_and_rebuilds_the_old_primary(
         "unplanned-failover",
         observers=[hold, lose, back, AtStep("cleanup", read_servers)],
         settings=settings,
+        allow_data_loss=True,  # the primary answers at the start: the lossy failover is consented
     )
 
     assert result.succeeded, result.reason
@@ -197,7 +198,11 @@ def test_failover_and_failback_when_the_region_returns_before_the_cache_moves(
     _allow_rebuild_lag(real_harness)
 
     result = real_harness.run(
-        "unplanned-failover", failback=True, observers=[lose, back], settings=settings
+        "unplanned-failover",
+        failback=True,
+        observers=[lose, back],
+        settings=settings,
+        allow_data_loss=True,  # the primary answers at the start: the lossy failover is consented
     )
 
     assert result.succeeded, result.reason

@@ -43,7 +43,14 @@ def _env(tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     bin_dir = tmp / "bin"
     bin_dir.mkdir(exist_ok=True)
-    env["PATH"] = str(bin_dir)
+    # The system's directories stay (the region pair's redis-server and PostgreSQL), less any
+    # that holds a pulumi binary.
+    kept = [
+        d
+        for d in os.environ.get("PATH", "").split(os.pathsep)
+        if d and not (Path(d) / "pulumi").exists()
+    ]
+    env["PATH"] = os.pathsep.join([str(bin_dir), *kept])
     env["MPLCONFIGDIR"] = str(tmp / "mpl")
     env["PYTHONUNBUFFERED"] = "1"
     return env
