@@ -501,17 +501,32 @@ def _cache_checks(ctx: DrillContext, writer: str) -> list[Check]:
             )
         )
     else:
-        from .stores import current_cname
+        from .stores import cache_record
 
-        value = current_cname(ctx, ctx.target.dns.zone_id, ctx.target.dns.cache_name)
-        wanted = ctx.target.cache[writer].primary_endpoint if writer in ctx.target.cache else ""
-        dns_checks.append(
-            Check(
-                "cache-dns",
-                value == wanted,
-                f"{ctx.target.dns.cache_name} -> {value}; expected {wanted}",
+        record = cache_record(ctx, ctx.target.dns.zone_id, ctx.target.dns.cache_name)
+        if record.health_routed:
+            # Health-routed (docs/components.md): each region's records name that region's own
+            # primary endpoint; Route 53's health checks pick the answer, the drill moves nothing.
+            groups = {ref.primary_endpoint for ref in ctx.target.cache.values()}
+            dns_checks.append(
+                Check(
+                    "cache-dns",
+                    set(record.weighted) == groups,
+                    f"{ctx.target.dns.cache_name}: health-routed records -> "
+                    f"{sorted(set(record.weighted))}; expected each region's primary endpoint "
+                    f"{sorted(groups)}",
+                )
             )
-        )
+        else:
+            value = record.simple
+            wanted = ctx.target.cache[writer].primary_endpoint if writer in ctx.target.cache else ""
+            dns_checks.append(
+                Check(
+                    "cache-dns",
+                    value == wanted,
+                    f"{ctx.target.dns.cache_name} -> {value}; expected {wanted}",
+                )
+            )
     return [
         *dns_checks,
         Check(

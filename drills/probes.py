@@ -26,9 +26,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .canary import Canary
 from .engine import DrillContext
-from .errors import RegionUnavailableError
+from .errors import RegionUnavailableError, VerificationError
 from .health import describe_global_cluster, writer_regions
-from .stores import DynamoActiveRegion, current_cname
+from .stores import CacheGlobal, DynamoActiveRegion, cache_record
 
 Connector = Callable[[str, int, float], socket.socket]
 """Opens a connection to a cache endpoint (host, port, timeout)."""
@@ -118,8 +118,20 @@ class CacheProbe:
         started = time.time()
         dns = ctx.target.require_dns()
         try:
-            target = current_cname(ctx, dns.zone_id, dns.cache_name)
-        except (RegionUnavailableError, ClientError, BotoCoreError) as exc:
+            record = cache_record(ctx, dns.zone_id, dns.cache_name)
+            target = record.simple
+            if record.health_routed:
+                # Route 53 answers the records of the region that is not the datastore's
+                # secondary (docs/components.md); from outside the VPC the drill cannot ask the
+                # resolver, so it writes where that answer lands once health has followed: the
+                # datastore's primary. The health checks' detection delay is not in this RTO.
+                primaries = CacheGlobal().describe(ctx).primaries
+                target = (
+                    ctx.target.cache[primaries[0]].primary_endpoint
+                    if len(primaries) == 1 and primaries[0] in ctx.target.cache
+                    else None
+                )
+        except (RegionUnavailableError, ClientError, BotoCoreError, VerificationError) as exc:
             return _failed(canary_id, "cache", "", phase, started, exc)
         region = next(
             (r for r, ref in ctx.target.cache.items() if ref.primary_endpoint == target), ""

@@ -219,12 +219,26 @@ class CacheGlobal:
         return state.settled and region in state.ready
 
     def after_move(self, ctx: DrillContext, region: str) -> None:
-        """UPSERT ``cache.<zone>`` to the new primary's primary endpoint, same type and TTL as
-        the stack declares (Route 53 ChangeResourceRecordSets UPSERT is idempotent)."""
+        """A stack whose ``cache.<zone>`` is health-routed (one weighted record per node, each to
+        its own region's primary endpoint, healthy while that region is not the datastore's
+        secondary: docs/components.md) needs nothing: the name follows the failover through
+        Route 53's data plane, and a ChangeResourceRecordSets (a us-east-1 control plane, gone
+        in the outage a failover is for) would be refused anyway next to the weighted records.
+        A stack with the older simple CNAME gets it UPSERTed to the new primary's primary
+        endpoint, same type and TTL (UPSERT is idempotent)."""
         dns = ctx.target.require_dns()
         endpoint = ctx.target.cache[region].primary_endpoint
+        record = cache_record(ctx, dns.zone_id, dns.cache_name)
+        if record.health_routed:
+            ctx.event(
+                "dns",
+                f"{dns.cache_name} follows the primary by health ({len(record.weighted)} "
+                "weighted records); no Route 53 change sent",
+                store="cache",
+            )
+            return
         key = f"dns:{dns.cache_name}->{region}"
-        if current_cname(ctx, dns.zone_id, dns.cache_name) == endpoint:
+        if record.simple == endpoint:
             ctx.resolve_call(key, "AWS shows it done")
             return
         with ctx.irreversible(key, f"route53 UPSERT {dns.cache_name} CNAME {endpoint}"):
@@ -251,8 +265,24 @@ class CacheGlobal:
         ctx.event("dns", f"{dns.cache_name} -> {endpoint} ({region})", store="cache")
 
 
-def current_cname(ctx: DrillContext, zone_id: str, name: str) -> str | None:
-    """The value of the simple CNAME record ``name`` in the zone (None when absent)."""
+@dataclass(frozen=True, slots=True)
+class CacheRecord:
+    """What ``cache.<zone>`` is in the zone: a simple CNAME, or health-routed weighted records."""
+
+    simple: str | None
+    """The simple CNAME's value (None when there is none)."""
+    weighted: tuple[str, ...]
+    """The values of the weighted (set-identified) CNAME records, one per cache node."""
+
+    @property
+    def health_routed(self) -> bool:
+        """Answers chosen by Route 53 health checks, not by a record the drill changes."""
+        return bool(self.weighted) and self.simple is None
+
+
+def cache_record(ctx: DrillContext, zone_id: str, name: str) -> CacheRecord:
+    """Every CNAME record of ``name`` in the zone (the records of one name and type come in one
+    page: a weighted set has one per cache node, far under ListResourceRecordSets' 300)."""
     wanted = name.rstrip(".") + "."
     result = ctx.aws.call(
         "route53",
@@ -261,13 +291,19 @@ def current_cname(ctx: DrillContext, zone_id: str, name: str) -> str | None:
         HostedZoneId=zone_id,
         StartRecordName=wanted,
         StartRecordType="CNAME",
-        MaxItems="1",
+        MaxItems="300",
     )
+    simple: str | None = None
+    weighted: list[str] = []
     for record in result.get("ResourceRecordSets", []):
-        if record.get("Name", "").rstrip(".") + "." == wanted and record.get("Type") == "CNAME":
-            values = [r["Value"] for r in record.get("ResourceRecords", [])]
-            return values[0].rstrip(".") if values else None
-    return None
+        if record.get("Name", "").rstrip(".") + "." != wanted or record.get("Type") != "CNAME":
+            continue
+        values = [str(r["Value"]).rstrip(".") for r in record.get("ResourceRecords", [])]
+        if "SetIdentifier" in record:
+            weighted.extend(values)
+        elif values:
+            simple = values[0]
+    return CacheRecord(simple, tuple(weighted))
 
 
 # -- DynamoDB: the active-region setting applications read -----------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from drill_harness import PRIMARY, SECONDARY, AtStep, DrillHarness
@@ -296,3 +297,73 @@ def test_failback_refuses_when_the_writers_are_already_home(harness: DrillHarnes
     assert result.objectives_met is None and result.rto_seconds is None
     assert not harness.command.calls_of("preview")
     assert harness.writer_region() == PRIMARY
+
+
+def _health_route_cache_name(harness: DrillHarness) -> list[dict[str, Any]]:
+    """Replace the seeded simple ``cache.<zone>`` with the stack's health-routed form (one
+    weighted record per region to its own primary endpoint, docs/components.md) and return the
+    record sets as Route 53 lists them."""
+    name = harness.seeded.outputs["cacheDnsName"]
+    ttl = harness.seeded.outputs["dnsTtlSeconds"]
+    route53 = harness.client("route53", PRIMARY)
+    simple = {
+        "Name": name,
+        "Type": "CNAME",
+        "TTL": ttl,
+        "ResourceRecords": [{"Value": harness.cache_record()}],
+    }
+    weighted = [
+        {
+            "Name": name,
+            "Type": "CNAME",
+            "TTL": ttl,
+            "SetIdentifier": f"{region}-001",
+            "Weight": 1,
+            "ResourceRecords": [{"Value": harness.seeded.cache_endpoints[region][0]}],
+        }
+        for region in (PRIMARY, SECONDARY)
+    ]
+    route53.change_resource_record_sets(
+        HostedZoneId=harness.seeded.zone_id,
+        ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": simple}]},
+    )
+    route53.change_resource_record_sets(
+        HostedZoneId=harness.seeded.zone_id,
+        ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": r} for r in weighted]},
+    )
+    return _cache_record_sets(harness)
+
+
+def _cache_record_sets(harness: DrillHarness) -> list[dict[str, Any]]:
+    name = harness.seeded.outputs["cacheDnsName"]
+    records = harness.client("route53", PRIMARY).list_resource_record_sets(
+        HostedZoneId=harness.seeded.zone_id
+    )["ResourceRecordSets"]
+    return sorted(
+        (r for r in records if r["Name"].rstrip(".") == name and r["Type"] == "CNAME"),
+        key=lambda r: str(r.get("SetIdentifier")),
+    )
+
+
+def test_a_health_routed_cache_name_is_never_changed_through_route53(
+    harness: DrillHarness,
+) -> None:
+    """Issue 16 item 6: the cache name fails over through Route 53's data plane (health checks),
+    so the drill sends no ChangeResourceRecordSets, with its control plane refusing every change
+    throughout, and still measures the move."""
+    before = _health_route_cache_name(harness)
+    assert [r["SetIdentifier"] for r in before] == [f"{PRIMARY}-001", f"{SECONDARY}-001"]
+    STATE.faults.control_plane_down("route53")
+    try:
+        result = harness.run("cache-failover")
+    finally:
+        STATE.faults.control_plane_up("route53")
+
+    assert result.succeeded, result.reason
+    assert harness.cache_primary() == PRIMARY
+    assert _cache_record_sets(harness) == before
+    calls = harness.journal(result.drill_id).state.get("calls") or {}
+    assert not [key for key in calls if key.startswith("dns:")]
+    out = result.measurement("cache", "cache")
+    assert (out.from_region, out.to_region) == (PRIMARY, SECONDARY)
+    assert out.rto_seconds is not None
