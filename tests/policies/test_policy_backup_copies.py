@@ -45,7 +45,8 @@ def test_prod_replicas_are_covered_by_the_copies_of_their_home_plan() -> None:
 def test_without_the_home_plans_copy_the_replicas_are_uncovered() -> None:
     resources = _without_copies(list(recorded("prod").resources), "us-east-1")
     messages = run_rule(COVERAGE, resources)
-    assert len(messages) == 3  # carts, sessions, order-history: their us-west-2 replicas
+    # carts, sessions, order-history and the drills' lease table: their us-west-2 replicas
+    assert len(messages) == 4
     assert all('no backup plan in "us-west-2" selects the replica' in m for m in messages)
     assert all(
         "or copy its home replica's recovery points to a vault in us-west-2" in m for m in messages
@@ -60,5 +61,6 @@ def test_a_table_its_home_selection_drops_is_uncovered_in_both_regions() -> None
             r = _with(r, "resources", kept)  # noqa: PLW2901
         resources.append(r)
     messages = run_rule(COVERAGE, resources)
-    assert sum("selects the table" in m for m in messages) == 3
-    assert sum('selects the replica in "us-west-2"' in m for m in messages) == 3
+    # the three data tables and the drills' lease table
+    assert sum("selects the table" in m for m in messages) == 4
+    assert sum('selects the replica in "us-west-2"' in m for m in messages) == 4
