@@ -170,16 +170,15 @@ def test_served_analyze_stack_is_linear_in_the_stack() -> None:
 
 
 def _mutated(resources: list[RecordedResource]) -> list[RecordedResource]:
-    """prod with violations for stack rules: a table without replicas, a cluster without its
-    global cluster, an alarm without actions."""
+    """The stack with violations for stack rules: every table without replicas, a cluster
+    without its global cluster, an alarm without actions."""
     out = []
     seen: set[str] = set()
     for r in resources:
         inputs: Mapping[str, Any] = r.inputs
-        if r.type not in seen and r.type in (
-            "aws:dynamodb/table:Table",
-            "aws:rds/cluster:Cluster",
-            "aws:cloudwatch/metricAlarm:MetricAlarm",
+        if r.type == "aws:dynamodb/table:Table" or (
+            r.type not in seen
+            and r.type in ("aws:rds/cluster:Cluster", "aws:cloudwatch/metricAlarm:MetricAlarm")
         ):
             seen.add(r.type)
             drop = {"replicas", "globalClusterIdentifier", "alarmActions", "dimensions"}
