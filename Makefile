@@ -37,7 +37,7 @@ preflight: venv
 
 ## The whole test suite (unit, policies, preflight, drills; integration skips without AWS).
 test: venv dataplane
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist worksteal -q
 
 ## ruff, and the GitHub workflows against GitHub's schema (vendored in check-jsonschema: offline).
 lint: venv

@@ -90,7 +90,9 @@ def assert_linear(what: str, work: list[int]) -> None:
     small, eight, more = work
     assert eight <= 10 * small, f"{what}: {eight} calls with 8x the tables, {small} with prod's"
     first, second = eight - small, more - eight
-    assert second <= 1.1 * first + 20, (
+    # A rule whose work does not depend on the tables wobbles by a few calls either way (a
+    # first step of -19 is no growth): the second step is held to the first's growth, at least 0.
+    assert second <= 1.1 * max(first, 0) + 20, (
         f"{what} grows faster than the stack: +{first} calls for the first 21 tables,"
         f" +{second} for the next 21 ({work})"
     )
