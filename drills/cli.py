@@ -63,6 +63,16 @@ ReportOpt = Annotated[
     Path | None, typer.Option("--report", help="Write report.md, report.json, timeline.png here.")
 ]
 StateOpt = Annotated[Path, typer.Option("--state-dir", help="Where journals live.")]
+RecordingOpt = Annotated[
+    bool,
+    typer.Option("--recording/--no-recording", help="Seed from the offline plan of the program."),
+]
+PoliciesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--policies/--no-policies", help="Run the policy pack for the stand-in's previews."
+    ),
+]
 EndpointOpt = Annotated[
     str | None,
     typer.Option(
@@ -608,18 +618,8 @@ def serve(
     port: Annotated[
         int, typer.Option("--port", min=0, max=65535, help="Port (0: any free one).")
     ] = 0,
-    recording: Annotated[
-        bool,
-        typer.Option(
-            "--recording/--no-recording", help="Seed from the offline plan of the program."
-        ),
-    ] = True,
-    policies: Annotated[
-        bool,
-        typer.Option(
-            "--policies/--no-policies", help="Run the policy pack for the stand-in's previews."
-        ),
-    ] = True,
+    recording: RecordingOpt = True,
+    policies: PoliciesOpt = True,
     time_scale: Annotated[
         float,
         typer.Option(
@@ -663,18 +663,8 @@ def sandbox(
     report: Annotated[Path, typer.Option("--report", help="Report directory.")] = REPO_ROOT
     / "reports"
     / "drills",
-    recording: Annotated[
-        bool,
-        typer.Option(
-            "--recording/--no-recording", help="Seed from the offline plan of the program."
-        ),
-    ] = True,
-    policies: Annotated[
-        bool,
-        typer.Option(
-            "--policies/--no-policies", help="Run the policy pack for the stand-in's previews."
-        ),
-    ] = True,
+    recording: RecordingOpt = True,
+    policies: PoliciesOpt = True,
     lose_primary: Annotated[
         bool,
         typer.Option(
