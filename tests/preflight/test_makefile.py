@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,6 +28,9 @@ def _fake_python(tmp_path: Path, version: str) -> Path:
 
 
 def _make(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # A top-level make, as a user types it: under `make test` (CI) the inherited MAKELEVEL and
+    # MAKEFLAGS would make it a sub-make, whose messages read "make[1]: ...".
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     return subprocess.run(
         ["make", "--no-print-directory", *args],
         cwd=project,
@@ -34,6 +38,7 @@ def _make(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
         check=False,
+        env=env,
     )
 
 
