@@ -20,8 +20,8 @@ AURORA_GLOBAL_CLASS = re.compile(
 AURORA_ENGINE_VERSION = re.compile(r"^(1[3-7])\.\d{1,2}$")
 ENGINE_DATA = Path(__file__).resolve().parent / "data" / "aurora-postgresql.json"
 """AWS's own lists for Aurora PostgreSQL, with their sources and retrieval date: per major the
-first version global databases and the RDS Data API support, the versions that exist (where
-transcribed), reserved words and role names, and the databases every cluster already has."""
+first version global databases and the RDS Data API support, the versions that exist, reserved
+words and role names, and the databases every cluster already has."""
 
 
 @cache
@@ -34,6 +34,13 @@ def engine_data() -> dict[str, Any]:
 def _version(text: str) -> tuple[int, int]:
     major, minor = text.split(".")
     return int(major), int(minor)
+
+
+def listed_versions(major: int, floor: tuple[int, int] = (0, 0)) -> tuple[str, ...]:
+    """The versions AWS lists for ``major`` (``data/aurora-postgresql.json``) at or after
+    ``floor``, oldest first: what ``auroraEngineVersion`` may be."""
+    versions: list[str] = engine_data()["majors"][str(major)]["versions"]
+    return tuple(sorted((v for v in versions if _version(v) >= floor), key=_version))
 
 
 DATA_API_MINIMUM: Mapping[int, tuple[int, int]] = {
@@ -123,7 +130,8 @@ def load(raw: Mapping[str, Any], environment: str) -> AuroraSettings:
             s.key("engineVersion"),
             settings.engine_version,
             f"{floor[0]}.{floor[1]} or later while auroraDataApiEnabled is true (the RDS Data API "
-            "needs Aurora PostgreSQL 13.11, 14.8, 15.3, 16.1 or 17.4 and later)",
+            "needs Aurora PostgreSQL 13.11, 14.8, 15.3, 16.1 or 17.4 and later): "
+            f"{', '.join(listed_versions(major, floor))}",
         )
     if settings.autoscaling_max_readers < settings.autoscaling_min_readers:
         raise ConfigError(
@@ -137,22 +145,22 @@ def load(raw: Mapping[str, Any], environment: str) -> AuroraSettings:
 
 
 def _check_version(s: Section, text: str, major: int, minor: int) -> None:
-    """The version exists (where AWS's list is transcribed) and can join a global database."""
-    spec = engine_data()["majors"][str(major)]
+    """The version is one AWS lists for its major and can join a global database."""
     floor = GLOBAL_DATABASE_MINIMUM[major]
+    allowed = ", ".join(listed_versions(major, floor))
     if (major, minor) < floor:
         raise ConfigError(
             s.key("engineVersion"),
             text,
             f"{floor[0]}.{floor[1]} or later in Aurora PostgreSQL {major} (the first version "
-            "that can join an Aurora global database)",
+            f"that can join an Aurora global database): {allowed}",
         )
-    versions = spec.get("versions")
-    if versions is not None and text not in versions:
+    if text not in listed_versions(major):
         raise ConfigError(
             s.key("engineVersion"),
             text,
-            f"an Aurora PostgreSQL {major} version AWS offers: {', '.join(versions)}",
+            f"an Aurora PostgreSQL {major} version AWS lists that can join a global database: "
+            f"{allowed}",
         )
 
 
