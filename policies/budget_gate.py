@@ -68,6 +68,7 @@ def _summary(est: Estimate, basis: str) -> str:
     items = ", ".join(f"{line.name} {line.item} {dollars(line.monthly_usd)}" for line in top)
     reserved = ", ".join(
         f"{term.removeprefix('reserved-')} {dollars(est.reserved_monthly_usd(term))}"
+        f"{' (estimated)' if est.reserved_estimated(term) else ''}"
         for term in BASES[1:]
         if term != basis
     )

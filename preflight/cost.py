@@ -257,6 +257,12 @@ def _budget(resources: Sequence[RecordedResource]) -> float | None:
 # --- report -------------------------------------------------------------------------------------
 
 
+def _estimated(lines: Sequence[Line], term: str) -> str:
+    """`` (estimated)`` after a reserved figure that includes a rate derived by a ratio rather
+    than published (the table entry's basis ``derived``; docs/cost.md, Prices)."""
+    return " (estimated)" if any(term in line.reserved_estimated for line in lines) else ""
+
+
 def _term_totals(report: CostReport) -> dict[str, float]:
     return {TERM_LABEL[t]: report.estimate.reserved_monthly_usd(t) for t in TERM_LABEL}
 
@@ -268,9 +274,10 @@ def cost_section(report: CostReport) -> Group:
     reserved = _term_totals(report)
     parts: list[Any] = []
     budget = f" · budget {dollars(report.budget_usd)}" if report.budget_usd is not None else ""
+    est_1y, est_3y = (_estimated(est.lines, t) for t in TERM_LABEL)
     parts.append(
-        f"[bold]Monthly cost estimate: {dollars(total)}[/] on demand · reserved 1y {dollars(reserved['1y'])}"
-        f" · 3y {dollars(reserved['3y'])}{budget} [dim]({HOURS_PER_MONTH:g} h months, prices"
+        f"[bold]Monthly cost estimate: {dollars(total)}[/] on demand · reserved 1y {dollars(reserved['1y'])}{est_1y}"
+        f" · 3y {dollars(reserved['3y'])}{est_3y}{budget} [dim]({HOURS_PER_MONTH:g} h months, prices"
         f" {escape(_rel(TABLE_PATH, REPO))})[/]"
     )
     if not est.complete:
@@ -368,8 +375,10 @@ def _reserved_table(est: Estimate) -> Table:
             f"{kind}{role}",
             region,
             dollars(od),
-            f"{dollars(terms['reserved-1y'])} [dim]{options['reserved-1y']}[/]",
-            f"{dollars(terms['reserved-3y'])} [dim]{options['reserved-3y']}[/]",
+            f"{dollars(terms['reserved-1y'])} [dim]{options['reserved-1y']}"
+            f"{_estimated(lines, 'reserved-1y')}[/]",
+            f"{dollars(terms['reserved-3y'])} [dim]{options['reserved-3y']}"
+            f"{_estimated(lines, 'reserved-3y')}[/]",
             f"{dollars(od - terms['reserved-1y'])} / {dollars(od - terms['reserved-3y'])}",
         )
     return table
@@ -461,6 +470,7 @@ def _line_document(line: Line) -> dict[str, Any]:
         "reservedMonthlyUsd": {TERM_LABEL[t]: v for t, v in line.reserved.items()}
         if line.reserved
         else None,
+        "reservedEstimated": [TERM_LABEL[t] for t in line.reserved_estimated],
     }
 
 
@@ -473,6 +483,7 @@ def cost_document(result: Any) -> dict[str, Any] | None:
     return {
         "monthlyUsd": est.monthly_usd,
         "reservedMonthlyUsd": _term_totals(report),
+        "reservedEstimated": [TERM_LABEL[t] for t in TERM_LABEL if est.reserved_estimated(t)],
         "budgetUsd": report.budget_usd,
         "currency": "USD",
         "hoursPerMonth": HOURS_PER_MONTH,

@@ -20,7 +20,8 @@ Shape (format 1)::
                                   "replacedBy", "stateful", "approved", "blocks", "message"}]},
      "criticalPath": {"totalSeconds", "steps": [{"urn", "name", "type", "region",
                       "startSeconds", "durationSeconds"}]},
-     "cost": {"monthlyUsd", "reservedMonthlyUsd": {"1y", "3y"}, "budgetUsd", "lines": [...],
+     "cost": {"monthlyUsd", "reservedMonthlyUsd": {"1y", "3y"}, "reservedEstimated": [term],
+              "budgetUsd", "lines": [...],
               ...} (preflight/cost.py, docs/cost.md),
      "timings": {...}}
 

@@ -79,6 +79,9 @@ class Line:
     """Monthly USD under each reservation term, for steady compute (instances, cache nodes)."""
     reserved_options: Mapping[str, str] | None = None
     """Purchase option per term (``No Upfront`` / ``Partial Upfront``)."""
+    reserved_estimated: tuple[str, ...] = ()
+    """Terms whose rate is not a published figure but derived from one by a ratio (the table
+    entry's basis ``derived``): the report marks those figures estimated (issue 21)."""
     free: bool = False
     price_id: str = ""
     """The ``prices.json`` id it was priced with (empty for $0 notes)."""
@@ -132,6 +135,10 @@ class Estimate:
             line.reserved[term] if line.reserved and term in line.reserved else line.monthly_usd
             for line in self.lines
         )
+
+    def reserved_estimated(self, term: str) -> bool:
+        """True when the ``term`` total includes a rate derived by a ratio, not published."""
+        return any(term in line.reserved_estimated for line in self.lines)
 
     def total(self, basis: str = "on-demand") -> float:
         """``on-demand``, ``reserved-1y`` or ``reserved-3y`` total."""
@@ -286,12 +293,15 @@ class Pricer:
             return
         terms: dict[str, float] = {}
         options: dict[str, str] = {}
+        estimated: list[str] = []
         if reserved:
             for term in RESERVED_TERMS:
                 found: Price | None = self.prices.find(price_id, region, term)
                 if found is not None:
                     terms[term] = quantity * found.effective_usd
                     options[term] = found.option
+                    if found.basis == "derived":
+                        estimated.append(term)
         self.lines.append(
             Line(
                 urn=res.urn,
@@ -308,6 +318,7 @@ class Pricer:
                 price_id=price_id,
                 reserved=terms or None,
                 reserved_options=options or None,
+                reserved_estimated=tuple(estimated),
             )
         )
 

@@ -94,6 +94,24 @@ def test_the_report_shows_the_cost_table(prod: tuple[Any, dict[str, Any]]) -> No
     assert "Usage: stacks/usage.prod.yaml" in text
 
 
+def test_reserved_figures_from_ratios_are_marked_estimated(
+    prod: tuple[Any, dict[str, Any]],
+) -> None:
+    """No published per-class reservation price is pinned (docs/cost.md, Prices): every reserved
+    figure is a ratio's, and the totals line, the reserved table and --json say so."""
+    proc, doc = prod
+    cost, text = doc["cost"], proc.stdout
+    assert cost["reservedEstimated"] == ["1y", "3y"]
+    reserved = cost["reservedMonthlyUsd"]
+    assert f"reserved 1y ${reserved['1y']:,.2f} (estimated)" in text
+    assert f"3y ${reserved['3y']:,.2f} (estimated)" in text
+    assert "No Upfront (estimated)" in text and "Partial Upfront (estimated)" in text
+    steady = [line for line in cost["lines"] if line["reservedMonthlyUsd"]]
+    assert len(steady) == 8  # six db.r7g.xlarge instances, one node line per replication group
+    assert all(line["reservedEstimated"] == ["1y", "3y"] for line in steady)
+    assert all(line["reservedEstimated"] == [] for line in cost["lines"] if line not in steady)
+
+
 def test_over_budget_is_advisory_in_dev(tmp_path: Path) -> None:
     proc, doc = _preflight(tmp_path, "dev", "--set", "budgetMonthlyLimitUsd=500")
     assert proc.returncode == 0, proc.stderr
