@@ -100,6 +100,10 @@ IOPT = "aurora-iopt1"
 no I/O charges (Aurora pricing page; User Guide, "Storage configurations for Aurora")."""
 
 
+IOPT_RESERVED_FACTOR = 1.3
+"""Reservations of the Standard class that cover one Aurora I/O-Optimized instance-hour."""
+
+
 def _io_optimized(run: Pricer, region: str, cluster_id: str | None) -> bool:
     """Whether the instance's cluster (by identifier, else the region's) is I/O-Optimized."""
     clusters = [c for c in run.by_type[t.RDS_CLUSTER] if known_str(c.props.get("region")) == region]
@@ -119,7 +123,11 @@ def _aurora_instance(run: Pricer, res: ResourceLike) -> None:
         HOURS_PER_MONTH,
         f"aurora.instance{'-iopt' if iopt else ''}/{engine}/{cls}",
         f"{HOURS_PER_MONTH:g} h",
-        reserved=True,
+        reserved=not iopt,
+        # Aurora User Guide, "Reserved DB instances for Amazon Aurora": reserved instances cover
+        # I/O-Optimized instances too, which use 30% more normalized units, so each is covered by
+        # 1.3 reservations of its Standard class ("purchase 30% additional reserved DB instances").
+        reserved_as=(f"aurora.instance/{engine}/{cls}", IOPT_RESERVED_FACTOR) if iopt else None,
     )
 
 

@@ -278,9 +278,14 @@ class Pricer:
         basis: str,
         *,
         reserved: bool = False,
+        reserved_as: tuple[str, float] | None = None,
         store: str | None = None,
     ) -> None:
-        """Add a line priced ``quantity`` times the table's ``price_id`` in ``region``."""
+        """Add a line priced ``quantity`` times the table's ``price_id`` in ``region``.
+
+        ``reserved`` adds the table's reserved terms of ``price_id``; ``reserved_as`` (price id,
+        factor) prices the reservations as ``factor`` reservations of another id instead (an
+        Aurora I/O-Optimized instance is covered by 1.3 reserved Standard instances)."""
         price = self.prices.find(price_id, region)
         if price is None:
             self.note(
@@ -294,11 +299,12 @@ class Pricer:
         terms: dict[str, float] = {}
         options: dict[str, str] = {}
         estimated: list[str] = []
-        if reserved:
+        if reserved or reserved_as:
+            reserved_id, factor = reserved_as or (price_id, 1.0)
             for term in RESERVED_TERMS:
-                found: Price | None = self.prices.find(price_id, region, term)
+                found: Price | None = self.prices.find(reserved_id, region, term)
                 if found is not None:
-                    terms[term] = quantity * found.effective_usd
+                    terms[term] = quantity * factor * found.effective_usd
                     options[term] = found.option
                     if found.basis == "derived":
                         estimated.append(term)

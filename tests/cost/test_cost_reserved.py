@@ -17,7 +17,7 @@ import pytest
 from policies.pricing.estimate import estimate
 from policies.pricing.table import PriceTable, pinned_table
 from policies.pricing.usage import parse_usage
-from tests.cost.cost_support import EAST, WEST, Planned, instance, lines, run
+from tests.cost.cost_support import EAST, WEST, Planned, cluster, instance, lines, run
 
 AURORA = "aurora.instance/aurora-postgresql/db.r6g.large"
 NODE = "cache.node/valkey/cache.r7g.large"
@@ -97,3 +97,21 @@ def test_published_reserved_rates_give_the_line_and_are_not_marked() -> None:
         [instance(EAST, 1), instance(WEST, 1)], parse_usage({}), _published(pinned_table())
     )
     assert both.reserved_estimated("reserved-1y")
+
+
+def test_an_io_optimized_instance_is_covered_by_1_3_standard_reservations() -> None:
+    """Aurora User Guide, reserved DB instances: an I/O-Optimized instance uses 30% more
+    normalized units, so 1.3 reservations of its Standard class cover it."""
+    iopt = dataclasses.replace(
+        cluster(EAST, primary=True),
+        props={**cluster(EAST, primary=True).props, "storageType": "aurora-iopt1"},
+    )
+    member = instance(EAST, 1)
+    member = dataclasses.replace(member, props={**member.props, "clusterIdentifier": f"sc-{EAST}"})
+    (line,) = lines(run([iopt, member]), "aurora-us-east-1-1")
+    # on demand 730 h x $0.338 (the I/O-Optimized rate, $0.26 x 1.30)
+    assert line.monthly_usd == pytest.approx(246.74)
+    # 730 h x 1.3 x $0.208 = $197.392; 730 h x 1.3 x $0.143 = $135.707
+    assert line.reserved == pytest.approx({"reserved-1y": 197.392, "reserved-3y": 135.707})
+    assert line.reserved_options == {"reserved-1y": "No Upfront", "reserved-3y": "Partial Upfront"}
+    assert line.reserved_estimated == ("reserved-1y", "reserved-3y")
