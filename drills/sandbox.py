@@ -26,6 +26,7 @@ import boto3
 import yaml
 
 from preflight.changes import diff_plans
+from preflight.config import YAML_LOADER
 
 from .drill import DrillEnvironment, start_drill
 from .emulator import Emulator, EmulatorTimings, SeededStack, seed_topology
@@ -115,7 +116,7 @@ def stack_file_config(stack: str, root: Path) -> dict[str, Any]:
     path = root / "stacks" / f"Pulumi.{stack}.yaml"
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
     config = data.get("config") or {}
     return {str(k): v for k, v in config.items() if not (isinstance(v, Mapping) and "secure" in v)}
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from components.settings import ConfigError, load_settings, parse_config_value
-from preflight.config import load_stack_config
+from preflight.config import YAML_LOADER, load_stack_config
 
 from .errors import DrillConfigError
 
@@ -68,7 +68,7 @@ def project_name(root: Path = REPO_ROOT) -> str:
     path = root / "Pulumi.yaml"
     if not path.exists():
         return DEFAULT_PROJECT
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
     return str(data.get("name", DEFAULT_PROJECT))
 
 

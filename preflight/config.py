@@ -20,7 +20,7 @@ import yaml
 from components.settings import STRING_KEYS, ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when PyYAML was built with it (several times faster), else PyYAML's."""
 SECRET_PLACEHOLDER = "[secret]"
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -98,7 +98,7 @@ class StackEncodingError(ConfigError):
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
     except FileNotFoundError:
         raise FileConfigError(path, "no such file") from None
     except yaml.YAMLError as exc:

@@ -147,8 +147,10 @@ def _blocked_project(tmp_path: Path) -> Path:
 
 
 def test_a_preview_the_real_pack_blocks_stops_the_drill_before_up_and_rolls_it_back(
-    world: Emulator, tmp_path: Path
+    world: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The pack's verdict is this test's subject; the test above runs the real servers.
+    monkeypatch.setenv("DRILLS_DATA_PLANE", "model")
     root = _blocked_project(tmp_path)
     reports = tmp_path / "reports"
 

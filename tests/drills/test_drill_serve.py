@@ -119,8 +119,10 @@ class Service:
         )
 
 
-def start_service(tmp: Path) -> Service:
-    env = _env(tmp)
+def start_service(tmp: Path, data_plane: str = "real") -> Service:
+    """``drills serve`` for dev; ``data_plane="model"`` when the test is about the service, not
+    the servers (starting the real pair is seconds of initdb and a base backup)."""
+    env = {**_env(tmp), "DRILLS_DATA_PLANE": data_plane}
     proc = subprocess.Popen(
         _drills(
             "serve",
@@ -217,7 +219,7 @@ def test_two_drills_on_one_stack_from_two_checkouts_exactly_one_runs(
 
 
 def test_sigterm_stops_a_second_service_cleanly(tmp_path: Path) -> None:
-    other = start_service(tmp_path)
+    other = start_service(tmp_path, data_plane="model")  # the module's service stops the real pair
     assert other.control.info()["lease"] == {"tableName": LEASE_TABLE, "region": SECONDARY}
     port = int(other.endpoint.rsplit(":", 1)[1])
 
