@@ -9,6 +9,7 @@ names the key or file); 3 preflight itself failed, or an output file cannot be w
 from __future__ import annotations
 
 import gc
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -409,10 +410,20 @@ def main(argv: list[str] | None = None) -> None:
     another 0.4 s (measured in ``make bench``). Memory stays where it was (about 150 MB).
     """
     gc.disable()
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         app(args=argv if argv is not None else sys.argv[1:], prog_name="python -m preflight")
     finally:
+        signal.signal(signal.SIGTERM, previous)
         gc.freeze()
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C does (SIGINT raises KeyboardInterrupt): the ``with`` blocks
+    run, so the policy server is stopped and reaped before preflight exits (128 + 15, as a
+    shell reports a process killed by SIGTERM). A SIGKILL skips this; the pack then stops on
+    its own when its stdin lifeline closes (policies/_parent_watch.py)."""
+    raise SystemExit(128 + signum)
 
 
 __all__ = [
