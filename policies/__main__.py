@@ -27,8 +27,10 @@ from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
 
 from policies import ALL_RULES, PACK_NAME  # noqa: E402
 from policies._decode_once import install  # noqa: E402
+from policies._parent_watch import watch_parent  # noqa: E402
 
 install()  # decode each resource once per request, not once per policy
+watch_parent()  # stop when the parent that opted in is gone, even if it was killed
 
 # Everything imported so far lives as long as the server: frozen out of the collector's reach,
 # the full collections an AnalyzeStack of 1,400 resources triggers no longer walk the module

@@ -33,6 +33,9 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, en
 from preflight.model import RecordedResource
 
 LEVELS: Final = ("advisory", "mandatory", "remediate", "disabled")
+LIFELINE_ENV: Final = "SECURECART_POLICY_STDIN_LIFELINE"
+"""policies/_parent_watch.py's opt-in (the pack imports nothing of preflight's, so it is spelled
+twice; a test holds the two equal)."""
 START_TIMEOUT_SECONDS: Final = 60.0
 CALL_TIMEOUT_SECONDS: Final = 60.0
 _MAX_MESSAGE: Final = 400 * 1024 * 1024
@@ -363,10 +366,12 @@ class PolicyServer:
                 str(self.pack_dir),
             ],
             cwd=self.pack_dir,
-            stdin=subprocess.DEVNULL,
+            # The pack's lifeline (policies/_parent_watch.py): a pipe nobody writes to, closed
+            # by the kernel when this process ends, however it ends; the pack stops at its EOF.
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", LIFELINE_ENV: "1"},
         )
         port = self._read_port()
         self._channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS)
@@ -425,8 +430,10 @@ class PolicyServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
-        if process is not None and process.stdout is not None:
-            process.stdout.close()
+        if process is not None:
+            for stream in (process.stdout, process.stdin):
+                if stream is not None:
+                    stream.close()
         if self._engine_server is not None:
             self._engine_server.stop(0)
             self._engine_server = None

@@ -210,7 +210,8 @@ def floor_program(document: dict[str, Any], directory: Path) -> tuple[Path, Path
 
 
 ANALYZE_PROGRAM = """
-import json, sys, time
+import json, statistics, sys, time
+import psutil
 from pathlib import Path
 from preflight.analyzer import PolicyServer
 from preflight.pipeline import load_policy_config, stack_resources
@@ -229,13 +230,20 @@ with PolicyServer(root / "policies") as server:
         server.analyze(resource)
     analyze = time.perf_counter() - started
     graph = stack_resources(recording.resources)
-    started = time.perf_counter()
-    server.analyze_stack(graph)
-    analyze_stack = time.perf_counter() - started
+    pack = psutil.Process(server._process.pid)
+    walls, cpus = [], []
+    for _ in range(3):
+        cpu, started = sum(pack.cpu_times()[:2]), time.perf_counter()
+        server.analyze_stack(graph)
+        walls.append(time.perf_counter() - started)
+        cpus.append(sum(pack.cpu_times()[:2]) - cpu)
 print(json.dumps({"msPerAnalyze": 1000 * analyze / len(recording.resources),
-                  "analyzeStackSeconds": analyze_stack}))
+                  "analyzeStackSeconds": statistics.median(walls),
+                  "analyzeStackCpuSeconds": statistics.median(cpus)}))
 """
-"""Serial Analyze and one AnalyzeStack, with the checkout's own recorder, client and pack."""
+"""Serial Analyze and three AnalyzeStack calls (median wall time, and the pack process's CPU
+time for the call: on a shared machine the wall time also counts other jobs' turns), with the
+checkout's own recorder, client and pack."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +261,8 @@ class ScaleBench:
     program_peak_mb: float
     server_peak_mb: float
     exit_code: int
+    analyze_stack_cpu_seconds: float = 0.0
+    """The pack process's CPU time (user + system) in one AnalyzeStack (median of 3)."""
     import_floor_nogc_seconds: float = 0.0
     """Prod's size only: ``preflight.bench``'s import floor with the collector off."""
     failure: str = ""
@@ -372,6 +382,7 @@ def bench_size(
         floor_seconds=statistics.median(floors),
         floor_nogc_seconds=statistics.median(floors_nogc),
         analyze_stack_seconds=timings["analyzeStackSeconds"],
+        analyze_stack_cpu_seconds=timings["analyzeStackCpuSeconds"],
         ms_per_analyze=timings["msPerAnalyze"],
         program_peak_mb=max(r.program_peak for r in [warm, *runs]) / MB,
         server_peak_mb=max(r.server_peak for r in [warm, *runs]) / MB,
@@ -443,7 +454,8 @@ def table(rows: Sequence[ScaleBench]) -> Table:
             " preflight.bench's floor with the collector off (prod's size). AnalyzeStack and"
             " ms/Analyze: serial calls to the served pack. Targets:"
             f" <= {TARGET_FLOOR_RATIO:g}x floor at every size, <= {TARGET_IMPORT_RATIO:g}x the"
-            f" import floor, AnalyzeStack < {TARGET_ANALYZE_STACK_SECONDS:g} s and"
+            f" import floor, AnalyzeStack < {TARGET_ANALYZE_STACK_SECONDS:g} s (wall; 'its CPU s'"
+            " is the pack's CPU time in the call) and"
             f" program + server < {TARGET_PEAK_MB:g} MB from {TARGET_AT_RESOURCES} resources"
         ),
         caption_justify="left",
@@ -460,6 +472,7 @@ def table(rows: Sequence[ScaleBench]) -> Table:
         "import floor s",
         "ratio to it",
         "AnalyzeStack s",
+        "its CPU s",
         "ms/Analyze",
         "program MB",
         "server MB",
@@ -495,6 +508,7 @@ def table(rows: Sequence[ScaleBench]) -> Table:
             if row.import_floor_nogc_seconds
             else "-",
             f"{row.analyze_stack_seconds:.2f}",
+            f"{row.analyze_stack_cpu_seconds:.2f}",
             f"{row.ms_per_analyze:.2f}",
             f"{row.program_peak_mb:.0f}",
             f"{row.server_peak_mb:.0f}",

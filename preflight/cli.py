@@ -8,14 +8,15 @@ names the key or file); 3 preflight itself failed, or an output file cannot be w
 
 from __future__ import annotations
 
+import argparse
 import gc
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from rich.console import Console
 from rich.markup import escape
 
@@ -38,140 +39,106 @@ EXIT_FAILED = 3
 COMPLIANCE_FRAMEWORKS = ("pci-dss", "fsbp", "cis")
 """What ``--compliance`` accepts (policies/controls.py FRAMEWORK_FILES)."""
 
-app = typer.Typer(
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    help=__doc__,
-    no_args_is_help=False,
-)
 
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m preflight``.
 
-@app.command()
-def preflight(
-    stack: Annotated[
-        str,
-        typer.Option(
-            "--stack", "-s", metavar="NAME", help="Stack to preview: stacks/Pulumi.<stack>.yaml."
-        ),
-    ] = "dev",
-    json_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--json", metavar="FILE", help="Write the plan, diagnostics and critical path as JSON."
-        ),
-    ] = None,
-    graph_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--graph",
-            metavar="FILE",
-            help="Write the dependency graph: .dot (Graphviz) or .mmd (Mermaid).",
-        ),
-    ] = None,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            metavar="KEY=VALUE",
-            help="Override config for a what-if run, like 'pulumi config set --path' "
-            "(repeatable): --set primaryRegion=us-west-2 --set secondaryRegion=us-east-1.",
-        ),
-    ] = None,
-    policy_pack: Annotated[
-        Path | None,
-        typer.Option(
-            "--policy-pack",
-            metavar="DIR",
-            show_default="policies",
-            help="Policy pack directory.",
-        ),
-    ] = None,
-    policy_config: Annotated[
-        Path | None,
-        typer.Option(
-            "--policy-config",
-            metavar="FILE",
-            show_default="stacks/policy-config.<stack>.json",
-            help="Policy config (enforcement levels and thresholds).",
-        ),
-    ] = None,
-    root: Annotated[
-        Path,
-        typer.Option(
-            "--root",
-            metavar="DIR",
-            show_default="this repository",
-            help="Project root holding Pulumi.yaml, __main__.py and stacks/.",
-        ),
-    ] = REPO,
-    against: Annotated[
-        Path | None,
-        typer.Option(
-            "--against",
-            metavar="BASELINE.json",
-            help="Diff the plan with a baseline an earlier --json run wrote (e.g. on the"
-            " base branch): create, update, replace, delete per resource.",
-        ),
-    ] = None,
-    allow_replace: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow-replace",
-            metavar="URN|NAME",
-            help="Approve the replacement or deletion of this stateful resource (repeatable);"
-            " without it such a change blocks the preview.",
-        ),
-    ] = None,
-    markdown_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--markdown",
-            metavar="FILE",
-            help="Write a compact Markdown report (PR comment, GitHub job summary).",
-        ),
-    ] = None,
-    compliance: Annotated[
-        str | None,
-        typer.Option(
-            "--compliance",
-            metavar="FRAMEWORK",
-            help="Report every control of a framework for the stack: pci-dss, fsbp or cis"
-            " (also under 'compliance' in --json and as a --markdown section).",
-        ),
-    ] = None,
-    drill_reports: Annotated[
-        Path | None,
-        typer.Option(
-            "--drill-reports",
-            metavar="DIR",
-            show_default=".drills under --root",
-            help="Where drill reports are (<DIR>/<drill id>/report.json): the latest one of the"
-            " stack is the evidence for DR testing (PCI DSS 12.10.2).",
-        ),
-    ] = None,
-) -> None:
-    """Preview a stack offline: record the program, run the policy pack, plan the deploy.
-
-    Exit codes: 0 ok, 1 blocked (a mandatory policy is violated, or a stateful resource would
-    be replaced or deleted), 2 bad configuration (the message names the key or file),
-    3 preflight itself failed or an output cannot be written.
+    argparse rather than typer (which the drills' CLI uses): typer 0.29 builds a pydantic
+    ``TypeAdapter`` to coerce every option, and importing pydantic for it cost about a fifth of
+    the main thread of a prod preview (py-spy, issue 22), for options that are all strings and
+    paths.
     """
-    raise typer.Exit(
-        run(
-            stack,
-            json_file=json_file,
-            graph_file=graph_file,
-            markdown_file=markdown_file,
-            overrides=overrides or [],
-            policy_pack=policy_pack,
-            policy_config=policy_config,
-            root=root,
-            against=against,
-            allow_replace=allow_replace or [],
-            compliance=compliance,
-            drill_reports=drill_reports,
-        )
+    result = argparse.ArgumentParser(
+        prog="python -m preflight",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    option = result.add_argument
+    option(
+        "--stack",
+        "-s",
+        metavar="NAME",
+        default="dev",
+        help="Stack to preview: stacks/Pulumi.<stack>.yaml (default: dev).",
+    )
+    option(
+        "--json",
+        dest="json_file",
+        metavar="FILE",
+        type=Path,
+        help="Write the plan, diagnostics and critical path as JSON.",
+    )
+    option(
+        "--graph",
+        dest="graph_file",
+        metavar="FILE",
+        type=Path,
+        help="Write the dependency graph: .dot (Graphviz) or .mmd (Mermaid).",
+    )
+    option(
+        "--set",
+        dest="overrides",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="Override config for a what-if run, like 'pulumi config set --path' "
+        "(repeatable): --set primaryRegion=us-west-2 --set secondaryRegion=us-east-1.",
+    )
+    option(
+        "--policy-pack", metavar="DIR", type=Path, help="Policy pack directory (default: policies)."
+    )
+    option(
+        "--policy-config",
+        metavar="FILE",
+        type=Path,
+        help="Policy config (enforcement levels and thresholds; default:"
+        " stacks/policy-config.<stack>.json).",
+    )
+    option(
+        "--root",
+        metavar="DIR",
+        type=Path,
+        default=REPO,
+        help="Project root holding Pulumi.yaml, __main__.py and stacks/ (default: this"
+        " repository).",
+    )
+    option(
+        "--against",
+        metavar="BASELINE.json",
+        type=Path,
+        help="Diff the plan with a baseline an earlier --json run wrote (e.g. on the"
+        " base branch): create, update, replace, delete per resource.",
+    )
+    option(
+        "--allow-replace",
+        metavar="URN|NAME",
+        action="append",
+        default=[],
+        help="Approve the replacement or deletion of this stateful resource (repeatable);"
+        " without it such a change blocks the preview.",
+    )
+    option(
+        "--markdown",
+        dest="markdown_file",
+        metavar="FILE",
+        type=Path,
+        help="Write a compact Markdown report (PR comment, GitHub job summary).",
+    )
+    option(
+        "--compliance",
+        metavar="FRAMEWORK",
+        help="Report every control of a framework for the stack: pci-dss, fsbp or cis"
+        " (also under 'compliance' in --json and as a --markdown section).",
+    )
+    option(
+        "--drill-reports",
+        metavar="DIR",
+        type=Path,
+        help="Where drill reports are (<DIR>/<drill id>/report.json; default: .drills under"
+        " --root): the latest one of the stack is the evidence for DR testing"
+        " (PCI DSS 12.10.2).",
+    )
+    return result
 
 
 class OutputError(Exception):
@@ -409,10 +376,21 @@ def main(argv: list[str] | None = None) -> None:
     another 0.4 s (measured in ``make bench``). Memory stays where it was (about 150 MB).
     """
     gc.disable()
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        app(args=argv if argv is not None else sys.argv[1:], prog_name="python -m preflight")
+        args = parser().parse_args(argv if argv is not None else sys.argv[1:])
+        raise SystemExit(run(**vars(args)))
     finally:
+        signal.signal(signal.SIGTERM, previous)
         gc.freeze()
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C does (SIGINT raises KeyboardInterrupt): the ``with`` blocks
+    run, so the policy server is stopped and reaped before preflight exits (128 + 15, as a
+    shell reports a process killed by SIGTERM). A SIGKILL skips this; the pack then stops on
+    its own when its stdin lifeline closes (policies/_parent_watch.py)."""
+    raise SystemExit(128 + signum)
 
 
 __all__ = [
@@ -423,7 +401,7 @@ __all__ = [
     "Output",
     "OutputError",
     "PreflightConfigError",
-    "app",
     "main",
+    "parser",
     "run",
 ]

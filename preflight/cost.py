@@ -17,9 +17,8 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 import yaml
 from rich.console import Console, Group
 from rich.markup import escape
@@ -562,32 +561,35 @@ def sync(stack: str, root: Path = REPO) -> Path:
     return path
 
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help=__doc__)
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m preflight.cost --sync STACK``: keep the budget gate's usage copy equal to the
+    usage files. argparse, not typer: this module is on every preview's path (the cost
+    estimate), and importing typer for a command the preview never runs cost 0.1 s."""
+    import argparse
+    import sys
 
-
-@app.command()
-def main(
-    sync_stacks: Annotated[
-        list[str],
-        typer.Option(
-            "--sync",
-            metavar="STACK",
-            help="Copy stacks/usage.<STACK>.yaml into stacks/policy-config.<STACK>.json (repeatable).",
-        ),
-    ],
-    root: Annotated[
-        Path, typer.Option("--root", metavar="DIR", show_default="this repository")
-    ] = REPO,
-) -> None:
-    """Keep the budget gate's usage copy equal to the usage files."""
-    for stack in sync_stacks:
+    parser = argparse.ArgumentParser(prog="python -m preflight.cost", description=__doc__)
+    parser.add_argument(
+        "--sync",
+        dest="sync_stacks",
+        metavar="STACK",
+        action="append",
+        required=True,
+        help="Copy stacks/usage.<STACK>.yaml into stacks/policy-config.<STACK>.json (repeatable).",
+    )
+    parser.add_argument(
+        "--root", metavar="DIR", type=Path, default=REPO, help="default: this repository"
+    )
+    args = parser.parse_args(argv)
+    for stack in args.sync_stacks:
         try:
-            written = sync(stack, root)
+            written = sync(stack, args.root)
         except (PreflightConfigError, OSError, json.JSONDecodeError) as exc:
-            typer.echo(f"config error: {exc}", err=True)
-            raise typer.Exit(2) from exc
-        typer.echo(f"wrote {_rel(written, root)}")
+            print(f"config error: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {_rel(written, args.root)}")
+    return 0
 
 
 if __name__ == "__main__":
-    app(prog_name="python -m preflight.cost")
+    raise SystemExit(main())

@@ -96,7 +96,7 @@ def test_a_bad_enforcement_level_in_the_policy_config(tmp_path: Path) -> None:
 def test_an_unknown_flag() -> None:
     proc = preflight("--stack", "dev", "--frobnicate")
     assert proc.returncode == EXIT_CONFIG
-    assert "No such option: --frobnicate" in proc.stderr
+    assert "unrecognized arguments: --frobnicate" in proc.stderr
     assert "Preflight passed" not in proc.stdout
 
 

@@ -9,6 +9,7 @@ option that does not exist.
 
 from __future__ import annotations
 
+import argparse
 import fnmatch
 import re
 import shlex
@@ -130,14 +131,20 @@ def run_step(
 
 
 def parses(command: Any, args: list[str]) -> None:
-    """Raise if ``args`` are not a valid invocation of ``command`` (a typer/click command)."""
+    """Raise if ``args`` are not a valid invocation of ``command`` (a typer/click command, or
+    an argparse parser)."""
+    if isinstance(command, argparse.ArgumentParser):
+        command.exit_on_error = False
+        _parsed, unknown = command.parse_known_args(list(args))
+        assert not unknown, f"unknown arguments {unknown}"
+        return
     command.make_context(command.name or "cmd", list(args), resilient_parsing=False)
 
 
 def preflight_command() -> Any:
-    from preflight.cli import app
+    from preflight.cli import parser
 
-    return typer.main.get_command(app)
+    return parser()
 
 
 def drills_run_command() -> Any:

@@ -1,0 +1,127 @@
+"""A killed preflight leaves no policy server behind.
+
+``python -m preflight`` serves the pack in a child process (``python -m pulumi.policy``). Driven
+through the real command line: preflight is frozen (SIGSTOP) while its server runs, so the
+server is certainly up and not yet asked to stop, then killed. With SIGKILL nothing of
+preflight's runs, and the server must stop on its own (its stdin lifeline closes); with SIGTERM
+preflight must unwind and stop and reap the server before it exits itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from policies._parent_watch import LIFELINE_ENV as PACK_LIFELINE_ENV
+from preflight.analyzer import LIFELINE_ENV
+
+REPO = Path(__file__).resolve().parents[2]
+BOUND_SECONDS = 60.0
+"""Generous bound for any wait below on a loaded machine; none of them is a sleep."""
+
+
+def _gone(process: psutil.Process) -> bool:
+    """Exited: reaped, or a zombie nobody has reaped yet (it runs nothing any more)."""
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_gone(process: psutil.Process, timeout: float = BOUND_SECONDS) -> bool:
+    """Wait (bounded) for ``process`` to exit; True once it has."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            process.wait(timeout=0.05)  # reaps it when it is our child; polls otherwise
+            return True
+        except psutil.TimeoutExpired:
+            if _gone(process):
+                return True
+        except psutil.NoSuchProcess:
+            return True
+    return _gone(process)
+
+
+def _serving(process: psutil.Process) -> bool:
+    """The pack's gRPC server listens (its port is open: it is serving, not starting)."""
+    try:
+        if "pulumi.policy" not in process.cmdline():
+            return False
+        return any(c.status == psutil.CONN_LISTEN for c in process.net_connections("tcp"))
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _policy_server_of(preflight: subprocess.Popen[bytes]) -> psutil.Process:
+    """Poll (bounded, on preflight's own exit) until preflight's policy server is serving."""
+    parent = psutil.Process(preflight.pid)
+    deadline = time.monotonic() + BOUND_SECONDS
+    while time.monotonic() < deadline:
+        for child in parent.children():
+            if _serving(child):
+                return child
+        try:
+            code = preflight.wait(timeout=0.01)
+        except subprocess.TimeoutExpired:
+            continue
+        pytest.fail(f"preflight exited {code} before its policy server was seen")
+    pytest.fail("no policy server serving within the bound")
+
+
+@pytest.fixture
+def running() -> Iterator[tuple[subprocess.Popen[bytes], psutil.Process]]:
+    """``python -m preflight --stack dev`` frozen while its policy server runs."""
+    preflight = subprocess.Popen(
+        [sys.executable, "-m", "preflight", "--stack", "dev"],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server: psutil.Process | None = None
+    try:
+        server = _policy_server_of(preflight)
+        os.kill(preflight.pid, signal.SIGSTOP)
+        assert server.is_running() and not _gone(server)
+        yield preflight, server
+    finally:
+        for process in (preflight, server):  # nothing outlives a failed test
+            if process is not None:
+                with contextlib.suppress(ProcessLookupError, psutil.NoSuchProcess):
+                    process.kill()
+        preflight.wait(timeout=BOUND_SECONDS)
+
+
+def test_sigkill_preflight_the_server_exits_on_its_own(
+    running: tuple[subprocess.Popen[bytes], psutil.Process],
+) -> None:
+    preflight, server = running
+    os.kill(preflight.pid, signal.SIGKILL)
+    assert preflight.wait(timeout=BOUND_SECONDS) == -signal.SIGKILL
+    assert _wait_gone(server), f"policy server {server.pid} outlived a killed preflight"
+
+
+def test_sigterm_preflight_stops_and_reaps_the_server_first(
+    running: tuple[subprocess.Popen[bytes], psutil.Process],
+) -> None:
+    preflight, server = running
+    os.kill(preflight.pid, signal.SIGTERM)
+    os.kill(preflight.pid, signal.SIGCONT)
+    assert preflight.wait(timeout=BOUND_SECONDS) == 128 + signal.SIGTERM
+    # preflight waited for its child before exiting: already reaped, not merely exiting
+    with pytest.raises(psutil.NoSuchProcess):
+        server.status()
+
+
+def test_the_lifeline_is_named_alike_on_both_sides() -> None:
+    assert LIFELINE_ENV == PACK_LIFELINE_ENV
