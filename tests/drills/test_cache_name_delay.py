@@ -45,7 +45,7 @@ from drill_harness import PRIMARY, SECONDARY
 from drills.emulator import Emulator
 from drills.emulator.cloudwatch import AlarmRule, evaluate_rule
 from drills.emulator.dataplane.dns import CachingResolver, DnsServer, Record
-from drills.emulator.route53 import zone_records
+from drills.emulator.route53 import health, zone_records
 from drills.emulator.state import ManualClock
 from tests.support.cache_name import ALIVE_ALARM, ROLE_ALARM, put_metric_alarm_args
 
@@ -66,6 +66,7 @@ class CacheName:
     group_ids: dict[str, str]
     global_id: str
     role_alarms: dict[str, list[str]]
+    writer_checks: dict[str, list[str]]
 
 
 def _client(emulator: Emulator, service: str, region: str) -> Any:
@@ -126,6 +127,7 @@ def _declare(emulator: Emulator) -> CacheName:
     )["HostedZone"]["Id"].split("/")[-1]
     name = f"cache.{zone}"
     role_alarms: dict[str, list[str]] = {}
+    writer_checks: dict[str, list[str]] = {PRIMARY: [], SECONDARY: []}
     changes = []
     for region in (PRIMARY, SECONDARY):
         cloudwatch = _client(emulator, "cloudwatch", region)
@@ -164,6 +166,7 @@ def _declare(emulator: Emulator) -> CacheName:
                     "HealthThreshold": len(role_checks) + 1,
                 },
             )["HealthCheck"]["Id"]
+            writer_checks[region].append(writer)
             changes.append(
                 {
                     "Action": "CREATE",
@@ -179,7 +182,7 @@ def _declare(emulator: Emulator) -> CacheName:
                 }
             )
     route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
-    return CacheName(name, zone_id, endpoints, groups, global_id, role_alarms)
+    return CacheName(name, zone_id, endpoints, groups, global_id, role_alarms, writer_checks)
 
 
 def _answer(declared: CacheName) -> str:
@@ -246,6 +249,13 @@ def test_cache_name_moves_330_s_after_the_loss_with_route53_changes_refused(
                 },
             )
 
+        # At once no record is healthy: the lost region sends no data stream (insufficient data
+        # = Unhealthy), the promoted one still has lag samples in its evaluation range.
+        _advance(emulator, manual_clock, STEP)
+        for region in (PRIMARY, SECONDARY):
+            assert not any(health(c) for c in declared.writer_checks[region]), region
+        assert _answer(declared) == endpoint[PRIMARY]  # all unhealthy: answered as if healthy
+
         route53_moved: float | None = None
         client_moved: float | None = None
         while client_moved is None:
@@ -272,6 +282,7 @@ def test_cache_name_moves_330_s_after_the_loss_with_route53_changes_refused(
         west.set_alarm_state(
             AlarmName=declared.role_alarms[SECONDARY][0], StateValue="ALARM", StateReason="test"
         )
+        assert _answer(declared) == endpoint[SECONDARY]
         for _ in range(3):
             _advance(emulator, manual_clock, 60)
             assert _answer(declared) == endpoint[SECONDARY]
@@ -335,3 +346,51 @@ def test_alarm_evaluation_follows_the_cloudwatch_guides_tables(
         for missing in ("missing", "ignore", "breaching", "notBreaching")
     )
     assert got == expected
+
+
+def test_a_check_follows_an_alarm_edit_only_once_it_is_updated(
+    emulator: Emulator, manual_clock: ManualClock
+) -> None:
+    """Route 53 copies the alarm's settings when the check is created: "If you change settings
+    for the CloudWatch alarm after you create a health check, you must update the health check"
+    (what the provider's `triggers` make a deploy do, issue 16 item 2)."""
+    suffix = uuid.uuid4().hex[:8]
+    region = SECONDARY
+    group = _client(emulator, "elasticache", region).create_replication_group(
+        ReplicationGroupId=f"sc-{suffix}-cache-{region}",
+        ReplicationGroupDescription="edit",
+        Engine="valkey",
+        CacheNodeType="cache.r7g.large",
+    )["ReplicationGroup"]
+    node = group["MemberClusters"][0]
+    cloudwatch = _client(emulator, "cloudwatch", region)
+    alarm = f"sc-{suffix}-cache-health-001-{region}"
+
+    def put(comparison: str) -> None:
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm,
+            Dimensions=[{"Name": "CacheClusterId", "Value": node}],
+            **{**put_metric_alarm_args(ALIVE_ALARM), "ComparisonOperator": comparison},
+        )
+
+    put("LessThanThreshold")
+    route53 = _client(emulator, "route53", region)
+    check = route53.create_health_check(
+        CallerReference=f"{alarm}-check",
+        HealthCheckConfig={
+            "Type": "CLOUDWATCH_METRIC",
+            "AlarmIdentifier": {"Region": region, "Name": alarm},
+            "InsufficientDataHealthStatus": "Unhealthy",
+        },
+    )["HealthCheck"]["Id"]
+    _advance(emulator, manual_clock, 4 * 60)
+    assert health(check)  # the node reports every minute: SampleCount 1, not < 1
+
+    put("GreaterThanOrEqualToThreshold")  # the same stream now breaches the edited alarm
+    _advance(emulator, manual_clock, 60)
+    (state,) = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+    assert state["StateValue"] == "ALARM"
+    assert health(check)  # the check still evaluates the settings it copied
+
+    route53.update_health_check(HealthCheckId=check, InsufficientDataHealthStatus="Unhealthy")
+    assert not health(check)
