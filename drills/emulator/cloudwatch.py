@@ -3,7 +3,7 @@ evaluation, and as strict as AWS about dimensions.
 
 :func:`publish_aurora_lag` publishes what each secondary cluster of a global database reports;
 :func:`publish_cache_metrics` publishes, once a minute of emulator time, what each cache node
-reports (``CurrConnections`` while it is alive, ``GlobalDatastoreReplicationLag`` while its
+an alarm watches reports (``CurrConnections`` while it is alive, ``GlobalDatastoreReplicationLag`` while its
 group is a global datastore's secondary), and alarms on those are evaluated period by period as
 CloudWatch evaluates them (:func:`stream_state`). Route 53 health checks read the same data
 stream (``drills.emulator.route53``).
@@ -270,28 +270,52 @@ class _CachePublication:
     """(region, metric, node) -> value, for what nodes reported during that minute."""
     streams: dict[StreamKey, dict[int, list[float]]] = field(default_factory=dict)
     """Published values per exact metric and period start."""
+    watched_key: tuple[tuple[str, int], ...] = ()
+    watched: dict[str, set[str]] = field(default_factory=dict)
+    """Region -> nodes an alarm on a node metric names (recomputed when an alarm count moves)."""
 
 
 _CACHE = _CachePublication()
 
 
+def _watched() -> dict[str, set[str]]:
+    """The nodes some alarm watches, per region. Only they are published: nothing else reads
+    the node metrics, and a long test session creates hundreds of replication groups that every
+    request would otherwise walk. (An alarm replaced in place with other dimensions is seen
+    when the region's alarm count next changes.)"""
+    backends = cloudwatch_backends[DEFAULT_ACCOUNT_ID]
+    key = tuple((region, len(backend.alarms)) for region, backend in backends.items())
+    if key != _CACHE.watched_key:
+        watched: dict[str, set[str]] = {}
+        for region, backend in backends.items():
+            for alarm in list(backend.alarms.values()):
+                if alarm.namespace == CACHE_NAMESPACE and alarm.comparison_operator in _COMPARE:
+                    rule = rule_of(alarm)
+                    if emulates(rule):
+                        watched.setdefault(region, set()).update(v for _, v in rule.dimensions)
+        _CACHE.watched_key, _CACHE.watched = key, watched
+    return _CACHE.watched
+
+
 def _observe(now: float) -> dict[tuple[str, str, str], float]:
-    """What every cache node reports right now. A node of a region that is down reports
+    """What every watched cache node reports right now. A node of a region that is down reports
     nothing (the region's CloudWatch is down with it)."""
     reported: dict[tuple[str, str, str], float] = {}
-    for region, backend in elasticache_backends[DEFAULT_ACCOUNT_ID].items():
-        if STATE.faults.is_down(region) or not backend.replication_groups:
+    for region, nodes in _watched().items():
+        if STATE.faults.is_down(region):
             continue
-        for group in list(backend.replication_groups.values()):
-            nodes = list(group.member_clusters or [])
-            for node in nodes:
-                reported[(region, "CurrConnections", node)] = 0.0
+        groups = elasticache_backends[DEFAULT_ACCOUNT_ID][region].replication_groups
+        for node in nodes:
+            group = groups.get(node.rsplit("-", 1)[0])  # <group id>-<nnn>
+            if group is None or node not in (members := list(group.member_clusters or [])):
+                continue  # no such node: it reports nothing
+            reported[(region, "CurrConnections", node)] = 0.0
             role = getattr(group, "global_replication_group_member_role", "")
-            if nodes and group.global_replication_group_id and role == "SECONDARY":
+            if node == members[0] and group.global_replication_group_id and role == "SECONDARY":
                 primary_region = _datastore_primary_region(group.global_replication_group_id)
                 since = STATE.faults.down_since(primary_region) if primary_region else None
                 lag = 0.0 if since is None else max(0.0, now - since)
-                reported[(region, "GlobalDatastoreReplicationLag", nodes[0])] = lag
+                reported[(region, "GlobalDatastoreReplicationLag", node)] = lag
     return reported
 
 
@@ -417,7 +441,7 @@ def evaluate_stream_alarms(now: float) -> None:
         if STATE.faults.is_down(region) or not backend.alarms:
             continue
         for alarm in list(backend.alarms.values()):
-            if not alarm.metric_name or alarm.comparison_operator not in _COMPARE:
+            if alarm.namespace != CACHE_NAMESPACE or alarm.comparison_operator not in _COMPARE:
                 continue
             rule = rule_of(alarm)
             if not emulates(rule):
@@ -453,7 +477,7 @@ def evaluate_alarms(now: float) -> None:
         for alarm in list(backend.alarms.values()):
             if not alarm.metric_name or alarm.comparison_operator not in _COMPARE:
                 continue
-            if emulates(rule_of(alarm)):
+            if alarm.namespace == CACHE_NAMESPACE and emulates(rule_of(alarm)):
                 continue  # evaluated period by period (evaluate_stream_alarms)
             wanted = frozenset((d.name, d.value) for d in alarm.dimensions)
             latest = index.get((alarm.namespace, alarm.metric_name, wanted))
