@@ -197,8 +197,8 @@ def test_cache_name_follows_the_role_through_health_checks_alone(stack: str) -> 
     # answers with every record (no writable cache exists anywhere at that moment).
     before = {**lost(primary), **states(secondary, secondary_nodes=(1,))}
     assert _answers(rec, before) == {endpoint[primary], endpoint[secondary]}
-    # Promoted: five minutes without lag samples (the evaluation range) and the name is the new primary's, with no
-    # write to Route 53 (its control plane may be the region that is gone).
+    # Promoted: five minutes without lag samples (the evaluation range) and the name is the new
+    # primary's, with no write to Route 53 (its control plane may be the region that is gone).
     after = {**lost(primary), **states(secondary)}
     assert _answers(rec, after) == {endpoint[secondary]}
     # The primary's cache is lost but its CloudWatch still reports: its nodes are silent (the
