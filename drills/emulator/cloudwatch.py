@@ -457,9 +457,15 @@ def evaluate_stream_alarms(now: float) -> None:
 
 def catch_up(now: float) -> None:
     """Publish the cache node metrics up to ``now`` (what a DNS query needs when no API request
-    has ticked the emulator since the clock moved)."""
-    with STATE.lock:
+    has ticked the emulator since the clock moved). Never waits: when another thread holds the
+    emulator's lock it is ticking, which publishes anyway, and it may be waiting on this very DNS
+    answer."""
+    if not STATE.lock.acquire(blocking=False):
+        return
+    try:
         publish_cache_metrics(now)
+    finally:
+        STATE.lock.release()
 
 
 def evaluate_alarms(now: float) -> None:
