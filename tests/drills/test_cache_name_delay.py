@@ -190,9 +190,11 @@ def _answer(declared: CacheName) -> str:
     return record.value
 
 
-def _advance(emulator: Emulator, clock: ManualClock, seconds: float) -> None:
-    for _ in range(round(seconds / STEP)):
-        clock.advance(STEP)
+def _advance(emulator: Emulator, clock: ManualClock, seconds: float, step: float = STEP) -> None:
+    """Move time on, ticking the emulator every ``step`` seconds (a whole minute where nothing
+    is being measured: the tests stay cheap)."""
+    for _ in range(round(seconds / step)):
+        clock.advance(step)
         emulator.tick()
 
 
@@ -213,7 +215,7 @@ def test_cache_name_moves_330_s_after_the_loss_with_route53_changes_refused(
         client = CachingResolver(server.address, clock=manual_clock)
         # Steady state: after 7 minutes of metrics the primary's records are healthy (no lag
         # samples: OK; CurrConnections every minute: OK), the secondary's are not.
-        _advance(emulator, manual_clock, 7 * 60)
+        _advance(emulator, manual_clock, 7 * 60, step=60)
         assert _answer(declared) == endpoint[PRIMARY]
         assert client.resolve(declared.name).address == ADDRESS[PRIMARY]
         west = _client(emulator, "cloudwatch", SECONDARY)
@@ -284,8 +286,45 @@ def test_cache_name_moves_330_s_after_the_loss_with_route53_changes_refused(
         )
         assert _answer(declared) == endpoint[SECONDARY]
         for _ in range(3):
-            _advance(emulator, manual_clock, 60)
+            _advance(emulator, manual_clock, 60, step=60)
             assert _answer(declared) == endpoint[SECONDARY]
+
+        # The lost region returns as the secondary; later a planned switchover back to it,
+        # 30 s into a minute. The demoted region's records turn unhealthy once the minute of
+        # its first lag sample is complete (30 s); the promoted region's turn healthy once the
+        # minute of its last lag sample leaves the 5-minute range (330 s). In between no record
+        # is healthy and Route 53 answers either region (the emulator: the first by set
+        # identifier, which is why this part watches the checks rather than the answer).
+        emulator.faults.region_up(PRIMARY)
+        emulator.faults.control_plane_up("route53")
+        _advance(emulator, manual_clock, 7 * 60, step=60)
+        _advance(emulator, manual_clock, (30 - manual_clock() % 60) % 60)
+        assert _answer(declared) == endpoint[SECONDARY]
+        assert not any(health(c) for c in declared.writer_checks[PRIMARY])
+        switch = manual_clock()
+        assert switch % 60 == 30
+        _client(emulator, "elasticache", PRIMARY).failover_global_replication_group(
+            GlobalReplicationGroupId=declared.global_id,
+            PrimaryRegion=PRIMARY,
+            PrimaryReplicationGroupId=declared.group_ids[PRIMARY],
+        )
+        demoted: float | None = None
+        promoted: float | None = None
+        while promoted is None:
+            _advance(emulator, manual_clock, STEP)
+            elapsed = manual_clock() - switch
+            assert elapsed <= 600, "the switchover never reached the records"
+            if demoted is None and not any(health(c) for c in declared.writer_checks[SECONDARY]):
+                demoted = elapsed
+            if any(health(c) for c in declared.writer_checks[PRIMARY]):
+                promoted = elapsed
+        assert demoted == 30  # the rest of the minute holding the first lag sample
+        assert promoted == 6 * 60 - 30
+        assert _answer(declared) == endpoint[PRIMARY]
+        print(
+            f"switchover: demoted region unhealthy after {demoted:.0f} s, promoted region "
+            f"healthy after {promoted:.0f} s"
+        )
     finally:
         server.stop()
         emulator.faults.clear()
@@ -383,11 +422,11 @@ def test_a_check_follows_an_alarm_edit_only_once_it_is_updated(
             "InsufficientDataHealthStatus": "Unhealthy",
         },
     )["HealthCheck"]["Id"]
-    _advance(emulator, manual_clock, 4 * 60)
+    _advance(emulator, manual_clock, 4 * 60, step=60)
     assert health(check)  # the node reports every minute: SampleCount 1, not < 1
 
     put("GreaterThanOrEqualToThreshold")  # the same stream now breaches the edited alarm
-    _advance(emulator, manual_clock, 60)
+    _advance(emulator, manual_clock, 60, step=60)
     (state,) = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
     assert state["StateValue"] == "ALARM"
     assert health(check)  # the check still evaluates the settings it copied
