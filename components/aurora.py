@@ -110,6 +110,11 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
     """Regional cluster identifier per region."""
     cluster_arns: dict[str, pulumi.Output[str]]
     """Regional cluster ARN per region."""
+    cluster_resource_ids: dict[str, pulumi.Output[str]]
+    """``DbClusterResourceId`` per region (``cluster-...``): the resource of the ``rds-db:connect``
+    permission an IAM-authenticated database user needs on each cluster it may land on
+    (``arn:aws:rds-db:<region>:<account>:dbuser:<resource id>/<user>``, Aurora User Guide,
+    "Creating and using an IAM policy for IAM database access")."""
     endpoints: dict[str, pulumi.Output[str]]
     """Cluster (writer) endpoint per region; only the primary's accepts writes."""
     reader_endpoints: dict[str, pulumi.Output[str]]
@@ -159,6 +164,7 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
 
         self.cluster_identifiers = {}
         self.cluster_arns = {}
+        self.cluster_resource_ids = {}
         self.endpoints = {}
         self.reader_endpoints = {}
         self.instance_identifiers = {}
@@ -217,6 +223,14 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
                 deletion_protection=s.deletion_protection,
                 skip_final_snapshot=False,
                 final_snapshot_identifier=f"{identifier}-final",
+                # IAM database authentication on BOTH members, so a token-authenticated user can
+                # log in wherever the writer is after a switchover or failover. Available for
+                # every Aurora PostgreSQL version of majors 11 to 17 in every region (Aurora User
+                # Guide, "Supported Regions and Aurora DB engines for IAM database
+                # authentication"); the global database limitations list nothing against it.
+                # Tokens are signed for the endpoint dialled (clientEndpoints), never a private
+                # CNAME; a replication connection cannot use it (IAM database authentication,
+                # "Limitations"). Pack rule rds-iam-auth (FSBP RDS.12).
                 iam_database_authentication_enabled=True,
                 # RDS Data API on both members: AWS allows it on a secondary, which answers only
                 # once promoted ("Limitations for the Amazon RDS Data API"); drills address the
@@ -240,6 +254,7 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
                 self._reader_autoscaling(args, region, identifier, instances)
             self.cluster_identifiers[region] = identifier
             self.cluster_arns[region] = cluster.arn
+            self.cluster_resource_ids[region] = cluster.cluster_resource_id
             self.endpoints[region] = cluster.endpoint
             self.reader_endpoints[region] = cluster.reader_endpoint
             self.instance_identifiers[region] = [
@@ -289,6 +304,7 @@ class AuroraGlobalDatabase(pulumi.ComponentResource):
                 "global_cluster_id": self.global_cluster_id,
                 "writer_endpoint": self.writer_endpoint,
                 "cluster_arns": self.cluster_arns,
+                "cluster_resource_ids": self.cluster_resource_ids,
                 "endpoints": self.endpoints,
                 "reader_endpoints": self.reader_endpoints,
                 "secret_arn": self.secret_arn,

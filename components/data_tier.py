@@ -265,6 +265,7 @@ class DataTier(pulumi.ComponentResource):
                 region: {
                     "clusterIdentifier": aurora.cluster_identifiers[region],
                     "arn": aurora.cluster_arns[region],
+                    "resourceId": aurora.cluster_resource_ids[region],
                     "endpoint": aurora.endpoints[region],
                     "readerEndpoint": aurora.reader_endpoints[region],
                     "instances": aurora.instance_identifiers[region],

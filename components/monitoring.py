@@ -14,7 +14,9 @@ from components.settings import MonitoringSettings
 
 FIVE_MINUTES = 300
 ROLE_PERIODS = 3
-"""Minutes without a GlobalDatastoreReplicationLag sample before a region counts as not secondary."""
+"""Evaluation periods of the role alarm. CloudWatch evaluates over a wider range (5 datapoints for
+3 periods, "How alarm state is evaluated when data is missing"), so a region counts as not
+secondary 5 minutes after its last GlobalDatastoreReplicationLag sample (docs/components.md)."""
 
 
 @dataclass(frozen=True)
@@ -291,7 +293,9 @@ class Monitoring(pulumi.ComponentResource):
         for node in args.cache_nodes[region]:
             suffix = node.rsplit("-", 1)[-1]
             # Node health: a live engine reports CurrConnections (from INFO) every minute, zero
-            # clients included, so three minutes without a sample means the node is gone.
+            # clients included, so a range without a sample means the node is gone (3 of 3 with
+            # missing data breaching: ALARM once no real sample is left in CloudWatch's 5-point
+            # evaluation range, i.e. 5 silent minutes).
             # ElastiCache publishes per node only ("Monitoring use with CloudWatch Metrics"), so
             # the region's cache health check combines these (CALCULATED, >= 1 healthy).
             self.cache_health_alarms[region].append(
@@ -312,8 +316,9 @@ class Monitoring(pulumi.ComponentResource):
             )
             # Role: GlobalDatastoreReplicationLag is "the lag between the secondary Region's
             # primary node and the primary Region's primary node" ("Metrics for Valkey and Redis
-            # OSS"): only a secondary region publishes it. One sample in the last three minutes
-            # = this region is the secondary (ALARM at once); three silent minutes = it is not
+            # OSS"): only a secondary region publishes it. One sample = this region is the
+            # secondary (ALARM at once); no sample left in the 5-point evaluation range (5 silent
+            # minutes) = it is not
             # (missing data is notBreaching, so a never-secondary region is OK, not
             # INSUFFICIENT_DATA). Half of what cache.<zone> follows (components/dns.py).
             self.cache_role_alarms[region].append(

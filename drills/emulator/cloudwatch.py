@@ -1,6 +1,12 @@
-"""CloudWatch: the lag metrics Aurora publishes, and as strict as AWS about dimensions.
+"""CloudWatch: the lag metrics Aurora publishes, the node metrics ElastiCache publishes, alarm
+evaluation, and as strict as AWS about dimensions.
 
-:func:`publish_aurora_lag` publishes what each secondary cluster of a global database reports.
+:func:`publish_aurora_lag` publishes what each secondary cluster of a global database reports;
+:func:`publish_cache_metrics` publishes, once a minute of emulator time, what each cache node
+an alarm watches reports (``CurrConnections`` while it is alive, ``GlobalDatastoreReplicationLag`` while its
+group is a global datastore's secondary), and alarms on those are evaluated period by period as
+CloudWatch evaluates them (:func:`stream_state`). Route 53 health checks read the same data
+stream (``drills.emulator.route53``).
 
 ``GetMetricStatistics`` returns data only for the exact combination of dimensions a metric was
 published with: "CloudWatch treats each unique combination of dimensions as a separate metric.
@@ -15,11 +21,15 @@ subset filter: it is how a client learns the published combinations.
 from __future__ import annotations
 
 import bisect
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from moto.cloudwatch.models import CloudWatchBackend, MetricDatum, cloudwatch_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.elasticache.models import elasticache_backends
 
 from .aurora import AuroraData, global_backend
 from .state import STATE, patch
@@ -136,7 +146,7 @@ def _get_metric_statistics(
     return kept
 
 
-_COMPARE = {
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanThreshold": lambda v, t: v > t,
     "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
     "LessThanThreshold": lambda v, t: v < t,
@@ -182,6 +192,282 @@ def _latest_by_metric(
     return latest
 
 
+# --- ElastiCache node metrics and period-by-period alarm evaluation -------------------------
+
+PERIOD_SECONDS = 60
+"""ElastiCache publishes its metrics "at 60-second intervals" (ElastiCache User Guide, "Monitoring
+use with CloudWatch metrics"): one standard-resolution datapoint per node and minute."""
+CACHE_NAMESPACE = "AWS/ElastiCache"
+CACHE_NODE_METRICS = ("CurrConnections", "GlobalDatastoreReplicationLag")
+"""What the emulator publishes per node, with the single dimension ``CacheClusterId``:
+``CurrConnections`` from every live node (an engine metric taken from INFO every minute), and
+``GlobalDatastoreReplicationLag`` ("the lag between the secondary Region's primary node and the
+primary Region's primary node", ElastiCache "Metrics for Valkey and Redis OSS") from the primary
+node of a group while it is its global datastore's SECONDARY."""
+EXTRA_RANGE_PERIODS = 2
+"""CloudWatch "attempts to retrieve a higher number of data points than specified by Evaluation
+Periods" (the evaluation range); the CloudWatch User Guide ("How alarm state is evaluated when
+data is missing") gives 5 data points for an alarm of 3 evaluation periods at standard
+resolution, and no general formula: the emulator takes evaluation periods + 2."""
+_BACKFILL_PERIODS = 10
+"""A clock that jumps further than this restarts the publication (no invented history)."""
+_KEPT_PERIODS = 60
+
+StreamKey = tuple[str, str, str, frozenset[tuple[str, str]]]
+"""(region, namespace, metric, dimensions) of one exact metric."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRule:
+    """What an alarm evaluates, as PutMetricAlarm takes it (a Route 53 health check copies it
+    when it is created: "If you change settings for the CloudWatch alarm after you create a
+    health check, you must update the health check")."""
+
+    namespace: str
+    metric: str
+    dimensions: frozenset[tuple[str, str]]
+    statistic: str
+    period: int
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    comparison: str
+    threshold: float
+    treat_missing_data: str
+
+
+def rule_of(alarm: Any) -> AlarmRule:
+    """The rule of a moto alarm."""
+    periods = int(alarm.evaluation_periods or 1)
+    return AlarmRule(
+        namespace=str(alarm.namespace),
+        metric=str(alarm.metric_name),
+        dimensions=frozenset((str(d.name), str(d.value)) for d in alarm.dimensions),
+        statistic=str(alarm.statistic or "Average"),
+        period=int(alarm.period or PERIOD_SECONDS),
+        evaluation_periods=periods,
+        datapoints_to_alarm=int(alarm.datapoints_to_alarm or periods),
+        comparison=str(alarm.comparison_operator),
+        threshold=float(alarm.threshold),
+        treat_missing_data=str(alarm.treat_missing_data or "missing"),
+    )
+
+
+def emulates(rule: AlarmRule) -> bool:
+    """Whether the emulator knows this metric's whole data stream (it publishes it, so no
+    datapoint means none was sent): the ElastiCache node metrics with their one dimension."""
+    return (
+        rule.namespace == CACHE_NAMESPACE
+        and rule.metric in CACHE_NODE_METRICS
+        and {name for name, _ in rule.dimensions} == {"CacheClusterId"}
+    )
+
+
+@dataclass(slots=True)
+class _CachePublication:
+    minute: int | None = None
+    """The minute being observed (epoch seconds // 60)."""
+    seen: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    """(region, metric, node) -> value, for what nodes reported during that minute."""
+    streams: dict[StreamKey, dict[int, list[float]]] = field(default_factory=dict)
+    """Published values per exact metric and period start."""
+    watched_key: tuple[tuple[str, int], ...] = ()
+    watched: dict[str, set[str]] = field(default_factory=dict)
+    """Region -> nodes an alarm on a node metric names (recomputed when an alarm count moves)."""
+
+
+_CACHE = _CachePublication()
+
+
+def _watched() -> dict[str, set[str]]:
+    """The nodes some alarm watches, per region. Only they are published: nothing else reads
+    the node metrics, and a long test session creates hundreds of replication groups that every
+    request would otherwise walk. (An alarm replaced in place with other dimensions is seen
+    when the region's alarm count next changes.)"""
+    backends = cloudwatch_backends[DEFAULT_ACCOUNT_ID]
+    key = tuple((region, len(backend.alarms)) for region, backend in backends.items())
+    if key != _CACHE.watched_key:
+        watched: dict[str, set[str]] = {}
+        for region, backend in backends.items():
+            for alarm in list(backend.alarms.values()):
+                if alarm.namespace == CACHE_NAMESPACE and alarm.comparison_operator in _COMPARE:
+                    rule = rule_of(alarm)
+                    if emulates(rule):
+                        watched.setdefault(region, set()).update(v for _, v in rule.dimensions)
+        _CACHE.watched_key, _CACHE.watched = key, watched
+    return _CACHE.watched
+
+
+def _observe(now: float) -> dict[tuple[str, str, str], float]:
+    """What every watched cache node reports right now. A node of a region that is down reports
+    nothing (the region's CloudWatch is down with it)."""
+    reported: dict[tuple[str, str, str], float] = {}
+    for region, nodes in _watched().items():
+        if STATE.faults.is_down(region):
+            continue
+        groups = elasticache_backends[DEFAULT_ACCOUNT_ID][region].replication_groups
+        for node in nodes:
+            group = groups.get(node.rsplit("-", 1)[0])  # <group id>-<nnn>
+            if group is None or node not in (members := list(group.member_clusters or [])):
+                continue  # no such node: it reports nothing
+            reported[(region, "CurrConnections", node)] = 0.0
+            role = getattr(group, "global_replication_group_member_role", "")
+            if node == members[0] and group.global_replication_group_id and role == "SECONDARY":
+                primary_region = _datastore_primary_region(group.global_replication_group_id)
+                since = STATE.faults.down_since(primary_region) if primary_region else None
+                lag = 0.0 if since is None else max(0.0, now - since)
+                reported[(region, "GlobalDatastoreReplicationLag", node)] = lag
+    return reported
+
+
+def _datastore_primary_region(global_id: str) -> str | None:
+    data = STATE.cache
+    datastore = getattr(data, "datastores", {}).get(global_id)
+    primary = datastore.primary() if datastore is not None else None
+    return None if primary is None else str(primary.region)
+
+
+def _publish_period(minute: int, reported: dict[tuple[str, str, str], float]) -> None:
+    start = minute * PERIOD_SECONDS
+    stamp = datetime.fromtimestamp(start, tz=UTC).replace(tzinfo=None)
+    for (region, metric, node), value in reported.items():
+        dims = frozenset({("CacheClusterId", node)})
+        stream = _CACHE.streams.setdefault((region, CACHE_NAMESPACE, metric, dims), {})
+        stream[start] = [value]
+        if len(stream) > _KEPT_PERIODS:
+            del stream[min(stream)]
+        cloudwatch_backends[DEFAULT_ACCOUNT_ID][region].metric_data.append(
+            MetricDatum(
+                namespace=CACHE_NAMESPACE,
+                name=metric,
+                value=value,
+                dimensions=[{"Name": "CacheClusterId", "Value": node}],
+                timestamp=stamp,
+                unit="Seconds" if metric == "GlobalDatastoreReplicationLag" else "Count",
+            )
+        )
+
+
+def publish_cache_metrics(now: float) -> None:
+    """Tick hook: collect what the nodes report during the current minute and publish a minute
+    once it is complete (its datapoint is stamped with the minute's start, as CloudWatch stamps
+    a period). A node that reported at any moment of a minute has that minute's datapoint, so a
+    failover in the middle of a minute leaves the new primary's last lag sample in it. Minutes a
+    clock jump skipped are published with what is true at the end of the jump (tests that
+    measure delays advance by less than a minute)."""
+    minute = math.floor(now / PERIOD_SECONDS)
+    state = _CACHE
+    if state.minute is None or minute < state.minute or minute - state.minute > _BACKFILL_PERIODS:
+        state.minute, state.seen = minute, _observe(now)
+        return
+    current = _observe(now)
+    if minute == state.minute:
+        state.seen.update(current)
+        return
+    for complete in range(state.minute, minute):
+        _publish_period(complete, state.seen if complete == state.minute else current)
+    state.minute, state.seen = minute, dict(current)
+    evaluate_stream_alarms(now)
+
+
+def _statistic(values: list[float], statistic: str) -> float:
+    if statistic == "SampleCount":
+        return float(len(values))
+    if statistic == "Sum":
+        return float(sum(values))
+    if statistic == "Minimum":
+        return float(min(values))
+    if statistic == "Maximum":
+        return float(max(values))
+    return float(sum(values) / len(values))
+
+
+def stream_state(region: str, rule: AlarmRule, now: float, current: str) -> str:
+    """The state CloudWatch gives ``rule`` from the emulator's data stream of its metric."""
+    stream = _CACHE.streams.get((region, rule.namespace, rule.metric, rule.dimensions), {})
+    return evaluate_rule(rule, stream, now, current)
+
+
+def evaluate_rule(
+    rule: AlarmRule, stream: Mapping[int, list[float]], now: float, current: str
+) -> str:
+    """The state CloudWatch gives ``rule`` at ``now`` from ``stream`` (values per period start,
+    epoch seconds), ``current`` being the alarm's state before (CloudWatch User
+    Guide, "Using Amazon CloudWatch alarms": "Evaluating an alarm" and "How alarm state is
+    evaluated when data is missing"):
+
+    - the evaluation range is the last evaluation periods + 2 complete periods;
+    - with at least evaluation-periods real datapoints in it, the most recent that many are
+      evaluated and missing data is not considered;
+    - with fewer, missing ones are filled as ``TreatMissingData`` says (breaching /
+      notBreaching), "as few times as possible", and every real datapoint in the range counts;
+      with none at all: missing -> INSUFFICIENT_DATA, ignore -> the current state;
+    - ALARM when at least datapoints-to-alarm of the evaluated are breaching, else OK; for
+      missing/ignore with too few real datapoints: OK when one of them is not breaching, else
+      INSUFFICIENT_DATA (missing) or the current state (ignore), as the guide's tables give it
+      when the breaching datapoint is the newest. (The guide's 3-of-3 table answers ALARM for a
+      lone breaching datapoint that is the oldest of the five; the emulator does not follow that
+      row: none of the stack's alarms evaluated here treats missing data as missing.)
+    """
+    period = max(1, rule.period)
+    end = math.floor(now / period) * period
+    size = rule.evaluation_periods + EXTRA_RANGE_PERIODS
+    compare = _COMPARE[rule.comparison]
+    real: list[bool] = []  # newest first: breaching?
+    for back in range(1, size + 1):
+        start = end - back * period
+        values = [v for s, vs in stream.items() if start <= s < start + period for v in vs]
+        if values:
+            real.append(compare(_statistic(values, rule.statistic), rule.threshold))
+    wanted = rule.evaluation_periods
+    if len(real) >= wanted:
+        evaluated = real[:wanted]
+    elif rule.treat_missing_data in ("breaching", "notBreaching"):
+        evaluated = real + [rule.treat_missing_data == "breaching"] * (wanted - len(real))
+    elif not real:
+        return current if rule.treat_missing_data == "ignore" else "INSUFFICIENT_DATA"
+    else:
+        if sum(real) >= rule.datapoints_to_alarm:
+            return "ALARM"
+        if not all(real):
+            return "OK"
+        return current if rule.treat_missing_data == "ignore" else "INSUFFICIENT_DATA"
+    return "ALARM" if sum(evaluated) >= rule.datapoints_to_alarm else "OK"
+
+
+def evaluate_stream_alarms(now: float) -> None:
+    """Set the state of every alarm on a metric the emulator publishes per period, as CloudWatch
+    evaluates it each minute; a region that is down evaluates nothing."""
+    for region, backend in cloudwatch_backends[DEFAULT_ACCOUNT_ID].items():
+        if STATE.faults.is_down(region) or not backend.alarms:
+            continue
+        for alarm in list(backend.alarms.values()):
+            if alarm.namespace != CACHE_NAMESPACE or alarm.comparison_operator not in _COMPARE:
+                continue
+            rule = rule_of(alarm)
+            if not emulates(rule):
+                continue
+            state = stream_state(region, rule, now, str(alarm.state_value))
+            if alarm.state_value != state:
+                alarm.update_state(
+                    f"Emulated evaluation of {rule.evaluation_periods} periods of {rule.period} s",
+                    "{}",
+                    state,
+                )
+
+
+def catch_up(now: float) -> None:
+    """Publish the cache node metrics up to ``now`` (what a DNS query needs when no API request
+    has ticked the emulator since the clock moved). Never waits: when another thread holds the
+    emulator's lock it is ticking, which publishes anyway, and it may be waiting on this very DNS
+    answer."""
+    if not STATE.lock.acquire(blocking=False):
+        return
+    try:
+        publish_cache_metrics(now)
+    finally:
+        STATE.lock.release()
+
+
 def evaluate_alarms(now: float) -> None:
     """Alarm state follows the emulated metrics: every metric alarm whose exact metric has
     data is set from its latest datapoint against its threshold; without a current datapoint,
@@ -197,6 +483,8 @@ def evaluate_alarms(now: float) -> None:
         for alarm in list(backend.alarms.values()):
             if not alarm.metric_name or alarm.comparison_operator not in _COMPARE:
                 continue
+            if alarm.namespace == CACHE_NAMESPACE and emulates(rule_of(alarm)):
+                continue  # evaluated period by period (evaluate_stream_alarms)
             wanted = frozenset((d.name, d.value) for d in alarm.dimensions)
             latest = index.get((alarm.namespace, alarm.metric_name, wanted))
             if latest is None:
@@ -224,9 +512,10 @@ def _evaluate_tick(now: float) -> None:
 
 
 def install() -> None:
-    """Publish the Aurora lag metrics on every tick; match GetMetricStatistics dimensions
-    exactly; alarms follow the metrics (idempotent)."""
+    """Publish the Aurora lag and cache node metrics on every tick; match GetMetricStatistics
+    dimensions exactly; alarms follow the metrics (idempotent)."""
     if getattr(CloudWatchBackend.get_metric_statistics, "__name__", "") != "_get_metric_statistics":
         patch(CloudWatchBackend, "get_metric_statistics", _get_metric_statistics)
         STATE.add_tick_hook(publish_aurora_lag)
         STATE.add_tick_hook(_evaluate_tick)
+        STATE.add_tick_hook(publish_cache_metrics)

@@ -13,11 +13,32 @@
   is refused, while DNS answers and health checks go on (the AWS Fault Isolation Boundaries
   whitepaper puts Route 53's control plane in us-east-1 and its data plane everywhere).
 - Health checks keep ``AlarmIdentifier`` and ``InsufficientDataHealthStatus`` (moto dropped
-  them), so :func:`health` can answer as Route 53 does for CloudWatch-alarm and calculated
-  checks (Route 53 Developer Guide, "How Amazon Route 53 determines whether a health check is
-  healthy"), and :func:`zone_records` answers weighted and failover records by health
-  ("How health checks work in simple/complex configurations"; weighted: "if all records are
-  unhealthy, Route 53 responds as if all were healthy").
+  them) and a copy of the alarm's settings taken when the check is created or updated, so
+  :func:`health` can answer as Route 53 does for CloudWatch-alarm and calculated checks, and
+  :func:`zone_records` answers weighted and failover records by health ("How health checks
+  work in simple/complex configurations"; weighted: "if all records are unhealthy, Route 53
+  responds as if all were healthy").
+
+How :func:`health` decides (Route 53 Developer Guide, "How Amazon Route 53 determines whether a
+health check is healthy"):
+
+- ``CLOUDWATCH_METRIC``: "Route 53 monitors the data stream for the corresponding alarm instead
+  of monitoring the alarm state" ("you can't force the status of a health check to change by
+  using the CloudWatch SetAlarmState API operation"). For a metric the emulator publishes
+  (``cloudwatch.emulates``) the check evaluates the data stream with the alarm settings it
+  copied ("If you change settings for the CloudWatch alarm after you create a health check, you
+  must update the health check"); for any other metric the emulator cannot know the stream and
+  the alarm's state stands in for it. When the alarm's region is down no data stream reaches
+  Route 53: insufficient data, so ``InsufficientDataHealthStatus`` decides
+  (``LastKnownStatus`` = the status "from the last time that CloudWatch had sufficient data";
+  a new check with none is healthy: "Values that you specify when you create or update health
+  checks").
+- ``CALCULATED``: the number of healthy children against ``HealthThreshold`` (0: always healthy;
+  more than the children: always unhealthy), evaluated when asked.
+- Request interval and failure threshold apply to checks that monitor an endpoint only (the
+  guide's "Advanced configuration ('Monitor an endpoint' only)"); the guide gives no interval for
+  calculated or CloudWatch checks, so the emulator adds none: a check changes when its data
+  stream (or its children) does.
 """
 
 from __future__ import annotations
@@ -33,6 +54,7 @@ from moto.route53.exceptions import Route53ClientError
 from moto.route53.models import Route53Backend, route53_backends
 from moto.route53.responses import Route53
 
+from . import cloudwatch
 from .dataplane.dns import Record
 from .state import STATE, patch
 
@@ -46,6 +68,7 @@ class Route53Error(Route53ClientError):
 
 _original_change: Any = Route53.change_resource_record_sets
 _original_create_check: Any = Route53.create_health_check
+_original_update_check: Any = Route53.update_health_check
 _CHANGE_IDS = itertools.count(1)
 
 
@@ -57,6 +80,9 @@ class CheckExtras:
     """(region, alarm name) of a ``CLOUDWATCH_METRIC`` check."""
     insufficient: str
     """``Healthy``, ``Unhealthy`` or ``LastKnownStatus``."""
+    rule: cloudwatch.AlarmRule | None = None
+    """The alarm's settings when the check was created or last updated (None: no such alarm
+    then)."""
 
 
 class Route53Data:
@@ -154,18 +180,46 @@ def _get_change(self: Route53) -> ActionResult:
     return ActionResult({"ChangeInfo": info})
 
 
+def _alarm_rule(alarm: tuple[str, str] | None) -> cloudwatch.AlarmRule | None:
+    """What Route 53 copies from the alarm when a check is created or updated."""
+    if alarm is None:
+        return None
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    found = cloudwatch_backends[DEFAULT_ACCOUNT_ID][alarm[0]].alarms.get(alarm[1])
+    return None if found is None else cloudwatch.rule_of(found)
+
+
 def _create_health_check(self: Route53) -> ActionResult:
     config = self._get_param("HealthCheckConfig") or {}
     before = set(self.backend.health_checks)
     result: ActionResult = _original_create_check(self)
     created = set(self.backend.health_checks) - before
     alarm = config.get("AlarmIdentifier") or {}
+    identifier = (str(alarm["Region"]), str(alarm["Name"])) if alarm.get("Name") else None
     extras = CheckExtras(
-        (str(alarm["Region"]), str(alarm["Name"])) if alarm.get("Name") else None,
+        identifier,
         str(config.get("InsufficientDataHealthStatus") or "LastKnownStatus"),
+        _alarm_rule(identifier),
     )
     for check_id in created:
         route53_data().checks[check_id] = extras
+    return result
+
+
+def _update_health_check(self: Route53) -> ActionResult:
+    """moto's update, keeping what it drops: a new ``AlarmIdentifier`` or
+    ``InsufficientDataHealthStatus``, and a fresh copy of the alarm's settings (an update is how
+    a check learns of an alarm edit)."""
+    result: ActionResult = _original_update_check(self)
+    check_id = str(self._get_param("HealthCheckId"))
+    data = route53_data()
+    old = data.checks.get(check_id)
+    if old is not None:
+        alarm = self._get_param("AlarmIdentifier") or {}
+        identifier = (str(alarm["Region"]), str(alarm["Name"])) if alarm.get("Name") else old.alarm
+        insufficient = str(self._get_param("InsufficientDataHealthStatus") or old.insufficient)
+        data.checks[check_id] = CheckExtras(identifier, insufficient, _alarm_rule(identifier))
     return result
 
 
@@ -177,6 +231,17 @@ def _alarm_state(region: str, name: str) -> str:
     return "INSUFFICIENT_DATA" if alarm is None else str(alarm.state_value)
 
 
+def _stream_state(extras: CheckExtras) -> str:
+    """The alarm state the check's data stream indicates (OK / ALARM / INSUFFICIENT_DATA)."""
+    assert extras.alarm is not None
+    region, name = extras.alarm
+    if STATE.faults.is_down(region):
+        return "INSUFFICIENT_DATA"  # no data stream from a region that is gone
+    if extras.rule is not None and cloudwatch.emulates(extras.rule):
+        return cloudwatch.stream_state(region, extras.rule, STATE.now(), "INSUFFICIENT_DATA")
+    return _alarm_state(region, name)
+
+
 def health(check_id: str) -> bool:
     """Whether Route 53 considers the health check healthy right now."""
     check = _backend().health_checks.get(check_id)
@@ -186,17 +251,16 @@ def health(check_id: str) -> bool:
     healthy: bool
     if check.type_ == "CALCULATED":
         children = check.children or []
-        threshold = int(check.health_threshold or len(children))
+        threshold = len(children) if check.health_threshold is None else int(check.health_threshold)
         healthy = sum(1 for child in children if health(child)) >= threshold
     elif check.type_ == "CLOUDWATCH_METRIC":
         extras = data.checks.get(check_id)
         if extras is None or extras.alarm is None:
             return False
-        state = _alarm_state(*extras.alarm)
-        if state == "OK":
-            healthy = True
-        elif state == "ALARM":
-            healthy = False
+        state = _stream_state(extras)
+        if state in ("OK", "ALARM"):
+            healthy = state == "OK"
+            data.last_known[check_id] = healthy  # the last time the data was sufficient
         elif extras.insufficient == "Healthy":
             healthy = True
         elif extras.insufficient == "Unhealthy":
@@ -209,14 +273,15 @@ def health(check_id: str) -> bool:
         healthy = not healthy
     if check.disabled:
         healthy = True  # "Route 53 considers the status of a disabled health check healthy"
-    data.last_known[check_id] = healthy
     return healthy
 
 
 def zone_records(zone_id: str, name: str) -> list[Record]:
     """What Route 53's DNS answers for ``name`` in the zone: a simple record as it is; of
     weighted or failover records, those whose health checks are healthy (all of them when
-    none is, as Route 53 does for weighted records)."""
+    none is, as Route 53 does for weighted records; the emulator then answers the first by set
+    identifier, where Route 53 picks any: a deterministic stand-in)."""
+    cloudwatch.catch_up(STATE.now())
     try:
         zone = _backend().get_hosted_zone(zone_id)
     except Exception:
@@ -254,3 +319,4 @@ def install() -> None:
     patch(Route53, "change_resource_record_sets", _change_resource_record_sets)
     patch(Route53, "get_change", _get_change)
     patch(Route53, "create_health_check", _create_health_check)
+    patch(Route53, "update_health_check", _update_health_check)

@@ -108,3 +108,24 @@ def test_the_deployed_family_is_the_default_path() -> None:
     (global_cluster,) = rec.by_type(GLOBAL)
     assert global_cluster.ignore_changes == ("engineVersion",)
     assert {p.inputs["family"] for p in rec.by_type(PARAMS)} == {"aurora-postgresql16"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_iam_database_authentication_on_both_members_and_their_resource_ids_exported(
+    stack: str,
+) -> None:
+    """Issue 16 item 7, the cluster side: a token-authenticated user logs in wherever the writer
+    is after a flip, so both members accept IAM authentication, and the stack exports each
+    cluster's DbClusterResourceId, the resource of the rds-db:connect permission ("Creating and
+    using an IAM policy for IAM database access": arn:aws:rds-db:<region>:<account>:dbuser:
+    <DbClusterResourceId>/<user>). Aurora PostgreSQL 11 to 17 support it in every version and
+    region ("Supported Regions and Aurora DB engines for IAM database authentication")."""
+    rec = recorded(stack)
+    (global_cluster,) = rec.by_type("aws:rds/globalCluster:GlobalCluster")
+    assert 11 <= int(str(global_cluster.inputs["engineVersion"]).split(".")[0]) <= 17
+    for region in (rec.outputs["primaryRegion"], rec.outputs["secondaryRegion"]):
+        (cluster,) = only(rec, "aws:rds/cluster:Cluster", region)
+        assert cluster.inputs["iamDatabaseAuthenticationEnabled"] is True
+        exported = rec.outputs["auroraClusters"][region]
+        assert exported["resourceId"] == cluster.outputs["clusterResourceId"]
+        assert str(exported["resourceId"]).startswith("cluster-")

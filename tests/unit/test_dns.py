@@ -8,6 +8,7 @@ import json
 import pytest
 
 from preflight.model import RecordedResource, Recording
+from tests.support.cache_name import ALIVE_ALARM, ROLE_ALARM
 from tests.support.stacks import STACKS, recorded
 
 ZONE = "data.securecart.internal"
@@ -116,6 +117,11 @@ def test_cache_writer_checks_need_no_secondary_node_and_their_own_live_node(stac
                 "dimensions": {"CacheClusterId": f"sc-{stack}-cache-{region}-{n:03d}"},
             }
             assert secondary.inputs["cloudwatchAlarmName"] == alarm.inputs["name"]
+            alive = rec.named(f"alarm-cache-health-{n:03d}-{region}")
+            assert {key: alive.inputs[key] for key in [*ALIVE_ALARM, "dimensions"]} == {
+                **ALIVE_ALARM,
+                "dimensions": {"CacheClusterId": f"sc-{stack}-cache-{region}-{n:03d}"},
+            }
             # A role, not a fault: always in ALARM in the secondary region, so the drills'
             # "nothing in ALARM" precondition must not see it.
             assert alarm.inputs["name"] not in rec.outputs["alarmNames"][region]
@@ -128,22 +134,6 @@ def test_cache_writer_checks_need_no_secondary_node_and_their_own_live_node(stac
                 checks[f"cache-health-{region}-{n:03d}"].urn,
             }
             assert len(writer.inputs["childHealthchecks"]) == k + 1
-
-
-# The role alarm, from the issue and the ElastiCache metrics page: GlobalDatastoreReplicationLag
-# is published by the secondary only; one sample in three minutes means "secondary", and a
-# never-secondary node is OK, not INSUFFICIENT_DATA (missing data is notBreaching).
-ROLE_ALARM = {
-    "namespace": "AWS/ElastiCache",
-    "metricName": "GlobalDatastoreReplicationLag",
-    "statistic": "SampleCount",
-    "comparisonOperator": "GreaterThanOrEqualToThreshold",
-    "threshold": 1,
-    "period": 60,
-    "evaluationPeriods": 3,
-    "datapointsToAlarm": 1,
-    "treatMissingData": "notBreaching",
-}
 
 
 def _answers(rec: Recording, alarms: dict[str, str]) -> set[str]:
@@ -207,8 +197,8 @@ def test_cache_name_follows_the_role_through_health_checks_alone(stack: str) -> 
     # answers with every record (no writable cache exists anywhere at that moment).
     before = {**lost(primary), **states(secondary, secondary_nodes=(1,))}
     assert _answers(rec, before) == {endpoint[primary], endpoint[secondary]}
-    # Promoted: three minutes without lag samples and the name is the new primary's, with no
-    # write to Route 53 (its control plane may be the region that is gone).
+    # Promoted: five minutes without lag samples (the evaluation range) and the name is the new
+    # primary's, with no write to Route 53 (its control plane may be the region that is gone).
     after = {**lost(primary), **states(secondary)}
     assert _answers(rec, after) == {endpoint[secondary]}
     # The primary's cache is lost but its CloudWatch still reports: its nodes are silent (the
