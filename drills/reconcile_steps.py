@@ -91,10 +91,20 @@ def set_regions(ctx: DrillContext, primary: str, secondary: str, why: str) -> No
         "file_rewritten": bool(diff),
     }
     ctx.state.setdefault("stack_file_changes", []).append(change)
+    if diff:  # the CLI rewrote the tracked stack file: the operator must commit it
+        ctx.event(
+            "stack-file",
+            f"{why}: primaryRegion {before[0]} -> {primary}. "
+            + stack_file_note(ctx.reconciler.stack_name),
+            diff=change["diff"],
+        )
+        return
+    # the backend keeps the config (a stand-in, or a stack whose config is not in the file):
+    # nothing to commit, so no commit notice
     ctx.event(
-        "stack-file",
-        f"{why}: primaryRegion {before[0]} -> {primary}. "
-        + stack_file_note(ctx.reconciler.stack_name),
+        "config",
+        f"{why}: primaryRegion {before[0]} -> {primary} in the stack config "
+        f"({name} unchanged: nothing to commit)",
         diff=change["diff"],
     )
 
