@@ -15,6 +15,7 @@ from components.cache import CacheGlobalDatastore, CacheGlobalDatastoreArgs
 from components.dns import FailoverDns, FailoverDnsArgs
 from components.drill_access import DrillAccess, DrillAccessArgs
 from components.dynamodb import GlobalTable, GlobalTableArgs
+from components.fault_injection import FaultInjection, FaultInjectionArgs
 from components.keys import MultiRegionKey, MultiRegionKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import REGION_AZS, assume_role_policy, other, prefix
@@ -219,6 +220,21 @@ class DataTier(pulumi.ComponentResource):
             ),
             child,
         )
+        fault = (
+            FaultInjection(
+                "fault-injection",
+                FaultInjectionArgs(
+                    prefix=pre,
+                    regions=regions,
+                    account_id=account_id,
+                    subnet_ids={r: networks[r].subnet_ids for r in regions},
+                    alarm_names=monitoring.alarm_names,
+                ),
+                child,
+            )
+            if s.drills.fault_injection
+            else None
+        )
 
         CrossRegionBackup(
             "backup",
@@ -328,5 +344,6 @@ class DataTier(pulumi.ComponentResource):
             },
             "drillLease": drill_access.lease,
             **({"drillRoleArn": drill_access.role_arn} if drill_access.role_arn else {}),
+            **({"faultInjectionTemplates": fault.template_ids} if fault else {}),
         }
         self.register_outputs(self.outputs)

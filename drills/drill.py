@@ -19,6 +19,7 @@ from .errors import (
     JournalError,
     RegionUnavailableError,
 )
+from .fault import TEMPLATES_OUTPUT
 from .health import single_writer, stop_condition_alarms
 from .journal import DRILL_REFUSED, RESUMABLE, ROLLBACKABLE, Journal, new_drill_id
 from .lease import LEASE_OUTPUT, DrillLease, LeaseHeldError
@@ -230,7 +231,11 @@ def start_drill(
             "components/drill_access.py, which keeps drills to one per stack): deploy the "
             "stack with this version of the program first"
         )
-    options = ScenarioOptions(failback=failback, has_cache=bool(target.cache_global_id))
+    options = ScenarioOptions(
+        failback=failback,
+        has_cache=bool(target.cache_global_id),
+        fault_injection=bool(target.raw.get(TEMPLATES_OUTPUT)),
+    )
     steps = _steps_for(definition, options)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     journal = Journal.create(
@@ -238,7 +243,11 @@ def start_drill(
         new_drill_id(stack, definition.name),
         stack=stack,
         scenario=definition.name,
-        options={"failback": failback, "has_cache": options.has_cache},
+        options={
+            "failback": failback,
+            "has_cache": options.has_cache,
+            "fault_injection": options.fault_injection,
+        },
         settings=settings.to_json(),
         plan=[s.describe() for s in steps],
     )
@@ -278,7 +287,9 @@ def _reopen(
     steps = _steps_for(
         definition,
         ScenarioOptions(
-            failback=bool(opts.get("failback")), has_cache=bool(opts.get("has_cache", True))
+            failback=bool(opts.get("failback")),
+            has_cache=bool(opts.get("has_cache", True)),
+            fault_injection=bool(opts.get("fault_injection")),
         ),
     )
     planned = [s["name"] for s in journal.data["steps"]]

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from .canary import Canary, CanaryWriter
 from .engine import DrillContext, Step
-from .errors import DeferredError, RegionUnavailableError
+from .errors import DeferredError, RegionUnavailableError, StepFailedError
+from .fault import end_fault, fault_template, start_fault
 from .health import (
     describe_cluster,
     describe_global_cluster,
@@ -86,11 +87,24 @@ def _declare_loss(phase: Phase) -> Callable[[DrillContext], None]:
         ph.setdefault("fault_at", loss_fault_time(contact, answered=up, asked=asked))
         ph.setdefault("fault", "primary region lost" if not up else "primary still answered")
         ph.setdefault("primary_answered", up)
-        ctx.event(
-            "loss",
-            f"primary region {src} declared lost ({'still answering' if up else 'not answering'})",
-            phase=phase.name,
-        )
+        how = "not answering" if not up else "still answering"
+        if ph.get("experiment"):
+            how = f"cut off by FIS experiment {ph['experiment']['id']}; its AWS APIs answer"
+        ctx.event("loss", f"primary region {src} declared lost ({how})", phase=phase.name)
+
+    return run
+
+
+def _inject(phase: Phase) -> Callable[[DrillContext], None]:
+    def run(ctx: DrillContext) -> None:
+        src, _ = phase_regions(ctx, phase.name)
+        template = fault_template(ctx, src)
+        if template is None:
+            raise StepFailedError(
+                f"the stack has no FIS experiment template for {src} (output "
+                "faultInjectionTemplates): deploy it with drillsFaultInjection"
+            )
+        start_fault(ctx, phase.name, src, template)
 
     return run
 
@@ -268,8 +282,13 @@ def cleanup_step() -> Step:
     )
 
 
-def phase_steps(phase: Phase, first: bool, has_cache: bool) -> list[Step]:
-    """Every step of one phase, named ``<step>`` in the first phase, ``<phase>-<step>`` after."""
+def phase_steps(
+    phase: Phase, first: bool, has_cache: bool, fault_injection: bool = False
+) -> list[Step]:
+    """Every step of one phase, named ``<step>`` in the first phase, ``<phase>-<step>`` after.
+    A lost region with ``fault_injection`` is impaired by the stack's FIS experiment first and
+    restored after the RPO count (drills/fault.py)."""
+    fis = phase.lossy and fault_injection
     prefix = "" if first else f"{phase.name}-"
     steps = [
         Step(
@@ -280,6 +299,20 @@ def phase_steps(phase: Phase, first: bool, has_cache: bool) -> list[Step]:
             phase=phase.name,
         )
     ]
+    if fis:
+        steps.append(
+            Step(
+                f"{prefix}inject-fault",
+                "start the FIS experiment that cuts the primary's data subnets off",
+                _inject(phase),
+                "canaries",
+                # before anything else: moving writers back into a region applications cannot
+                # reach is pointless (AWS state is undo order 0)
+                undo=lambda ctx: end_fault(ctx, phase.name),
+                undo_order=-1,
+                phase=phase.name,
+            )
+        )
     if phase.lossy:
         steps.append(
             Step(
@@ -313,6 +346,16 @@ def phase_steps(phase: Phase, first: bool, has_cache: bool) -> list[Step]:
                 "count canaries in the new primary (RPO); replication both ways",
                 _verify(phase),
                 "verify",
+                phase=phase.name,
+            )
+        )
+    if fis:
+        steps.append(
+            Step(
+                f"{prefix}end-fault",
+                "stop the FIS experiment: the old region's network comes back",
+                lambda ctx: end_fault(ctx, phase.name),
+                "canaries",
                 phase=phase.name,
             )
         )

@@ -622,9 +622,10 @@ def recheck_on_resume(ctx: DrillContext, spec: CheckSpec, writer: str) -> None:
     )
     try:
         busy = ctx.reconciler.update_in_progress()
-        checks.append(
-            Check("no-pulumi-update", not busy, "an update is in progress" if busy else "none")
-        )
+        ours = busy and bool(ctx.state.get("pulumi_up"))  # cleared by the step it interrupted
+        detail = "an update is in progress" if busy else "none"
+        detail = "the drill's own interrupted up" if ours else detail
+        checks.append(Check("no-pulumi-update", not busy or ours, detail))
     except Exception as exc:  # report, do not crash, when the CLI cannot even list stacks
         checks.append(Check("no-pulumi-update", False, f"cannot read the stack: {exc}"))
     regions = tuple(r for r in ctx.target.regions if r not in ctx.unreachable)

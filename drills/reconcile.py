@@ -291,7 +291,57 @@ class StackReconciler:
             if key.startswith(prefix)
         }
 
+    def pending_operations(self) -> list[dict[str, Any]]:
+        """The state's ``pending_operations`` (``pulumi stack export``): the resource operations
+        a killed CLI had started and never checkpointed."""
+        stack = self.stack
+        exported = self._guard("stack export", stack.export_stack)
+        return list((exported.deployment or {}).get("pending_operations") or [])
+
     # -- operations --------------------------------------------------------------------------
+
+    def clear_interrupted_update(self, *, ours: bool) -> OperationRecord:
+        """After a ``pulumi up`` killed with the drill: end the update that still holds the stack
+        (``pulumi cancel``; only when ``ours``, i.e. the journal shows the drill's own ``up``
+        never returned: another person's update is never cancelled), then clear the pending
+        operations it left (Pulumi docs, "Recovering from an interrupted update"): ``pulumi
+        refresh --clear-pending-creates`` reads every resource back, which settles pending
+        updates and deletes and drops pending creates (otherwise only an interactive refresh
+        does); anything still pending after it is an error for a person (the state is never
+        edited by export/import behind the operator's back). The record's steps name every
+        pending operation found."""
+        stack = self.stack
+        record = OperationRecord("recover", time.time())
+        cancelled = 0
+        if ours and self.update_in_progress():
+            self._guard("cancel", stack.cancel, record)
+            cancelled = 1
+        pending = self.pending_operations()
+        record.steps = [
+            {
+                "op": str(p.get("type", "")),
+                "urn": str((p.get("resource") or {}).get("urn", "")),
+                "type": str((p.get("resource") or {}).get("type", "")),
+            }
+            for p in pending
+        ]
+        if pending:
+            self._guard(
+                "refresh --clear-pending-creates",
+                lambda: stack.refresh(clear_pending_creates=True, on_output=self._log_output),
+                record,
+            )
+            left = self.pending_operations()
+            if left:  # never edit the state behind the operator's back (export/import)
+                record.error = f"{len(left)} pending operation(s) left after the refresh"
+                self._finish(record)
+                raise ReconcileError(
+                    f"pulumi refresh --clear-pending-creates left {len(left)} pending "
+                    f"operation(s) on stack {self.stack_name}: check them in AWS, then remove "
+                    "them with `pulumi stack export` / `pulumi stack import`"
+                )
+        record.change_summary = {"cancelled": cancelled, "pending": len(pending)}
+        return self._finish(record)
 
     def refresh(self) -> OperationRecord:
         """``pulumi refresh``: adopt what the drill changed in AWS into the state."""

@@ -10,10 +10,11 @@ committed: otherwise a later ``pulumi up`` from another checkout flips the regio
 from __future__ import annotations
 
 import difflib
+import time
 from collections.abc import Callable
 
 from .engine import DrillContext, Step
-from .errors import DeferredError, VerificationError
+from .errors import DeferredError, DrillError, VerificationError
 from .health import describe_global_cluster, reachable, writer_regions
 from .verify import phase_regions
 
@@ -91,10 +92,20 @@ def set_regions(ctx: DrillContext, primary: str, secondary: str, why: str) -> No
         "file_rewritten": bool(diff),
     }
     ctx.state.setdefault("stack_file_changes", []).append(change)
+    if diff:  # the CLI rewrote the tracked stack file: the operator must commit it
+        ctx.event(
+            "stack-file",
+            f"{why}: primaryRegion {before[0]} -> {primary}. "
+            + stack_file_note(ctx.reconciler.stack_name),
+            diff=change["diff"],
+        )
+        return
+    # the backend keeps the config (a stand-in, or a stack whose config is not in the file):
+    # nothing to commit, so no commit notice
     ctx.event(
-        "stack-file",
-        f"{why}: primaryRegion {before[0]} -> {primary}. "
-        + stack_file_note(ctx.reconciler.stack_name),
+        "config",
+        f"{why}: primaryRegion {before[0]} -> {primary} in the stack config "
+        f"({name} unchanged: nothing to commit)",
         diff=change["diff"],
     )
 
@@ -108,10 +119,44 @@ def _swap_config(phase: str) -> Callable[[DrillContext], None]:
     return run
 
 
+def clear_interrupted_up(ctx: DrillContext) -> None:
+    """If the drill's own ``pulumi up`` never returned (journaled as started, not as ended: the
+    drill died with its CLI), end the update that still holds the stack and clear the pending
+    operations it left, before anything else asks Pulumi for the stack. Without such a journal
+    entry a held stack is someone else's update and stays untouched (the next operation reports
+    it busy)."""
+    started = ctx.state.get("pulumi_up")
+    if not started:
+        return
+    require_stack_regions(ctx, "clearing the interrupted pulumi up")
+    record = ctx.reconciler.clear_interrupted_update(ours=True)
+    ctx.state.pop("pulumi_up", None)
+    found = [f"{s['op']} {s['urn'].rsplit('::', 1)[-1]}" for s in record.steps]
+    ctx.state.setdefault("pulumi_recoveries", []).append(
+        {"up_started": started, "at": time.time(), **record.change_summary, "pending_ops": found}
+    )
+    ctx.checkpoint()
+    ctx.event(
+        "pulumi-recovered",
+        "the interrupted pulumi up of step "
+        f"{started.get('step', '?')}: "
+        + ("update cancelled (pulumi cancel)" if record.change_summary["cancelled"] else "no lock")
+        + (
+            f"; {len(found)} pending operation(s) cleared ({', '.join(found)}): a pending "
+            "create dropped from the state may exist in AWS unmanaged"
+            if found
+            else "; no pending operations"
+        ),
+        pending=found,
+    )
+
+
 def _undo_config(ctx: DrillContext) -> None:
     """Put the region pair the drill started with back in the stack config and, if the deployed
     stack has another pair (read from its outputs, not the journal: a crash may have hidden an
-    ``up``), preview and re-apply it in this process."""
+    ``up``), preview and re-apply it in this process. An ``up`` that died with the drill is
+    cleared first (its lock and pending operations)."""
+    clear_interrupted_up(ctx)
     start = ctx.state.get("config_origin") or [
         ctx.state["origin"]["primary"],
         ctx.state["origin"]["secondary"],
@@ -147,7 +192,16 @@ def preview_and_up(ctx: DrillContext) -> None:
     ctx.state["expected_changes"] = sorted([list(e) for e in expected])
     record = ctx.reconciler.preview(expected)
     ctx.event("preview", f"{_changes(record.change_summary)}; {len(record.policy)} policy findings")
-    record, outputs = ctx.reconciler.up()
+    # journaled before the CLI starts: if the drill dies with it, rollback/resume know that the
+    # lock and pending operations left on the stack are this drill's (clear_interrupted_up)
+    ctx.state["pulumi_up"] = {"step": ctx.step_name, "started_at": time.time()}
+    ctx.checkpoint()
+    try:
+        record, outputs = ctx.reconciler.up()
+    except DrillError:  # the CLI exited on its own, releasing the stack
+        ctx.state.pop("pulumi_up", None)
+        raise
+    ctx.state.pop("pulumi_up", None)
     ctx.state["outputs"] = outputs
     ctx.event("up", _changes(record.change_summary))
 
@@ -155,6 +209,7 @@ def preview_and_up(ctx: DrillContext) -> None:
 def _apply(phase: str) -> Callable[[DrillContext], None]:
     def run(ctx: DrillContext) -> None:
         require_stack_regions(ctx, "pulumi preview and up")
+        clear_interrupted_up(ctx)  # a resume after the drill died during this very up
         preview_and_up(ctx)
         ctx.phase(phase)["up_done"] = True
 

@@ -56,6 +56,9 @@ class ScenarioOptions:
 
     failback: bool = False
     has_cache: bool = True
+    fault_injection: bool = False
+    """The stack has FIS templates (``faultInjectionTemplates``): a lost region is impaired by
+    an FIS network disruption of its data subnets (drills/fault.py), then restored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +139,7 @@ def build(definition: Scenario, options: ScenarioOptions) -> list[Step]:
     if definition.custom is not None:
         steps += definition.custom()
     for index, phase in enumerate(definition.phases_for(options)):
-        steps += phase_steps(phase, index == 0, options.has_cache)
+        steps += phase_steps(phase, index == 0, options.has_cache, options.fault_injection)
     return [*steps, cleanup_step()]
 
 

@@ -3,9 +3,9 @@
 The SDK drives the CLI through ``PulumiCommand.run(args, cwd, additional_env, on_output,
 on_error)`` and reads structured engine events from ``--event-log``: a ``tcp://`` address of a
 gRPC ``Events`` service the SDK starts (CLI versions after 3.205) or a file it tails (older
-ones). This stand-in parses the same arguments, keeps stack config, outputs and history in a
-:class:`StandInBackend`, answers ``preview``/``up``/``refresh`` from a :class:`Planner`, and
-streams prelude, resource, policy, summary and cancel events exactly where the SDK reads them,
+ones). This stand-in parses the same arguments, keeps stack config, outputs, history, the
+update lock and pending operations in a :class:`StandInBackend` (``cancel`` and ``stack export``
+included), answers ``preview``/``up``/``refresh`` from a :class:`Planner`, and streams prelude, resource, policy, summary and cancel events exactly where the SDK reads them,
 so ``Stack.preview()`` returns a real ``ChangeSummary``. Every invocation is recorded
 (arguments, working directory, environment) for assertions.
 
@@ -93,6 +93,9 @@ class StandInStack:
     refreshed: dict[str, dict[str, Any]] = field(default_factory=dict)
     """URN -> inputs the last ``refresh`` read back from the cloud where they differ from the
     deployed state (what a real refresh writes into the state); cleared by ``up``."""
+    pending_operations: list[dict[str, Any]] = field(default_factory=list)
+    """The checkpoint's ``pending_operations`` (``{"resource": {"urn", "type"}, "type":
+    "creating"|"updating"|"deleting"}``): what a killed ``up`` was doing when it died."""
 
 
 @dataclass(slots=True)
@@ -118,6 +121,7 @@ class RecordedCall:
                 "ls",
                 "output",
                 "history",
+                "export",
                 "set",
                 "set-all",
                 "get",
@@ -170,6 +174,10 @@ class StandInBackend:
         """Command -> stderr: make the next such command fail (exit 1)."""
         self.operation_seconds = 0.0
         """Simulated engine time per preview/up/refresh."""
+        self.kill_next_up: BaseException | None = None
+        """The next ``up`` dies like a killed CLI: the stack stays locked, the plan's steps stay
+        in ``pending_operations`` (nothing is checkpointed as done), and this exception is
+        raised into the caller (the drill process dies with its ``pulumi``)."""
         self._lock = threading.Lock()
 
     def add_stack(
@@ -292,6 +300,15 @@ class StandInPulumiCommand(PulumiCommand):
             )
         if head == ["stack", "history"]:
             return json.dumps(stack.history[-1:][::-1] if stack.history else [])
+        if head == ["stack", "export"]:
+            return json.dumps(_deployment(backend.project, stack))
+        if words[:1] == ["cancel"]:
+            # `pulumi cancel --yes`: ends the update holding the stack (self-managed backends
+            # too, pulumi/pulumi#9100); refused when no update is in progress
+            if backend.locked_by is None:
+                raise _ExitError(255, stderr="error: no stack update is in progress")
+            backend.locked_by = None
+            return f"The currently running update for '{stack.name}' has been canceled!"
         if words[:1] == ["config"] and (
             len(words) == 1 or words[1] not in {"set", "set-all", "get", "rm"}
         ):
@@ -359,6 +376,23 @@ class StandInPulumiCommand(PulumiCommand):
         started = time.time()
         if backend.operation_seconds:
             time.sleep(backend.operation_seconds)
+        if kind == "up" and backend.kill_next_up is not None:
+            killed, backend.kill_next_up = backend.kill_next_up, None
+            backend.locked_by = f"a killed `pulumi up` of {stack.name}"
+            stack.pending_operations = [
+                {"resource": {"urn": step.urn, "type": step.type}, "type": _PENDING[step.op]}
+                for step in backend.planner(stack).steps
+                if step.op in _PENDING
+            ]
+            raise killed
+        if kind == "refresh" and stack.pending_operations:
+            # a refresh reads every resource back, which settles a pending update or delete;
+            # a pending create is dropped only with --clear-pending-creates (the CLI asks
+            # interactively otherwise: "Recovering from an interrupted update", Pulumi docs)
+            clear_creates = "--clear-pending-creates" in flags
+            stack.pending_operations = [
+                p for p in stack.pending_operations if p["type"] == "creating" and not clear_creates
+            ]
         if kind == "refresh" and backend.on_refresh is not None:
             try:
                 stack.refreshed = backend.on_refresh(stack)
@@ -386,6 +420,11 @@ class StandInPulumiCommand(PulumiCommand):
                 stack.outputs = outputs
             stack.deployed_config = dict(stack.config)
             stack.refreshed = {}
+            # an update proceeds past pending operations with a warning and keeps the pending
+            # creates (pulumi/pulumi#9293)
+            stack.pending_operations = [
+                p for p in stack.pending_operations if p["type"] == "creating"
+            ]
         if kind in {"up", "refresh"}:
             stack.history.append(
                 {
@@ -467,6 +506,35 @@ class StandInPulumiCommand(PulumiCommand):
             }
         )
         yield event(cancelEvent={})
+
+
+_PENDING = {
+    "create": "creating",
+    "update": "updating",
+    "delete": "deleting",
+    "replace": "creating",
+    "create-replacement": "creating",
+}
+"""The pending operation a killed update leaves for a step it had started."""
+
+
+def _deployment(project: str, stack: StandInStack) -> dict[str, Any]:
+    """``pulumi stack export`` (an untyped deployment, version 3, as the CLI writes it)."""
+    return {
+        "version": 3,
+        "deployment": {
+            "manifest": {"time": _sdk_time(time.time()), "version": "v3.272.0"},
+            "resources": [
+                {
+                    "urn": f"urn:pulumi:{stack.name}::{project}::pulumi:pulumi:Stack::"
+                    f"{project}-{stack.name}",
+                    "type": "pulumi:pulumi:Stack",
+                    "outputs": dict(stack.outputs),
+                }
+            ],
+            "pending_operations": [dict(p) for p in stack.pending_operations],
+        },
+    }
 
 
 def _secret(stack: StandInStack, key: str, secret: bool) -> None:

@@ -183,6 +183,9 @@ class DrillSettings:
     as lapsed (preflight --compliance, PCI DSS 12.10.2)."""
     role_enabled: bool = False
     """Create the least-privilege drill role (components/drill_access.py)."""
+    fault_injection: bool = False
+    """Create the AWS FIS experiment templates that impair a region's data subnets for the
+    unplanned-failover drill (components/fault_injection.py)."""
 
 
 @dataclass(frozen=True, kw_only=True)

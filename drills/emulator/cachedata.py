@@ -148,7 +148,7 @@ class CacheDataPlane:
         group = self.groups.get(host.rstrip("."))
         if group is None:
             raise OSError(f"{host}: name does not resolve (no such cache endpoint)")
-        if STATE.faults.is_down(group.region):
+        if STATE.faults.data_unreachable(group.region):
             raise TimeoutError(f"{host}: connection timed out ({group.region} is not answering)")
         return socket.create_connection(("127.0.0.1", group.port), timeout=timeout)
 

@@ -118,6 +118,11 @@ class FaultMiddleware:
                 faults.wait_for_recovery(region, faults.hold_seconds)
             start_response("503 Service Unavailable", [("Content-Length", "0")])
             return [b""]
+        if service == "rds-data" and region in faults.data_plane_cut:
+            # the Data API reaches the cluster through its subnets: cut off, it cannot connect
+            # (refused at once, as a down region that refuses is: no test waits on a timeout)
+            start_response("503 Service Unavailable", [("Content-Length", "0")])
+            return [b""]
         body = b""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length:

@@ -18,7 +18,7 @@ from moto.moto_server.werkzeug_app import (
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from . import aurora, cloudwatch, dataapi, dynamodb, elasticache, rds_restore, route53, ssm
+from . import aurora, cloudwatch, dataapi, dynamodb, elasticache, fis, rds_restore, route53, ssm
 from .cachedata import CacheDataPlane
 from .faults import FaultMiddleware
 from .state import STATE, EmulatedDelay, EmulatorState, EmulatorTimings, Faults, patch
@@ -78,6 +78,7 @@ def install() -> EmulatorState:
     cloudwatch.install()
     elasticache.install()
     route53.install()
+    fis.install()
     return STATE
 
 

@@ -54,6 +54,10 @@ class EmulatorTimings:
     """How often the global cluster publishes its lag metrics to CloudWatch (AWS: every minute)."""
     route53_propagation_seconds: float = 0.5
     """``ChangeResourceRecordSets``: from ``PENDING`` to ``INSYNC`` (AWS: usually within 60 s)."""
+    fis_start_seconds: float = 1.0
+    """``StartExperiment``: ``initiating`` until ``running`` (the fault takes effect)."""
+    fis_stop_seconds: float = 1.0
+    """``StopExperiment``: ``stopping`` until ``stopped`` (the fault is rolled back)."""
 
     def scaled(self, factor: float) -> EmulatorTimings:
         """The same timings multiplied by ``factor`` (0.01 turns seconds into 10 ms units)."""
@@ -203,6 +207,9 @@ class Faults:
         """Every region outage that ended (an emulated wait for whoever waited on it)."""
         self.control_planes_down: set[str] = set()
         """Services whose control plane refuses every change (Route 53's lives in us-east-1)."""
+        self.data_plane_cut: set[str] = set()
+        """Regions whose data subnets are cut off the network (an FIS network disruption,
+        :mod:`.fis`): their databases and caches do not answer; their AWS APIs still do."""
         self.listeners: list[Callable[[str, str], None]] = []
         """Called with (event, subject) on ``region-down``/``region-up``/``hold``/``release``:
         the real data plane follows the emulated network (:mod:`.dataplane`)."""
@@ -253,6 +260,25 @@ class Faults:
             event.set()
         if since is not None:
             self._notify("region-up", region)
+
+    def cut_data_plane(self, region: str) -> None:
+        """``region``'s data plane stops answering applications (its control plane answers)."""
+        with self._lock:
+            self.data_plane_cut.add(region)
+        self._notify("data-plane-down", region)
+
+    def restore_data_plane(self, region: str) -> None:
+        """``region``'s data plane answers again."""
+        with self._lock:
+            was = region in self.data_plane_cut
+            self.data_plane_cut.discard(region)
+        if was:
+            self._notify("data-plane-up", region)
+
+    def data_unreachable(self, region: str | None) -> bool:
+        """Whether applications cannot reach ``region``'s databases and caches (the region is
+        down, or its data subnets are cut off)."""
+        return region is not None and (region in self.down_regions or region in self.data_plane_cut)
 
     def is_down(self, region: str | None) -> bool:
         """Whether ``region`` currently does not answer."""
@@ -320,6 +346,8 @@ class Faults:
         """Remove every fault (down regions recover)."""
         for region in list(self.down_regions):
             self.region_up(region)
+        for region in list(self.data_plane_cut):
+            self.restore_data_plane(region)
         held = [op for op, gate in self.gates.items() if not gate.released]
         with self._lock:
             self.throttles.clear()

@@ -92,6 +92,11 @@ FREE: dict[str, str] = {
         "(usage cloudwatch.logsGbPerMonth)"
     ),
     "aws:ssm/parameter:Parameter": "Standard-tier parameters are free (standard throughput)",
+    # AWS FIS pricing: billed per action-minute of an experiment that runs, nothing for a
+    # template; a drill's experiment is a one-off, not a monthly charge
+    "aws:fis/experimentTemplate:ExperimentTemplate": (
+        "no charge for a template; a drill's experiment is billed per action-minute it runs"
+    ),
 }
 
 

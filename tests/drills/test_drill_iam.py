@@ -36,6 +36,7 @@ IAM_PREFIX = {
     "secretsmanager": "secretsmanager",
     "route53": "route53",
     "sts": "sts",
+    "fis": "fis",
 }
 """boto3 service name -> IAM action prefix (Service Authorization Reference)."""
 
