@@ -108,6 +108,9 @@ def real_harness(
             # a write over TLS to a real server, reconnects included, stays far under five
             # intervals (the stall that leaves an RPO not measured, drills/metrics.py)
             canary_interval=0.05,
+            # a control-plane call that moves the servers returns when they have moved: on a
+            # loaded machine a datastore failover with a rejoin takes several seconds
+            aws_read_timeout=30.0,
             **region_pair.client_settings(),  # the probes take the application's path
         )
         yield made

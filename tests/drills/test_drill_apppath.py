@@ -11,6 +11,7 @@ certificate naming the endpoint) or are computed by hand in the test.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from drill_harness import PRIMARY, SECONDARY, DrillHarness
 
 from drills.apppath import AppPath, Resolver, install_resolver
 from drills.aws import AwsClients
-from drills.canary import Canary
+from drills.canary import Canary, CanaryLog
 from drills.emulator.dataplane import RegionPair
 from drills.emulator.dataplane.dns import DnsServer, Record
 from drills.engine import DrillContext
@@ -26,6 +27,7 @@ from drills.journal import Journal
 from drills.metrics import STALL_INTERVALS, rpo_resolution, rto_start
 from drills.probes import AuroraProbe, CacheProbe, app_path
 from drills.reconcile import StackReconciler
+from drills.result import probe_errors
 from drills.stackfile import REPO_ROOT
 from drills.target import target_from_outputs
 
@@ -295,3 +297,24 @@ def test_a_probe_that_stalled_around_the_fault_leaves_the_rpo_not_measured() -> 
     assert (
         not empty.measured and empty.why == f"no write acknowledged in {PRIMARY} before the fault"
     )
+
+
+def test_probe_errors_are_grouped_by_phase_store_and_message(tmp_path: Path) -> None:
+    log = CanaryLog(tmp_path / "canaries.jsonl")
+    for canary in [
+        _c("1", "aurora", PRIMARY, 1.0, 0.01),
+        Canary("2", "aurora", "", "p", 2.0, False, "read-only transaction", "", 0.01),
+        Canary("3", "aurora", "", "p", 3.0, False, "read-only transaction", "", 0.01),
+        Canary("4", "cache", "", "p", 2.5, False, "READONLY", "", 0.01),
+        Canary("5", "aurora", "", "p", 4.0, False, "connection refused", "", 0.01),
+    ]:
+        log.add(canary)
+
+    assert probe_errors(log) == [
+        {"phase": "p", "store": "aurora", "error": "read-only transaction", "count": 2,
+         "first_at": 2.0, "last_at": 3.0},
+        {"phase": "p", "store": "cache", "error": "READONLY", "count": 1,
+         "first_at": 2.5, "last_at": 2.5},
+        {"phase": "p", "store": "aurora", "error": "connection refused", "count": 1,
+         "first_at": 4.0, "last_at": 4.0},
+    ]  # fmt: skip
