@@ -128,6 +128,8 @@ def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
             except RegionUnavailableError:
                 sample = None
             m["rpo_lag_before"] = sample.to_json() if sample else None
+        if store_name == "cache":  # the verify step counts the keys when the phase has one
+            m.setdefault("rpo_note", "not measured: this phase does not count cache keys")
         ph.setdefault("fault_at", time.time())
         ph.setdefault("fault", "first action")
         probe = probe_for(ctx, store_name, ctx.cache_connector or tls_connector)

@@ -182,6 +182,7 @@ def record_loss(
     m["rpo_seconds"] = loss_window(acked, lost)
     if resolution is None:
         return
+    m.pop("rpo_note", None)
     m["rpo_resolution_seconds"] = resolution.seconds
     m["probe_stall_seconds"] = resolution.stall_seconds
     if not resolution.measured:

@@ -105,9 +105,6 @@ def real_harness(
         # approaches; the tests still never wait on a timer (replication by LSN/offset)
         made.settings = made.settings.with_(
             timeouts=StepTimeouts(**{f.name: 180.0 for f in fields(StepTimeouts)}),
-            # a write over TLS to a real server, reconnects included, stays far under five
-            # intervals (the stall that leaves an RPO not measured, drills/metrics.py)
-            canary_interval=0.05,
             # a control-plane call that moves the servers returns when they have moved: on a
             # loaded machine a datastore failover with a rejoin takes several seconds
             aws_read_timeout=30.0,
