@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .canary import Canary
 from .engine import DrillContext
 
 REPLICATION_LAG = "AuroraGlobalDBReplicationLag"
@@ -104,3 +105,94 @@ def aurora_lag(
     if latest is None:
         return None
     return LagSample(metric, cluster, secondary_region, latest[1], now)
+
+
+# -- the figures a phase reports, computed from the canary log ------------------------------
+
+STALL_INTERVALS = 5.0
+"""A probe write that takes longer than this many canary intervals around the fault stalled:
+the drill was blind for that long, so its RPO is reported as not measured (issue 18 item 4:
+"a stalled probe makes '0 lost' vacuous")."""
+
+
+def rto_start(
+    *,
+    region_lost: bool,
+    src: str,
+    action: str,
+    requested_at: float,
+    declared_at: float,
+    acknowledged: list[Canary],
+) -> tuple[float, str]:
+    """Where one store's RTO starts, and what it started on (``rto_from``).
+
+    A planned move (or a lossy one of a primary that still answered) starts on the store's own
+    request: the store accepted writes until then, whatever other stores of the phase did
+    before. A lost region starts on the store's own last acknowledged write there (an upper
+    bound on when that store's outage began), or when the region was declared lost if the
+    store had none."""
+    if region_lost:
+        contacts = [c.acked_at for c in acknowledged if c.region == src and c.ok]
+        contacts = [t for t in contacts if t <= declared_at]
+        if contacts:
+            return max(contacts), f"last acknowledged write in {src} before it was lost"
+        return declared_at, f"{src} declared lost"
+    return requested_at, f"request: {action}"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """How finely the log saw the fault: the blind window around it and the longest probe
+    write in it."""
+
+    seconds: float | None
+    """From the last acknowledged write in the source region at or before the fault to the
+    first attempt that ended after it (to the fault itself when none did)."""
+    stall_seconds: float
+    """The longest single write attempt in that window."""
+    measured: bool
+    why: str = ""
+    """Why the RPO is not measured (empty when it is)."""
+
+
+def rpo_resolution(attempts: list[Canary], src: str, fault: float, interval: float) -> Resolution:
+    """The RPO's actual resolution from the log of one store's attempts in one phase (issue 18
+    item 4: "the last acknowledged canary before the fault and the first after"); not
+    measured when nothing was acknowledged before the fault or a write in the window stalled
+    longer than :data:`STALL_INTERVALS` canary intervals."""
+    before = [c for c in attempts if c.ok and c.region == src and c.acked_at <= fault]
+    if not before:
+        return Resolution(None, 0.0, False, f"no write acknowledged in {src} before the fault")
+    last = max(before, key=lambda c: c.acked_at)
+    after = [c for c in attempts if c.acked_at > fault]
+    end = min(c.acked_at for c in after) if after else fault
+    window = [c for c in attempts if c.acked_at >= last.written_at and c.written_at <= end]
+    stall = max(c.duration for c in window)
+    seconds = round(end - last.acked_at, 3)
+    limit = STALL_INTERVALS * interval
+    if stall > limit:
+        return Resolution(
+            seconds,
+            round(stall, 3),
+            False,
+            f"not measured: a probe write took {stall:.3f} s around the fault (more than "
+            f"{STALL_INTERVALS:g} canary intervals of {interval:g} s)",
+        )
+    return Resolution(seconds, round(stall, 3), True)
+
+
+def store_fault(ctx: DrillContext, phase: str, store: str, m: dict[str, Any]) -> tuple[float, str]:
+    """:func:`rto_start` for one store's measurement ``m`` of ``phase`` (its request time
+    ``m["requested_at"]``, the phase's declared loss, the store's acknowledged writes)."""
+    ph = ctx.phase(phase)
+    src = str(ph.get("from", ""))
+    lost = ph.get("fault") == "primary region lost"
+    declared = float(ph.get("fault_at", m.get("requested_at", time.time())))
+    return rto_start(
+        region_lost=lost,
+        src=src,
+        action=str(m.get("action", "")),
+        requested_at=float(m.get("requested_at", declared)),
+        declared_at=declared,
+        acknowledged=ctx.log.acknowledged(phase, store),
+    )

@@ -24,15 +24,17 @@ from .health import (
     reachable,
     synchronized,
 )
-from .metrics import RPO_LAG, aurora_lag
+from .metrics import RPO_LAG, aurora_lag, store_fault
 from .probes import probe_for, tls_connector
 from .reconcile_steps import reconcile_steps
 from .stores import move, store, undo
 from .verify import (
     cleanup_canaries,
     phase_regions,
+    record_path,
     replicates_back,
     verify_aurora,
+    verify_cache,
     verify_dynamo,
     write_canaries,
 )
@@ -66,7 +68,11 @@ def _canaries(phase: Phase) -> Callable[[DrillContext], None]:
     def run(ctx: DrillContext) -> None:
         ctx.phase(phase.name)["started"] = True  # its expected alarms are expected from now
         write_canaries(
-            ctx, phase.name, aurora="aurora" in phase.measure, tables=_tables(ctx, phase)
+            ctx,
+            phase.name,
+            aurora="aurora" in phase.measure,
+            tables=_tables(ctx, phase),
+            cache="cache" in phase.stores and bool(ctx.target.cache_global_id),
         )
 
     return run
@@ -136,8 +142,8 @@ def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
             except RegionUnavailableError:
                 sample = None
             m["rpo_lag_before"] = sample.to_json() if sample else None
-        if store_name == "cache":
-            m["rpo_note"] = "cache contents are rebuildable; RPO not measured"
+        if store_name == "cache":  # the verify step counts the keys when the phase has one
+            m.setdefault("rpo_note", "not measured: this phase does not count cache keys")
         ph.setdefault("fault_at", time.time())
         ph.setdefault("fault", "first action")
         probe = probe_for(ctx, store_name, ctx.cache_connector or tls_connector)
@@ -164,13 +170,14 @@ def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
                 f"a write through the {store_name} name to succeed in {dst}",
                 lambda: _first_write(ctx, phase.name, store_name, dst, since),
             )
-        fault = float(ph["fault_at"])
+        record_path(ctx, m, probe)
+        fault, m["rto_from"] = store_fault(ctx, phase.name, store_name, m)  # its own fault
         m["fault_at"] = fault
         m["takeover_at"] = takeover
         m["rto_seconds"] = round(takeover - fault, 3)
         ctx.event(
             "takeover",
-            f"{store_name} takes writes in {dst} {m['rto_seconds']:.3f}s after the fault",
+            f"{store_name} takes writes in {dst} {m['rto_seconds']:.3f}s after {m['rto_from']}",
             store=store_name,
             phase=phase.name,
         )
@@ -218,6 +225,8 @@ def _verify(phase: Phase) -> Callable[[DrillContext], None]:
             verify_aurora(ctx, phase.name, both_ways)
         for table in _tables(ctx, phase):
             verify_dynamo(ctx, phase.name, table, both_ways)
+        if "cache" in phase.stores and ctx.target.cache_global_id:
+            verify_cache(ctx, phase.name)
 
     return run
 

@@ -110,15 +110,17 @@ def to_markdown(result: DrillResult, chart: str | None = "timeline.png") -> str:
     )
     lines += ["", f"Objectives met: {verdict}", ""]
     lines += [
-        "RTO runs from the fault (a planned drill: its first action; an unplanned one: the last "
-        "moment the lost region was known to answer) until a write through the name "
-        "applications use succeeds in the new region, per store (writer: the global writer "
-        "endpoint's cluster; cache: a SET through cache.<zone>; DynamoDB: the region the "
-        "active-region setting names). The headline is the time until every store of a phase "
-        "accepts writes again. RPO counts acknowledged canaries missing afterwards; in "
-        "seconds it is an upper bound, from the last surviving write to the last lost one; "
-        "AuroraGlobalDBRPOLag sampled before the action is shown beside it. Resolution (the "
-        f"canary interval): {resolution}.",
+        "RTO runs, per store, from that store's own fault (a planned move: its own request; "
+        "a lost region: its last acknowledged write there) until a write through the name "
+        "applications use succeeds in the new region, along the path shown per store. The "
+        "headline is the time from a phase's first store fault until every store of it "
+        "accepts writes again. RPO counts acknowledged canaries (cache: keys) missing "
+        "afterwards; in seconds it is an upper bound, from the last surviving write to the "
+        "last lost one; AuroraGlobalDBRPOLag sampled before the action is shown beside it. "
+        "Its resolution is the log's blind window around the fault (last acknowledged write "
+        "before it, first attempt after it); when a probe write stalled there for more than "
+        "a few canary intervals, the RPO is not measured. Canary interval: "
+        f"{resolution}.",
         "",
         "## Measurements",
         "",
@@ -130,8 +132,10 @@ def to_markdown(result: DrillResult, chart: str | None = "timeline.png") -> str:
             "Action",
             "From -> To",
             "RTO",
+            "RTO from",
             "Canaries lost / acknowledged",
             "RPO",
+            "RPO resolution",
             "RPO lag before",
             "Replication p50 / max",
             "Back p50 / max",
@@ -143,14 +147,55 @@ def to_markdown(result: DrillResult, chart: str | None = "timeline.png") -> str:
                 m.action,
                 f"{m.from_region} -> {m.to_region}",
                 _fmt_seconds(m.rto_seconds),
+                m.rto_from or "-",
                 _lost(m),
                 _fmt_seconds(m.rpo_seconds),
+                _fmt_seconds(m.rpo_resolution_seconds),
                 "-" if m.rpo_lag_before_ms is None else f"{m.rpo_lag_before_ms:.0f} ms",
                 _latency(m.replication_latency),
                 _latency(m.replication_back_latency),
             ]
             for m in result.measurements
         ],
+    )
+    paths = [(m.phase, m.store, m.path) for m in result.measurements if m.path]
+    if paths:
+        lines += ["", "Probe paths:", ""]
+        lines += [f"- {phase} {store_}: `{path}`" for phase, store_, path in paths]
+    lines += ["", "## Data plane", ""]
+    plane = result.data_plane or {}
+    if not plane:
+        lines.append(
+            "No application path configured (settings dns_server): the probes used the "
+            "control plane's view, not the names applications resolve."
+        )
+    for store_ in ("aurora", "cache"):
+        if store_ in plane:
+            e = plane[store_]
+            lines.append(f"- {store_}: {e['engine']} {e['version']} at {e['address']}")
+    if plane.get("dns"):
+        d = plane["dns"]
+        lines.append(f"- dns: {d['server']}, TTL {d.get('ttl_seconds')} s")
+    lines += ["", "## Probe errors", ""]
+    if not result.probe_errors:
+        lines.append("None.")
+    lines += (
+        _table(
+            ["Phase", "Store", "Failed writes", "From", "To", "Error"],
+            [
+                [
+                    e["phase"],
+                    e["store"],
+                    str(e["count"]),
+                    _when(e["first_at"]),
+                    _when(e["last_at"]),
+                    str(e["error"])[:200],
+                ]
+                for e in result.probe_errors
+            ],
+        )
+        if result.probe_errors
+        else []
     )
     lines += ["", "## Steps", ""]
     lines += _table(
@@ -237,9 +282,14 @@ def summary_lines(result: DrillResult) -> list[str]:
             if m.rpo_canaries_lost is not None
             else (m.notes or "-")
         )
+        resolution = (
+            f" (resolution {_fmt_seconds(m.rpo_resolution_seconds)})"
+            if m.rpo_resolution_seconds is not None
+            else ""
+        )
         lines.append(
             f"  {m.phase:<9} {m.store:<28} {m.from_region} -> {m.to_region}  "
-            f"RTO {_fmt_seconds(m.rto_seconds)}  RPO {rpo}"
+            f"RTO {_fmt_seconds(m.rto_seconds)}  RPO {rpo}{resolution}"
         )
     if result.measured and obj is not None:
         lines.append(

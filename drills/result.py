@@ -52,6 +52,17 @@ class Measurement:
     takeover_at: float | None = None
     rpo_lag_before_ms: float | None = None
     """AuroraGlobalDBRPOLag (CloudWatch) sampled just before the action."""
+    rpo_resolution_seconds: float | None = None
+    """From the last acknowledged write before the fault to the first attempt after it (the
+    log's blind window): the RPO is known to within this."""
+    path: str = ""
+    """How the probe reached the store (e.g. ``dns <writer endpoint> -> postgresql tls
+    verify-full``)."""
+    rto_from: str = ""
+    """What the RTO clock started on (the store's own request, or its last acknowledged write
+    in a region that was lost)."""
+    probe_stall_seconds: float | None = None
+    """The longest probe write around the fault."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +93,17 @@ class DrillResult:
     resolution_seconds: float | None = None
     """The canary interval: RTO and RPO are known to within this."""
     phase_rto: dict[str, float] = field(default_factory=dict)
-    """Per phase: from the fault until every store accepts writes again."""
+    """Per phase: from its first store's fault until every store accepts writes again."""
     measured: bool = False
     """Whether the objectives were measured (only a drill that ran to the end measures them)."""
     headline_note: str = ""
     """What the figures mean when they are not an outage's (a lossy failover of a primary
     that still answered)."""
+    data_plane: dict[str, Any] | None = None
+    """What the probes reached: ``{"aurora": {"engine", "version", "address"}, "cache":
+    {...}, "dns": {"server", "ttl_seconds"}}`` (None: no application path was configured)."""
+    probe_errors: list[dict[str, Any]] = field(default_factory=list)
+    """Failed probe writes, grouped per phase, store and error (count, first and last)."""
 
     @property
     def succeeded(self) -> bool:
@@ -143,6 +159,10 @@ def _measurements(journal: Journal) -> list[Measurement]:
                 fault_at=raw.get("fault_at"),
                 takeover_at=raw.get("takeover_at"),
                 rpo_lag_before_ms=(raw.get("rpo_lag_before") or {}).get("milliseconds"),
+                rpo_resolution_seconds=raw.get("rpo_resolution_seconds"),
+                path=str(raw.get("path", "")),
+                rto_from=str(raw.get("rto_from") or raw.get("rto_label") or ""),
+                probe_stall_seconds=raw.get("probe_stall_seconds"),
             )
         )
     return found
@@ -176,12 +196,15 @@ def build_result(journal: Journal, log: CanaryLog | None = None) -> DrillResult:
     raw_objectives = (data.get("target") or {}).get("objectives")
     objectives = parse_objectives(raw_objectives) if raw_objectives else None
     phase_rto: dict[str, float] = {}
+    spans: dict[str, tuple[float, float]] = {}
     for m in measurements:
         if m.takeover_at is not None and m.fault_at is not None:
-            # every store of a phase counts from the same fault: the phase is back when the
-            # last of its stores accepts writes again
-            back = round(m.takeover_at - m.fault_at, 3)
-            phase_rto[m.phase] = max(phase_rto.get(m.phase, 0.0), back)
+            # each store counts from its own fault; the phase is out from its first store's
+            # fault until the last of its stores accepts writes again
+            first, last = spans.get(m.phase, (m.fault_at, m.takeover_at))
+            spans[m.phase] = (min(first, m.fault_at), max(last, m.takeover_at))
+    for name, (first, last) in spans.items():
+        phase_rto[name] = round(last - first, 3)
     rpos = [m.rpo_seconds for m in measurements if m.rpo_seconds is not None]
     lost = [m.rpo_canaries_lost for m in measurements if m.rpo_canaries_lost is not None]
     measured = journal.status == DRILL_SUCCEEDED
@@ -217,7 +240,28 @@ def build_result(journal: Journal, log: CanaryLog | None = None) -> DrillResult:
         phase_rto=phase_rto,
         measured=measured,
         headline_note=_headline_note(journal),
+        data_plane=journal.state.get("data_plane") or None,
+        probe_errors=probe_errors(canaries),
     )
+
+
+def probe_errors(log: CanaryLog) -> list[dict[str, Any]]:
+    """Every failed write of the log, grouped by phase, store and error message (a probe that
+    failed 40 times in a row with one message is one row with its count and time span)."""
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for c in log.attempts():
+        if c.ok:
+            continue
+        key = (c.phase, c.store, c.error)
+        row = groups.setdefault(
+            key,
+            {"phase": c.phase, "store": c.store, "error": c.error, "count": 0,
+             "first_at": c.written_at, "last_at": c.written_at},
+        )  # fmt: skip
+        row["count"] += 1
+        row["first_at"] = min(row["first_at"], c.written_at)
+        row["last_at"] = max(row["last_at"], c.written_at)
+    return sorted(groups.values(), key=lambda r: (r["first_at"], r["store"]))
 
 
 def _headline_note(journal: Journal) -> str:

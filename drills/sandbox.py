@@ -281,6 +281,8 @@ class Sandbox:
     def environment(self, settings: DrillSettings, **kwargs: Any) -> DrillEnvironment:
         """A DrillEnvironment whose Pulumi is the stand-in."""
         assert self.backend is not None
+        if self.emulator.data_plane is not None:  # probes take the application's path there
+            settings = settings.with_(**self.emulator.data_plane.client_settings())
         return DrillEnvironment(
             settings=settings,
             work_dir=self.root,

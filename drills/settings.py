@@ -69,6 +69,13 @@ class DrillSettings:
     lease_seconds: float = 300.0
     """How long the stack's lease (drills/lease.py) lasts without a heartbeat; the drill renews
     it every third of that."""
+    dns_server: str = ""
+    """``host:port`` of the resolver the write probes ask (drills/apppath.py): the region
+    pair's DNS server in the sandbox, the VPC resolver (169.254.169.253:53) inside a VPC.
+    Empty: no application path (the emulator's model data plane), the probes use the control
+    plane's view and the report's ``path`` says so."""
+    ca_file: str = ""
+    """PEM bundle that verifies the stores' TLS certificates (empty: the system trust store)."""
 
     def __post_init__(self) -> None:
         if self.poll_interval <= 0:

@@ -22,6 +22,8 @@ from .canary import Canary
 from .engine import DrillContext
 from .errors import RegionUnavailableError, VerificationError
 from .health import describe_global_cluster, synchronized, writer_regions
+from .metrics import Resolution, rpo_resolution
+from .probes import CacheProbe, WriteProbe, app_path, dns_evidence, probe_for, tls_connector
 
 
 def phase_regions(ctx: DrillContext, phase: str) -> tuple[str, str]:
@@ -30,14 +32,31 @@ def phase_regions(ctx: DrillContext, phase: str) -> tuple[str, str]:
     return str(ph["from"]), str(ph["to"])
 
 
-def write_canaries(ctx: DrillContext, phase: str, *, aurora: bool, tables: list[str]) -> None:
-    """Write ``canary_count`` canaries per store in the phase's source region (idempotent)."""
+def write_canaries(
+    ctx: DrillContext, phase: str, *, aurora: bool, tables: list[str], cache: bool = False
+) -> None:
+    """Write ``canary_count`` canaries per store in the phase's source region (idempotent).
+    With an application path, Aurora's and the cache's go through the names applications use
+    (the probes), one every canary interval, as a steady write load whose acknowledgements the
+    RPO counts; without one, Aurora's go through the Data API and the cache gets none."""
     src, _ = phase_regions(ctx, phase)
     ph = ctx.phase(phase)
     if ph.get("canaries_written"):
         return
     count = ctx.settings.canary_count
-    if aurora:
+    through_names = app_path(ctx) is not None
+    stores = [s for s, wanted in (("aurora", aurora), ("cache", cache)) if wanted]
+    if through_names:
+        probes = [probe_for(ctx, s, ctx.cache_connector or tls_connector) for s in stores]
+        for n in range(count):
+            if n:
+                time.sleep(ctx.settings.canary_interval)
+            for probe in probes:
+                (cid,) = ctx.next_canary_ids(f"{phase}-before-{probe.store}", 1)
+                ctx.log.add(probe.write(ctx, cid, phase))
+        for probe in probes:
+            record_path(ctx, ctx.measurement(phase, probe.store), probe)
+    elif aurora:
         ref = ctx.target.aurora[src]
         for cid in ctx.next_canary_ids(f"{phase}-before-aurora", count):
             ctx.log.add(ctx.aurora.write(src, ref.arn, cid, phase, ref.identifier))
@@ -148,12 +167,55 @@ def loss_window(acknowledged: list[Canary], lost: list[Canary]) -> float:
     return round(max(0.0, end - start), 3)
 
 
-def record_loss(m: dict[str, Any], acked: list[Canary], lost: list[Canary]) -> None:
-    """The RPO figures of one store's measurement: canaries acknowledged, lost, loss window."""
+def record_loss(
+    m: dict[str, Any],
+    acked: list[Canary],
+    lost: list[Canary],
+    resolution: Resolution | None = None,
+) -> None:
+    """The RPO figures of one store's measurement: canaries acknowledged, lost, loss window,
+    and the resolution the log allows (not measured when a probe stalled around the fault:
+    the lost canaries are kept, the figures are not claimed)."""
     m["canaries_acknowledged"] = len(acked)
     m["canaries_lost"] = sorted(c.id for c in lost)
     m["rpo_canaries_lost"] = len(lost)
     m["rpo_seconds"] = loss_window(acked, lost)
+    if resolution is None:
+        return
+    m.pop("rpo_note", None)
+    m["rpo_resolution_seconds"] = resolution.seconds
+    m["probe_stall_seconds"] = resolution.stall_seconds
+    if not resolution.measured:
+        m["rpo_canaries_lost"] = None
+        m["rpo_seconds"] = None
+        m["rpo_note"] = resolution.why
+
+
+def resolution_of(
+    ctx: DrillContext, phase: str, m: dict[str, Any], attempts: list[Canary]
+) -> Resolution:
+    """:func:`~drills.metrics.rpo_resolution` of one store's ``attempts`` around its fault
+    (its own, ``m["fault_at"]``, once its move ran; the phase's otherwise)."""
+    src, _ = phase_regions(ctx, phase)
+    ph = ctx.phase(phase)
+    fault = m.get("fault_at", ph.get("fault_at"))
+    if fault is None:
+        return Resolution(None, 0.0, False, "no fault recorded in this phase")
+    return rpo_resolution(attempts, src, float(fault), ctx.settings.canary_interval)
+
+
+def record_path(ctx: DrillContext, m: dict[str, Any], probe: WriteProbe) -> None:
+    """How the probe reached the store (``m["path"]``) and what it reached (the journal's
+    ``data_plane``, report.json's evidence): called between writes, never from the writer
+    thread, so the journal is never saved while it changes."""
+    m["path"] = probe.path
+    evidence = probe.evidence()
+    plane: dict[str, Any] = ctx.state.setdefault("data_plane", {})
+    if evidence is not None:
+        plane[probe.store] = evidence
+    dns = dns_evidence(ctx)
+    if dns is not None:
+        plane["dns"] = dns
 
 
 def latency_stats(latencies: list[float]) -> dict[str, float] | None:
@@ -176,7 +238,8 @@ def verify_aurora(ctx: DrillContext, phase: str, both_ways: bool) -> None:
     acked = [c for c in ctx.log.acknowledged(phase, "aurora") if c.region == src]
     present = ctx.aurora.present(dst, dst_ref.arn)
     lost = [c for c in acked if c.id not in present]
-    record_loss(m, acked, lost)
+    attempts = [c for c in ctx.log.attempts(phase) if c.store == "aurora"]
+    record_loss(m, acked, lost, resolution_of(ctx, phase, m, attempts))
     ctx.event(
         "rpo",
         f"Aurora: {len(acked) - len(lost)}/{len(acked)} acknowledged canaries in {dst}",
@@ -223,6 +286,34 @@ def replicates_back(ctx: DrillContext, phase: str, old: str) -> None:
     m["replication_back_source"] = "AuroraGlobalDBReplicationLag"
 
 
+def verify_cache(ctx: DrillContext, phase: str) -> None:
+    """Cache RPO (issue 18 item 4): keys the primary acknowledged in the old region before the
+    failover and missing after it, read with ``EXISTS`` through ``cache.<zone>``, which leads
+    to the new primary once its move is done. Needs the application path: without it the
+    drill has no way to read keys back, and says so."""
+    src, dst = phase_regions(ctx, phase)
+    m = ctx.measurement(phase, "cache")
+    probe = probe_for(ctx, "cache", ctx.cache_connector or tls_connector)
+    if not isinstance(probe, CacheProbe) or probe.app is None:
+        m["rpo_note"] = "not measured: no application path to read the keys back"
+        return
+    acked = [c for c in ctx.log.acknowledged(phase, "cache") if c.region == src]
+    present, region = probe.present(ctx, [c.id for c in acked])
+    if region != dst:
+        raise VerificationError(f"cache: {probe.path} leads to {region or '?'}, not {dst}")
+    lost = [c for c in acked if c.id not in present]
+    attempts = [c for c in ctx.log.attempts(phase) if c.store == "cache"]
+    record_loss(m, acked, lost, resolution_of(ctx, phase, m, attempts))
+    record_path(ctx, m, probe)
+    ctx.event(
+        "rpo",
+        f"cache: {len(acked) - len(lost)}/{len(acked)} acknowledged keys on the primary in {dst}",
+        store="cache",
+        phase=phase,
+        lost=len(lost),
+    )
+
+
 def verify_dynamo(ctx: DrillContext, phase: str, table: str, both_ways: bool) -> None:
     src, dst = phase_regions(ctx, phase)
     m = ctx.measurement(phase, f"dynamodb:{table}")
@@ -239,12 +330,14 @@ def verify_dynamo(ctx: DrillContext, phase: str, table: str, both_ways: bool) ->
         ctx.settings.replication_grace,
     )
     lost = [c for c in acked if c.id not in seen]
+    attempts = [c for c in ctx.log.attempts(phase) if c.store == "dynamodb" and c.target == table]
+    resolution = resolution_of(ctx, phase, m, attempts)
     # The canaries above were written before the move, so "seen after" is not a replication
     # latency (it includes the move): that is measured on fresh items, written now.
     m["replication_latency"] = (
         None if src in ctx.unreachable else _fresh_latency(ctx, phase, table, src, dst)
     )
-    record_loss(m, acked, lost)
+    record_loss(m, acked, lost, resolution)
     ctx.event(
         "rpo",
         f"DynamoDB {table}: {len(seen)}/{len(acked)} canaries in {dst}",

@@ -121,6 +121,33 @@ def seed_topology(emulator: Emulator, topology: Topology) -> SeededStack:
         emulator.timings = saved
 
 
+MASTER_USERNAME = "securecart_admin"
+MASTER_PASSWORD = "generated"
+"""The master secret's value (the region pair's servers accept it: probes log in with it)."""
+
+
+def _client_endpoints(
+    emulator: Emulator,
+    writer_endpoint: str,
+    cluster_endpoints: dict[str, tuple[str, str]],
+    cache_endpoints: dict[str, tuple[str, str]],
+    regions: tuple[str, str],
+) -> dict[str, Any]:
+    """``clientEndpoints`` as components/data_tier.py exports it: AWS's own names, and the
+    port each store listens on (the region pair's when it carries the stack)."""
+    pair = emulator.data_plane
+    pg_port = int(pair.aurora.port) if pair is not None else 5432
+    cache_port = int(pair.cache.port) if pair is not None else 6379
+    return {
+        "writer": {"host": writer_endpoint, "port": pg_port},
+        "readers": {r: {"host": cluster_endpoints[r][1], "port": pg_port} for r in regions},
+        "cache": {
+            r: {"primary": ends[0], "reader": ends[1], "port": cache_port}
+            for r, ends in cache_endpoints.items()
+        },
+    }
+
+
 def _database_name(global_cluster_id: str) -> str:
     """The bound stack's database on the region pair's servers (one per seeded stack)."""
     return "gc_" + "".join(c if c.isalnum() else "_" for c in global_cluster_id.lower())[:50]
@@ -140,7 +167,7 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
         sm = _client(emulator, "secretsmanager", region)
         created = sm.create_secret(
             Name=topo.secret_name,
-            SecretString=json.dumps({"username": "securecart_admin", "password": "generated"}),
+            SecretString=json.dumps({"username": MASTER_USERNAME, "password": MASTER_PASSWORD}),
         )
         secret_arns[region] = created["ARN"]
 
@@ -347,6 +374,7 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
                 cache_endpoints=cache_endpoints,
                 zone_id=zone_id,
                 token=cache_token,
+                master=(MASTER_USERNAME, MASTER_PASSWORD),
             )
         )
     assert STATE.aurora is not None
@@ -367,7 +395,12 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
             for region in (primary, secondary)
         },
         "auroraSecretArn": secret_arns[primary],
-        "auroraDatabaseName": topo.database_name,
+        # the region pair keeps one database per seeded stack: the stack's is that one
+        "auroraDatabaseName": (
+            _database_name(topo.global_cluster_id)
+            if emulator.data_plane is not None
+            else topo.database_name
+        ),
         "tables": {
             t.logical: {
                 "name": t.name,
@@ -398,6 +431,11 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
         "alarmTopicArns": {},
         "alarmNames": alarm_names,
         "drillObjectives": topo.objectives.to_json(),
+        # the AWS names a verifying client dials (components/data_tier.py); the ports are
+        # where the region pair's servers listen when it carries the stack, AWS's otherwise
+        "clientEndpoints": _client_endpoints(
+            emulator, writer_endpoint, cluster_endpoints, cache_endpoints, (primary, secondary)
+        ),
     }
     return SeededStack(
         topology=topo,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from drill_harness import TIMINGS, DrillHarness, make_harness
 
+from drills.apppath import Resolver, install_resolver
 from drills.emulator import Emulator
 from drills.emulator.dataplane import RegionPair
 from drills.emulator.state import ManualClock
@@ -90,13 +91,24 @@ def real_harness(
     other tests' stacks keep the emulator's own models)."""
     emulator.attach(region_pair)
     region_pair.errors.clear()
+    # The probes' resolver (drills/apppath.py) runs ten times faster than the wall clock here:
+    # AWS's 5-second endpoint TTL lasts half a second, so drills do not wait TTLs out. That TTLs
+    # are honoured at all is proven with a stopped clock (tests/drills/test_drill_apppath.py).
+    started = time.monotonic()
+    install_resolver(
+        Resolver(region_pair.dns.address, clock=lambda: started + 10 * (time.monotonic() - started))
+    )
     try:
         made = make_harness(emulator, tmp_path)
         # real servers take seconds per move (a base backup, Redis's once-a-second replication
         # cron), and the machine may be loaded: steps get minutes, which no passing drill
         # approaches; the tests still never wait on a timer (replication by LSN/offset)
         made.settings = made.settings.with_(
-            timeouts=StepTimeouts(**{f.name: 180.0 for f in fields(StepTimeouts)})
+            timeouts=StepTimeouts(**{f.name: 180.0 for f in fields(StepTimeouts)}),
+            # a control-plane call that moves the servers returns when they have moved: on a
+            # loaded machine a datastore failover with a rejoin takes several seconds
+            aws_read_timeout=30.0,
+            **region_pair.client_settings(),  # the probes take the application's path
         )
         yield made
     finally:

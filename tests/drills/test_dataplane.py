@@ -9,6 +9,7 @@ waits on a timer: replication is awaited by LSN/offset, in-flight changes are he
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 
@@ -75,20 +76,54 @@ def test_planned_switchover_moves_the_real_writer_and_cache_primary(
     assert after.chain[:2] == (writer_name, real_harness.seeded.outputs["writerEndpoint"])
     assert after.ttl <= CLUSTER_ENDPOINT_TTL
 
+    # Issue 18 item 5: report.json names the real servers the probes reached (after the move:
+    # the second region's), the resolver, and per measurement its path and clock start
+    report = json.loads((real_harness.report_dir / result.drill_id / "report.json").read_text())
+    exported = real_harness.seeded.outputs["clientEndpoints"]
+    plane = report["data_plane"]
+    assert plane["aurora"] == {
+        "engine": "postgresql",
+        "version": region_pair.aurora.version,
+        "address": f"127.0.2.1:{region_pair.aurora.port}",
+    }
+    assert plane["cache"]["address"] == f"127.0.2.1:{region_pair.cache.port}"
+    assert plane["cache"]["engine"] == "redis"
+    assert plane["dns"]["server"] == "{}:{}".format(*region_pair.dns.address)
+    assert plane["dns"]["ttls"][exported["writer"]["host"]] == CLUSTER_ENDPOINT_TTL
+    by_store = {m["store"]: m for m in report["measurements"] if m["phase"] == "switch"}
+    aurora, cache = by_store["aurora"], by_store["cache"]
+    assert aurora["path"] == f"dns {exported['writer']['host']} -> postgresql tls verify-full"
+    cache_name = real_harness.seeded.outputs["cacheDnsName"]
+    assert cache["path"] == f"dns {cache_name} -> redis tls verify-full auth"
+    journal = real_harness.journal(result.drill_id).data["state"]["measurements"]
+    for store, m in (("aurora", aurora), ("cache", cache)):
+        # each store's clock starts on its own request, not on the phase's first action
+        assert m["rto_from"] == f"request: {m['action']}"
+        assert m["fault_at"] == journal[f"switch:{store}"]["requested_at"]
+        assert m["rpo_resolution_seconds"] > 0 and m["rpo_canaries_lost"] == 0
+    assert cache["fault_at"] > aurora["takeover_at"]  # the cache moved after Aurora was back
+    assert report["phase_rto"]["switch"] == round(cache["takeover_at"] - aurora["fault_at"], 3)
+
 
 def test_unplanned_failover_promotes_what_arrived_and_rebuilds_the_old_primary(
     real_harness: DrillHarness, region_pair: RegionPair
 ) -> None:
     # Replication is held on the link from the canaries on: the canaries written just before
     # the loss are in flight when the region goes, so the secondary never receives them.
+    # The cache's replication is held too: its canary keys are acknowledged by the primary and
+    # never reach the secondary (issue 18 item 4: cache RPO under a steady write load).
     faults = real_harness.emulator.faults
     held: list = []
-    hold = AtStep("canaries", lambda: held.append(faults.hold("aurora_replication")))
+    hold = AtStep(
+        "canaries",
+        lambda: held.extend([faults.hold("aurora_replication"), faults.hold("cache_replication")]),
+    )
     lose = AtStep("declare-primary-lost", lambda: faults.region_down(PRIMARY, hang=False))
 
     def region_back() -> None:
         faults.region_up(PRIMARY)
-        held[0].release()
+        for gate in held:
+            gate.release()
 
     back = AtStep("rebuild-old-primary", region_back)
     stored: dict[int, set[str]] = {}
@@ -123,6 +158,21 @@ def test_unplanned_failover_promotes_what_arrived_and_rebuilds_the_old_primary(
     assert not lost & stored[1] and not lost & stored[0]
     survived = {c["id"] for c in result.canaries if c["store"] == "aurora" and c["ok"]} - lost
     assert survived and survived <= stored[1]
+    count = real_harness.settings.canary_count
+    measured = journal["state"]["measurements"]
+    assert measured["failover:aurora"]["rpo_canaries_lost"] == count
+    # cache RPO: every key acknowledged in the lost region while replication was held is gone
+    cache = measured["failover:cache"]
+    assert (cache["canaries_acknowledged"], cache["rpo_canaries_lost"]) == (count, count)
+    # each store's clock starts on its own last acknowledged write in the lost region
+    own = [
+        c["written_at"] + c["duration"]
+        for c in result.canaries
+        if c["store"] == "cache" and c["ok"] and c["region"] == PRIMARY
+    ]
+    assert cache["rto_from"] == f"last acknowledged write in {PRIMARY} before it was lost"
+    assert cache["fault_at"] == max(own)
+    assert measured["failover:aurora"]["fault_at"] < cache["fault_at"]  # written first
 
 
 def test_names_resolve_to_the_region_and_tls_verifies_them(

@@ -63,6 +63,9 @@ class Binding:
     cache_endpoints: dict[str, tuple[str, str]]
     zone_id: str
     token: str
+    master: tuple[str, str] | None = None
+    """The master secret's (username, password): a login role on the servers, as Aurora's
+    master user is (member of the role that owns the database, so it writes its tables)."""
 
 
 def _free_port(hosts: list[str]) -> int:
@@ -167,6 +170,8 @@ class RegionPair:
                 )
                 if not exists:
                     conn.run(f"CREATE DATABASE {binding.database} OWNER {APP_USER}")
+                if binding.master is not None:
+                    self._master_role(conn, *binding.master)
             for server in self.cache.servers:
                 with server.client() as client:
                     client.config_set("masterauth", binding.token)
@@ -175,6 +180,26 @@ class RegionPair:
             self.cache.token = binding.token
             self.aurora.wait_replayed()
             self.events.append(f"bound {binding.global_cluster_id}")
+
+    @staticmethod
+    def _master_role(conn: pg8000.native.Connection, user: str, password: str) -> None:
+        if not user.replace("_", "").isalnum():
+            raise DataPlaneError(f"master username {user!r}: letters, digits and _ only")
+        secret = pg8000.native.literal(password)  # utility statements take no parameters
+        found = conn.run("SELECT 1 FROM pg_roles WHERE rolname = :u", u=user)
+        verb = "ALTER" if found else "CREATE"
+        conn.run(f"{verb} ROLE {user} WITH LOGIN PASSWORD {secret}")
+        if not found:
+            conn.run(f"GRANT {APP_USER} TO {user}")
+
+    def client_settings(self) -> dict[str, str]:
+        """The drill settings that put the write probes on the application's path here
+        (drills.settings.DrillSettings ``dns_server``/``ca_file``): this DNS server and the
+        CA that signed the servers' certificates."""
+        return {
+            "dns_server": f"{self.dns.address[0]}:{self.dns.address[1]}",
+            "ca_file": str(self.ca.cert),
+        }
 
     def _issue_certificates(self, binding: Binding) -> None:
         for index, region in enumerate(binding.regions):
