@@ -99,6 +99,7 @@ CONFIG_KEYS = (
             "drillsMaxReplicationLagSeconds",
             "drillsMaxAgeDays",
             "drillsRoleEnabled",
+            "drillsProbes",
         }
     )
 )

@@ -183,6 +183,8 @@ class DrillSettings:
     as lapsed (preflight --compliance, PCI DSS 12.10.2)."""
     role_enabled: bool = False
     """Create the least-privilege drill role (components/drill_access.py)."""
+    probes: bool = False
+    """Create the probe function in each data VPC (components/drill_probes.py)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -135,4 +135,5 @@ def drills(raw: Mapping[str, Any]) -> DrillSettings:
         ),
         max_age_days=s.integer("maxAgeDays", d.max_age_days, 1, 366),
         role_enabled=s.boolean("roleEnabled", d.role_enabled),
+        probes=s.boolean("probes", d.probes),
     )
