@@ -286,8 +286,22 @@ class Sandbox:
             pulumi_command=StandInPulumiCommand(self.backend),
             cache_connector=self.emulator.cache_plane.connect,
             sandbox=True,
-            **{"expectation": self._swap_changes, **kwargs},
+            **{
+                "expectation": self._swap_changes,
+                "probe_invoker": self.probe_invoker(),
+                **kwargs,
+            },
         )
+
+    def probe_invoker(self) -> Callable[[str, dict[str, Any]], dict[str, Any]] | None:
+        """What the stack's in-VPC probe function does on AWS, done here against the real
+        region pair: the same handler code (components/functions/drill_probe.py), with the
+        pair's DNS server for the VPC resolver, its CA for the RDS and ElastiCache CAs, and its
+        credentials for the secrets. None with the emulator's in-memory stores."""
+        pair = self.emulator.data_plane
+        if pair is None or getattr(pair, "binding", None) is None:
+            return None
+        return region_pair_invoker(pair)
 
     def _swap_changes(self, deployed: tuple[str, str], wanted: tuple[str, str]) -> set[Any]:
         """What a region swap changes: the recordings of both pairs, diffed (what the drill
@@ -400,6 +414,52 @@ class Sandbox:
                 f"the sandbox could not move the writers to {away} before the failback "
                 f"(the global cluster's writer is in {moved or 'no region'})"
             )
+
+
+class _PairCredentials:
+    """The region pair's application credentials, in the secrets' shapes."""
+
+    def __init__(self, pair: Any) -> None:
+        self.pair = pair
+
+    def aurora(self) -> dict[str, Any]:
+        from .emulator.dataplane.postgres import APP_USER
+
+        return {
+            "username": APP_USER,
+            "password": self.pair.aurora.app_password,
+            "dbname": self.pair.binding.database,
+        }
+
+    def cache_token(self) -> str | None:
+        return str(self.pair.binding.token)
+
+
+def region_pair_invoker(pair: Any) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    """``(region, event) -> answer`` of the probe function, run in-process against ``pair``
+    (one machine: both regions' probes run from the host, through the pair's DNS server)."""
+    from components.functions.drill_probe import run_probes
+
+    def invoke(region: str, event: dict[str, Any]) -> dict[str, Any]:
+        # the pair's servers listen on one free port per store (both regions alike), not on
+        # AWS's 5432 and 6379
+        ports = {"aurora": pair.aurora.port, "cache": pair.cache.port}
+        local = {
+            **event,
+            "probes": [
+                {**p, "port": ports.get(p.get("store"), p.get("port"))} for p in event["probes"]
+            ],
+        }
+        outcomes = run_probes(
+            local,
+            _PairCredentials(pair),
+            resolve=lambda name: str(pair.resolver.resolve(name).address),
+            cafile=str(pair.ca.cert),
+            cache_cafile=str(pair.ca.cert),
+        )
+        return {"region": region, "results": [o.to_json() for o in outcomes]}
+
+    return invoke
 
 
 def starts_away(scenario: str) -> bool:

@@ -30,9 +30,15 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from components.functions.app_probes import Outcome, postgres_probe, redis_probe
+from components.functions.app_probes import (
+    Outcome,
+    Resolver,
+    postgres_probe,
+    redis_probe,
+    system_resolver,
+)
 
 CANARY_PREFIX = "drill:"
 """Cache keys the function writes: only the drills' own (they expire after a day)."""
@@ -44,18 +50,39 @@ class ProbeEventError(ValueError):
     """An event the function refuses (names the field and what is allowed)."""
 
 
-def _secrets_client() -> Any:
-    import boto3  # in the Lambda runtime; imported late so the module loads without it
+class Credentials(Protocol):
+    """Where the probes' credentials come from (Secrets Manager in the function)."""
 
-    endpoint = os.environ.get("SECRETS_ENDPOINT_URL") or None
-    return boto3.client("secretsmanager", endpoint_url=endpoint)
+    def aurora(self) -> Mapping[str, Any]:
+        """The master secret's JSON: ``username``, ``password``, ``dbname``."""
+
+    def cache_token(self) -> str | None:
+        """The cache's AUTH token."""
 
 
-def _secret(client: Any, variable: str) -> str:
-    secret_id = os.environ.get(variable)
-    if not secret_id:
-        raise ProbeEventError(f"environment variable {variable} is not set")
-    return str(client.get_secret_value(SecretId=secret_id)["SecretString"])
+class SecretsManagerCredentials:
+    """This region's replica of each secret, read once, through the interface endpoint."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._aurora: Mapping[str, Any] | None = None
+        self._token: str | None = None
+
+    def _read(self, variable: str) -> str:
+        secret_id = os.environ.get(variable)
+        if not secret_id:
+            raise ProbeEventError(f"environment variable {variable} is not set")
+        return str(self.client.get_secret_value(SecretId=secret_id)["SecretString"])
+
+    def aurora(self) -> Mapping[str, Any]:
+        if self._aurora is None:
+            self._aurora = json.loads(self._read("AURORA_SECRET_ID"))
+        return self._aurora
+
+    def cache_token(self) -> str | None:
+        if self._token is None:
+            self._token = self._read("CACHE_SECRET_ID")
+        return self._token
 
 
 def _field(probe: Mapping[str, Any], key: str, index: int) -> str:
@@ -66,17 +93,21 @@ def _field(probe: Mapping[str, Any], key: str, index: int) -> str:
 
 
 def run_probes(
-    event: Mapping[str, Any], secrets: Any, timeout: float = DEFAULT_TIMEOUT
+    event: Mapping[str, Any],
+    credentials: Credentials,
+    *,
+    resolve: Resolver = system_resolver,
+    cafile: str | None = None,
+    cache_cafile: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> list[Outcome]:
-    """Every probe of ``event``, in order (``secrets``: a Secrets Manager client)."""
+    """Every probe of ``event``, in order. The function passes the VPC's resolver and the
+    packaged RDS CA bundle (``cafile``; ElastiCache's certificates chain to public CAs, so
+    ``cache_cafile`` stays None: the system's); the sandbox passes its region pair's DNS
+    server and local CA for both."""
     probes = event.get("probes")
     if not isinstance(probes, list) or not probes:
         raise ProbeEventError(f"probes has value {probes!r}; allowed: a non-empty list")
-    cafile = os.environ.get("RDS_CA_FILE") or None
-    if cafile and not Path(cafile).is_absolute():
-        cafile = str(Path(__file__).resolve().parents[2] / cafile)
-    aurora_credentials: dict[str, Any] | None = None
-    cache_token: str | None = None
     results: list[Outcome] = []
     for index, probe in enumerate(probes):
         if not isinstance(probe, Mapping) or probe.get("store") not in STORES:
@@ -89,17 +120,17 @@ def run_probes(
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
             raise ProbeEventError(f"probes[{index}].port has value {port!r}; allowed: 1-65535")
         if probe["store"] == "aurora":
-            if aurora_credentials is None:
-                aurora_credentials = json.loads(_secret(secrets, "AURORA_SECRET_ID"))
+            secret = credentials.aurora()
             canary = probe.get("canary")
             results.append(
                 postgres_probe(
                     name,
                     tls_name=tls_name,
                     port=port,
-                    user=str(aurora_credentials["username"]),
-                    password=str(aurora_credentials["password"]),
-                    database=str(aurora_credentials["dbname"]),
+                    user=str(secret["username"]),
+                    password=str(secret["password"]),
+                    database=str(secret["dbname"]),
+                    resolve=resolve,
                     cafile=cafile,
                     timeout=timeout,
                     canary=canary if isinstance(canary, Mapping) else None,
@@ -112,14 +143,14 @@ def run_probes(
                     f"probes[{index}].key has value {key!r}; allowed: a key starting "
                     f"{CANARY_PREFIX!r}"
                 )
-            if cache_token is None:
-                cache_token = _secret(secrets, "CACHE_SECRET_ID")
             results.append(
                 redis_probe(
                     name,
                     tls_name=tls_name,
                     port=port,
-                    token=cache_token,
+                    token=credentials.cache_token(),
+                    resolve=resolve,
+                    cafile=cache_cafile,
                     timeout=timeout,
                     key=key,
                     value=str(probe.get("value") or ""),
@@ -130,7 +161,15 @@ def run_probes(
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point."""
-    results = run_probes(event, _secrets_client())
+    import boto3  # in the Lambda runtime; imported here so the module loads without it
+
+    client = boto3.client(
+        "secretsmanager", endpoint_url=os.environ.get("SECRETS_ENDPOINT_URL") or None
+    )
+    cafile = os.environ.get("RDS_CA_FILE") or None
+    if cafile and not Path(cafile).is_absolute():  # packaged: relative to the package root
+        cafile = str(Path(__file__).resolve().parents[2] / cafile)
+    results = run_probes(event, SecretsManagerCredentials(client), cafile=cafile)
     return {
         "region": os.environ.get("AWS_REGION", ""),
         "results": [outcome.to_json() for outcome in results],
