@@ -71,7 +71,8 @@ def pinned_versions(requirements: Path = REQUIREMENTS) -> dict[str, str]:
 
 def vendored_files(requirements: Path = REQUIREMENTS) -> dict[str, Path]:
     """Archive path -> installed file, for every ``.py`` file of the vendored distributions
-    (no ``__pycache__``, no metadata), after checking each is at its pinned version."""
+    and their ``METADATA`` and license files (no ``__pycache__``, no RECORD), after checking
+    each is at its pinned version."""
     pins = pinned_versions(requirements)
     files: dict[str, Path] = {}
     for name in VENDORED:
@@ -85,7 +86,14 @@ def vendored_files(requirements: Path = REQUIREMENTS) -> dict[str, Path]:
             )
         for entry in dist.files or []:
             path = str(entry)
-            if path.endswith(".py") and "__pycache__" not in path and ".." not in path:
+            if "__pycache__" in path or ".." in path:
+                continue
+            # the code, and each distribution's METADATA (scramp and pg8000 read their own
+            # version through importlib.metadata at import time) and license files
+            meta = ".dist-info/" in path and (
+                path.endswith("/METADATA") or "LICENSE" in path.upper()
+            )
+            if path.endswith(".py") or meta:
                 files[path] = Path(str(entry.locate())).resolve()
     return dict(sorted(files.items()))
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ import pytest
 from components.drill_probes import (
     VENDORED,
     VendoringError,
+    package,
     pinned_versions,
     vendored_files,
 )
@@ -163,7 +167,10 @@ def test_the_package_holds_the_handler_the_probe_module_and_the_pinned_clients()
         "redis/connection.py",
     ):
         assert path in assets, path
-    assert not [p for p in assets if "__pycache__" in p or not p.endswith((".py", ".pem"))]
+    assert "scramp-1.5.0.dist-info/METADATA" in assets  # scramp reads its version from it
+    others = [p for p in assets if not p.endswith((".py", ".pem"))]
+    assert all(".dist-info/" in p and ("METADATA" in p or "LICENSE" in p) for p in others)
+    assert not [p for p in assets if "__pycache__" in p]
     pins = pinned_versions()
     assert [pins.get(name) for name in VENDORED] == [
         "1.31.6",
@@ -210,3 +217,36 @@ def test_drills_probes_is_off_unless_set_and_must_be_a_boolean() -> None:
         load_settings({**base, "drillsProbes": "yes"})
     assert caught.value.key == "drillsProbes"
     assert "'yes'" in str(caught.value)
+
+
+def test_the_package_imports_with_nothing_but_the_standard_library(tmp_path: Path) -> None:
+    """The archive unpacked as Lambda does (/var/task), imported by an interpreter that sees
+    only the standard library (-I -S: no site-packages): every import the handler makes is in
+    the package (scramp and pg8000 read their own METADATA at import time)."""
+    for path, asset in package().items():
+        target = tmp_path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(asset.path, target)
+    code = (
+        "import sys; sys.path.insert(0, '.')\n"
+        "import components.functions.drill_probe as h\n"
+        "import pg8000.native, redis, scramp, dateutil.parser\n"
+        "try:\n"
+        "    h.run_probes({'probes': []}, None)\n"
+        "except h.ProbeEventError as e:\n"
+        "    print('refused:', e)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'pulumi', 'yaml'}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "refused: probes has value []; allowed: a non-empty list",
+        "[]",
+    ]
