@@ -14,12 +14,19 @@ from components.budget import CostBudget, CostBudgetArgs
 from components.cache import CacheGlobalDatastore, CacheGlobalDatastoreArgs
 from components.dns import FailoverDns, FailoverDnsArgs
 from components.drill_access import DrillAccess, DrillAccessArgs
+from components.drill_probes import DrillProbes, DrillProbesArgs
 from components.dynamodb import GlobalTable, GlobalTableArgs
 from components.fault_injection import FaultInjection, FaultInjectionArgs
 from components.keys import MultiRegionKey, MultiRegionKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import REGION_AZS, assume_role_policy, other, prefix
-from components.network import CACHE_PORT, POSTGRES_PORT, RegionalNetwork, RegionalNetworkArgs
+from components.network import (
+    CACHE_PORT,
+    POSTGRES_PORT,
+    RegionalNetwork,
+    RegionalNetworkArgs,
+    log_group_prefix,
+)
 from components.peering import AppNetworkPath, AppNetworkPathArgs
 from components.settings import Settings
 
@@ -73,6 +80,7 @@ class DataTier(pulumi.ComponentResource):
                     vpc_cidr=s.network.vpc_cidrs[region],
                     app_cidrs=s.network.app_cidrs,
                     existing=s.network.existing.get(region),
+                    probe_access=s.drills.probes,
                 ),
                 child,
             )
@@ -235,6 +243,33 @@ class DataTier(pulumi.ComponentResource):
             if s.drills.fault_injection
             else None
         )
+        probes = None
+        if s.drills.probes:
+            probes = DrillProbes(
+                "drill-probes",
+                DrillProbesArgs(
+                    prefix=pre,
+                    regions=regions,
+                    vpc_ids={r: networks[r].vpc_id for r in regions},
+                    subnet_ids={r: networks[r].subnet_ids for r in regions},
+                    probe_security_group_ids={
+                        r: sg
+                        for r in regions
+                        if (sg := networks[r].probe_security_group_id) is not None
+                    },
+                    db_security_group_ids={r: networks[r].db_security_group_id for r in regions},
+                    cache_security_group_ids={
+                        r: networks[r].cache_security_group_id for r in regions
+                    },
+                    aurora_secret_arn=aurora.secret_arn,
+                    cache_secret_arn=cache.auth_secret_arn,
+                    secret_key_arns=keys["secrets"].arns,
+                    log_key_arns={r: networks[r].logs_key_arn for r in regions},
+                    log_group_prefix=log_group_prefix(pre),
+                    account_id=account_id,
+                ),
+                child,
+            )
 
         CrossRegionBackup(
             "backup",
@@ -345,5 +380,6 @@ class DataTier(pulumi.ComponentResource):
             "drillLease": drill_access.lease,
             **({"drillRoleArn": drill_access.role_arn} if drill_access.role_arn else {}),
             **({"faultInjectionTemplates": fault.template_ids} if fault else {}),
+            **({"drillProbes": probes.functions} if probes is not None else {}),
         }
         self.register_outputs(self.outputs)

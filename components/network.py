@@ -35,6 +35,9 @@ class RegionalNetworkArgs:
     """The application tier's CIDRs: the only sources the security groups admit."""
     existing: ExistingNetwork | None = None
     """Bring-your-own VPC and three subnets; no VPC or subnet is created then."""
+    probe_access: bool = False
+    """Create the drills' probe security group (config ``drillsProbes``) and admit it to the
+    data stores' ports (components/drill_probes.py adds its egress rules)."""
 
 
 class RegionalNetwork(pulumi.ComponentResource):
@@ -61,6 +64,8 @@ class RegionalNetwork(pulumi.ComponentResource):
     """CloudWatch log group receiving the VPC's flow logs (all traffic, KMS-encrypted)."""
     logs_key_arn: pulumi.Output[str]
     """CMK CloudWatch Logs encrypts with, for every log group named ``log_group_prefix(...)``."""
+    probe_security_group_id: pulumi.Output[str] | None
+    """The drills' probe function's SG (``probe_access`` only; None otherwise)."""
     route_table_id: pulumi.Output[str] | None
     """The data subnets' route table (created VPCs only; None for a VPC you brought): where the
     routes to peered application VPCs go (components/peering.py)."""
@@ -149,8 +154,31 @@ class RegionalNetwork(pulumi.ComponentResource):
             subnet_ids=subnet_ids,
             opts=child,
         )
-        db_sg = self._ingress_only_sg(f"db-sg-{region}", args, vpc_id, POSTGRES_PORT, "Aurora")
-        cache_sg = self._ingress_only_sg(f"cache-sg-{region}", args, vpc_id, CACHE_PORT, "cache")
+        # The probe SG has no inline rules (its egress rules are standalone, in
+        # components/drill_probes.py: inline ones would fight them); the provider still revokes
+        # AWS's default allow-all egress when it creates a VPC SG (terraform-provider-aws,
+        # resourceSecurityGroupCreate). The stores' SGs admit it inline, beside the app CIDRs.
+        probe_sg = (
+            aws.ec2.SecurityGroup(
+                f"probe-sg-{region}",
+                region=region,
+                name=f"{args.prefix}-probe-sg-{region}",
+                description="DR drill probe function: reaches the data stores' ports only",
+                vpc_id=vpc_id,
+                tags={"Name": f"{args.prefix}-probe-sg-{region}"},
+                opts=child,
+            )
+            if args.probe_access
+            else None
+        )
+        probe = [probe_sg.id] if probe_sg is not None else []
+        db_sg = self._ingress_only_sg(
+            f"db-sg-{region}", args, vpc_id, POSTGRES_PORT, "Aurora", probe
+        )
+        cache_sg = self._ingress_only_sg(
+            f"cache-sg-{region}", args, vpc_id, CACHE_PORT, "cache", probe
+        )
+        self.probe_security_group_id = probe_sg.id if probe_sg is not None else None
         # Created and brought VPCs alike: the data tier's traffic is what the logs must show.
         flow_logs, logs_key = self._flow_logs(args, vpc_id)
 
@@ -272,6 +300,7 @@ class RegionalNetwork(pulumi.ComponentResource):
         vpc_id: pulumi.Input[str],
         port: int,
         what: str,
+        probe: list[pulumi.Output[str]],
     ) -> aws.ec2.SecurityGroup:
         # No egress rules: the provider removes AWS's default allow-all egress, and data stores
         # only answer connections.
@@ -288,7 +317,20 @@ class RegionalNetwork(pulumi.ComponentResource):
                     from_port=port,
                     to_port=port,
                     cidr_blocks=list(args.app_cidrs),
-                )
+                ),
+                *(
+                    [
+                        aws.ec2.SecurityGroupIngressArgs(
+                            description=f"{what} from the DR drill probe function",
+                            protocol="tcp",
+                            from_port=port,
+                            to_port=port,
+                            security_groups=probe,
+                        )
+                    ]
+                    if probe
+                    else []
+                ),
             ],
             egress=[],
             tags={"Name": f"{args.prefix}-{name}"},

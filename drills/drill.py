@@ -61,6 +61,9 @@ class DrillEnvironment:
     """The drill runs against the sandbox's in-process emulator (recorded in the journal)."""
     cache_connector: Any | None = None
     """Opens connections to cache endpoints (None: TLS, as in-transit encryption requires)."""
+    probe_invoker: Any | None = None
+    """``(region, event) -> answer``: the in-VPC probe function's work (the sandbox runs its
+    code in-process against the region pair); None: invoke the stack's function on AWS."""
     endpoint_url: str | None = None
     """A ``drills serve`` endpoint instead of AWS (recorded in the journal)."""
     allow_data_loss: bool = False
@@ -124,6 +127,7 @@ def _context(
 
     ctx.stop_checker = stop_checker
     ctx.cache_connector = env.cache_connector
+    ctx.probe_invoker = env.probe_invoker
     ctx.resend = env.resend
     if env.allow_data_loss:
         journal.state["allow_data_loss"] = True

@@ -198,6 +198,9 @@ class DrillContext:
         AWS shows neither done nor in flight (``--resend``)."""
         self.cache_connector: Any = None
         """Opens cache connections (TLS by default; the sandbox's data plane otherwise)."""
+        self.probe_invoker: Any = None
+        """Runs the in-VPC probes (drills/preconditions.py ``app-names``); None: on AWS, the
+        stack's ``drillProbes`` function through ``lambda:InvokeFunction``."""
         reconciler.on_record = self._record_pulumi
 
     # -- state -------------------------------------------------------------------------------

@@ -8,9 +8,11 @@ the drill runs at start is one of those entries (a test holds the two together),
 from __future__ import annotations
 
 import functools
+import json
+import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +38,7 @@ from .health import (
 )
 from .journal import stack_lock_holder
 from .metrics import aurora_lag
+from .target import StackTarget
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,15 @@ CATALOG: tuple[CheckDef, ...] = (
         "cache-primary-in-primary",
         "the cache primary is in the region the drill moves it from",
         lambda s: s.cache,
+    ),
+    CheckDef(
+        "app-names-<region>",
+        "from inside the region's data VPC, the probes connect through every name applications "
+        "use (writer.<zone> reaching the writer, reader-<region>.<zone>, cache.<zone>): DNS, "
+        "TLS verified against the AWS endpoint, authenticated. On AWS the stack's probe "
+        "function (drillsProbes) runs them, and the drill refuses without it; the sandbox runs "
+        "the same code against its region pair",
+        lambda s: s.aurora,
     ),
     CheckDef("no-alarm-in-alarm", "no stack alarm is in ALARM", _always),
     CheckDef("alarms-readable", "every region's alarms can be read (not blocking)", _always),
@@ -274,6 +286,8 @@ def check_preconditions(
     if setting:
         groups.append(("dynamodb-active-region", functools.partial(_setting_checks, ctx, writer)))
     regions = ctx.target.regions if writer_up else (reader,)
+    if aurora:
+        groups.append(("app-names", functools.partial(app_name_checks, ctx, writer, regions)))
     with ThreadPoolExecutor(max_workers=max(1, len(groups) + 1)) as pool:
         futures = [pool.submit(_guarded, name, run) for name, run in groups]
         alarms = pool.submit(alarms_in_alarm, ctx, regions)
@@ -540,6 +554,146 @@ def _cache_checks(ctx: DrillContext, writer: str) -> list[Check]:
             f"primary in {', '.join(primaries) or 'no region'}; expected {writer}",
         ),
     ]
+
+
+PROBES_OUTPUT = "drillProbes"
+"""Stack output: the probe function's name per region (components/drill_probes.py)."""
+
+Invoker = Callable[[str, dict[str, Any]], Mapping[str, Any]]
+"""``(region, event) -> answer`` of the probe function (components/functions/drill_probe.py)."""
+
+
+def application_probes(target: StackTarget, writer: str) -> list[dict[str, Any]]:
+    """The connect-only probes of every name applications use whose TLS name is known in
+    advance: ``writer.<zone>`` (verified against the global writer endpoint),
+    ``reader-<region>.<zone>`` (each region's reader endpoint) and ``cache.<zone>`` (the
+    primary group's endpoint in ``writer``'s region). ``reader.`` and ``cache-reader.`` are
+    latency-routed: which region's certificate they lead to is Route 53's answer, and their
+    targets are the regional names probed here."""
+    raw = target.raw
+    clients = raw.get("clientEndpoints") or {}
+    probes: list[dict[str, Any]] = []
+    if target.dns is not None:
+        writer_host = (clients.get("writer") or {}).get("host") or target.dns.writer_endpoint
+        if writer_host:
+            probes.append(_probe("aurora", target.dns.writer_name, str(writer_host), POSTGRES))
+    for region, name in sorted((raw.get("readerDnsNames") or {}).items()):
+        host = ((clients.get("readers") or {}).get(region) or {}).get("host") or (
+            target.aurora[region].reader_endpoint if region in target.aurora else ""
+        )
+        if host:
+            probes.append(_probe("aurora", str(name), str(host), POSTGRES))
+    if target.dns is not None and target.cache_global_id and writer in target.cache:
+        ref = target.cache[writer]
+        if ref.primary_endpoint:
+            probes.append(_probe("cache", target.dns.cache_name, ref.primary_endpoint, ref.port))
+    return probes
+
+
+POSTGRES = 5432
+
+
+def _probe(store: str, name: str, tls_name: str, port: int) -> dict[str, Any]:
+    return {"store": store, "name": name, "tlsName": tls_name, "port": int(port)}
+
+
+def reaches_aws(ctx: DrillContext) -> bool:
+    """The drill talks to AWS itself: not the sandbox, not ``drills serve``, no
+    ``AWS_ENDPOINT_URL`` pointing boto3 at an emulator."""
+    data = ctx.journal.data
+    return not (
+        data.get("sandbox") or data.get("endpoint_url") or os.environ.get("AWS_ENDPOINT_URL")
+    )
+
+
+class ProbeFunctionError(RuntimeError):
+    """The probe function could not be invoked, or failed rather than answer."""
+
+
+def lambda_invoker(ctx: DrillContext) -> Invoker:
+    """Invoke the stack's probe function in a region (``lambda:InvokeFunction``,
+    RequestResponse: the answer is the function's return value; an unhandled error comes back
+    as ``FunctionError`` with the error in the payload, Lambda API Reference, "Invoke")."""
+    functions = dict(ctx.target.raw.get(PROBES_OUTPUT) or {})
+
+    def invoke(region: str, event: dict[str, Any]) -> Mapping[str, Any]:
+        function = functions.get(region)
+        if not function:
+            raise ProbeFunctionError(
+                f"the stack exports no {PROBES_OUTPUT} function for {region}: set "
+                f"drillsProbes: true in stacks/Pulumi.{ctx.journal.data['stack']}.yaml and "
+                "deploy (docs/drills.md, Probes inside the VPC); from outside the VPC the "
+                "drill cannot reach the names applications use"
+            )
+        answer = ctx.aws.call(
+            "lambda",
+            region,
+            "invoke",
+            FunctionName=str(function),
+            InvocationType="RequestResponse",
+            Payload=json.dumps(event).encode(),
+        )
+        body = json.loads(answer["Payload"].read() or b"null")
+        if answer.get("FunctionError"):
+            message = body.get("errorMessage") if isinstance(body, Mapping) else body
+            raise ProbeFunctionError(f"{function} failed: {answer['FunctionError']}: {message}")
+        if not isinstance(body, Mapping) or not isinstance(body.get("results"), list):
+            raise ProbeFunctionError(f"{function} answered {body!r}, not probe results")
+        return body
+
+    return invoke
+
+
+def app_name_checks(ctx: DrillContext, writer: str, regions: tuple[str, ...]) -> list[Check]:
+    """``app-names-<region>``: the probes of :func:`application_probes`, run from inside each
+    region's data VPC (or against the sandbox's region pair); the outcomes are journaled."""
+    from components.functions.app_probes import Outcome  # pg8000, redis: only when probing
+
+    invoke: Invoker | None = ctx.probe_invoker
+    if invoke is None and reaches_aws(ctx):
+        invoke = lambda_invoker(ctx)
+    probes = application_probes(ctx.target, writer)
+
+    def check(region: str) -> Check:
+        name = f"app-names-{region}"
+        if invoke is None:
+            return Check(
+                name,
+                False,
+                "not run: the emulator's in-memory stores have no servers to connect to "
+                "(the sandbox's real region pair has; DRILLS_DATA_PLANE=real)",
+                blocking=False,
+            )
+        if not probes:
+            return Check(name, False, "the stack exports none of the names to probe")
+        try:
+            answer = invoke(region, {"probes": probes})
+        except (ProbeFunctionError, ClientError, RegionUnavailableError) as exc:
+            return Check(name, False, str(exc))
+        outcomes = [Outcome.from_json(r) for r in answer["results"]]
+        ctx.state.setdefault("app_names", {})[region] = [o.to_json() for o in outcomes]
+        failed = [
+            f"{o.name} -> {o.address or 'unresolved'}: {o.error}" for o in outcomes if not o.ok
+        ]
+        writer_name = ctx.target.dns.writer_name if ctx.target.dns is not None else ""
+        failed += [
+            f"{o.name} -> {o.address} reached a {o.detail}, not the writer"
+            for o in outcomes
+            if o.ok and o.name == writer_name and o.detail != "writer"
+        ]
+        return Check(
+            name,
+            not failed and len(outcomes) == len(probes),
+            "; ".join(failed)
+            if failed
+            else ", ".join(
+                f"{o.name} -> {o.address} ({o.detail}, {o.seconds * 1000:.0f} ms)" for o in outcomes
+            ),
+        )
+
+    # each region's function on its own: they run at once
+    with ThreadPoolExecutor(max_workers=max(1, len(regions))) as pool:
+        return list(pool.map(check, regions))
 
 
 def _setting_checks(ctx: DrillContext, writer: str) -> list[Check]:

@@ -289,8 +289,22 @@ class Sandbox:
             pulumi_command=StandInPulumiCommand(self.backend),
             cache_connector=self.emulator.cache_plane.connect,
             sandbox=True,
-            **{"expectation": self._swap_changes, **kwargs},
+            **{
+                "expectation": self._swap_changes,
+                "probe_invoker": self.probe_invoker(),
+                **kwargs,
+            },
         )
+
+    def probe_invoker(self) -> Callable[[str, dict[str, Any]], dict[str, Any]] | None:
+        """What the stack's in-VPC probe function does on AWS, done here against the real
+        region pair: the same handler code (components/functions/drill_probe.py), with the
+        pair's DNS server for the VPC resolver, its CA for the RDS and ElastiCache CAs, and its
+        credentials for the secrets. None with the emulator's in-memory stores."""
+        pair = self.emulator.data_plane
+        if pair is None or getattr(pair, "binding", None) is None:
+            return None
+        return region_pair_invoker(pair)
 
     def _swap_changes(self, deployed: tuple[str, str], wanted: tuple[str, str]) -> set[Any]:
         """What a region swap changes: the recordings of both pairs, diffed (what the drill
@@ -303,11 +317,164 @@ class Sandbox:
         return {(normalized_op(s.op), s.urn) for s in diff_recordings(old, new) if s.op != "same"}
 
     def run(self, scenario: str, env: DrillEnvironment, *, failback: bool = False) -> DrillResult:
-        """Run a drill against the sandbox (boto3 pointed at the emulator for its duration)."""
+        """Run a drill against the sandbox (boto3 pointed at the emulator for its duration).
+
+        A scenario that starts by moving the writers home (``failback``) starts from the
+        switched state, as it does on AWS after an incident: the sandbox first moves them to
+        the secondary region (:meth:`switch_first`), else the drill would refuse, rightly,
+        with ``already-home``."""
+        if starts_away(scenario) and self.writer_region() == self.home_region:
+            self.switch_first()
         with self.emulator.configured():
             return start_drill(
                 self.stack, scenario, env, failback=failback, confirm_production=True
             )
+
+    @property
+    def home_region(self) -> str:
+        """The stack's configured primary region (where ``failback`` brings the writers)."""
+        assert self.topology is not None
+        return self.topology.primary_region
+
+    def writer_region(self) -> str | None:
+        """Where the emulated global cluster has its writer now."""
+        assert self.topology is not None and self.seeded is not None
+        with self.emulator.configured():
+            described = boto3.client(
+                "rds", region_name=self.topology.secondary_region
+            ).describe_global_clusters(GlobalClusterIdentifier=self.topology.global_cluster_id)
+        for member in described["GlobalClusters"][0].get("GlobalClusterMembers", []):
+            if member.get("IsWriter"):
+                return next(
+                    (
+                        r
+                        for r, arn in self.seeded.cluster_arns.items()
+                        if arn == member["DBClusterArn"]
+                    ),
+                    None,
+                )
+        return None
+
+    def switch_first(self) -> None:
+        """The switched state a failback starts from: an incident's runbook moved the Aurora
+        writer and the cache primary to the secondary region (a switchover and a datastore
+        failover, at once: the emulator's delays are set to zero for them) and nobody has
+        reconciled the stack, whose file still names the home region as primary.
+
+        With the real data plane the servers follow (the secondary PostgreSQL server is
+        promoted and the old writer follows it; the cache replicates the other way). A
+        simple ``cache.`` CNAME is pointed at the new primary group, as that runbook would;
+        a health-routed one (weighted records) follows the datastore on its own."""
+        from .emulator import EmulatorTimings
+
+        assert self.topology is not None and self.seeded is not None
+        home, away = self.topology.primary_region, self.topology.secondary_region
+        seeded = self.seeded
+        self._say(
+            f"failback starts from the switched state: moving the writers to {away} first "
+            f"(the stack file still names {home})"
+        )
+        saved = self.emulator.timings
+        self.emulator.timings = EmulatorTimings().scaled(0.0)
+        try:
+            with self.emulator.configured():
+                boto3.client("rds", region_name=away).switchover_global_cluster(
+                    GlobalClusterIdentifier=self.topology.global_cluster_id,
+                    TargetDbClusterIdentifier=seeded.cluster_arns[away],
+                )
+                if seeded.cache_global_id:
+                    group = next(g for g in self.topology.cache_groups if g.region == away)
+                    boto3.client("elasticache", region_name=away).failover_global_replication_group(
+                        GlobalReplicationGroupId=seeded.cache_global_id,
+                        PrimaryRegion=away,
+                        PrimaryReplicationGroupId=group.replication_group_id,
+                    )
+            self.emulator.tick()
+        finally:
+            self.emulator.timings = saved
+        name = seeded.outputs.get("cacheDnsName")
+        if name and away in seeded.cache_endpoints and seeded.record_value(str(name)):
+            with self.emulator.configured():
+                boto3.client("route53", region_name=home).change_resource_record_sets(
+                    HostedZoneId=seeded.zone_id,
+                    ChangeBatch={
+                        "Changes": [
+                            {
+                                "Action": "UPSERT",
+                                "ResourceRecordSet": {
+                                    "Name": str(name),
+                                    "Type": "CNAME",
+                                    "TTL": int(seeded.outputs["dnsTtlSeconds"]),
+                                    "ResourceRecords": [{"Value": seeded.cache_endpoints[away][0]}],
+                                },
+                            }
+                        ]
+                    },
+                )
+        moved = self.writer_region()
+        if moved != away:
+            raise RuntimeError(
+                f"the sandbox could not move the writers to {away} before the failback "
+                f"(the global cluster's writer is in {moved or 'no region'})"
+            )
+
+
+class _PairCredentials:
+    """The region pair's application credentials, in the secrets' shapes."""
+
+    def __init__(self, pair: Any) -> None:
+        self.pair = pair
+
+    def aurora(self) -> dict[str, Any]:
+        from .emulator.dataplane.postgres import APP_USER
+
+        return {
+            "username": APP_USER,
+            "password": self.pair.aurora.app_password,
+            "dbname": self.pair.binding.database,
+        }
+
+    def cache_token(self) -> str | None:
+        return str(self.pair.binding.token)
+
+
+def region_pair_invoker(pair: Any) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    """``(region, event) -> answer`` of the probe function, run in-process against ``pair``
+    (one machine: both regions' probes run from the host, through the pair's DNS server)."""
+    from components.functions.drill_probe import run_probes
+
+    def invoke(region: str, event: dict[str, Any]) -> dict[str, Any]:
+        # the pair's servers listen on one free port per store (both regions alike), not on
+        # AWS's 5432 and 6379
+        ports = {"aurora": pair.aurora.port, "cache": pair.cache.port}
+        local = {
+            **event,
+            "probes": [
+                {**p, "port": ports.get(p.get("store"), p.get("port"))} for p in event["probes"]
+            ],
+        }
+        outcomes = run_probes(
+            local,
+            _PairCredentials(pair),
+            resolve=lambda name: str(pair.resolver.resolve(name).address),
+            cafile=str(pair.ca.cert),
+            cache_cafile=str(pair.ca.cert),
+        )
+        return {"region": region, "results": [o.to_json() for o in outcomes]}
+
+    return invoke
+
+
+def starts_away(scenario: str) -> bool:
+    """Whether a scenario's first phase brings the writers home (it starts where they are
+    not): ``failback``."""
+    from .scenarios import scenario as definition
+
+    try:
+        phases = definition(scenario).phases
+    except ValueError:
+        return False
+    return bool(phases) and phases[0].direction == "home"
 
 
 def without_lease_table(topology: Topology, recording: Any) -> Topology:

@@ -436,9 +436,13 @@ FSBP_DISPOSITIONS: dict[str, Disposition] = {
     ),
     "Lambda.3": _na(
         "The rotation functions call only AWS APIs (Secrets Manager, the RDS Data API, "
-        "ElastiCache) and reach no address inside the VPCs, so they run outside them."
+        "ElastiCache) and reach no address inside the VPCs, so they run outside them; the "
+        "drills' probe function (drillsProbes), which connects to the stores, runs inside."
     ),
-    "Lambda.5": _na("Applies to VPC-connected functions only; the design has none (Lambda.3)."),
+    "Lambda.5": _na(
+        "Applies to VPC-connected functions only: the drills' probe function (drillsProbes, off "
+        "by default) runs in the data VPC's three private subnets, one per Availability Zone."
+    ),
     "Lambda.7": _gap(
         "The rotation functions do not enable X-Ray active tracing (tracingConfig); their logs "
         "go to CloudWatch Logs. Enabling it is a components/ change."

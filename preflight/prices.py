@@ -97,6 +97,7 @@ def recipe(price: Price) -> Recipe:
         "route53.zone": ("AmazonRoute53", r"HostedZone"),
         "route53.health-check": ("AmazonRoute53", r"Health-Check-AWS"),
         "route53.query": ("AmazonRoute53", r"DNS-Queries"),
+        "vpc.interface-endpoint": ("AmazonVPC", r"VpcEndpoint-Hours"),
     }
     if family in ("aurora.instance", "aurora.instance-iopt"):
         engine, cls = rest.split("/", 1)

@@ -100,6 +100,7 @@ CONFIG_KEYS = (
             "drillsMaxAgeDays",
             "drillsRoleEnabled",
             "drillsFaultInjection",
+            "drillsProbes",
         }
     )
 )

@@ -186,6 +186,8 @@ class DrillSettings:
     fault_injection: bool = False
     """Create the AWS FIS experiment templates that impair a region's data subnets for the
     unplanned-failover drill (components/fault_injection.py)."""
+    probes: bool = False
+    """Create the probe function in each data VPC (components/drill_probes.py)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -136,4 +136,5 @@ def drills(raw: Mapping[str, Any]) -> DrillSettings:
         max_age_days=s.integer("maxAgeDays", d.max_age_days, 1, 366),
         role_enabled=s.boolean("roleEnabled", d.role_enabled),
         fault_injection=s.boolean("faultInjection", d.fault_injection),
+        probes=s.boolean("probes", d.probes),
     )

@@ -80,7 +80,8 @@ FREE: dict[str, str] = {
     "aws:lambda/permission:Permission": "no charge for a function's resource policy",
     t.SECRET_ROTATION: "rotation is included in the secret's price",
     t.LAMBDA_FUNCTION: (
-        "a secret rotation a month is four short invocations: under $0.01 at Lambda's list "
+        "a secret rotation a month is four short invocations, and the drills' probe function "
+        "runs only during a drill (a few hundred invocations): under $0.01 at Lambda's list "
         "price ($0.20 per million requests, $0.0000166667 per GB-second)"
     ),
     t.LOG_GROUP: (
@@ -651,6 +652,25 @@ def _secret(run: Pricer, res: ResourceLike) -> None:
         )
 
 
+def _interface_endpoint(run: Pricer, res: ResourceLike) -> None:
+    """An interface endpoint is billed per hour in each Availability Zone it has a network
+    interface in: one per subnet (AWS PrivateLink pricing). A gateway endpoint is free."""
+    region = run.region_of(res)
+    if known_str(res.props.get("vpcEndpointType")) != "Interface":
+        run.free(res, "gateway endpoints (S3, DynamoDB) have no charge")
+        return
+    # unknown until the subnets exist: the data tier's network always has three
+    zones = float(len(list_items(res.props.get("subnetIds"))) or 3)
+    run.charge(
+        res,
+        region,
+        f"interface endpoint ({known_str(res.props.get('serviceName')) or 'service'})",
+        zones * HOURS_PER_MONTH,
+        "vpc.interface-endpoint",
+        f"{zones:g} Availability Zone(s) x {HOURS_PER_MONTH:g} h",
+    )
+
+
 def _alarm(run: Pricer, res: ResourceLike) -> None:
     region = run.region_of(res)
     queries = [q for q in list_items(res.props.get("metricQueries")) if mapping(q).get("metric")]
@@ -801,6 +821,7 @@ HANDLERS = {
     "aws:secretsmanager/secret:Secret": _secret,
     t.METRIC_ALARM: _alarm,
     t.BACKUP_PLAN: _backup_plan,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _interface_endpoint,
 }
 FIXED = {
     "aws:cloudwatch/dashboard:Dashboard": (

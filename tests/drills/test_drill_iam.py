@@ -37,6 +37,7 @@ IAM_PREFIX = {
     "route53": "route53",
     "sts": "sts",
     "fis": "fis",
+    "lambda": "lambda",
 }
 """boto3 service name -> IAM action prefix (Service Authorization Reference)."""
 
@@ -77,9 +78,14 @@ def _api_names(service: str) -> dict[str, str]:
     return dict(client.meta.method_to_api_mapping)
 
 
+ACTION_FOR_API = {"lambda:Invoke": "lambda:InvokeFunction"}
+"""Where the IAM action is not named after the API: Lambda's Invoke API is authorized by
+``lambda:InvokeFunction`` (Service Authorization Reference, "Actions defined by AWS Lambda")."""
+
+
 def iam_action(service: str, operation: str) -> str:
-    api = _api_names(service)[operation]
-    return f"{IAM_PREFIX[service]}:{api}"
+    api = f"{IAM_PREFIX[service]}:{_api_names(service)[operation]}"
+    return ACTION_FOR_API.get(api, api)
 
 
 def sid_for(service: str, operation: str) -> str:

@@ -188,3 +188,42 @@ def test_a_preview_the_real_pack_blocks_stops_the_drill_before_up_and_rolls_it_b
     # read back from the emulator: the switchover and the cache failover were undone
     assert _writers(world) == ([PRIMARY], [PRIMARY])
     assert _setting(world) == {PRIMARY: PRIMARY, SECONDARY: PRIMARY}
+
+
+def test_a_sandbox_failback_starts_from_the_switched_state_and_brings_the_writers_home(
+    world: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the emulator's models stand in for the servers here (the real pair: docs/benchmarks.md)
+    monkeypatch.setenv("DRILLS_DATA_PLANE", "model")
+    result = runner.invoke(
+        app,
+        [
+            "sandbox",
+            "--stack",
+            "dev",
+            "--scenario",
+            "failback",
+            "--no-recording",
+            "--no-policies",
+            "--report",
+            str(tmp_path),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert (
+        f"failback starts from the switched state: moving the writers to {SECONDARY} first "
+        f"(the stack file still names {PRIMARY})"
+    ) in " ".join(result.stderr.split())
+    assert result.stdout.strip().splitlines()[0] == "failback on dev: succeeded"
+    (folder,) = [p.parent for p in tmp_path.glob("*/report.md")]
+    _, js = _report(folder)
+    moves = {
+        (m["store"], m["from_region"], m["to_region"])
+        for m in js["measurements"]
+        if m["phase"] == "failback"
+    }
+    assert {("aurora", SECONDARY, PRIMARY), ("cache", SECONDARY, PRIMARY)} <= moves
+    assert _writers(world) == ([PRIMARY], [PRIMARY])
