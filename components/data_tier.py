@@ -17,7 +17,8 @@ from components.dynamodb import GlobalTable, GlobalTableArgs
 from components.keys import MultiRegionKey, MultiRegionKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import REGION_AZS, assume_role_policy, other, prefix
-from components.network import CACHE_PORT, RegionalNetwork, RegionalNetworkArgs
+from components.network import CACHE_PORT, POSTGRES_PORT, RegionalNetwork, RegionalNetworkArgs
+from components.payments import PaymentsDatabase, PaymentsDatabaseArgs
 from components.settings import Settings
 
 # One multi-region key per data-store family, so a key policy or a compromise stays scoped.
@@ -170,6 +171,29 @@ class DataTier(pulumi.ComponentResource):
             ),
             child,
         )
+        payments = (
+            PaymentsDatabase(
+                "payments",
+                PaymentsDatabaseArgs(
+                    prefix=pre,
+                    # The anchor never moves under a role swap, so neither does the database.
+                    source_region=anchor,
+                    replica_region=other(anchor, regions),
+                    settings=s.payments,
+                    networks=networks,
+                    storage_key_arns=keys["aurora"].arns,
+                    secret_key_arns=keys["secrets"].arns,
+                    monitoring_role_arn=pulumi.Output.all(
+                        monitoring_role.arn, monitoring_policy.id
+                    ).apply(lambda values: str(values[0])),
+                    alarm_topic_arns=monitoring.topic_arns,
+                    cpu_threshold_percent=s.monitoring.cpu_threshold_percent,
+                ),
+                child,
+            )
+            if s.payments.enabled
+            else None
+        )
         dns = FailoverDns(
             "dns",
             FailoverDnsArgs(
@@ -199,6 +223,9 @@ class DataTier(pulumi.ComponentResource):
                     region: [
                         aurora.cluster_arns[region],
                         *(t.arns[region] for t in tables.values()),
+                        # The payments source only: its read replica keeps no automated backups
+                        # (RDS for PostgreSQL) and gets the source's replicated backups instead.
+                        *([payments.arns[region]] if payments and region == anchor else []),
                     ]
                     for region in regions
                 },
@@ -259,7 +286,10 @@ class DataTier(pulumi.ComponentResource):
             "healthCheckIds": dns.health_check_ids,
             "cacheHealthCheckIds": dns.cache_health_check_ids,
             "alarmTopicArns": monitoring.topic_arns,
-            "alarmNames": monitoring.alarm_names,
+            "alarmNames": {
+                region: [*names, *(payments.alarm_names[region] if payments else [])]
+                for region, names in monitoring.alarm_names.items()
+            },
             "dashboardName": monitoring.dashboard_name,
             "drillObjectives": {
                 "rtoSeconds": s.drills.rto_seconds,
@@ -267,4 +297,18 @@ class DataTier(pulumi.ComponentResource):
                 "maxReplicationLagSeconds": s.drills.max_replication_lag_seconds,
             },
         }
+        if payments is not None:
+            self.outputs["payments"] = {
+                "sourceRegion": anchor,
+                "instances": {
+                    region: {
+                        "identifier": payments.identifiers[region],
+                        "arn": payments.arns[region],
+                        "address": payments.addresses[region],
+                        "port": POSTGRES_PORT,
+                    }
+                    for region in regions
+                },
+                "secretArn": payments.secret_arn,
+            }
         self.register_outputs(self.outputs)

@@ -26,6 +26,7 @@ from components.settings.model import (
     IndexSettings,
     MonitoringSettings,
     NetworkSettings,
+    PaymentsSettings,
     Settings,
     TableSettings,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "IndexSettings",
     "MonitoringSettings",
     "NetworkSettings",
+    "PaymentsSettings",
     "Settings",
     "TableSettings",
     "load_settings",
