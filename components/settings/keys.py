@@ -6,7 +6,17 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-SECTIONS = ("network", "aurora", "dynamodb", "cache", "monitoring", "backup", "budget", "drills", "payments")
+SECTIONS = (
+    "network",
+    "aurora",
+    "dynamodb",
+    "cache",
+    "monitoring",
+    "backup",
+    "budget",
+    "drills",
+    "payments",
+)
 """Prefixes of the flat config keys: ``auroraInstanceClass`` is field ``instanceClass`` of ``aurora``."""
 TOP_LEVEL_KEYS = (
     "environment",
