@@ -37,9 +37,9 @@ AWS_MAX_BACKUP_DAYS = 35
 
 
 def _backup_retention(res: Res, cfg: Config) -> Iterator[str]:
-    if res.type == t.RDS_INSTANCE and res.has("replicateSourceDb"):
-        return  # a read replica: its source keeps (and replicates) the backups
     value = res.get("backupRetentionPeriod")
+    if value is None and res.type == t.RDS_INSTANCE and res.has("replicateSourceDb"):
+        return  # a read replica left at RDS's default: its source keeps and replicates backups
     if value is UNKNOWN:
         return
     minimum = cfg["minDays"]

@@ -141,16 +141,20 @@ def _master_password(stack: StackView, _cfg: Config) -> Iterator[Finding]:
     # AWS refuses a read replica of an instance whose master password Secrets Manager manages
     # (RDS User Guide, "Password management with Amazon RDS and AWS Secrets Manager",
     # Limitations), so a replicated instance is held to the global members' standard.
-    replicated = {
-        urn
-        for replica in stack.of_type(t.RDS_INSTANCE)
-        for urn in replica.sources("replicateSourceDb")
+    replicas = [r for r in stack.of_type(t.RDS_INSTANCE) if r.has("replicateSourceDb")]
+    replicated = {urn for replica in replicas for urn in replica.sources("replicateSourceDb")}
+    # ... or by the source's identifier or ARN (``arn:aws:rds:<region>:<account>:db:<id>``).
+    replicated_ids = {
+        str(value).rsplit(":", 1)[-1]
+        for replica in replicas
+        if isinstance(value := replica.get("replicateSourceDb"), str)
     }
     for res in stack.of_type(t.RDS_CLUSTER, t.RDS_INSTANCE):
         base = "masterPassword" if res.type == t.RDS_CLUSTER else "password"
-        global_member = (
-            res.type == t.RDS_CLUSTER and res.has("globalClusterIdentifier")
-        ) or res.urn in replicated
+        global_member = (res.type == t.RDS_CLUSTER and res.has("globalClusterIdentifier")) or (
+            res.type == t.RDS_INSTANCE
+            and (res.urn in replicated or known_str(res.get("identifier")) in replicated_ids)
+        )
         for prop in (base, f"{base}Wo"):
             if not res.has(prop):
                 continue

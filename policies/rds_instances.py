@@ -18,7 +18,15 @@ from pulumi_policy import Severity
 from policies import resource_types as t
 from policies._keys import cmk_problems, home_region
 from policies._rule import Config, Finding, Param, Rule
-from policies._values import UNKNOWN, Res, StackView, as_number, show
+from policies._values import (
+    UNKNOWN,
+    Res,
+    StackView,
+    arn_region,
+    as_number,
+    known_str,
+    show,
+)
 
 CONCERN = "backups"
 
@@ -41,18 +49,24 @@ def _backup_replication(stack: StackView, cfg: Config) -> Iterator[Finding]:
     minimum = cfg["minRetentionDays"]
     for instance in _sources(stack):
         mine = [r for r in replications if r.depends_on("sourceDbInstanceArn", instance.urn)]
+        if any(r.region is UNKNOWN for r in mine):
+            continue
         if any(
             r.get("sourceDbInstanceArn") is UNKNOWN and not r.sources("sourceDbInstanceArn")
             for r in replications
         ):
             continue  # some replication's source is not known yet: decide at the next preview
-        away = [r for r in mine if r.region not in (instance.region,)]
+        away = [r for r in mine if r.region != instance.region]
         if not away:
-            where = "only in its own region" if mine else "nowhere"
+            where = (
+                f"only within {show(instance.region)} ({', '.join(r.label for r in mine)})"
+                if mine
+                else "to no other region"
+            )
             yield (
                 _problem(
                     instance,
-                    f"is replicated {where}",
+                    f"are replicated {where}",
                     "add an aws.rds.InstanceAutomatedBackupsReplication in the other region of the"
                     " pair with source_db_instance_arn=<instance>.arn",
                 ),
@@ -90,19 +104,38 @@ def _problem(instance: Res, issue: str, fix: str) -> str:
 def _cross_region_replica(stack: StackView, _cfg: Config) -> Iterator[Finding]:
     instances = stack.of_type(t.RDS_INSTANCE)
     for instance in _sources(stack):
-        replicas = [
-            r
-            for r in instances
-            if is_read_replica(r) and r.depends_on("replicateSourceDb", instance.urn)
-        ]
+        # By dependency (replicate_source_db=<source>.arn) or by the source's identifier.
+        ids = [i for i in [known_str(instance.get("identifier"))] if i]
+        candidates = [r for r in instances if is_read_replica(r)]
+        if any(
+            r.get("replicateSourceDb") is UNKNOWN and not r.sources("replicateSourceDb")
+            for r in candidates
+        ):
+            continue  # a replica whose source is not known yet may be this instance's
+        replicas = stack.referrers(instance, "replicateSourceDb", candidates, ids)
         if any(r.region is UNKNOWN for r in replicas):
             continue
-        if not any(r.region != instance.region for r in replicas):
+        away = [r for r in replicas if r.region != instance.region]
+        for replica in away:
+            # AWS: a replica in another region names its source by ARN (pulumi-aws
+            # rds.Instance replicate_source_db; "Creating a read replica in a different AWS
+            # Region"); an identifier resolves only in the replica's own region.
+            source = replica.get("replicateSourceDb")
+            if isinstance(source, str) and arn_region(source) != instance.region:
+                yield (
+                    f"{replica.label}: `replicateSourceDb` is {show(source)}, not the ARN of"
+                    f" {instance.label} in {show(instance.region)}. Fix: set"
+                    " replicate_source_db=<source>.arn (a cross-region replica names its source by"
+                    " ARN)",
+                    replica.urn,
+                )
+        if not away:
+            named = f": {', '.join(r.label for r in replicas)}" if replicas else ""
             yield (
-                f"{instance.label}: `read replica` in another region is missing"
-                f" ({len(replicas)} replica(s), none outside {show(instance.region)}). Fix: add an"
-                " aws.rds.Instance in the other region of the pair with replicate_source_db=<instance>.arn"
-                " (a drill promotes it when the region is lost)",
+                f"{instance.label}: `read replica` in another region is missing ({len(replicas)}"
+                f" replica(s) in {show(instance.region)}{named}). Fix: add an aws.rds.Instance in"
+                " the other region of the pair with replicate_source_db=<instance>.arn (a drill"
+                " promotes it when the region is lost)",
                 instance.urn,
             )
 
