@@ -49,7 +49,8 @@ CPU_ALARM_KEY = "payments-cpu"
 #   source from the state would otherwise plan a new replica (force-new) on the next deploy.
 # - backupRetentionPeriod (replica): RDS for PostgreSQL read replicas keep no automated backups;
 #   the promotion sets a retention (PromoteReadReplica BackupRetentionPeriod), kept afterwards.
-SOURCE_IGNORED = ["engineVersion"]
+# - password (source): the rotation function owns it after creation (as Aurora's masterPassword).
+SOURCE_IGNORED = ["engineVersion", "password"]
 REPLICA_IGNORED = ["engineVersion", "replicateSourceDb", "backupRetentionPeriod"]
 
 
