@@ -19,6 +19,7 @@ from components.keys import MultiRegionKey, MultiRegionKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import REGION_AZS, assume_role_policy, other, prefix
 from components.network import CACHE_PORT, POSTGRES_PORT, RegionalNetwork, RegionalNetworkArgs
+from components.payments import PaymentsDatabase, PaymentsDatabaseArgs
 from components.peering import AppNetworkPath, AppNetworkPathArgs
 from components.settings import Settings
 
@@ -189,6 +190,29 @@ class DataTier(pulumi.ComponentResource):
             ),
             child,
         )
+        payments = (
+            PaymentsDatabase(
+                "payments",
+                PaymentsDatabaseArgs(
+                    prefix=pre,
+                    # The anchor never moves under a role swap, so neither does the database.
+                    source_region=anchor,
+                    replica_region=other(anchor, regions),
+                    settings=s.payments,
+                    networks=networks,
+                    storage_key_arns=keys["aurora"].arns,
+                    secret_key_arns=keys["secrets"].arns,
+                    monitoring_role_arn=pulumi.Output.all(
+                        monitoring_role.arn, monitoring_policy.id
+                    ).apply(lambda values: str(values[0])),
+                    alarm_topic_arns=monitoring.topic_arns,
+                    cpu_threshold_percent=s.monitoring.cpu_threshold_percent,
+                ),
+                child,
+            )
+            if s.payments.enabled
+            else None
+        )
         dns = FailoverDns(
             "dns",
             FailoverDnsArgs(
@@ -205,6 +229,7 @@ class DataTier(pulumi.ComponentResource):
                 health_alarms=monitoring.health_alarms,
                 cache_health_alarms=monitoring.cache_health_alarms,
                 cache_role_alarms=monitoring.cache_role_alarms,
+                payments_writer_endpoint=payments.addresses[anchor] if payments else None,
             ),
             child,
         )
@@ -238,6 +263,9 @@ class DataTier(pulumi.ComponentResource):
                             for t in [*tables.values(), drill_access.table]
                             if region == anchor
                         ),
+                        # The payments source only: its read replica keeps no automated backups
+                        # (RDS for PostgreSQL) and gets the source's replicated backups instead.
+                        *([payments.arns[region]] if payments and region == anchor else []),
                     ]
                     for region in regions
                 },
@@ -318,7 +346,10 @@ class DataTier(pulumi.ComponentResource):
             "cacheHealthCheckIds": dns.cache_health_check_ids,
             "cacheWriterHealthCheckIds": dns.cache_writer_health_check_ids,
             "alarmTopicArns": monitoring.topic_arns,
-            "alarmNames": monitoring.alarm_names,
+            "alarmNames": {
+                region: [*names, *(payments.alarm_names[region] if payments else [])]
+                for region, names in monitoring.alarm_names.items()
+            },
             "dashboardName": monitoring.dashboard_name,
             "drillObjectives": {
                 "rtoSeconds": s.drills.rto_seconds,
@@ -328,4 +359,19 @@ class DataTier(pulumi.ComponentResource):
             "drillLease": drill_access.lease,
             **({"drillRoleArn": drill_access.role_arn} if drill_access.role_arn else {}),
         }
+        if payments is not None:
+            self.outputs["payments"] = {
+                "sourceRegion": anchor,
+                "instances": {
+                    region: {
+                        "identifier": payments.identifiers[region],
+                        "arn": payments.arns[region],
+                        "address": payments.addresses[region],
+                        "port": POSTGRES_PORT,
+                    }
+                    for region in regions
+                },
+                "secretArn": payments.secret_arn,
+                "dnsName": dns.payments_name,
+            }
         self.register_outputs(self.outputs)

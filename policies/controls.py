@@ -280,6 +280,9 @@ RULE_CONTROLS: dict[str, RuleControls] = {
     "aurora-global-cluster-both-regions": _m(note=_DR),
     "dynamodb-replica-in-other-region": _m(note=_DR),
     "cache-global-datastore-secondary": _m(note=_DR),
+    # rds_instances (issue 20, payments database)
+    "rds-instance-backup-replication": _m(note=_DR),
+    "rds-instance-cross-region-replica": _m(note=_DR),
     # alarms
     "database-cpu-alarm": _m(note=_ALARM),
     "cache-cpu-alarm": _m(note=_ALARM),

@@ -73,6 +73,7 @@ def recipe(price: Price) -> Recipe:
         "aurora.io": ("AmazonRDS", r"Aurora:StorageIOUsage"),
         "aurora.replicated-write-io": ("AmazonRDS", r"Aurora:ReplicatedWriteIO"),
         "aurora.backup-storage": ("AmazonRDS", r"Aurora:BackupUsage"),
+        "rds.backup-storage": ("AmazonRDS", r"RDS:ChargedBackupUsage"),
         "dynamodb.write": ("AmazonDynamoDB", r"WriteRequestUnits"),
         "dynamodb.read": ("AmazonDynamoDB", r"ReadRequestUnits"),
         "dynamodb.replicated-write": ("AmazonDynamoDB", r"ReplWriteRequestUnits"),

@@ -80,6 +80,22 @@ class AuroraSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PaymentsSettings:
+    """RDS for PostgreSQL Multi-AZ DB instance for orders and payments (issue 20)."""
+
+    enabled: bool = False
+    engine_version: str = "16.6"
+    instance_class: str = "db.r6g.large"
+    allocated_storage_gb: int = 100
+    max_allocated_storage_gb: int = 500
+    """Storage auto scaling ceiling (gp3); must exceed allocated_storage_gb."""
+    backup_retention_days: int = 7
+    performance_insights_retention_days: int = 7
+    monitoring_interval_seconds: int = 60
+    deletion_protection: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class AttributeSettings:
     """A DynamoDB key attribute."""
 
@@ -203,6 +219,7 @@ class Settings:
     backup: BackupSettings
     budget: BudgetSettings
     drills: DrillSettings
+    payments: PaymentsSettings = field(default_factory=PaymentsSettings)
 
     @property
     def regions(self) -> tuple[str, str]:

@@ -493,6 +493,77 @@ def _rds_instance(run: Pricer, res: ResourceLike) -> None:
         f"rds.storage/{kind}",
         f"{copies:g} x {qty(gb)} GB allocated ({az})",
     )
+    wal = run.usage.figure("payments.walGbPerMonth")
+    if res.props.get("replicateSourceDb") is not None:
+        # A cross-region read replica: the source region pays for the WAL it ships (RDS User
+        # Guide, "Working with DB instance read replicas": cross-Region replication incurs data
+        # transfer charges). A read replica of RDS for PostgreSQL keeps no automated backups.
+        source = arn_region(res.props.get("replicateSourceDb")) or run.other(region)
+        if source is not None:
+            run.transfer(
+                res,
+                source,
+                region,
+                wal,
+                "(payments.walGbPerMonth: WAL shipped to the read replica)",
+            )
+    elif (as_number(res.props.get("backupRetentionPeriod")) or 0) > 0:
+        _rds_backup_storage(run, res, region, "automated backups")
+    retention = as_number(res.props.get("performanceInsightsRetentionPeriod"))
+    if res.props.get("performanceInsightsEnabled") is True and (retention or 7) > 7:
+        # The 7-day tier is free ("Performance Insights pricing"); longer retention is billed
+        # per vCPU-month, which the table does not hold yet: say so rather than price it at $0.
+        run.note(
+            res,
+            region,
+            "Performance Insights retention",
+            f"{retention:g} days is beyond the free 7-day tier, which the table does not price",
+            free=False,
+        )
+
+
+def _rds_backup_storage(run: Pricer, res: ResourceLike, region: str, what: str) -> None:
+    """Backup storage beyond the free allowance: backups up to 100% of the region's provisioned
+    RDS storage cost nothing (AWS Database Blog, "Demystifying Amazon RDS backup storage costs";
+    RDS pricing page). The allowance is the allocated storage of the region's DB instances."""
+    held = run.usage.figure("payments.backupGb")
+    allowance = math.fsum(
+        as_number(i.props.get("allocatedStorage")) or 0.0
+        for i in run.by_type[t.RDS_INSTANCE]
+        if run.region_of(i) == region
+    )
+    billed = max(0.0, held - allowance)
+    run.charge(
+        res,
+        region,
+        f"backup storage ({what})",
+        billed,
+        "rds.backup-storage",
+        f"{qty(held)} GB held (payments.backupGb) - {qty(allowance)} GB free (100% of the "
+        f"region's allocated RDS storage)",
+    )
+
+
+def _rds_backups_replication(run: Pricer, res: ResourceLike) -> None:
+    """Automated backups replicated to another region: the snapshots and transaction logs cross
+    the regions (charged as DB snapshot copy data transfer) and are stored in the destination
+    at its backup storage rate (RDS User Guide, "Replicating automated backups to another AWS
+    Region": "DB snapshot copy charges apply to the data transfer. After the DB snapshot is
+    copied, standard charges apply to storage in the destination Region")."""
+    region = run.region_of(res)
+    source = arn_region(res.props.get("sourceDbInstanceArn")) or run.other(region)
+    wal = run.usage.figure("payments.walGbPerMonth")
+    if source is not None:
+        # Every change crosses twice: in the transaction logs, and in the next daily
+        # snapshot's changed blocks (snapshots after the first are incremental).
+        run.transfer(
+            res,
+            source,
+            region,
+            2 * wal,
+            "(2 x payments.walGbPerMonth: transaction logs, then the changed blocks of the snapshots)",
+        )
+    _rds_backup_storage(run, res, region, f"replicated from {source or 'the source'}")
 
 
 def _cache_group(run: Pricer, res: ResourceLike) -> None:
@@ -781,6 +852,7 @@ HANDLERS = {
     t.DYNAMODB_TABLE: _dynamodb_table,
     t.DYNAMODB_TABLE_REPLICA: _table_replica,
     t.RDS_INSTANCE: _rds_instance,
+    t.RDS_INSTANCE_BACKUPS_REPLICATION: _rds_backups_replication,
     t.CACHE_REPLICATION_GROUP: _cache_group,
     t.CACHE_GLOBAL_REPLICATION_GROUP: _cache_global,
     t.KMS_KEY: _kms,

@@ -86,6 +86,8 @@ def golden_stack() -> list[RecordedResource]:
         (t.RDS_CLUSTER_INSTANCE, "aurora-us-west-2-2"),
         (t.AUTOSCALING_TARGET, "aurora-readers-us-east-1"),
         (t.RDS_INSTANCE, "legacy-postgres"),
+        (t.RDS_INSTANCE, "legacy-postgres-replica"),
+        (t.RDS_INSTANCE_BACKUPS_REPLICATION, "legacy-postgres-backups"),
         (t.DYNAMODB_TABLE, "table-carts"),
         (t.DYNAMODB_TABLE, "table-sessions"),
         (t.DYNAMODB_TABLE_REPLICA, "sessions-us-west-2"),
@@ -99,6 +101,7 @@ def golden_stack() -> list[RecordedResource]:
         (t.METRIC_ALARM, "cpu-aurora-us-east-1"),
         (t.METRIC_ALARM, "cpu-aurora-us-west-2"),
         (t.METRIC_ALARM, "cpu-legacy"),
+        (t.METRIC_ALARM, "cpu-legacy-replica"),
         (t.METRIC_ALARM, "cpu-cache-us-east-1"),
         (t.METRIC_ALARM, "cpu-cache-us-west-2"),
         (t.METRIC_ALARM, "lag-us-west-2"),
@@ -319,6 +322,52 @@ def golden_stack() -> list[RecordedResource]:
             },
         )
     )
+    # Its cross-region read replica (rds-instance-cross-region-replica) and its automated backups
+    # replicated to the other region under that region's key (rds-instance-backup-replication).
+    out.append(
+        make(
+            t.RDS_INSTANCE,
+            "legacy-postgres-replica",
+            {
+                "region": WEST,
+                "identifier": "sc-legacy-replica",
+                "replicateSourceDb": f"arn:aws:rds:{EAST}:{ACCOUNT}:db:sc-legacy",
+                "instanceClass": "db.r6g.large",
+                "allocatedStorage": 100.0,
+                "maxAllocatedStorage": 500.0,
+                "storageType": "gp3",
+                "storageEncrypted": True,
+                "kmsKeyId": KEY[WEST],
+                "multiAz": True,
+                "deletionProtection": True,
+                "iamDatabaseAuthenticationEnabled": True,
+                "enabledCloudwatchLogsExports": ["postgresql", "upgrade"],
+                "copyTagsToSnapshot": True,
+                "finalSnapshotIdentifier": "sc-legacy-replica-final",
+                "performanceInsightsEnabled": True,
+                "performanceInsightsKmsKeyId": KEY[WEST],
+                "monitoringInterval": 60.0,
+                "monitoringRoleArn": f"arn:aws:iam::{ACCOUNT}:role/sc-monitoring",
+                "publiclyAccessible": False,
+                "caCertIdentifier": "rds-ca-rsa2048-g1",
+                "autoMinorVersionUpgrade": True,
+            },
+            deps={"replicateSourceDb": ["legacy-postgres"]},
+        )
+    )
+    out.append(
+        make(
+            t.RDS_INSTANCE_BACKUPS_REPLICATION,
+            "legacy-postgres-backups",
+            {
+                "region": WEST,
+                "sourceDbInstanceArn": f"arn:aws:rds:{EAST}:{ACCOUNT}:db:sc-legacy",
+                "kmsKeyId": KEY[WEST],
+                "retentionPeriod": 7.0,
+            },
+            deps={"sourceDbInstanceArn": ["legacy-postgres"]},
+        )
+    )
     table_common: dict[str, Any] = {
         "region": EAST,
         "hashKey": "id",
@@ -479,6 +528,14 @@ def golden_stack() -> list[RecordedResource]:
             "AWS/RDS",
             "CPUUtilization",
             {"DBInstanceIdentifier": "sc-legacy"},
+            75.0,
+        ),
+        _alarm(
+            "cpu-legacy-replica",
+            WEST,
+            "AWS/RDS",
+            "CPUUtilization",
+            {"DBInstanceIdentifier": "sc-legacy-replica"},
             75.0,
         ),
         _alarm(
