@@ -18,6 +18,8 @@ from components.dynamodb import GlobalTable, GlobalTableArgs
 from components.keys import MultiRegionKey, MultiRegionKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import REGION_AZS, assume_role_policy, other, prefix
+from components.neptune import PORT as NEPTUNE_PORT
+from components.neptune import NeptuneGlobalDatabase, NeptuneGlobalDatabaseArgs
 from components.network import CACHE_PORT, POSTGRES_PORT, RegionalNetwork, RegionalNetworkArgs
 from components.payments import PaymentsDatabase, PaymentsDatabaseArgs
 from components.peering import AppNetworkPath, AppNetworkPathArgs
@@ -213,6 +215,23 @@ class DataTier(pulumi.ComponentResource):
             if s.payments.enabled
             else None
         )
+        fraud_graph = (
+            NeptuneGlobalDatabase(
+                "fraud-graph",
+                NeptuneGlobalDatabaseArgs(
+                    prefix=pre,
+                    anchor_region=anchor,
+                    other_region=other(anchor, regions),
+                    settings=s.neptune,
+                    networks=networks,
+                    app_cidrs=s.network.app_cidrs,
+                    storage_key_arns=keys["aurora"].arns,
+                ),
+                child,
+            )
+            if s.neptune.enabled
+            else None
+        )
         dns = FailoverDns(
             "dns",
             FailoverDnsArgs(
@@ -373,5 +392,19 @@ class DataTier(pulumi.ComponentResource):
                 },
                 "secretArn": payments.secret_arn,
                 "dnsName": dns.payments_name,
+            }
+        if fraud_graph is not None:
+            self.outputs["fraudGraph"] = {
+                "globalClusterId": fraud_graph.global_cluster_id,
+                "clusters": {
+                    region: {
+                        "identifier": fraud_graph.cluster_identifiers[region],
+                        "arn": fraud_graph.cluster_arns[region],
+                        "endpoint": fraud_graph.endpoints[region],
+                        "readerEndpoint": fraud_graph.reader_endpoints[region],
+                        "port": NEPTUNE_PORT,
+                    }
+                    for region in regions
+                },
             }
         self.register_outputs(self.outputs)

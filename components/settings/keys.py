@@ -16,6 +16,7 @@ SECTIONS = (
     "budget",
     "drills",
     "payments",
+    "neptune",
 )
 """Prefixes of the flat config keys: ``auroraInstanceClass`` is field ``instanceClass`` of ``aurora``."""
 TOP_LEVEL_KEYS = (
@@ -63,6 +64,8 @@ STRING_KEYS = frozenset(
         "backupSchedule",
         "paymentsEngineVersion",
         "paymentsInstanceClass",
+        "neptuneEngineVersion",
+        "neptuneInstanceClass",
     }
 )
 """Keys whose values are strings as written ("16.6" must stay a string, not become 16.6)."""
@@ -118,6 +121,10 @@ CONFIG_KEYS = (
             "paymentsPerformanceInsightsRetentionDays",
             "paymentsMonitoringIntervalSeconds",
             "paymentsDeletionProtection",
+            "neptuneEnabled",
+            "neptuneInstancesPerRegion",
+            "neptuneBackupRetentionDays",
+            "neptuneDeletionProtection",
         }
     )
 )

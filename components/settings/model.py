@@ -96,6 +96,18 @@ class PaymentsSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class NeptuneSettings:
+    """Neptune global database for the fraud graph (issue 20)."""
+
+    enabled: bool = False
+    engine_version: str = "1.3.2.1"
+    instance_class: str = "db.r6g.large"
+    instances_per_region: int = 2
+    backup_retention_days: int = 7
+    deletion_protection: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class AttributeSettings:
     """A DynamoDB key attribute."""
 
@@ -220,6 +232,7 @@ class Settings:
     budget: BudgetSettings
     drills: DrillSettings
     payments: PaymentsSettings = field(default_factory=PaymentsSettings)
+    neptune: NeptuneSettings = field(default_factory=NeptuneSettings)
 
     @property
     def regions(self) -> tuple[str, str]:

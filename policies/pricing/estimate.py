@@ -59,6 +59,11 @@ FREE: dict[str, str] = {
     "aws:rds/subnetGroup:SubnetGroup": "no charge for DB subnet groups",
     "aws:rds/clusterParameterGroup:ClusterParameterGroup": "no charge for parameter groups",
     "aws:rds/parameterGroup:ParameterGroup": "no charge for parameter groups",
+    "aws:neptune/clusterParameterGroup:ClusterParameterGroup": "no charge for parameter groups",
+    "aws:neptune/subnetGroup:SubnetGroup": "no charge for DB subnet groups",
+    "aws:neptune/globalCluster:GlobalCluster": (
+        "no charge for the global database itself (its clusters are billed)"
+    ),
     t.RDS_GLOBAL_CLUSTER: "no charge for the global cluster itself: its member clusters are billed",
     "aws:elasticache/subnetGroup:SubnetGroup": "no charge for cache subnet groups",
     "aws:elasticache/parameterGroup:ParameterGroup": "no charge for parameter groups",
@@ -178,6 +183,57 @@ def _aurora_cluster(run: Pricer, res: ResourceLike) -> None:
     exports = list_items(res.props.get("enabledCloudwatchLogsExports"))
     if exports and run.first_in(region, "logs"):
         _logs(run, res, region)
+
+
+def _neptune_cluster(run: Pricer, res: ResourceLike) -> None:
+    """A Neptune cluster (the fraud graph): storage per region (each keeps a full copy), I/O
+    (writes and reads in the primary, reads in the secondary), replicated write I/Os and their
+    transfer in a global database's secondary. The billing model is Aurora's ("Storage consumed
+    ... is billed in per GB-month increments and I/Os consumed are billed in per million request
+    increments", Neptune User Guide, "Performance and Scaling"); the rates are the table's
+    ``neptune.*`` entries, whose notes say where they come from. Instances are priced by their
+    own type (``neptune.instance/<class>``); backup storage beyond the free copy of the volume is
+    not (docs/cost.md)."""
+    region = run.region_of(res)
+    u = run.usage
+    gb = u.figure("neptune.storageGb")
+    writes, reads = u.figure("neptune.writeIoPerSecond"), u.figure("neptune.readIoPerSecond")
+    run.charge(res, region, "storage", gb, "neptune.storage", f"{qty(gb)} GB (neptune.storageGb)")
+    primary = region == run.primary
+    ios = (writes + reads if primary else reads) * SECONDS_PER_MONTH
+    run.charge(
+        res,
+        region,
+        "I/O requests",
+        ios,
+        "neptune.io",
+        f"{qty(ios / 1e6)} million I/Os ({'write + read' if primary else 'read'} I/Os per second"
+        f" x {SECONDS_PER_MONTH:,.0f} s)",
+    )
+    if not primary and res.props.get("globalClusterIdentifier") is not None and run.primary:
+        replicated = writes * SECONDS_PER_MONTH
+        run.charge(
+            res,
+            region,
+            f"replicated write I/Os from {run.primary}",
+            replicated,
+            "neptune.replicated-write-io",
+            f"{qty(replicated / 1e6)} million (neptune.writeIoPerSecond x {SECONDS_PER_MONTH:,.0f} s)",
+        )
+        gib = writes * SECONDS_PER_MONTH * AURORA_IO_KIB * GIB_PER_KB
+        run.transfer(res, run.primary, region, gib, "at most 4 KiB per replicated write I/O")
+
+
+def _neptune_instance(run: Pricer, res: ResourceLike) -> None:
+    cls = known_str(res.props.get("instanceClass")) or "unknown"
+    run.charge(
+        res,
+        run.region_of(res),
+        f"instance {cls}",
+        HOURS_PER_MONTH,
+        f"neptune.instance/{cls}",
+        f"{HOURS_PER_MONTH:g} h",
+    )
 
 
 def _logs(run: Pricer, res: ResourceLike, region: str) -> None:
@@ -853,6 +909,8 @@ HANDLERS = {
     t.DYNAMODB_TABLE_REPLICA: _table_replica,
     t.RDS_INSTANCE: _rds_instance,
     t.RDS_INSTANCE_BACKUPS_REPLICATION: _rds_backups_replication,
+    "aws:neptune/cluster:Cluster": _neptune_cluster,
+    "aws:neptune/clusterInstance:ClusterInstance": _neptune_instance,
     t.CACHE_REPLICATION_GROUP: _cache_group,
     t.CACHE_GLOBAL_REPLICATION_GROUP: _cache_global,
     t.KMS_KEY: _kms,

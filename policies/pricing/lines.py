@@ -41,6 +41,7 @@ STORES = {
     "ec2": "network",
     "iam": "iam",
     "budgets": "budget",
+    "neptune": "neptune",
 }
 TYPE_STORES = {
     # The stack's only plain RDS instances are the payments database's (issue 20): a store of

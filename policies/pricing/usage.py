@@ -154,6 +154,32 @@ SECTIONS: Final[dict[str, tuple[Figure, ...]]] = {
             " and logs); the replicated copy in the other region holds the same",
         ),
     ),
+    "neptune": (
+        F(
+            "storageGb",
+            10,
+            0,
+            131072,
+            "GB",
+            "Fraud graph data in the cluster volume; each region keeps a full copy",
+        ),
+        F(
+            "writeIoPerSecond",
+            20,
+            0,
+            1e6,
+            "I/Os per second",
+            "Storage write I/Os in the primary region; each is replicated to the secondary",
+        ),
+        F(
+            "readIoPerSecond",
+            50,
+            0,
+            1e6,
+            "I/Os per second",
+            "Storage read I/Os per region (reads the buffer cache misses)",
+        ),
+    ),
     "backup": (
         F(
             "dailyChangePercent",

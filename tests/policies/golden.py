@@ -11,6 +11,7 @@ from typing import Any
 
 from policies import access as ac
 from policies import hardening as hd
+from policies import neptune as nep
 from policies import resource_types as t
 from preflight.model import RecordedResource
 from tests.policies.policy_support import (
@@ -88,6 +89,11 @@ def golden_stack() -> list[RecordedResource]:
         (t.RDS_INSTANCE, "legacy-postgres"),
         (t.RDS_INSTANCE, "legacy-postgres-replica"),
         (t.RDS_INSTANCE_BACKUPS_REPLICATION, "legacy-postgres-backups"),
+        (nep.NEPTUNE_GLOBAL_CLUSTER, "fraud-global"),
+        (nep.NEPTUNE_PARAMETER_GROUP, "fraud-params-us-east-1"),
+        (nep.NEPTUNE_PARAMETER_GROUP, "fraud-params-us-west-2"),
+        (nep.NEPTUNE_CLUSTER, "fraud-us-east-1"),
+        (nep.NEPTUNE_CLUSTER, "fraud-us-west-2"),
         (t.DYNAMODB_TABLE, "table-carts"),
         (t.DYNAMODB_TABLE, "table-sessions"),
         (t.DYNAMODB_TABLE_REPLICA, "sessions-us-west-2"),
@@ -368,6 +374,63 @@ def golden_stack() -> list[RecordedResource]:
             deps={"sourceDbInstanceArn": ["legacy-postgres"]},
         )
     )
+    # The fraud graph (issue 20): a Neptune global database with a cluster per region, each on
+    # its region's CMK, with IAM auth, backups, audit logs (exported and turned on by its
+    # parameter group), deletion protection and tags copied to snapshots.
+    out.append(
+        make(
+            nep.NEPTUNE_GLOBAL_CLUSTER,
+            "fraud-global",
+            {
+                "region": EAST,
+                "globalClusterIdentifier": "sc-fraud",
+                "engine": "neptune",
+                "engineVersion": "1.3.2.1",
+                "storageEncrypted": True,
+                "deletionProtection": True,
+            },
+        )
+    )
+    for region in (EAST, WEST):
+        out.append(
+            make(
+                nep.NEPTUNE_PARAMETER_GROUP,
+                f"fraud-params-{region}",
+                {
+                    "region": region,
+                    "name": f"sc-fraud-{region}",
+                    "family": "neptune1.3",
+                    "parameters": [{"name": "neptune_enable_audit_log", "value": "1"}],
+                },
+            )
+        )
+        out.append(
+            make(
+                nep.NEPTUNE_CLUSTER,
+                f"fraud-{region}",
+                {
+                    "region": region,
+                    "clusterIdentifier": f"sc-fraud-{region}",
+                    "engine": "neptune",
+                    "engineVersion": "1.3.2.1",
+                    "globalClusterIdentifier": "sc-fraud",
+                    "neptuneClusterParameterGroupName": f"sc-fraud-{region}",
+                    "storageEncrypted": True,
+                    "kmsKeyArn": KEY[region],
+                    "backupRetentionPeriod": 7.0,
+                    "iamDatabaseAuthenticationEnabled": True,
+                    "enableCloudwatchLogsExports": ["audit"],
+                    "deletionProtection": True,
+                    "copyTagsToSnapshot": True,
+                    "skipFinalSnapshot": False,
+                    "finalSnapshotIdentifier": f"sc-fraud-{region}-final",
+                },
+                deps={
+                    "globalClusterIdentifier": ["fraud-global"],
+                    "neptuneClusterParameterGroupName": [f"fraud-params-{region}"],
+                },
+            )
+        )
     table_common: dict[str, Any] = {
         "region": EAST,
         "hashKey": "id",
@@ -678,7 +741,7 @@ def golden_stack() -> list[RecordedResource]:
             {
                 "name": "sc-data-tier",
                 "budgetType": "COST",
-                "limitAmount": "3000.00",  # the golden stack estimates ~$1,800 a month
+                "limitAmount": "3500.00",  # the golden stack estimates ~$2,700 a month
                 "limitUnit": "USD",
                 "timeUnit": "MONTHLY",
                 "notifications": [

@@ -34,6 +34,7 @@ from tests.policies.mutations import (
 )
 from tests.policies.policy_cases_controls import CONTROL_CASES
 from tests.policies.policy_cases_effect import INEFFECTIVE, NEW_CASES
+from tests.policies.policy_cases_neptune import NEPTUNE_CASES
 from tests.policies.policy_support import DELETE, Computed, Mutation
 
 M = Mutation
@@ -882,7 +883,7 @@ _BASE: dict[str, Case] = {
 
 CASES: dict[str, Case] = {
     name: replace(case, ineffective=case.ineffective + INEFFECTIVE.get(name, ()))
-    for name, case in {**_BASE, **NEW_CASES, **CONTROL_CASES}.items()
+    for name, case in {**_BASE, **NEW_CASES, **CONTROL_CASES, **NEPTUNE_CASES}.items()
 }
 """Every rule's cases: the base single-property violations, the new rules' cases, and the
 "present but ineffective" mutations (policy_cases_effect.py)."""
