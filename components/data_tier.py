@@ -20,6 +20,8 @@ from components.fault_injection import FaultInjection, FaultInjectionArgs
 from components.keys import MultiRegionKey, MultiRegionKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import REGION_AZS, assume_role_policy, other, prefix
+from components.neptune import PORT as NEPTUNE_PORT
+from components.neptune import NeptuneGlobalDatabase, NeptuneGlobalDatabaseArgs
 from components.network import (
     CACHE_PORT,
     POSTGRES_PORT,
@@ -27,6 +29,7 @@ from components.network import (
     RegionalNetworkArgs,
     log_group_prefix,
 )
+from components.payments import PaymentsDatabase, PaymentsDatabaseArgs
 from components.peering import AppNetworkPath, AppNetworkPathArgs
 from components.settings import Settings
 
@@ -198,6 +201,46 @@ class DataTier(pulumi.ComponentResource):
             ),
             child,
         )
+        payments = (
+            PaymentsDatabase(
+                "payments",
+                PaymentsDatabaseArgs(
+                    prefix=pre,
+                    # The anchor never moves under a role swap, so neither does the database.
+                    source_region=anchor,
+                    replica_region=other(anchor, regions),
+                    settings=s.payments,
+                    networks=networks,
+                    storage_key_arns=keys["aurora"].arns,
+                    secret_key_arns=keys["secrets"].arns,
+                    monitoring_role_arn=pulumi.Output.all(
+                        monitoring_role.arn, monitoring_policy.id
+                    ).apply(lambda values: str(values[0])),
+                    alarm_topic_arns=monitoring.topic_arns,
+                    cpu_threshold_percent=s.monitoring.cpu_threshold_percent,
+                ),
+                child,
+            )
+            if s.payments.enabled
+            else None
+        )
+        fraud_graph = (
+            NeptuneGlobalDatabase(
+                "fraud-graph",
+                NeptuneGlobalDatabaseArgs(
+                    prefix=pre,
+                    anchor_region=anchor,
+                    other_region=other(anchor, regions),
+                    settings=s.neptune,
+                    networks=networks,
+                    app_cidrs=s.network.app_cidrs,
+                    storage_key_arns=keys["aurora"].arns,
+                ),
+                child,
+            )
+            if s.neptune.enabled
+            else None
+        )
         dns = FailoverDns(
             "dns",
             FailoverDnsArgs(
@@ -214,6 +257,7 @@ class DataTier(pulumi.ComponentResource):
                 health_alarms=monitoring.health_alarms,
                 cache_health_alarms=monitoring.cache_health_alarms,
                 cache_role_alarms=monitoring.cache_role_alarms,
+                payments_writer_endpoint=payments.addresses[anchor] if payments else None,
             ),
             child,
         )
@@ -289,6 +333,9 @@ class DataTier(pulumi.ComponentResource):
                             for t in [*tables.values(), drill_access.table]
                             if region == anchor
                         ),
+                        # The payments source only: its read replica keeps no automated backups
+                        # (RDS for PostgreSQL) and gets the source's replicated backups instead.
+                        *([payments.arns[region]] if payments and region == anchor else []),
                     ]
                     for region in regions
                 },
@@ -370,7 +417,10 @@ class DataTier(pulumi.ComponentResource):
             "cacheHealthCheckIds": dns.cache_health_check_ids,
             "cacheWriterHealthCheckIds": dns.cache_writer_health_check_ids,
             "alarmTopicArns": monitoring.topic_arns,
-            "alarmNames": monitoring.alarm_names,
+            "alarmNames": {
+                region: [*names, *(payments.alarm_names[region] if payments else [])]
+                for region, names in monitoring.alarm_names.items()
+            },
             "dashboardName": monitoring.dashboard_name,
             "drillObjectives": {
                 "rtoSeconds": s.drills.rto_seconds,
@@ -382,4 +432,33 @@ class DataTier(pulumi.ComponentResource):
             **({"faultInjectionTemplates": fault.template_ids} if fault else {}),
             **({"drillProbes": probes.functions} if probes is not None else {}),
         }
+        if payments is not None:
+            self.outputs["payments"] = {
+                "sourceRegion": anchor,
+                "instances": {
+                    region: {
+                        "identifier": payments.identifiers[region],
+                        "arn": payments.arns[region],
+                        "address": payments.addresses[region],
+                        "port": POSTGRES_PORT,
+                    }
+                    for region in regions
+                },
+                "secretArn": payments.secret_arn,
+                "dnsName": dns.payments_name,
+            }
+        if fraud_graph is not None:
+            self.outputs["fraudGraph"] = {
+                "globalClusterId": fraud_graph.global_cluster_id,
+                "clusters": {
+                    region: {
+                        "identifier": fraud_graph.cluster_identifiers[region],
+                        "arn": fraud_graph.cluster_arns[region],
+                        "endpoint": fraud_graph.endpoints[region],
+                        "readerEndpoint": fraud_graph.reader_endpoints[region],
+                        "port": NEPTUNE_PORT,
+                    }
+                    for region in regions
+                },
+            }
         self.register_outputs(self.outputs)

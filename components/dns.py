@@ -79,6 +79,9 @@ class FailoverDnsArgs:
     cache_role_alarms: Mapping[str, Sequence[WatchedAlarm]]
     """Cache role alarms per region, one per node: ALARM while the node reports global
     replication lag (its region is the secondary)."""
+    payments_writer_endpoint: pulumi.Input[str] | None = None
+    """Endpoint of the payments database's source instance (``payments.<zone>``), or None when
+    the stack has no payments database."""
 
 
 class FailoverDns(pulumi.ComponentResource):
@@ -166,6 +169,16 @@ class FailoverDns(pulumi.ComponentResource):
             aliases=[pulumi.Alias(name=f"writer-{args.primary_region}")],
         )
         self._cache_records(args, regions)
+        # ``payments.<zone>``: the payments source's endpoint. A Multi-AZ failover keeps that
+        # endpoint and moves it to the standby ("Multi-AZ DB instance deployments": the DNS
+        # record of the endpoint is changed to the standby), so the name follows the writer in
+        # the source region with no record written. A cross-region promotion makes the replica a
+        # second, independent instance with its own endpoint: no data-plane signal picks one of
+        # two writers, so re-pointing the name is a control-plane change (docs/components.md).
+        self.payments_name: str | None = None
+        if args.payments_writer_endpoint is not None:
+            self.payments_name = f"payments.{zone_name}"
+            self._simple("payments-writer", self.payments_name, args.payments_writer_endpoint)
         for region in regions:
             self._simple(
                 f"regional-reader-{region}",
@@ -194,6 +207,7 @@ class FailoverDns(pulumi.ComponentResource):
                 "reader_names": self.reader_names,
                 "cache_name": self.cache_name,
                 "cache_reader_name": self.cache_reader_name,
+                **({"payments_name": self.payments_name} if self.payments_name else {}),
                 "ttl_seconds": self.ttl_seconds,
                 "health_check_ids": self.health_check_ids,
                 "cache_health_check_ids": self.cache_health_check_ids,

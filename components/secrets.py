@@ -197,15 +197,20 @@ def _rotation_policy(
     secret_arn: str, log_group_arn: str, key_arns: list[str], rotation: SecretRotation
 ) -> str:
     """Least privilege: this secret, its key, its log group, and the one credential it rotates."""
-    service = "rds" if rotation.kind == secret_rotation.AURORA else "elasticache"
-    actions = (
-        ["rds:DescribeGlobalClusters", "rds:DescribeDBClusters", "rds:ModifyDBCluster"]
-        if service == "rds"
-        else [
+    actions = {
+        secret_rotation.AURORA: [
+            "rds:DescribeGlobalClusters",
+            "rds:DescribeDBClusters",
+            "rds:ModifyDBCluster",
+        ],
+        secret_rotation.RDS_INSTANCE: ["rds:DescribeDBInstances", "rds:ModifyDBInstance"],
+    }.get(
+        rotation.kind,
+        [
             "elasticache:DescribeGlobalReplicationGroups",
             "elasticache:DescribeReplicationGroups",
             "elasticache:ModifyReplicationGroup",
-        ]
+        ],
     )
     statements: list[dict[str, object]] = [
         {

@@ -16,8 +16,10 @@ from policies.encryption import RULES as ENCRYPTION_RULES
 from policies.hardening import RULES as HARDENING_RULES
 from policies.kms import RULES as KMS_RULES
 from policies.multi_az import RULES as MULTI_AZ_RULES
+from policies.neptune import RULES as NEPTUNE_RULES
 from policies.network import RULES as NETWORK_RULES
 from policies.observability import RULES as OBSERVABILITY_RULES
+from policies.rds_instances import RULES as RDS_INSTANCE_RULES
 from policies.resilience import RULES as RESILIENCE_RULES
 from policies.route53 import RULES as ROUTE53_RULES
 from policies.secrets_manager import RULES as SECRETS_RULES
@@ -28,6 +30,8 @@ PACK_NAME = "securecart-guardrails"
 ALL_RULES: tuple[Rule, ...] = (
     *MULTI_AZ_RULES,
     *BACKUP_RULES,
+    *RDS_INSTANCE_RULES,
+    *NEPTUNE_RULES,
     *ENCRYPTION_RULES,
     *KMS_RULES,
     *SECRETS_RULES,

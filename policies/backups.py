@@ -38,6 +38,8 @@ AWS_MAX_BACKUP_DAYS = 35
 
 def _backup_retention(res: Res, cfg: Config) -> Iterator[str]:
     value = res.get("backupRetentionPeriod")
+    if value is None and res.type == t.RDS_INSTANCE and res.has("replicateSourceDb"):
+        return  # a read replica left at RDS's default: its source keeps and replicates backups
     if value is UNKNOWN:
         return
     minimum = cfg["minDays"]
@@ -335,6 +337,8 @@ def _stores(stack: StackView) -> Iterator[tuple[Res, str, Any, str, str]]:
         name = known_str(cluster.get("clusterIdentifier"))
         yield cluster, "cluster", cluster.region, "rds", f"cluster:{name or '?'}"
     for instance in stack.of_type(t.RDS_INSTANCE):
+        if instance.has("replicateSourceDb"):
+            continue  # a read replica: covered by its source's plan and replicated backups
         name = known_str(instance.get("identifier"))
         yield instance, "instance", instance.region, "rds", f"db:{name or '?'}"
     for table in stack.of_type(t.DYNAMODB_TABLE):

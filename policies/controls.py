@@ -280,6 +280,17 @@ RULE_CONTROLS: dict[str, RuleControls] = {
     "aurora-global-cluster-both-regions": _m(note=_DR),
     "dynamodb-replica-in-other-region": _m(note=_DR),
     "cache-global-datastore-secondary": _m(note=_DR),
+    # rds_instances (issue 20, payments database)
+    "rds-instance-backup-replication": _m(note=_DR),
+    "rds-instance-cross-region-replica": _m(note=_DR),
+    # neptune (issue 20, fraud graph)
+    "neptune-cmk": _m("Neptune.1", "Neptune.6", note=_CMK),
+    "neptune-backup-retention": _m("Neptune.5"),
+    "neptune-iam-auth": _m("Neptune.7"),
+    "neptune-deletion-protection": _m("Neptune.4"),
+    "neptune-copy-tags-to-snapshot": _m("Neptune.8"),
+    "neptune-audit-logs": _m("Neptune.2"),
+    "neptune-global-membership": _m(note=_DR),
     # alarms
     "database-cpu-alarm": _m(note=_ALARM),
     "cache-cpu-alarm": _m(note=_ALARM),
@@ -391,6 +402,11 @@ _SNAPSHOTS = (
 
 FSBP_DISPOSITIONS: dict[str, Disposition] = {
     "RDS.1": _account(_SNAPSHOTS),
+    "Neptune.3": _account(_SNAPSHOTS),
+    "Neptune.9": _gap(
+        "The fraud graph's instances (components/neptune.py) are not pinned to Availability "
+        "Zones and no rule checks how a Neptune cluster's instances spread (issue 20 follow-up)."
+    ),
     "RDS.14": _na("Backtracking exists only for Aurora MySQL; the design runs Aurora PostgreSQL."),
     "RDS.18": _na(_NO_INSTANCE_RDS),
     "RDS.19": _gap(

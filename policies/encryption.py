@@ -138,9 +138,23 @@ def _force_ssl(res: Res, _cfg: Config) -> Iterator[str]:
 
 def _master_password(stack: StackView, _cfg: Config) -> Iterator[Finding]:
     generated = {r.urn for r in stack.of_type(t.RANDOM_PASSWORD)}
+    # AWS refuses a read replica of an instance whose master password Secrets Manager manages
+    # (RDS User Guide, "Password management with Amazon RDS and AWS Secrets Manager",
+    # Limitations), so a replicated instance is held to the global members' standard.
+    replicas = [r for r in stack.of_type(t.RDS_INSTANCE) if r.has("replicateSourceDb")]
+    replicated = {urn for replica in replicas for urn in replica.sources("replicateSourceDb")}
+    # ... or by the source's identifier or ARN (``arn:aws:rds:<region>:<account>:db:<id>``).
+    replicated_ids = {
+        str(value).rsplit(":", 1)[-1]
+        for replica in replicas
+        if isinstance(value := replica.get("replicateSourceDb"), str)
+    }
     for res in stack.of_type(t.RDS_CLUSTER, t.RDS_INSTANCE):
         base = "masterPassword" if res.type == t.RDS_CLUSTER else "password"
-        global_member = res.type == t.RDS_CLUSTER and res.has("globalClusterIdentifier")
+        global_member = (res.type == t.RDS_CLUSTER and res.has("globalClusterIdentifier")) or (
+            res.type == t.RDS_INSTANCE
+            and (res.urn in replicated or known_str(res.get("identifier")) in replicated_ids)
+        )
         for prop in (base, f"{base}Wo"):
             if not res.has(prop):
                 continue
@@ -382,8 +396,9 @@ RULES: tuple[Rule, ...] = (
         name="rds-master-password-not-literal",
         summary=(
             "No master password is a literal: clusters outside a global database and plain instances let "
-            "Secrets Manager manage it; global-database members (which AWS excludes from managed "
-            "passwords) derive it from a generated random.RandomPassword, proven by its property dependencies."
+            "Secrets Manager manage it; global-database members and sources of read replicas (which AWS "
+            "excludes from managed passwords) derive it from a generated random.RandomPassword, proven by "
+            "its property dependencies."
         ),
         remediation=(
             "Set manage_master_user_password=True, or for global members pass a random.RandomPassword result."

@@ -16,6 +16,9 @@ RDS_CLUSTER_INSTANCE: Final = "aws:rds/clusterInstance:ClusterInstance"
 RDS_CLUSTER_PARAMETER_GROUP: Final = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 RDS_GLOBAL_CLUSTER: Final = "aws:rds/globalCluster:GlobalCluster"
 RDS_INSTANCE: Final = "aws:rds/instance:Instance"
+RDS_INSTANCE_BACKUPS_REPLICATION: Final = (
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
+)
 RDS_PARAMETER_GROUP: Final = "aws:rds/parameterGroup:ParameterGroup"
 
 DYNAMODB_TABLE: Final = "aws:dynamodb/table:Table"

@@ -73,6 +73,11 @@ def recipe(price: Price) -> Recipe:
         "aurora.io": ("AmazonRDS", r"Aurora:StorageIOUsage"),
         "aurora.replicated-write-io": ("AmazonRDS", r"Aurora:ReplicatedWriteIO"),
         "aurora.backup-storage": ("AmazonRDS", r"Aurora:BackupUsage"),
+        "rds.backup-storage": ("AmazonRDS", r"RDS:ChargedBackupUsage"),
+        # Neptune (issue 20): usage types modelled on Aurora's; AmazonNeptune's offer not read yet.
+        "neptune.storage": ("AmazonNeptune", r"StorageUsage"),
+        "neptune.io": ("AmazonNeptune", r"StorageIOUsage"),
+        "neptune.replicated-write-io": ("AmazonNeptune", r"ReplicatedWriteIO"),
         "dynamodb.write": ("AmazonDynamoDB", r"WriteRequestUnits"),
         "dynamodb.read": ("AmazonDynamoDB", r"ReadRequestUnits"),
         "dynamodb.replicated-write": ("AmazonDynamoDB", r"ReplWriteRequestUnits"),

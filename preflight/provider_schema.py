@@ -200,6 +200,30 @@ FORCE_NEW: Mapping[str, frozenset[str]] = {
     "aws:rds/clusterParameterGroup:ClusterParameterGroup": frozenset(
         {"name", "namePrefix", "family", "description"}
     ),
+    # terraform-provider-aws internal/service/rds: instance.go, parameter_group.go and
+    # instance_automated_backups_replication.go (which has no update: every argument is ForceNew).
+    "aws:rds/instance:Instance": frozenset(
+        {
+            "identifier",
+            "identifierPrefix",
+            "availabilityZone",
+            "characterSetName",
+            "dbName",
+            "kmsKeyId",
+            "storageEncrypted",
+            "username",
+            "snapshotIdentifier",
+            "timezone",
+            "restoreToPointInTime",
+            "s3Import",
+        }
+    ),
+    "aws:rds/parameterGroup:ParameterGroup": frozenset(
+        {"name", "namePrefix", "family", "description"}
+    ),
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": frozenset(
+        {"sourceDbInstanceArn", "kmsKeyId", "preSignedUrl", "retentionPeriod"}
+    ),
     "aws:rds/globalCluster:GlobalCluster": frozenset(
         {
             "globalClusterIdentifier",

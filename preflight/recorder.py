@@ -102,6 +102,11 @@ class CloudMocks(pulumi_mocks.Mocks):
             resource_id = str(inputs.get("identifier", resource_id))
             state["arn"] = f"arn:aws:rds:{region}:{ACCOUNT}:db:{resource_id}"
             state["endpoint"] = f"{resource_id}.c{digest[:11]}.{region}.rds.amazonaws.com"
+        elif token == "aws:rds/instance:Instance":
+            resource_id = str(inputs.get("identifier", resource_id))
+            state["arn"] = f"arn:aws:rds:{region}:{ACCOUNT}:db:{resource_id}"
+            state["address"] = f"{resource_id}.c{digest[:11]}.{region}.rds.amazonaws.com"
+            state["endpoint"] = f"{state['address']}:5432"
         elif token == "aws:dynamodb/table:Table":
             resource_id = str(inputs.get("name", resource_id))
             state["arn"] = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{resource_id}"

@@ -46,10 +46,13 @@ KIND_TAG = "RotationKind"
 TARGET_TAG = "RotationTarget"
 AURORA = "aurora-global-cluster"
 CACHE = "cache-global-datastore"
+RDS_INSTANCE = "rds-instance-pair"
+"""The payments database: target ``<id>@<region> <id>@<region>`` (source and cross-region
+replica); the writer is whichever of them is not a read replica."""
 # RDS master passwords may not contain '/', '@', '"' or spaces; AUTH tokens allow only
 # printable characters from a small set, so the cache gets letters and digits.
-_EXCLUDED = {AURORA: "/@\"' \\`", CACHE: ""}
-_LENGTH = {AURORA: 32, CACHE: 64}
+_EXCLUDED = {AURORA: "/@\"' \\`", CACHE: "", RDS_INSTANCE: "/@\"' \\`"}
+_LENGTH = {AURORA: 32, CACHE: 64, RDS_INSTANCE: 32}
 SETTLE_SECONDS = 240.0
 POLL_SECONDS = 10.0
 TOKEN_APPLIED = "SC_TOKEN_APPLIED"
@@ -79,7 +82,7 @@ def handler(
     metadata = secrets.describe_secret(SecretId=arn)
     tags = {t["Key"]: t["Value"] for t in metadata.get("Tags", [])}
     kind, target = tags.get(KIND_TAG), tags.get(TARGET_TAG)
-    if kind not in (AURORA, CACHE) or not target:
+    if kind not in (AURORA, CACHE, RDS_INSTANCE) or not target:
         raise RotationError(f"secret {arn} has no {KIND_TAG}/{TARGET_TAG} tags this function knows")
     stages = metadata.get("VersionIdsToStages", {})
     if "AWSCURRENT" in stages.get(token, []):
@@ -108,7 +111,7 @@ def _value(secrets: Client, arn: str, stage: str, token: str | None = None) -> s
 
 def _credential(kind: str, secret_string: str) -> str:
     """The password inside the secret: a JSON document for Aurora, the token itself for the cache."""
-    if kind == AURORA:
+    if kind in (AURORA, RDS_INSTANCE):
         password: str = json.loads(secret_string)["password"]
         return password
     return secret_string
@@ -136,7 +139,7 @@ def _create(
         ExcludePunctuation=kind == CACHE,
         RequireEachIncludedType=True,
     )["RandomPassword"]
-    if kind == AURORA:
+    if kind in (AURORA, RDS_INSTANCE):
         document = json.loads(current)
         document["password"] = new
         value = json.dumps(document, sort_keys=True)
@@ -169,6 +172,26 @@ def _aurora_writer(clients: ClientFactory, global_id: str) -> tuple[str, str]:
     if len(writers) != 1:
         raise RotationError(f"global cluster {global_id} has {len(writers)} writers, not one")
     return _region_of(writers[0]), writers[0]
+
+
+def _rds_writer(clients: ClientFactory, target: str) -> tuple[str, str]:
+    """(region, identifier) of the one instance of ``target`` that is not a read replica.
+
+    After a promotion both may be standalone: then there is no single writer and the rotation
+    waits for the operator (the drill rebuilds the replica), rather than guess."""
+    writers = []
+    for member in target.split():
+        identifier, _, region = member.partition("@")
+        rds = clients("rds", region)
+        try:
+            found = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+        except rds.exceptions.DBInstanceNotFoundFault:
+            continue
+        if found and not found[0].get("ReadReplicaSourceDBInstanceIdentifier"):
+            writers.append((region, identifier))
+    if len(writers) != 1:
+        raise RotationError(f"{target} has {len(writers)} writers, not one")
+    return writers[0]
 
 
 def _cache_primary(clients: ClientFactory, global_id: str) -> tuple[str, str]:
@@ -210,6 +233,12 @@ def _set(
             ApplyImmediately=True,
         )
         return
+    if kind == RDS_INSTANCE:
+        region, identifier = _rds_writer(clients, target)
+        clients("rds", region).modify_db_instance(
+            DBInstanceIdentifier=identifier, MasterUserPassword=pending, ApplyImmediately=True
+        )
+        return
     if TOKEN_APPLIED in stages.get(token, []):
         return  # a retried setSecret: a second ROTATE would drop the current token
     region, group = _cache_primary(clients, target)
@@ -239,6 +268,14 @@ def _settled(clients: ClientFactory, kind: str, target: str) -> bool:
         info = found["DBClusters"][0]
         pending = info.get("PendingModifiedValues", {})
         return bool(info.get("Status") == "available" and "MasterUserPassword" not in pending)
+    if kind == RDS_INSTANCE:
+        region, identifier = _rds_writer(clients, target)
+        found = clients("rds", region).describe_db_instances(DBInstanceIdentifier=identifier)
+        info = found["DBInstances"][0]
+        pending = info.get("PendingModifiedValues", {})
+        return bool(
+            info.get("DBInstanceStatus") == "available" and "MasterUserPassword" not in pending
+        )
     region, group = _cache_primary(clients, target)
     found = clients("elasticache", region).describe_replication_groups(ReplicationGroupId=group)
     info = found["ReplicationGroups"][0]

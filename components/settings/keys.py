@@ -6,7 +6,18 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-SECTIONS = ("network", "aurora", "dynamodb", "cache", "monitoring", "backup", "budget", "drills")
+SECTIONS = (
+    "network",
+    "aurora",
+    "dynamodb",
+    "cache",
+    "monitoring",
+    "backup",
+    "budget",
+    "drills",
+    "payments",
+    "neptune",
+)
 """Prefixes of the flat config keys: ``auroraInstanceClass`` is field ``instanceClass`` of ``aurora``."""
 TOP_LEVEL_KEYS = (
     "environment",
@@ -51,6 +62,10 @@ STRING_KEYS = frozenset(
         "cacheSnapshotWindow",
         "cacheMaintenanceWindow",
         "backupSchedule",
+        "paymentsEngineVersion",
+        "paymentsInstanceClass",
+        "neptuneEngineVersion",
+        "neptuneInstanceClass",
     }
 )
 """Keys whose values are strings as written ("16.6" must stay a string, not become 16.6)."""
@@ -101,6 +116,17 @@ CONFIG_KEYS = (
             "drillsRoleEnabled",
             "drillsFaultInjection",
             "drillsProbes",
+            "paymentsEnabled",
+            "paymentsAllocatedStorageGb",
+            "paymentsMaxAllocatedStorageGb",
+            "paymentsBackupRetentionDays",
+            "paymentsPerformanceInsightsRetentionDays",
+            "paymentsMonitoringIntervalSeconds",
+            "paymentsDeletionProtection",
+            "neptuneEnabled",
+            "neptuneInstancesPerRegion",
+            "neptuneBackupRetentionDays",
+            "neptuneDeletionProtection",
         }
     )
 )

@@ -80,6 +80,34 @@ class AuroraSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PaymentsSettings:
+    """RDS for PostgreSQL Multi-AZ DB instance for orders and payments (issue 20)."""
+
+    enabled: bool = False
+    engine_version: str = "16.6"
+    instance_class: str = "db.r6g.large"
+    allocated_storage_gb: int = 100
+    max_allocated_storage_gb: int = 500
+    """Storage auto scaling ceiling (gp3); must exceed allocated_storage_gb."""
+    backup_retention_days: int = 7
+    performance_insights_retention_days: int = 7
+    monitoring_interval_seconds: int = 60
+    deletion_protection: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class NeptuneSettings:
+    """Neptune global database for the fraud graph (issue 20)."""
+
+    enabled: bool = False
+    engine_version: str = "1.3.2.1"
+    instance_class: str = "db.r6g.large"
+    instances_per_region: int = 2
+    backup_retention_days: int = 7
+    deletion_protection: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class AttributeSettings:
     """A DynamoDB key attribute."""
 
@@ -208,6 +236,8 @@ class Settings:
     backup: BackupSettings
     budget: BudgetSettings
     drills: DrillSettings
+    payments: PaymentsSettings = field(default_factory=PaymentsSettings)
+    neptune: NeptuneSettings = field(default_factory=NeptuneSettings)
 
     @property
     def regions(self) -> tuple[str, str]:

@@ -59,6 +59,11 @@ FREE: dict[str, str] = {
     "aws:rds/subnetGroup:SubnetGroup": "no charge for DB subnet groups",
     "aws:rds/clusterParameterGroup:ClusterParameterGroup": "no charge for parameter groups",
     "aws:rds/parameterGroup:ParameterGroup": "no charge for parameter groups",
+    "aws:neptune/clusterParameterGroup:ClusterParameterGroup": "no charge for parameter groups",
+    "aws:neptune/subnetGroup:SubnetGroup": "no charge for DB subnet groups",
+    "aws:neptune/globalCluster:GlobalCluster": (
+        "no charge for the global database itself (its clusters are billed)"
+    ),
     t.RDS_GLOBAL_CLUSTER: "no charge for the global cluster itself: its member clusters are billed",
     "aws:elasticache/subnetGroup:SubnetGroup": "no charge for cache subnet groups",
     "aws:elasticache/parameterGroup:ParameterGroup": "no charge for parameter groups",
@@ -192,6 +197,57 @@ def _aurora_cluster(run: Pricer, res: ResourceLike) -> None:
     exports = list_items(res.props.get("enabledCloudwatchLogsExports"))
     if exports and run.first_in(region, "logs"):
         _logs(run, res, region)
+
+
+def _neptune_cluster(run: Pricer, res: ResourceLike) -> None:
+    """A Neptune cluster (the fraud graph): storage per region (each keeps a full copy), I/O
+    (writes and reads in the primary, reads in the secondary), replicated write I/Os and their
+    transfer in a global database's secondary. The billing model is Aurora's ("Storage consumed
+    ... is billed in per GB-month increments and I/Os consumed are billed in per million request
+    increments", Neptune User Guide, "Performance and Scaling"); the rates are the table's
+    ``neptune.*`` entries, whose notes say where they come from. Instances are priced by their
+    own type (``neptune.instance/<class>``); backup storage beyond the free copy of the volume is
+    not (docs/cost.md)."""
+    region = run.region_of(res)
+    u = run.usage
+    gb = u.figure("neptune.storageGb")
+    writes, reads = u.figure("neptune.writeIoPerSecond"), u.figure("neptune.readIoPerSecond")
+    run.charge(res, region, "storage", gb, "neptune.storage", f"{qty(gb)} GB (neptune.storageGb)")
+    primary = region == run.primary
+    ios = (writes + reads if primary else reads) * SECONDS_PER_MONTH
+    run.charge(
+        res,
+        region,
+        "I/O requests",
+        ios,
+        "neptune.io",
+        f"{qty(ios / 1e6)} million I/Os ({'write + read' if primary else 'read'} I/Os per second"
+        f" x {SECONDS_PER_MONTH:,.0f} s)",
+    )
+    if not primary and res.props.get("globalClusterIdentifier") is not None and run.primary:
+        replicated = writes * SECONDS_PER_MONTH
+        run.charge(
+            res,
+            region,
+            f"replicated write I/Os from {run.primary}",
+            replicated,
+            "neptune.replicated-write-io",
+            f"{qty(replicated / 1e6)} million (neptune.writeIoPerSecond x {SECONDS_PER_MONTH:,.0f} s)",
+        )
+        gib = writes * SECONDS_PER_MONTH * AURORA_IO_KIB * GIB_PER_KB
+        run.transfer(res, run.primary, region, gib, "at most 4 KiB per replicated write I/O")
+
+
+def _neptune_instance(run: Pricer, res: ResourceLike) -> None:
+    cls = known_str(res.props.get("instanceClass")) or "unknown"
+    run.charge(
+        res,
+        run.region_of(res),
+        f"instance {cls}",
+        HOURS_PER_MONTH,
+        f"neptune.instance/{cls}",
+        f"{HOURS_PER_MONTH:g} h",
+    )
 
 
 def _logs(run: Pricer, res: ResourceLike, region: str) -> None:
@@ -507,6 +563,77 @@ def _rds_instance(run: Pricer, res: ResourceLike) -> None:
         f"rds.storage/{kind}",
         f"{copies:g} x {qty(gb)} GB allocated ({az})",
     )
+    wal = run.usage.figure("payments.walGbPerMonth")
+    if res.props.get("replicateSourceDb") is not None:
+        # A cross-region read replica: the source region pays for the WAL it ships (RDS User
+        # Guide, "Working with DB instance read replicas": cross-Region replication incurs data
+        # transfer charges). A read replica of RDS for PostgreSQL keeps no automated backups.
+        source = arn_region(res.props.get("replicateSourceDb")) or run.other(region)
+        if source is not None:
+            run.transfer(
+                res,
+                source,
+                region,
+                wal,
+                "(payments.walGbPerMonth: WAL shipped to the read replica)",
+            )
+    elif (as_number(res.props.get("backupRetentionPeriod")) or 0) > 0:
+        _rds_backup_storage(run, res, region, "automated backups")
+    retention = as_number(res.props.get("performanceInsightsRetentionPeriod"))
+    if res.props.get("performanceInsightsEnabled") is True and (retention or 7) > 7:
+        # The 7-day tier is free ("Performance Insights pricing"); longer retention is billed
+        # per vCPU-month, which the table does not hold yet: say so rather than price it at $0.
+        run.note(
+            res,
+            region,
+            "Performance Insights retention",
+            f"{retention:g} days is beyond the free 7-day tier, which the table does not price",
+            free=False,
+        )
+
+
+def _rds_backup_storage(run: Pricer, res: ResourceLike, region: str, what: str) -> None:
+    """Backup storage beyond the free allowance: backups up to 100% of the region's provisioned
+    RDS storage cost nothing (AWS Database Blog, "Demystifying Amazon RDS backup storage costs";
+    RDS pricing page). The allowance is the allocated storage of the region's DB instances."""
+    held = run.usage.figure("payments.backupGb")
+    allowance = math.fsum(
+        as_number(i.props.get("allocatedStorage")) or 0.0
+        for i in run.by_type[t.RDS_INSTANCE]
+        if run.region_of(i) == region
+    )
+    billed = max(0.0, held - allowance)
+    run.charge(
+        res,
+        region,
+        f"backup storage ({what})",
+        billed,
+        "rds.backup-storage",
+        f"{qty(held)} GB held (payments.backupGb) - {qty(allowance)} GB free (100% of the "
+        f"region's allocated RDS storage)",
+    )
+
+
+def _rds_backups_replication(run: Pricer, res: ResourceLike) -> None:
+    """Automated backups replicated to another region: the snapshots and transaction logs cross
+    the regions (charged as DB snapshot copy data transfer) and are stored in the destination
+    at its backup storage rate (RDS User Guide, "Replicating automated backups to another AWS
+    Region": "DB snapshot copy charges apply to the data transfer. After the DB snapshot is
+    copied, standard charges apply to storage in the destination Region")."""
+    region = run.region_of(res)
+    source = arn_region(res.props.get("sourceDbInstanceArn")) or run.other(region)
+    wal = run.usage.figure("payments.walGbPerMonth")
+    if source is not None:
+        # Every change crosses twice: in the transaction logs, and in the next daily
+        # snapshot's changed blocks (snapshots after the first are incremental).
+        run.transfer(
+            res,
+            source,
+            region,
+            2 * wal,
+            "(2 x payments.walGbPerMonth: transaction logs, then the changed blocks of the snapshots)",
+        )
+    _rds_backup_storage(run, res, region, f"replicated from {source or 'the source'}")
 
 
 def _cache_group(run: Pricer, res: ResourceLike) -> None:
@@ -814,6 +941,9 @@ HANDLERS = {
     t.DYNAMODB_TABLE: _dynamodb_table,
     t.DYNAMODB_TABLE_REPLICA: _table_replica,
     t.RDS_INSTANCE: _rds_instance,
+    t.RDS_INSTANCE_BACKUPS_REPLICATION: _rds_backups_replication,
+    "aws:neptune/cluster:Cluster": _neptune_cluster,
+    "aws:neptune/clusterInstance:ClusterInstance": _neptune_instance,
     t.CACHE_REPLICATION_GROUP: _cache_group,
     t.CACHE_GLOBAL_REPLICATION_GROUP: _cache_global,
     t.KMS_KEY: _kms,

@@ -41,6 +41,13 @@ STORES = {
     "ec2": "network",
     "iam": "iam",
     "budgets": "budget",
+    "neptune": "neptune",
+}
+TYPE_STORES = {
+    # The stack's only plain RDS instances are the payments database's (issue 20): a store of
+    # its own, so its cost does not read as Aurora's.
+    "aws:rds/instance:Instance": "payments",
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": "payments",
 }
 
 
@@ -202,6 +209,8 @@ def store_of(type_token: str) -> str:
     )
     if type_token.startswith("random:"):
         return "secrets"
+    if type_token in TYPE_STORES:
+        return TYPE_STORES[type_token]
     return STORES.get(module, "other")
 
 

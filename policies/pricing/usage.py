@@ -134,6 +134,52 @@ SECTIONS: Final[dict[str, tuple[Figure, ...]]] = {
     "route53": (
         F("queriesPerMonth", 5e6, 0, 1e13, "queries", "DNS queries to the private hosted zone"),
     ),
+    "payments": (
+        F(
+            "walGbPerMonth",
+            20,
+            0,
+            1e6,
+            "GB per month",
+            "Transaction log (WAL) the payments database writes; shipped to its cross-region read"
+            " replica, and again with the snapshots to its replicated automated backups",
+        ),
+        F(
+            "backupGb",
+            100,
+            0,
+            1e6,
+            "GB",
+            "Automated backup storage the payments database's retention window holds (snapshots"
+            " and logs); the replicated copy in the other region holds the same",
+        ),
+    ),
+    "neptune": (
+        F(
+            "storageGb",
+            10,
+            0,
+            131072,
+            "GB",
+            "Fraud graph data in the cluster volume; each region keeps a full copy",
+        ),
+        F(
+            "writeIoPerSecond",
+            20,
+            0,
+            1e6,
+            "I/Os per second",
+            "Storage write I/Os in the primary region; each is replicated to the secondary",
+        ),
+        F(
+            "readIoPerSecond",
+            50,
+            0,
+            1e6,
+            "I/Os per second",
+            "Storage read I/Os per region (reads the buffer cache misses)",
+        ),
+    ),
     "backup": (
         F(
             "dailyChangePercent",

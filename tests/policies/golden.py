@@ -11,6 +11,7 @@ from typing import Any
 
 from policies import access as ac
 from policies import hardening as hd
+from policies import neptune as nep
 from policies import resource_types as t
 from preflight.model import RecordedResource
 from tests.policies.policy_support import (
@@ -86,6 +87,13 @@ def golden_stack() -> list[RecordedResource]:
         (t.RDS_CLUSTER_INSTANCE, "aurora-us-west-2-2"),
         (t.AUTOSCALING_TARGET, "aurora-readers-us-east-1"),
         (t.RDS_INSTANCE, "legacy-postgres"),
+        (t.RDS_INSTANCE, "legacy-postgres-replica"),
+        (t.RDS_INSTANCE_BACKUPS_REPLICATION, "legacy-postgres-backups"),
+        (nep.NEPTUNE_GLOBAL_CLUSTER, "fraud-global"),
+        (nep.NEPTUNE_PARAMETER_GROUP, "fraud-params-us-east-1"),
+        (nep.NEPTUNE_PARAMETER_GROUP, "fraud-params-us-west-2"),
+        (nep.NEPTUNE_CLUSTER, "fraud-us-east-1"),
+        (nep.NEPTUNE_CLUSTER, "fraud-us-west-2"),
         (t.DYNAMODB_TABLE, "table-carts"),
         (t.DYNAMODB_TABLE, "table-sessions"),
         (t.DYNAMODB_TABLE_REPLICA, "sessions-us-west-2"),
@@ -99,6 +107,7 @@ def golden_stack() -> list[RecordedResource]:
         (t.METRIC_ALARM, "cpu-aurora-us-east-1"),
         (t.METRIC_ALARM, "cpu-aurora-us-west-2"),
         (t.METRIC_ALARM, "cpu-legacy"),
+        (t.METRIC_ALARM, "cpu-legacy-replica"),
         (t.METRIC_ALARM, "cpu-cache-us-east-1"),
         (t.METRIC_ALARM, "cpu-cache-us-west-2"),
         (t.METRIC_ALARM, "lag-us-west-2"),
@@ -319,6 +328,109 @@ def golden_stack() -> list[RecordedResource]:
             },
         )
     )
+    # Its cross-region read replica (rds-instance-cross-region-replica) and its automated backups
+    # replicated to the other region under that region's key (rds-instance-backup-replication).
+    out.append(
+        make(
+            t.RDS_INSTANCE,
+            "legacy-postgres-replica",
+            {
+                "region": WEST,
+                "identifier": "sc-legacy-replica",
+                "replicateSourceDb": f"arn:aws:rds:{EAST}:{ACCOUNT}:db:sc-legacy",
+                "instanceClass": "db.r6g.large",
+                "allocatedStorage": 100.0,
+                "maxAllocatedStorage": 500.0,
+                "storageType": "gp3",
+                "storageEncrypted": True,
+                "kmsKeyId": KEY[WEST],
+                "multiAz": True,
+                "deletionProtection": True,
+                "iamDatabaseAuthenticationEnabled": True,
+                "enabledCloudwatchLogsExports": ["postgresql", "upgrade"],
+                "copyTagsToSnapshot": True,
+                "finalSnapshotIdentifier": "sc-legacy-replica-final",
+                "performanceInsightsEnabled": True,
+                "performanceInsightsKmsKeyId": KEY[WEST],
+                "monitoringInterval": 60.0,
+                "monitoringRoleArn": f"arn:aws:iam::{ACCOUNT}:role/sc-monitoring",
+                "publiclyAccessible": False,
+                "caCertIdentifier": "rds-ca-rsa2048-g1",
+                "autoMinorVersionUpgrade": True,
+            },
+            deps={"replicateSourceDb": ["legacy-postgres"]},
+        )
+    )
+    out.append(
+        make(
+            t.RDS_INSTANCE_BACKUPS_REPLICATION,
+            "legacy-postgres-backups",
+            {
+                "region": WEST,
+                "sourceDbInstanceArn": f"arn:aws:rds:{EAST}:{ACCOUNT}:db:sc-legacy",
+                "kmsKeyId": KEY[WEST],
+                "retentionPeriod": 7.0,
+            },
+            deps={"sourceDbInstanceArn": ["legacy-postgres"]},
+        )
+    )
+    # The fraud graph (issue 20): a Neptune global database with a cluster per region, each on
+    # its region's CMK, with IAM auth, backups, audit logs (exported and turned on by its
+    # parameter group), deletion protection and tags copied to snapshots.
+    out.append(
+        make(
+            nep.NEPTUNE_GLOBAL_CLUSTER,
+            "fraud-global",
+            {
+                "region": EAST,
+                "globalClusterIdentifier": "sc-fraud",
+                "engine": "neptune",
+                "engineVersion": "1.3.2.1",
+                "storageEncrypted": True,
+                "deletionProtection": True,
+            },
+        )
+    )
+    for region in (EAST, WEST):
+        out.append(
+            make(
+                nep.NEPTUNE_PARAMETER_GROUP,
+                f"fraud-params-{region}",
+                {
+                    "region": region,
+                    "name": f"sc-fraud-{region}",
+                    "family": "neptune1.3",
+                    "parameters": [{"name": "neptune_enable_audit_log", "value": "1"}],
+                },
+            )
+        )
+        out.append(
+            make(
+                nep.NEPTUNE_CLUSTER,
+                f"fraud-{region}",
+                {
+                    "region": region,
+                    "clusterIdentifier": f"sc-fraud-{region}",
+                    "engine": "neptune",
+                    "engineVersion": "1.3.2.1",
+                    "globalClusterIdentifier": "sc-fraud",
+                    "neptuneClusterParameterGroupName": f"sc-fraud-{region}",
+                    "storageEncrypted": True,
+                    "kmsKeyArn": KEY[region],
+                    "backupRetentionPeriod": 7.0,
+                    "iamDatabaseAuthenticationEnabled": True,
+                    "enableCloudwatchLogsExports": ["audit"],
+                    "deletionProtection": True,
+                    "copyTagsToSnapshot": True,
+                    "skipFinalSnapshot": False,
+                    "finalSnapshotIdentifier": f"sc-fraud-{region}-final",
+                },
+                deps={
+                    "globalClusterIdentifier": ["fraud-global"],
+                    "neptuneClusterParameterGroupName": [f"fraud-params-{region}"],
+                },
+            )
+        )
     table_common: dict[str, Any] = {
         "region": EAST,
         "hashKey": "id",
@@ -482,6 +594,14 @@ def golden_stack() -> list[RecordedResource]:
             75.0,
         ),
         _alarm(
+            "cpu-legacy-replica",
+            WEST,
+            "AWS/RDS",
+            "CPUUtilization",
+            {"DBInstanceIdentifier": "sc-legacy-replica"},
+            75.0,
+        ),
+        _alarm(
             "cpu-cache-us-east-1",
             EAST,
             "AWS/ElastiCache",
@@ -621,7 +741,7 @@ def golden_stack() -> list[RecordedResource]:
             {
                 "name": "sc-data-tier",
                 "budgetType": "COST",
-                "limitAmount": "3000.00",  # the golden stack estimates ~$1,800 a month
+                "limitAmount": "3500.00",  # the golden stack estimates ~$2,700 a month
                 "limitUnit": "USD",
                 "timeUnit": "MONTHLY",
                 "notifications": [

@@ -74,6 +74,30 @@ def _other_region(resource: RecordedResource, resources: Sequence[RecordedResour
     return sorted(pair - {resource.inputs.get("cloudwatchAlarmRegion")})
 
 
+def _source_instance_region(
+    _resource: RecordedResource, resources: Sequence[RecordedResource]
+) -> list[Any]:
+    """The region of the RDS instances that are no one's read replica (move a replica or a
+    backup replication there, and nothing of the instance is outside its region any more)."""
+    return sorted(
+        {
+            r.inputs.get("region")
+            for r in resources
+            if r.type == t.RDS_INSTANCE and "replicateSourceDb" not in r.inputs
+        }
+    )
+
+
+def _source_identifier(
+    resource: RecordedResource, resources: Sequence[RecordedResource]
+) -> list[Any]:
+    """The identifier (not the ARN) of the instance a read replica replicates."""
+    sources = set(resource.property_dependencies.get("replicateSourceDb", ()))
+    return sorted(
+        r.inputs["identifier"] for r in resources if r.urn in sources and "identifier" in r.inputs
+    )
+
+
 def _sibling_zones(resource: RecordedResource, resources: Sequence[RecordedResource]) -> list[Any]:
     """Move an Aurora instance into the AZ of another instance of the same cluster."""
     cluster = resource.inputs.get("clusterIdentifier")

@@ -22,15 +22,19 @@ from tests.policies.mutations import (
     _dns,
     _eq,
     _has,
+    _lacks,
     _latency,
     _metric_check,
     _other_region,
     _same_region_vault,
     _sibling_zones,
+    _source_identifier,
+    _source_instance_region,
     _tags,
 )
 from tests.policies.policy_cases_controls import CONTROL_CASES
 from tests.policies.policy_cases_effect import INEFFECTIVE, NEW_CASES
+from tests.policies.policy_cases_neptune import NEPTUNE_CASES
 from tests.policies.policy_support import DELETE, Computed, Mutation
 
 M = Mutation
@@ -72,6 +76,43 @@ _BASE: dict[str, Case] = {
         (
             Override({"minDays": 8}),
             Override({"minDays": 1}, M(t.RDS_CLUSTER, "backupRetentionPeriod", 1.0), fires=False),
+        ),
+    ),
+    "rds-instance-backup-replication": Case(
+        (
+            M(t.RDS_INSTANCE_BACKUPS_REPLICATION, "kmsKeyId", DELETE),
+            M(t.RDS_INSTANCE_BACKUPS_REPLICATION, "retentionPeriod", 3.0),
+            M(
+                t.RDS_INSTANCE_BACKUPS_REPLICATION,
+                "region",
+                Computed(_source_instance_region),
+                exact=False,
+            ),
+        ),
+        (
+            Override({"minRetentionDays": 8}),
+            Override(
+                {"minRetentionDays": 3},
+                M(t.RDS_INSTANCE_BACKUPS_REPLICATION, "retentionPeriod", 3.0),
+                fires=False,
+            ),
+        ),
+    ),
+    "rds-instance-cross-region-replica": Case(
+        (
+            M(
+                t.RDS_INSTANCE,
+                "replicateSourceDb",
+                Computed(_source_identifier),
+                where=_has("replicateSourceDb"),
+            ),
+            M(
+                t.RDS_INSTANCE,
+                "region",
+                Computed(_source_instance_region),
+                where=_has("replicateSourceDb"),
+                exact=False,
+            ),
         ),
     ),
     "rds-final-snapshot": Case(
@@ -241,7 +282,16 @@ _BASE: dict[str, Case] = {
         (
             M(t.RDS_CLUSTER, "masterPassword", "hunter2-hunter2", where=PRIMARY_CLUSTER),
             M(t.RDS_CLUSTER, "masterPassword", "hunter2-hunter2", where=SECONDARY_CLUSTER),
-            M(t.RDS_INSTANCE, "password", "hunter2-hunter2", unknown_passes=False),
+            # The source of a cross-region replica: a generated password is its only option.
+            M(t.RDS_INSTANCE, "password", "hunter2-hunter2", where=_lacks("replicateSourceDb")),
+            # A plain instance (here a replica) passes no password at all.
+            M(
+                t.RDS_INSTANCE,
+                "password",
+                "hunter2-hunter2",
+                where=_has("replicateSourceDb"),
+                unknown_passes=False,
+            ),
         )
     ),
     "rds-force-ssl": Case(
@@ -450,7 +500,7 @@ _BASE: dict[str, Case] = {
         (
             Override({"headroomPercent": 50}),
             Override(
-                {"compareWith": "reserved-3y"}, M(t.BUDGET, "limitAmount", "2000.00"), fires=False
+                {"compareWith": "reserved-3y"}, M(t.BUDGET, "limitAmount", "2500.00"), fires=False
             ),
             Override({"usage": {"aurora": {"storageGb": 100000}}}),
         ),
@@ -833,7 +883,7 @@ _BASE: dict[str, Case] = {
 
 CASES: dict[str, Case] = {
     name: replace(case, ineffective=case.ineffective + INEFFECTIVE.get(name, ()))
-    for name, case in {**_BASE, **NEW_CASES, **CONTROL_CASES}.items()
+    for name, case in {**_BASE, **NEW_CASES, **CONTROL_CASES, **NEPTUNE_CASES}.items()
 }
 """Every rule's cases: the base single-property violations, the new rules' cases, and the
 "present but ineffective" mutations (policy_cases_effect.py)."""

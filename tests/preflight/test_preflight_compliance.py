@@ -77,7 +77,11 @@ def test_cli_writes_every_pci_requirement_to_json_markdown_and_terminal(tmp_path
     assert {"aurora-us-east-1", "aurora-us-west-2"} <= set(found["3.5.1"]["resources"])
     # 8.6.3 and 8.3.9 come from the SecretsManager.1/.4 pages; secrets rotate
     assert found["8.6.3"]["rules"] == ["secretsmanager-rotation"]
-    assert set(found["8.6.3"]["resources"]) == {"aurora-master-secret", "cache-auth-secret"}
+    assert set(found["8.6.3"]["resources"]) == {
+        "aurora-master-secret",
+        "cache-auth-secret",
+        "payments-master-secret",  # issue 20: the payments database's rotated secret
+    }
     # 12.10.2 (DR tested): the newest prod drill is the evidence, the older and dev ones are not
     assert found["12.10.2"]["status"] == "pass"
     assert found["12.10.2"]["resources"] == [str(fresh)]
@@ -119,6 +123,8 @@ def test_fsbp_report_lists_every_control_with_rules_or_reasons(prod: PreflightRe
         "aurora-us-east-1",
         "aurora-us-west-2",
         "aurora-global",
+        "payments-us-east-1",  # issue 20: the payments source and replica (plain RDS instances)
+        "payments-us-west-2",
     }
     assert found["Lambda.7"].status == "not-covered" and "X-Ray" in found["Lambda.7"].reason
     assert found["RDS.14"].status == "out-of-scope"

@@ -413,3 +413,76 @@ def test_the_cache_calls_match_the_elasticache_api(moto_url: str) -> None:
         _step(clients, arn, token, "setSecret")
         _step(clients, arn, token, "testSecret")
         stub.assert_no_pending_responses()
+
+
+def _payments(url: str, name: str) -> tuple[Any, str, str, str]:
+    """A source instance in HOME, its read replica in OTHER, the master secret in HOME."""
+    kwargs = {"endpoint_url": url, "aws_access_key_id": "t", "aws_secret_access_key": "t"}
+    east, west = (boto3.client("rds", region_name=r, **kwargs) for r in (HOME, OTHER))
+    source = f"{name}-payments-{HOME}"
+    replica = f"{name}-payments-{OTHER}"
+    arn = east.create_db_instance(
+        DBInstanceIdentifier=source,
+        Engine="postgres",
+        DBInstanceClass="db.r6g.large",
+        AllocatedStorage=100,
+        MasterUsername="payments_admin",
+        MasterUserPassword="initial-password-0123",
+    )["DBInstance"]["DBInstanceArn"]
+    west.create_db_instance_read_replica(
+        DBInstanceIdentifier=replica, SourceDBInstanceIdentifier=arn
+    )
+    secrets = _factory(url)("secretsmanager", None)
+    document = {"username": "payments_admin", "password": "initial-password-0123", "port": 5432}
+    secret_arn = secrets.create_secret(
+        Name=f"{name}/payments/master",
+        SecretString=json.dumps(document),
+        Tags=[
+            {"Key": rotation.KIND_TAG, "Value": rotation.RDS_INSTANCE},
+            {"Key": rotation.TARGET_TAG, "Value": f"{source}@{HOME} {replica}@{OTHER}"},
+        ],
+    )["ARN"]
+    return secrets, secret_arn, source, replica
+
+
+def _instance_password(identifier: str, region: str) -> str:
+    password: str = get_backend("rds")[ACCOUNT][region].databases[identifier]._master_user_password
+    return password
+
+
+def test_payments_rotation_changes_the_source_not_the_replica(moto_url: str) -> None:
+    secrets, arn, source, _replica = _payments(moto_url, "rot-p")
+    token = str(uuid.uuid4())
+    for step in STEPS:
+        rotation.handler(
+            {"SecretId": arn, "ClientRequestToken": token, "Step": step},
+            None,
+            _factory(moto_url),
+        )
+    rotated = json.loads(_current(secrets, arn))["password"]
+    assert rotated == _instance_password(source, HOME) != "initial-password-0123"
+    assert json.loads(_current(secrets, arn, "AWSPREVIOUS"))["password"] == "initial-password-0123"
+
+
+def test_payments_rotation_refuses_when_both_instances_write(moto_url: str) -> None:
+    secrets, arn, source, replica = _payments(moto_url, "rot-q")
+    boto3.client(
+        "rds",
+        region_name=OTHER,
+        endpoint_url=moto_url,
+        aws_access_key_id="t",
+        aws_secret_access_key="t",
+    ).promote_read_replica(DBInstanceIdentifier=replica)
+    # AWS clears ReadReplicaSourceDBInstanceIdentifier on promotion; moto keeps it.
+    get_backend("rds")[ACCOUNT][OTHER].databases[replica].source_db_instance_identifier = None
+    token = str(uuid.uuid4())
+    clients = _factory(moto_url)
+    rotation.handler(
+        {"SecretId": arn, "ClientRequestToken": token, "Step": "createSecret"}, None, clients
+    )
+    with pytest.raises(rotation.RotationError, match="2 writers"):
+        rotation.handler(
+            {"SecretId": arn, "ClientRequestToken": token, "Step": "setSecret"}, None, clients
+        )
+    assert _instance_password(source, HOME) == "initial-password-0123"
+    assert json.loads(_current(secrets, arn))["password"] == "initial-password-0123"
