@@ -27,6 +27,7 @@ from components.settings.model import (
     IndexSettings,
     MonitoringSettings,
     NetworkSettings,
+    RedshiftSettings,
     Settings,
     TableSettings,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "IndexSettings",
     "MonitoringSettings",
     "NetworkSettings",
+    "RedshiftSettings",
     "Settings",
     "TableSettings",
     "load_settings",

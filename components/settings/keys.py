@@ -6,7 +6,17 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-SECTIONS = ("network", "aurora", "dynamodb", "cache", "monitoring", "backup", "budget", "drills")
+SECTIONS = (
+    "network",
+    "aurora",
+    "dynamodb",
+    "cache",
+    "monitoring",
+    "backup",
+    "budget",
+    "drills",
+    "redshift",
+)
 """Prefixes of the flat config keys: ``auroraInstanceClass`` is field ``instanceClass`` of ``aurora``."""
 TOP_LEVEL_KEYS = (
     "environment",
@@ -51,6 +61,10 @@ STRING_KEYS = frozenset(
         "cacheSnapshotWindow",
         "cacheMaintenanceWindow",
         "backupSchedule",
+        "redshiftNodeType",
+        "redshiftDatabaseName",
+        "redshiftMasterUsername",
+        "redshiftMaintenanceWindow",
     }
 )
 """Keys whose values are strings as written ("16.6" must stay a string, not become 16.6)."""
@@ -99,6 +113,10 @@ CONFIG_KEYS = (
             "drillsMaxReplicationLagSeconds",
             "drillsMaxAgeDays",
             "drillsRoleEnabled",
+            "redshiftEnabled",
+            "redshiftNumberOfNodes",
+            "redshiftSnapshotRetentionDays",
+            "redshiftCopyRetentionDays",
         }
     )
 )

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components.settings import aurora, cache, dynamodb, operations, placement
+from components.settings import aurora, cache, dynamodb, operations, placement, redshift
 from components.settings.keys import SECTIONS, TOP_LEVEL_KEYS, flat_key, split_key
 from components.settings.model import ENVIRONMENTS, Settings
 from components.settings.values import ConfigError, Section
@@ -75,4 +75,5 @@ def _load(raw: Mapping[str, Any]) -> Settings:
         backup=operations.backup(raw, aurora_settings),
         budget=operations.budget(raw),
         drills=operations.drills(raw),
+        redshift=redshift.load(raw),
     )

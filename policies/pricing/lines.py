@@ -41,6 +41,7 @@ STORES = {
     "ec2": "network",
     "iam": "iam",
     "budgets": "budget",
+    "redshift": "analytics",
 }
 
 

@@ -31,6 +31,7 @@ from tests.policies.mutations import (
 )
 from tests.policies.policy_cases_controls import CONTROL_CASES
 from tests.policies.policy_cases_effect import INEFFECTIVE, NEW_CASES
+from tests.policies.policy_cases_redshift import REDSHIFT_CASES
 from tests.policies.policy_support import DELETE, Computed, Mutation
 
 M = Mutation
@@ -450,7 +451,7 @@ _BASE: dict[str, Case] = {
         (
             Override({"headroomPercent": 50}),
             Override(
-                {"compareWith": "reserved-3y"}, M(t.BUDGET, "limitAmount", "2000.00"), fires=False
+                {"compareWith": "reserved-3y"}, M(t.BUDGET, "limitAmount", "2500.00"), fires=False
             ),
             Override({"usage": {"aurora": {"storageGb": 100000}}}),
         ),
@@ -833,7 +834,7 @@ _BASE: dict[str, Case] = {
 
 CASES: dict[str, Case] = {
     name: replace(case, ineffective=case.ineffective + INEFFECTIVE.get(name, ()))
-    for name, case in {**_BASE, **NEW_CASES, **CONTROL_CASES}.items()
+    for name, case in {**_BASE, **NEW_CASES, **CONTROL_CASES, **REDSHIFT_CASES}.items()
 }
 """Every rule's cases: the base single-property violations, the new rules' cases, and the
 "present but ineffective" mutations (policy_cases_effect.py)."""
