@@ -345,6 +345,12 @@ class DataTier(pulumi.ComponentResource):
                 "port": REDSHIFT_PORT,
                 "adminSecretArn": analytics.master_password_secret_arn,
                 "snapshotCopyGrantName": analytics.snapshot_copy_grant_name,
+                # What restore-from-cluster-snapshot in copyRegion takes (docs/drills.md).
+                "restore": {
+                    "subnetGroupName": analytics.restore_subnet_group_name,
+                    "securityGroupId": analytics.restore_security_group_id,
+                    "parameterGroupName": analytics.restore_parameter_group_name,
+                },
             }
         self.register_outputs(self.outputs)
 
@@ -380,8 +386,8 @@ class DataTier(pulumi.ComponentResource):
                 region=anchor,
                 copy_region=copy_region,
                 settings=s.redshift,
-                subnet_ids=networks[anchor].subnet_ids,
-                vpc_id=networks[anchor].vpc_id,
+                subnet_ids={r: networks[r].subnet_ids for r in s.regions},
+                vpc_ids={r: networks[r].vpc_id for r in s.regions},
                 app_cidrs=s.network.app_cidrs,
                 key_arns=key.arns,
                 secret_key_arn=secret_key_arn,

@@ -40,10 +40,10 @@ class RedshiftAnalyticsArgs:
     """Region the automated snapshots are copied to, where a restore rebuilds the warehouse."""
     settings: RedshiftSettings
     """Node type and count, names, snapshot retention, maintenance window."""
-    subnet_ids: pulumi.Input[list[str]]
-    """Private subnets of the data VPC in ``region`` (three AZs)."""
-    vpc_id: pulumi.Input[str]
-    """The data VPC in ``region``."""
+    subnet_ids: Mapping[str, pulumi.Input[list[str]]]
+    """Private subnets of the data VPC per region (three AZs), ``region`` and ``copy_region``."""
+    vpc_ids: Mapping[str, pulumi.Input[str]]
+    """The data VPC per region."""
     app_cidrs: tuple[str, ...]
     """The application tier's CIDRs: the only sources the security group admits."""
     key_arns: Mapping[str, pulumi.Input[str]]
@@ -69,7 +69,13 @@ class RedshiftAnalytics(pulumi.ComponentResource):
     master_password_secret_arn: pulumi.Output[str]
     """The secret Redshift keeps the admin credentials in."""
     snapshot_copy_grant_name: pulumi.Output[str]
-    """The grant in ``copy_region`` a restore of a copied snapshot decrypts through."""
+    """The grant in ``copy_region`` the copies are encrypted through."""
+    restore_subnet_group_name: pulumi.Output[str]
+    """Subnet group in ``copy_region`` a restore lands in."""
+    restore_security_group_id: pulumi.Output[str]
+    """Security group in ``copy_region`` for a restored cluster."""
+    restore_parameter_group_name: pulumi.Output[str]
+    """Parameter group in ``copy_region`` for a restored cluster (TLS, activity log)."""
 
     def __init__(
         self, name: str, args: RedshiftAnalyticsArgs, opts: pulumi.ResourceOptions | None = None
@@ -80,53 +86,11 @@ class RedshiftAnalytics(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         base = f"{args.prefix}-analytics-{region}"
 
-        subnets = aws.redshift.SubnetGroup(
-            f"redshift-subnets-{region}",
-            region=region,
-            name=base,
-            description=f"Analytics subnets of {args.prefix} in {region}",
-            subnet_ids=args.subnet_ids,
-            opts=child,
-        )
-        # No egress rules: the provider removes AWS's default allow-all egress. With enhanced VPC
-        # routing, COPY/UNLOAD to S3 leave through the VPC only, so loading from S3 takes an S3
-        # gateway endpoint and an egress rule to its prefix list (docs/components.md).
-        security_group = aws.ec2.SecurityGroup(
-            f"redshift-sg-{region}",
-            region=region,
-            name=f"{args.prefix}-redshift-sg-{region}",
-            description="Redshift access from the SecureCart application tier only",
-            vpc_id=args.vpc_id,
-            ingress=[
-                aws.ec2.SecurityGroupIngressArgs(
-                    description="Redshift from the application tier",
-                    protocol="tcp",
-                    from_port=REDSHIFT_PORT,
-                    to_port=REDSHIFT_PORT,
-                    cidr_blocks=list(args.app_cidrs),
-                )
-            ],
-            egress=[],
-            tags={"Name": f"{args.prefix}-redshift-sg-{region}"},
-            opts=child,
-        )
-        # require_ssl: Security Hub Redshift.2; enable_user_activity_logging: without it the
-        # user activity log stays empty even with logging on (Management Guide, "Database audit
-        # logging", "Enabling logging").
-        parameters = aws.redshift.ParameterGroup(
-            f"redshift-params-{region}",
-            region=region,
-            name=base,
-            family=PARAMETER_FAMILY,
-            description=f"Analytics cluster parameters of {args.prefix} (TLS, activity log)",
-            parameters=[
-                aws.redshift.ParameterGroupParameterArgs(name="require_ssl", value="true"),
-                aws.redshift.ParameterGroupParameterArgs(
-                    name="enable_user_activity_logging", value="true"
-                ),
-            ],
-            opts=child,
-        )
+        # The subnet group, security group and parameter group exist in both regions: the
+        # cluster uses its region's, and a restore in copy_region lands in the data VPC there
+        # with the same guardrails and nothing to create first (docs/drills.md).
+        subnets, security_group, parameters = self._landing(args, region)
+        restore_subnets, restore_sg, restore_parameters = self._landing(args, dest)
         cluster = aws.redshift.Cluster(
             f"redshift-{region}",
             region=region,
@@ -194,6 +158,9 @@ class RedshiftAnalytics(pulumi.ComponentResource):
         self.arn = cluster.arn
         self.master_password_secret_arn = cluster.master_password_secret_arn
         self.snapshot_copy_grant_name = grant.snapshot_copy_grant_name
+        self.restore_subnet_group_name = restore_subnets.name
+        self.restore_security_group_id = restore_sg.id
+        self.restore_parameter_group_name = restore_parameters.name
         self.register_outputs(
             {
                 "cluster_identifier": self.cluster_identifier,
@@ -201,5 +168,65 @@ class RedshiftAnalytics(pulumi.ComponentResource):
                 "arn": self.arn,
                 "master_password_secret_arn": self.master_password_secret_arn,
                 "snapshot_copy_grant_name": self.snapshot_copy_grant_name,
+                "restore_subnet_group_name": self.restore_subnet_group_name,
+                "restore_security_group_id": self.restore_security_group_id,
+                "restore_parameter_group_name": self.restore_parameter_group_name,
             }
         )
+
+    def _landing(
+        self, args: RedshiftAnalyticsArgs, region: str
+    ) -> tuple[aws.redshift.SubnetGroup, aws.ec2.SecurityGroup, aws.redshift.ParameterGroup]:
+        """Where a cluster of ``region`` lives: the data VPC's private subnets, a security group
+        open to the application CIDRs only, and the parameters that require TLS and log activity.
+        """
+        child = pulumi.ResourceOptions(parent=self)
+        base = f"{args.prefix}-analytics-{region}"
+        subnets = aws.redshift.SubnetGroup(
+            f"redshift-subnets-{region}",
+            region=region,
+            name=base,
+            description=f"Analytics subnets of {args.prefix} in {region}",
+            subnet_ids=args.subnet_ids[region],
+            opts=child,
+        )
+        # No egress rules: the provider removes AWS's default allow-all egress. With enhanced VPC
+        # routing, COPY/UNLOAD to S3 leave through the VPC only, so loading from S3 takes an S3
+        # gateway endpoint and an egress rule to its prefix list (docs/components.md).
+        security_group = aws.ec2.SecurityGroup(
+            f"redshift-sg-{region}",
+            region=region,
+            name=f"{args.prefix}-redshift-sg-{region}",
+            description="Redshift access from the SecureCart application tier only",
+            vpc_id=args.vpc_ids[region],
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    description="Redshift from the application tier",
+                    protocol="tcp",
+                    from_port=REDSHIFT_PORT,
+                    to_port=REDSHIFT_PORT,
+                    cidr_blocks=list(args.app_cidrs),
+                )
+            ],
+            egress=[],
+            tags={"Name": f"{args.prefix}-redshift-sg-{region}"},
+            opts=child,
+        )
+        # require_ssl: Security Hub Redshift.2; enable_user_activity_logging: without it the
+        # user activity log stays empty even with logging on (Management Guide, "Database audit
+        # logging", "Enabling logging").
+        parameters = aws.redshift.ParameterGroup(
+            f"redshift-params-{region}",
+            region=region,
+            name=base,
+            family=PARAMETER_FAMILY,
+            description=f"Analytics cluster parameters of {args.prefix} (TLS, activity log)",
+            parameters=[
+                aws.redshift.ParameterGroupParameterArgs(name="require_ssl", value="true"),
+                aws.redshift.ParameterGroupParameterArgs(
+                    name="enable_user_activity_logging", value="true"
+                ),
+            ],
+            opts=child,
+        )
+        return subnets, security_group, parameters

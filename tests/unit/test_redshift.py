@@ -104,15 +104,23 @@ def test_the_parameter_group_requires_tls_and_the_activity_log(prod: Recording) 
     }
 
 
-def test_the_subnets_and_security_group_are_the_data_vpcs(prod: Recording) -> None:
-    subnets = _one(prod, "redshift-subnets-us-east-1")
-    assert _from(subnets, "subnetIds") == {f"subnet-us-east-1{az}" for az in "abc"}
-    group = _one(prod, "redshift-sg-us-east-1")
-    assert _from(group, "vpcId") == {"vpc-us-east-1"}
+@pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
+def test_both_regions_have_the_data_vpcs_subnets_security_group_and_parameters(
+    prod: Recording, region: str
+) -> None:
+    """The cluster's region, and the copy region a restore lands in without creating anything."""
+    subnets = _one(prod, f"redshift-subnets-{region}")
+    assert subnets.region == region
+    assert _from(subnets, "subnetIds") == {f"subnet-{region}{az}" for az in "abc"}
+    group = _one(prod, f"redshift-sg-{region}")
+    assert _from(group, "vpcId") == {f"vpc-{region}"}
     assert group.inputs["egress"] == []
     (rule,) = group.inputs["ingress"]
     assert (rule["protocol"], rule["fromPort"], rule["toPort"]) == ("tcp", 5439.0, 5439.0)
     assert rule["cidrBlocks"] == ["10.200.0.0/16", "10.201.0.0/16"]
+    params = _one(prod, f"redshift-params-{region}")
+    assert params.region == region
+    assert {p["name"]: p["value"] for p in params.inputs["parameters"]}["require_ssl"] == "true"
 
 
 def test_every_audit_log_goes_to_cloudwatch(prod: Recording) -> None:
@@ -148,6 +156,9 @@ def test_the_stack_exports_what_a_restore_needs(prod: Recording) -> None:
         PROD_ID,
     )
     assert out["snapshotCopyGrantName"] == PROD_ID
+    restore = out["restore"]
+    assert restore["subnetGroupName"] == restore["parameterGroupName"]
+    assert restore["subnetGroupName"] == "securecart-prod-analytics-us-west-2"
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging"])
