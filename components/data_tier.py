@@ -31,6 +31,7 @@ from components.network import (
 )
 from components.payments import PaymentsDatabase, PaymentsDatabaseArgs
 from components.peering import AppNetworkPath, AppNetworkPathArgs
+from components.redshift import REDSHIFT_PORT, RedshiftAnalytics, RedshiftAnalyticsArgs
 from components.settings import Settings
 
 # One multi-region key per data-store family, so a key policy or a compromise stays scoped.
@@ -352,6 +353,11 @@ class DataTier(pulumi.ComponentResource):
             ActiveRegionSettingArgs(environment=s.environment, regions=regions),
             child,
         )
+        analytics = (
+            self._analytics(s, pre, networks, account_id, keys["secrets"].arns[anchor])
+            if s.redshift.enabled
+            else None
+        )
 
         self.outputs = {
             "environment": s.environment,
@@ -461,4 +467,63 @@ class DataTier(pulumi.ComponentResource):
                     for region in regions
                 },
             }
+        if analytics is not None:
+            copy_region = other(anchor, regions)
+            self.outputs["redshift"] = {
+                "region": anchor,
+                "copyRegion": copy_region,
+                "clusterIdentifier": analytics.cluster_identifier,
+                "arn": analytics.arn,
+                "endpoint": analytics.endpoint,
+                "port": REDSHIFT_PORT,
+                "adminSecretArn": analytics.master_password_secret_arn,
+                "snapshotCopyGrantName": analytics.snapshot_copy_grant_name,
+                # What restore-from-cluster-snapshot in copyRegion takes (docs/drills.md).
+                "restore": {
+                    "subnetGroupName": analytics.restore_subnet_group_name,
+                    "securityGroupId": analytics.restore_security_group_id,
+                    "parameterGroupName": analytics.restore_parameter_group_name,
+                },
+            }
         self.register_outputs(self.outputs)
+
+    def _analytics(
+        self,
+        s: Settings,
+        pre: str,
+        networks: dict[str, RegionalNetwork],
+        account_id: pulumi.Output[str],
+        secret_key_arn: pulumi.Output[str],
+    ) -> RedshiftAnalytics:
+        """The analytics warehouse in the anchor region (a role flip never moves it), its own
+        multi-region key (created only with the warehouse) and its snapshot copy to the other
+        region; the admin secret uses the stack's secrets key."""
+        anchor = s.anchor_region
+        copy_region = other(anchor, s.regions)
+        child = pulumi.ResourceOptions(parent=self)
+        key = MultiRegionKey(
+            "keys-redshift",
+            MultiRegionKeyArgs(
+                prefix=pre,
+                family="redshift",
+                home_region=anchor,
+                replica_region=copy_region,
+                account_id=account_id,
+            ),
+            child,
+        )
+        return RedshiftAnalytics(
+            "analytics",
+            RedshiftAnalyticsArgs(
+                prefix=pre,
+                region=anchor,
+                copy_region=copy_region,
+                settings=s.redshift,
+                subnet_ids={r: networks[r].subnet_ids for r in s.regions},
+                vpc_ids={r: networks[r].vpc_id for r in s.regions},
+                app_cidrs=s.network.app_cidrs,
+                key_arns=key.arns,
+                secret_key_arn=secret_key_arn,
+            ),
+            child,
+        )

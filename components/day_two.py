@@ -37,6 +37,7 @@ RDS_GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
 CACHE_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 CACHE_GLOBAL_GROUP = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+REDSHIFT_CLUSTER = "aws:redshift/cluster:Cluster"
 
 GLOBAL_DATASTORE_PAGE = (
     "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Redis-Global-Datastores-Getting-Started.html"
@@ -76,6 +77,7 @@ class Event(StrEnum):
     FAILOVER = "managed failover (old primary unreachable, then rejoining)"
     MINOR_UPGRADE = "minor upgrade of the global database through the global cluster"
     ROTATION = "secret rotation"
+    MAINTENANCE = "engine upgrade in the maintenance window"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,6 +226,18 @@ SETTINGS: tuple[DayTwoSetting, ...] = (
         " database no longer accepts",
         page=ROTATION_PAGE,
         read_back=lambda _after, _region, _old: ["AWSPREVIOUS"],
+    ),
+    DayTwoSetting(
+        resource_type=REDSHIFT_CLUSTER,
+        input="clusterVersion",
+        event=Event.MAINTENANCE,
+        aws_value="the engine release AWS applied in the maintenance window",
+        handling=Handling.UNSET,
+        reason="allow_version_upgrade lets AWS move the engine (Security Hub Redshift.6); a"
+        " cluster_version in the program would read as a downgrade after every upgrade",
+        page="https://docs.aws.amazon.com/redshift/latest/mgmt/working-with-clusters.html"
+        "#rs-cluster-maintenance (Cluster maintenance)",
+        read_back=lambda _after, _region, old: old,
     ),
 )
 """Every input AWS changes on its own that the program would otherwise set or diff."""

@@ -20,6 +20,7 @@ from policies.neptune import RULES as NEPTUNE_RULES
 from policies.network import RULES as NETWORK_RULES
 from policies.observability import RULES as OBSERVABILITY_RULES
 from policies.rds_instances import RULES as RDS_INSTANCE_RULES
+from policies.redshift import RULES as REDSHIFT_RULES
 from policies.resilience import RULES as RESILIENCE_RULES
 from policies.route53 import RULES as ROUTE53_RULES
 from policies.secrets_manager import RULES as SECRETS_RULES
@@ -45,6 +46,7 @@ ALL_RULES: tuple[Rule, ...] = (
     *TAGGING_RULES,
     *ACCESS_RULES,
     *HARDENING_RULES,
+    *REDSHIFT_RULES,
 )
 """Every rule, grouped by concern in the order the policy table (docs/policies.md) lists them."""
 

@@ -147,8 +147,8 @@ _COST = "Cost guardrail: no security or compliance control asks for it."
 _ALARM = "Operational alarm: no FSBP control asks for a specific metric alarm."
 _TAGS = (
     "The tagging controls (DynamoDB.5, SecretsManager.5, Lambda.6, SNS.3, Backup.3, Backup.5, "
-    "Route53.1, RDS.28, RDS.30, RDS.33, EC2.43, EC2.44, EC2.46, EC2.48, IAM.24) only require tag "
-    "keys to be present, which required-tags checks."
+    "Route53.1, RDS.28, RDS.30, RDS.33, EC2.43, EC2.44, EC2.46, EC2.48, IAM.24, Redshift.11, "
+    "Redshift.14, Redshift.17) only require tag keys to be present, which required-tags checks."
 )
 
 RULE_CONTROLS: dict[str, RuleControls] = {
@@ -228,8 +228,10 @@ RULE_CONTROLS: dict[str, RuleControls] = {
     # network
     "security-group-data-ingress": _m(
         "EC2.19",
-        note="EC2.19 lists 5432 and 3306 among its high-risk ports (not 6379, which this rule "
-        "adds); the rule also holds sources to the application CIDRs.",
+        "Redshift.15",
+        note="EC2.19 lists 5432 and 3306 among its high-risk ports (not 6379 or Redshift's 5439, "
+        "which this rule adds; Redshift.15 asks the same of the cluster port); the rule also "
+        "holds sources to the application CIDRs.",
     ),
     "vpc-flow-logs": _m("EC2.6"),
     "network-app-path": _m(
@@ -316,6 +318,9 @@ RULE_CONTROLS: dict[str, RuleControls] = {
         "EC2.46",
         "EC2.48",
         "IAM.24",
+        "Redshift.11",
+        "Redshift.14",
+        "Redshift.17",
         note=_TAGS,
     ),
     "tag-values-allowed": _m(
@@ -357,6 +362,25 @@ RULE_CONTROLS: dict[str, RuleControls] = {
         "application CIDRs).",
     ),
     "route53-public-zone-query-logging": _m("Route53.2"),
+    # redshift (policies/redshift.py)
+    "redshift-cmk": _m("Redshift.10", pci=("3.5.1",), note=_CMK),
+    "redshift-require-ssl": _m("Redshift.2"),
+    "redshift-not-publicly-accessible": _m("Redshift.1"),
+    "redshift-enhanced-vpc-routing": _m("Redshift.7"),
+    "redshift-audit-logging": _m("Redshift.4"),
+    "redshift-snapshot-retention": _m("Redshift.3"),
+    "redshift-snapshot-copy": _m(
+        note="Automated snapshots copied to the other region, where a restore rebuilds the "
+        "warehouse (docs/drills.md): no FSBP control checks a second region. " + _DR
+    ),
+    "redshift-admin-credentials": _m(
+        "Redshift.8",
+        pci=("8.6.2",),
+        note="PCI DSS 8.6.2 (system account passwords not hard-coded) linked directly: the "
+        "rule requires manage_master_password, so the admin password is never an input.",
+    ),
+    "redshift-version-upgrade": _m("Redshift.6"),
+    "cost-allowed-redshift-node-types": _m(note=_COST),
 }
 """Rule name -> the controls it supports (every rule of the pack has an entry)."""
 
@@ -563,6 +587,22 @@ FSBP_DISPOSITIONS: dict[str, Disposition] = {
     "SSM.5": _na("No SSM documents in this design."),
     "SSM.6": _account("SSM Automation logging is an account-level setting."),
     "SSM.7": _account("SSM document public sharing block is an account-level setting."),
+    "Redshift.12": _na("No Redshift event subscriptions in this design."),
+    "Redshift.13": _account(
+        "Manual cluster snapshots are not part of the plan (automated snapshots and their "
+        "cross-region copies are, and they carry the cluster's tags); a manual snapshot is an "
+        "operator's action."
+    ),
+    "Redshift.16": _gap(
+        "The cluster subnet group holds the data VPC's three private subnets, one per AZ "
+        "(components/network.py), but subnet ids are outputs at preview time, so no rule can "
+        "read their zones; a brought VPC's subnets are the operator's to spread (networkExistingVpcs)."
+    ),
+    "Redshift.18": _gap(
+        "The analytics cluster runs in one AZ: it is off the checkout path, and a zone or "
+        "region loss is recovered by restoring the latest snapshot (docs/drills.md). Multi-AZ "
+        "(RA3, 2+ nodes) doubles the compute cost; no stack key sets it yet."
+    ),
 }
 """FSBP control -> why no rule covers it (every uncovered control of the catalog has one)."""
 

@@ -283,8 +283,8 @@ RULES: tuple[Rule, ...] = (
         params={
             "dataPorts": Param(
                 "array",
-                [3306, 5432, 6379],
-                "TCP ports of the data stores (MySQL, PostgreSQL, Redis/Valkey).",
+                [3306, 5432, 6379, 5439],
+                "TCP ports of the data stores (MySQL, PostgreSQL, Redis/Valkey, Redshift).",
                 items="integer",
             ),
             "allowedCidrs": Param(

@@ -61,6 +61,13 @@ ROUTE53_RECORD: Final = "aws:route53/record:Record"
 ROUTE53_HEALTH_CHECK: Final = "aws:route53/healthCheck:HealthCheck"
 ROUTE53_ZONE: Final = "aws:route53/zone:Zone"
 
+REDSHIFT_CLUSTER: Final = "aws:redshift/cluster:Cluster"
+REDSHIFT_LOGGING: Final = "aws:redshift/logging:Logging"
+REDSHIFT_SNAPSHOT_COPY: Final = "aws:redshift/snapshotCopy:SnapshotCopy"
+REDSHIFT_SNAPSHOT_COPY_GRANT: Final = "aws:redshift/snapshotCopyGrant:SnapshotCopyGrant"
+REDSHIFT_PARAMETER_GROUP: Final = "aws:redshift/parameterGroup:ParameterGroup"
+REDSHIFT_SUBNET_GROUP: Final = "aws:redshift/subnetGroup:SubnetGroup"
+
 BUDGET: Final = "aws:budgets/budget:Budget"
 AUTOSCALING_TARGET: Final = "aws:appautoscaling/target:Target"
 
@@ -174,5 +181,9 @@ TAGGABLE: Final = frozenset(
         "aws:iam/policy:Policy",
         LOG_GROUP,
         LAMBDA_FUNCTION,
+        REDSHIFT_CLUSTER,
+        REDSHIFT_PARAMETER_GROUP,
+        REDSHIFT_SUBNET_GROUP,
+        REDSHIFT_SNAPSHOT_COPY_GRANT,
     }
 )

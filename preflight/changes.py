@@ -38,6 +38,7 @@ STATEFUL_TYPES = frozenset(
         "aws:dynamodb/table:Table",
         "aws:elasticache/replicationGroup:ReplicationGroup",
         "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup",
+        "aws:redshift/cluster:Cluster",
         "aws:kms/key:Key",
         "aws:kms/replicaKey:ReplicaKey",
         "aws:secretsmanager/secret:Secret",

@@ -103,6 +103,8 @@ def recipe(price: Price) -> Recipe:
         "route53.health-check": ("AmazonRoute53", r"Health-Check-AWS"),
         "route53.query": ("AmazonRoute53", r"DNS-Queries"),
         "vpc.interface-endpoint": ("AmazonVPC", r"VpcEndpoint-Hours"),
+        "redshift.managed-storage": ("AmazonRedshift", r"RMS:ra3\.xlplus"),
+        "redshift.backup-storage": ("AmazonRedshift", r"PaidSnapshots"),
     }
     if family in ("aurora.instance", "aurora.instance-iopt"):
         engine, cls = rest.split("/", 1)
@@ -136,6 +138,9 @@ def recipe(price: Price) -> Recipe:
         engine, node = rest.split("/", 1)
         filters = (*region, ("instanceType", node), ("cacheEngine", engine.capitalize()))
         return Recipe("AmazonElastiCache", filters, rf"NodeUsage:{re.escape(node)}")
+    if family == "redshift.node":
+        filters = (*region, ("instanceType", rest))
+        return Recipe("AmazonRedshift", filters, rf"Node:{re.escape(rest)}")
     if family == "transfer.inter-region":
         filters = (
             ("fromRegionCode", price.region),

@@ -234,6 +234,33 @@ FORCE_NEW: Mapping[str, frozenset[str]] = {
         }
     ),
     "aws:rds/subnetGroup:SubnetGroup": frozenset({"name", "namePrefix"}),
+    # internal/service/redshift: cluster.go (ForceNew), logging.go and snapshot_copy.go
+    # (RequiresReplace plan modifiers); a grant has no Update; a parameter group's name, family
+    # and description and a subnet group's name are ForceNew.
+    "aws:redshift/cluster:Cluster": frozenset(
+        {
+            "clusterIdentifier",
+            "clusterSubnetGroupName",
+            "masterUsername",
+            "snapshotArn",
+            "snapshotClusterIdentifier",
+            "snapshotIdentifier",
+        }
+    ),
+    "aws:redshift/logging:Logging": frozenset({"clusterIdentifier"}),
+    "aws:redshift/parameterGroup:ParameterGroup": frozenset({"name", "family", "description"}),
+    "aws:redshift/snapshotCopy:SnapshotCopy": frozenset(
+        {
+            "clusterIdentifier",
+            "destinationRegion",
+            "manualSnapshotRetentionPeriod",
+            "snapshotCopyGrantName",
+        }
+    ),
+    "aws:redshift/snapshotCopyGrant:SnapshotCopyGrant": frozenset(
+        {"snapshotCopyGrantName", "kmsKeyId"}
+    ),
+    "aws:redshift/subnetGroup:SubnetGroup": frozenset({"name"}),
     "aws:route53/healthCheck:HealthCheck": frozenset(
         {"type", "referenceName", "measureLatency", "requestInterval", "routingControlArn"}
     ),

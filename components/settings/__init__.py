@@ -29,6 +29,7 @@ from components.settings.model import (
     NeptuneSettings,
     NetworkSettings,
     PaymentsSettings,
+    RedshiftSettings,
     Settings,
     TableSettings,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "NeptuneSettings",
     "NetworkSettings",
     "PaymentsSettings",
+    "RedshiftSettings",
     "Settings",
     "TableSettings",
     "load_settings",

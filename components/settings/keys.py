@@ -17,6 +17,7 @@ SECTIONS = (
     "drills",
     "payments",
     "neptune",
+    "redshift",
 )
 """Prefixes of the flat config keys: ``auroraInstanceClass`` is field ``instanceClass`` of ``aurora``."""
 TOP_LEVEL_KEYS = (
@@ -66,6 +67,10 @@ STRING_KEYS = frozenset(
         "paymentsInstanceClass",
         "neptuneEngineVersion",
         "neptuneInstanceClass",
+        "redshiftNodeType",
+        "redshiftDatabaseName",
+        "redshiftMasterUsername",
+        "redshiftMaintenanceWindow",
     }
 )
 """Keys whose values are strings as written ("16.6" must stay a string, not become 16.6)."""
@@ -127,6 +132,10 @@ CONFIG_KEYS = (
             "neptuneInstancesPerRegion",
             "neptuneBackupRetentionDays",
             "neptuneDeletionProtection",
+            "redshiftEnabled",
+            "redshiftNumberOfNodes",
+            "redshiftSnapshotRetentionDays",
+            "redshiftCopyRetentionDays",
         }
     )
 )

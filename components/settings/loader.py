@@ -6,7 +6,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components.settings import aurora, cache, dynamodb, neptune, operations, payments, placement
+from components.settings import (
+    aurora,
+    cache,
+    dynamodb,
+    neptune,
+    operations,
+    payments,
+    placement,
+    redshift,
+)
 from components.settings.keys import SECTIONS, TOP_LEVEL_KEYS, flat_key, split_key
 from components.settings.model import ENVIRONMENTS, Settings
 from components.settings.values import ConfigError, Section
@@ -77,4 +86,5 @@ def _load(raw: Mapping[str, Any]) -> Settings:
         drills=operations.drills(raw),
         payments=payments.load(raw, environment),
         neptune=neptune.load(raw, environment),
+        redshift=redshift.load(raw),
     )

@@ -166,6 +166,27 @@ class CacheSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RedshiftSettings:
+    """The customer-trend analytics warehouse: a provisioned Redshift cluster in the anchor region
+    whose snapshots are copied to the other region (docs/components.md, "Analytics: Redshift")."""
+
+    enabled: bool = False
+    """Whether the stack has the warehouse at all (off unless the stack file turns it on)."""
+    node_type: str = "ra3.large"
+    number_of_nodes: int = 1
+    """1 runs a single-node cluster; 2 or more a multi-node one."""
+    database_name: str = "analytics"
+    master_username: str = "securecart_admin"
+    """Admin user; its password is generated and kept by Secrets Manager (manage_master_password)."""
+    snapshot_retention_days: int = 7
+    """Automated snapshot retention in the cluster's region (1-35)."""
+    copy_retention_days: int = 7
+    """Days the automated snapshots copied to the other region are kept there (1-35)."""
+    maintenance_window: str = "sun:07:00-sun:07:30"
+    """Weekly maintenance window, ddd:hh24:mi-ddd:hh24:mi UTC (>= 30 minutes)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class MonitoringSettings:
     """Alarm thresholds (the seed asks for an alert at 80% CPU)."""
 
@@ -238,6 +259,8 @@ class Settings:
     drills: DrillSettings
     payments: PaymentsSettings = field(default_factory=PaymentsSettings)
     neptune: NeptuneSettings = field(default_factory=NeptuneSettings)
+    redshift: RedshiftSettings = field(default_factory=RedshiftSettings)
+    """The analytics warehouse (off by default)."""
 
     @property
     def regions(self) -> tuple[str, str]:

@@ -103,6 +103,13 @@ FREE: dict[str, str] = {
     "aws:fis/experimentTemplate:ExperimentTemplate": (
         "no charge for a template; a drill's experiment is billed per action-minute it runs"
     ),
+    "aws:redshift/subnetGroup:SubnetGroup": "no charge for cluster subnet groups",
+    "aws:redshift/parameterGroup:ParameterGroup": "no charge for parameter groups",
+    t.REDSHIFT_SNAPSHOT_COPY_GRANT: "no charge for a snapshot copy grant (a KMS grant)",
+    t.REDSHIFT_LOGGING: (
+        "audit log delivery is CloudWatch Logs ingestion, on the region's CloudWatch Logs line "
+        "(usage cloudwatch.logsGbPerMonth)"
+    ),
 }
 
 
@@ -934,6 +941,68 @@ def _backup_plan(run: Pricer, res: ResourceLike) -> None:
                 )
 
 
+def _redshift_cluster(run: Pricer, res: ResourceLike) -> None:
+    """Node-hours and managed storage (RA3 bills storage apart from compute); automated
+    snapshots in the cluster's region are free up to the 35 days AWS keeps them (Redshift
+    pricing page, "Backup storage"), so they take a $0 line rather than none."""
+    region = run.region_of(res)
+    node = known_str(res.props.get("nodeType")) or "unknown"
+    nodes = as_number(res.props.get("numberOfNodes")) or 1.0
+    run.charge(
+        res,
+        region,
+        f"{nodes:g} x {node}",
+        nodes * HOURS_PER_MONTH,
+        f"redshift.node/{node}",
+        f"{nodes:g} nodes x {HOURS_PER_MONTH:g} h",
+    )
+    gb = run.usage.figure("redshift.storageGb")
+    run.charge(
+        res,
+        region,
+        "managed storage",
+        gb,
+        "redshift.managed-storage",
+        f"{qty(gb)} GB (redshift.storageGb)",
+    )
+    run.note(
+        res,
+        region,
+        "automated snapshots",
+        "free: automated snapshots of a provisioned cluster, kept up to 35 days",
+        free=True,
+    )
+
+
+def _redshift_copy(run: Pricer, res: ResourceLike) -> None:
+    """Cross-region snapshot copy: each day's snapshots carry the data that changed that day
+    across the regions (snapshots are incremental; the first copy's full transfer is a one-off),
+    and the destination keeps a full copy plus the retained days' changes as backup storage."""
+    region = run.region_of(res)
+    target = known_str(res.props.get("destinationRegion")) or run.other(region)
+    u = run.usage
+    gb = u.figure("redshift.storageGb")
+    change = u.figure("redshift.dailyChangePercent") / 100.0
+    days = as_number(res.props.get("retentionPeriod")) or 7.0
+    run.transfer(
+        res,
+        region,
+        target,
+        gb * change * DAYS_PER_MONTH,
+        f"(daily snapshot increments: {qty(gb)} GB x {change * 100:g}% x {DAYS_PER_MONTH:g} days)",
+    )
+    if target is not None:
+        stored = gb * (1.0 + change * days)
+        run.charge(
+            res,
+            target,
+            f"snapshot copies from {region} ({days:g} days)",
+            stored,
+            "redshift.backup-storage",
+            f"a full copy of {qty(gb)} GB plus {days:g} days of {change * 100:g}% daily change",
+        )
+
+
 HANDLERS = {
     t.RDS_CLUSTER_INSTANCE: _aurora_instance,
     t.RDS_CLUSTER: _aurora_cluster,
@@ -952,6 +1021,8 @@ HANDLERS = {
     t.METRIC_ALARM: _alarm,
     t.BACKUP_PLAN: _backup_plan,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _interface_endpoint,
+    t.REDSHIFT_CLUSTER: _redshift_cluster,
+    t.REDSHIFT_SNAPSHOT_COPY: _redshift_copy,
 }
 FIXED = {
     "aws:cloudwatch/dashboard:Dashboard": (

@@ -42,6 +42,7 @@ STORES = {
     "iam": "iam",
     "budgets": "budget",
     "neptune": "neptune",
+    "redshift": "analytics",
 }
 TYPE_STORES = {
     # The stack's only plain RDS instances are the payments database's (issue 20): a store of

@@ -190,6 +190,24 @@ SECTIONS: Final[dict[str, tuple[Figure, ...]]] = {
             "Share of the Aurora volume that changes per day (incremental recovery points)",
         ),
     ),
+    "redshift": (
+        F(
+            "storageGb",
+            100,
+            0,
+            1e7,
+            "GB",
+            "Data in the analytics cluster's managed storage (RA3), when the stack has one",
+        ),
+        F(
+            "dailyChangePercent",
+            2,
+            0,
+            100,
+            "% per day",
+            "Share of the warehouse's data that changes per day (what each day's snapshots add)",
+        ),
+    ),
 }
 """Sections and their figures (everything but the per-table DynamoDB figures)."""
 

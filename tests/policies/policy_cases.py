@@ -35,6 +35,7 @@ from tests.policies.mutations import (
 from tests.policies.policy_cases_controls import CONTROL_CASES
 from tests.policies.policy_cases_effect import INEFFECTIVE, NEW_CASES
 from tests.policies.policy_cases_neptune import NEPTUNE_CASES
+from tests.policies.policy_cases_redshift import REDSHIFT_CASES
 from tests.policies.policy_support import DELETE, Computed, Mutation
 
 M = Mutation
@@ -884,6 +885,7 @@ _BASE: dict[str, Case] = {
 CASES: dict[str, Case] = {
     name: replace(case, ineffective=case.ineffective + INEFFECTIVE.get(name, ()))
     for name, case in {**_BASE, **NEW_CASES, **CONTROL_CASES, **NEPTUNE_CASES}.items()
+    for name, case in {**_BASE, **NEW_CASES, **CONTROL_CASES, **REDSHIFT_CASES}.items()
 }
 """Every rule's cases: the base single-property violations, the new rules' cases, and the
 "present but ineffective" mutations (policy_cases_effect.py)."""

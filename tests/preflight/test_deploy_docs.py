@@ -36,6 +36,7 @@ IAM_SERVICE = {
     "backup": "backup",
     "budgets": "budgets",
     "iam": "iam",
+    "redshift": "redshift",
 }
 
 

@@ -34,6 +34,8 @@ UPGRADED = "16.8"
 """A minor version above every stack's auroraEngineVersion (16.6): what the members report after
 a minor upgrade of the global database."""
 ROTATED = "rotated-token-AWSCURRENT-after-finishSecret"
+OPTIONAL_STORES = frozenset({"aws:redshift/cluster:Cluster"})
+"""Types of stores a stack may leave out (redshiftEnabled): their rows are met where they exist."""
 
 
 def _after(recording: Recording) -> AfterEvents:
@@ -93,7 +95,8 @@ def test_every_row_is_met_the_way_the_table_says(stack: str) -> None:
     after = _after(recording)
     for row in SETTINGS:
         resources = recording.by_type(row.resource_type)
-        assert resources, (row.resource_type, "no resource of the type in the stack")
+        optional = row.resource_type in OPTIONAL_STORES and stack != "prod"
+        assert resources or optional, (row.resource_type, "no resource of the type in the stack")
         for resource in resources:
             if row.handling is Handling.SET:
                 aws_value = row.read_back(after, resource.region, None)
