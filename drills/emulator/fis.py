@@ -107,6 +107,16 @@ def _running() -> list[Experiment]:
     return [e for e in _experiments() if e._status in {"running", "stopping"}]
 
 
+def forget() -> None:
+    """Drop every experiment (a test's world ends with it; a running one would otherwise keep
+    its completion scheduled and its regions cut into the next test)."""
+    from moto.fis.models import fis_backends
+
+    for account in fis_backends.values():
+        for backend in account.values():
+            backend.experiments.clear()
+
+
 def _experiments() -> list[Experiment]:
     from moto.fis.models import fis_backends
 

@@ -13,9 +13,9 @@ import pytest
 from drill_harness import TIMINGS, DrillHarness, make_harness
 
 from drills.apppath import Resolver, install_resolver
-from drills.emulator import Emulator
+from drills.emulator import Emulator, fis
 from drills.emulator.dataplane import RegionPair
-from drills.emulator.state import ManualClock
+from drills.emulator.state import STATE, ManualClock
 from drills.settings import StepTimeouts
 
 
@@ -47,6 +47,9 @@ def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
     server.faults.clear()
     server.timings = TIMINGS
+    # what the test left in flight (a FIS experiment runs for emulated minutes) is its own
+    fis.forget()
+    STATE.scheduler.clear()
     # what this test created stays alive in moto anyway: keep it out of full GC scans
     gc.freeze()
 

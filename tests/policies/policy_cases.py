@@ -501,7 +501,7 @@ _BASE: dict[str, Case] = {
         (
             Override({"headroomPercent": 50}),
             Override(
-                {"compareWith": "reserved-3y"}, M(t.BUDGET, "limitAmount", "2500.00"), fires=False
+                {"compareWith": "reserved-3y"}, M(t.BUDGET, "limitAmount", "3000.00"), fires=False
             ),
             Override({"usage": {"aurora": {"storageGb": 100000}}}),
         ),
@@ -884,8 +884,7 @@ _BASE: dict[str, Case] = {
 
 CASES: dict[str, Case] = {
     name: replace(case, ineffective=case.ineffective + INEFFECTIVE.get(name, ()))
-    for name, case in {**_BASE, **NEW_CASES, **CONTROL_CASES, **NEPTUNE_CASES}.items()
-    for name, case in {**_BASE, **NEW_CASES, **CONTROL_CASES, **REDSHIFT_CASES}.items()
+    for name, case in {**_BASE, **NEW_CASES, **CONTROL_CASES, **NEPTUNE_CASES, **REDSHIFT_CASES}.items()
 }
 """Every rule's cases: the base single-property violations, the new rules' cases, and the
 "present but ineffective" mutations (policy_cases_effect.py)."""
