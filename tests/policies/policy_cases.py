@@ -884,7 +884,13 @@ _BASE: dict[str, Case] = {
 
 CASES: dict[str, Case] = {
     name: replace(case, ineffective=case.ineffective + INEFFECTIVE.get(name, ()))
-    for name, case in {**_BASE, **NEW_CASES, **CONTROL_CASES, **NEPTUNE_CASES, **REDSHIFT_CASES}.items()
+    for name, case in {
+        **_BASE,
+        **NEW_CASES,
+        **CONTROL_CASES,
+        **NEPTUNE_CASES,
+        **REDSHIFT_CASES,
+    }.items()
 }
 """Every rule's cases: the base single-property violations, the new rules' cases, and the
 "present but ineffective" mutations (policy_cases_effect.py)."""
