@@ -24,12 +24,11 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 
-from components.aurora import PASSWORD_SPECIALS
+from components.aurora import master_password
 from components.functions.secret_rotation import RDS_INSTANCE
 from components.network import POSTGRES_PORT, RegionalNetwork, log_group_prefix
-from components.secrets import PINNED_GENERATOR_INPUTS, SecretRotation, replicated_secret
+from components.secrets import SecretRotation, replicated_secret
 from components.settings import PaymentsSettings
 
 ENGINE = "postgres"
@@ -111,21 +110,7 @@ class PaymentsDatabase(pulumi.ComponentResource):
         regions = (src, rep)
         self.identifiers = {r: f"{args.prefix}-payments-{r}" for r in regions}
 
-        password = random.RandomPassword(
-            "payments-master-password",
-            length=32,
-            special=True,
-            override_special=PASSWORD_SPECIALS,
-            min_lower=2,
-            min_upper=2,
-            min_numeric=2,
-            min_special=2,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                additional_secret_outputs=["result"],
-                ignore_changes=PINNED_GENERATOR_INPUTS,
-            ),
-        )
+        password = master_password("payments-master-password", self)
         major = s.engine_version.split(".", maxsplit=1)[0]
         params = {
             region: aws.rds.ParameterGroup(
