@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from .state import STATE
+from .transport import IN_PROCESS, WouldHoldError
 
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/")
 
@@ -114,6 +115,8 @@ class FaultMiddleware:
             region = None
         if region is not None and faults.is_down(region):
             if region not in faults.refusing:
+                if environ.get(IN_PROCESS):
+                    raise WouldHoldError(region)  # the caller sends it over HTTP, to be held there
                 faults.held_count += 1
                 faults.wait_for_recovery(region, faults.hold_seconds)
             start_response("503 Service Unavailable", [("Content-Length", "0")])

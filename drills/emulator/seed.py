@@ -50,7 +50,7 @@ class SeededStack:
                     f"aws:ssm/parameter:Parameter {parameter.name} in {parameter.region}: "
                     "the region does not answer"
                 )
-            ssm = _client_at(self.endpoint_url, "ssm", parameter.region)
+            ssm = client_at(self.endpoint_url, "ssm", parameter.region)
             current = ssm.get_parameter(Name=parameter.name)["Parameter"]["Value"]
             if current != wanted:
                 ssm.put_parameter(Name=parameter.name, Value=wanted, Overwrite=True)
@@ -59,7 +59,7 @@ class SeededStack:
         """The SSM parameter's value in ``region`` (None when it does not exist there)."""
         if STATE.faults.is_down(region):
             raise RuntimeError(f"aws:ssm/parameter:Parameter {name} in {region}: no answer")
-        ssm = _client_at(self.endpoint_url, "ssm", region)
+        ssm = client_at(self.endpoint_url, "ssm", region)
         try:
             return str(ssm.get_parameter(Name=name)["Parameter"]["Value"])
         except ssm.exceptions.ParameterNotFound:
@@ -67,7 +67,7 @@ class SeededStack:
 
     def record_value(self, name: str) -> str | None:
         """The value of the simple CNAME ``name`` in the stack's zone (None when absent)."""
-        route53 = _client_at(self.endpoint_url, "route53", self.topology.primary_region)
+        route53 = client_at(self.endpoint_url, "route53", self.topology.primary_region)
         wanted = name.rstrip(".") + "."
         for record in route53.list_resource_record_sets(HostedZoneId=self.zone_id)[
             "ResourceRecordSets"
@@ -93,10 +93,11 @@ _CLIENTS: dict[tuple[str, str, str], Any] = {}
 
 
 def _client(emulator: Emulator, service: str, region: str) -> Any:
-    return _client_at(emulator.endpoint_url, service, region)
+    return client_at(emulator.endpoint_url, service, region)
 
 
-def _client_at(endpoint_url: str, service: str, region: str) -> Any:
+def client_at(endpoint_url: str, service: str, region: str) -> Any:
+    """A client of the emulator at ``endpoint_url``, made once per process (tens of ms each)."""
     key = (service, region, endpoint_url)
     if key not in _CLIENTS:
         _CLIENTS[key] = boto3.client(

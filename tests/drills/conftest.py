@@ -1,5 +1,6 @@
 """Fixtures: one emulator (moto's threaded server on 127.0.0.1) per test session (per xdist
-worker), faults and timings reset before every test, a freshly seeded stack per test."""
+worker), answering this process in-process, faults and timings reset before every test, a
+freshly seeded stack per test."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ from drills.settings import StepTimeouts
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """The emulator, started once per session (per xdist worker)."""
     server = Emulator(TIMINGS, data_plane="model").start()  # real_harness attaches the pair
+    # this process's boto3 calls skip the socket (drills/emulator/transport.py); the CLI and
+    # serve tests' subprocesses, and requests a hanging region holds, still take HTTP
+    server.serve_in_process()
     # warm moto's backends and botocore's models once, then keep them out of full GC scans
     make_harness(server, tmp_path_factory.mktemp("warmup"))
     gc.collect()

@@ -15,6 +15,7 @@ import boto3
 from drills.drill import DrillEnvironment, resume_drill, rollback_drill, start_drill
 from drills.emulator import STATE, Emulator, EmulatorTimings, SeededStack, seed_topology
 from drills.emulator.dynamodb import dump_items
+from drills.emulator.seed import client_at
 from drills.engine import DrillObserver, NullObserver, Step
 from drills.journal import Journal
 from drills.lease import lease_region, seed_lease_table
@@ -298,13 +299,8 @@ class DrillHarness:
     # -- reading the emulator back ---------------------------------------------------------
 
     def client(self, service: str, region: str) -> Any:
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=self.emulator.endpoint_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        """A client of the emulator, cached per process (creating one costs tens of ms)."""
+        return client_at(self.emulator.endpoint_url, service, region)
 
     def global_cluster(self) -> dict[str, Any]:
         result = self.client("rds", SECONDARY).describe_global_clusters(
@@ -476,13 +472,7 @@ def make_harness(emulator: Emulator, tmp: Path, planner: Any = None) -> DrillHar
     # the stack's drill lease table (drills/lease.py), as the program creates it
     seed_lease_table(
         seeded.outputs,
-        lambda region: boto3.client(
-            "dynamodb",
-            region_name=region,
-            endpoint_url=emulator.endpoint_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        ),
+        lambda region: client_at(emulator.endpoint_url, "dynamodb", region),
         f"drill-lease-{suffix}",
         lease_region((PRIMARY, SECONDARY)),
     )
