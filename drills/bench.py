@@ -2,7 +2,7 @@
 
 The sandbox is the one ``make drill`` uses: the emulator seeded from the dev stack's offline
 plan, with the real data plane behind it (a PostgreSQL and a Redis server per region,
-``drills/emulator/dataplane``; ``DRILLS_DATA_PLANE=model`` benchmarks the in-memory models
+``emulator/dataplane``; ``DRILLS_DATA_PLANE=model`` benchmarks the in-memory models
 instead), the Pulumi stand-in answering previews from recordings of the program and the
 policy pack's findings (preparing that is excluded from the measurements). Each scenario runs
 on a freshly seeded stack; ``failback`` starts from the switched state (writers in the
@@ -134,8 +134,8 @@ class ServerSpans:
 
 def run(recording: bool = True, policies: bool = True, repeat: int = 3) -> list[dict[str, Any]]:
     """Run every scenario in the sandbox ``repeat`` times; one row per scenario (medians)."""
-    from drills.emulator import EmulatorTimings
     from drills.sandbox import SANDBOX_TIMINGS, Sandbox
+    from emulator import EmulatorTimings
 
     rows: list[dict[str, Any]] = []
     state_dir = Path(tempfile.mkdtemp(prefix="drills-bench-"))

@@ -25,14 +25,15 @@ from typing import Any, Final
 import boto3
 import yaml
 
+from emulator import Emulator, EmulatorTimings
 from preflight.changes import diff_plans
 from preflight.config import YAML_LOADER
 
 from .drill import DrillEnvironment, start_drill
-from .emulator import Emulator, EmulatorTimings, SeededStack, seed_topology
 from .engine import NullObserver, Step
 from .lease import LEASE_OUTPUT, LeaseRef, lease_region, seed_lease_table
 from .result import DrillResult
+from .seed import SeededStack, seed_topology
 from .settings import DrillSettings, StepTimeouts
 from .stackfile import REPO_ROOT, StackSettings, load_stack_settings, project_name
 from .standin import (
@@ -365,7 +366,7 @@ class Sandbox:
         promoted and the old writer follows it; the cache replicates the other way). A
         simple ``cache.`` CNAME is pointed at the new primary group, as that runbook would;
         a health-routed one (weighted records) follows the datastore on its own."""
-        from .emulator import EmulatorTimings
+        from emulator import EmulatorTimings
 
         assert self.topology is not None and self.seeded is not None
         home, away = self.topology.primary_region, self.topology.secondary_region
@@ -426,7 +427,7 @@ class _PairCredentials:
         self.pair = pair
 
     def aurora(self) -> dict[str, Any]:
-        from .emulator.dataplane.postgres import APP_USER
+        from emulator.dataplane.postgres import APP_USER
 
         return {
             "username": APP_USER,

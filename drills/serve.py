@@ -1,6 +1,6 @@
 """``python -m drills serve``: the sandbox's emulator as a standing local service.
 
-One process holds the emulator (moto's server plus drills/emulator, seeded from the stack's
+One process holds the emulator (moto's server plus emulator, seeded from the stack's
 plan exactly as the sandbox seeds it), the stack's Pulumi stand-in and the cache data plane.
 Drill processes reach it the way they reach AWS: boto3 through ``--endpoint-url`` (which the
 CLI turns into ``AWS_ENDPOINT_URL``); what AWS has no API for is served under ``/_drills/`` on
@@ -40,9 +40,10 @@ from pulumi.automation.errors import CommandError, create_command_error
 from semver import VersionInfo
 from werkzeug.serving import make_server
 
-from .emulator import EmulatorTimings
-from .emulator.faults import FaultMiddleware
-from .emulator.server import _FaultableMotoServer, _QuietHandler
+from emulator import EmulatorTimings
+from emulator.faults import FaultMiddleware
+from emulator.server import _FaultableMotoServer, _QuietHandler
+
 from .errors import DrillConfigError
 from .sandbox import SANDBOX_TIMINGS, Sandbox
 from .standin import StandInPulumiCommand

@@ -14,17 +14,17 @@ import pytest
 from drill_harness import TIMINGS, DrillHarness, make_harness
 
 from drills.apppath import Resolver, install_resolver
-from drills.emulator import Emulator, fis
-from drills.emulator.dataplane import RegionPair
-from drills.emulator.state import STATE, ManualClock
 from drills.settings import StepTimeouts
+from emulator import Emulator, fis
+from emulator.dataplane import RegionPair
+from emulator.state import STATE, ManualClock
 
 
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """The emulator, started once per session (per xdist worker)."""
     server = Emulator(TIMINGS, data_plane="model").start()  # real_harness attaches the pair
-    # this process's boto3 calls skip the socket (drills/emulator/transport.py); the CLI and
+    # this process's boto3 calls skip the socket (emulator/transport.py); the CLI and
     # serve tests' subprocesses, and requests a hanging region holds, still take HTTP
     server.serve_in_process()
     # warm moto's backends and botocore's models once, then keep them out of full GC scans

@@ -13,17 +13,17 @@ from typing import Any
 import boto3
 
 from drills.drill import DrillEnvironment, resume_drill, rollback_drill, start_drill
-from drills.emulator import STATE, Emulator, EmulatorTimings, SeededStack, seed_topology
-from drills.emulator.dynamodb import dump_items
-from drills.emulator.seed import client_at
 from drills.engine import DrillObserver, NullObserver, Step
 from drills.journal import Journal
 from drills.lease import lease_region, seed_lease_table
 from drills.result import DrillResult
+from drills.seed import SeededStack, client_at, seed_topology
 from drills.settings import DrillSettings, StepTimeouts
 from drills.stackfile import REPO_ROOT, Objectives, StackSettings
 from drills.standin import StandInBackend, StandInPulumiCommand, StandInStack
 from drills.topology import AlarmSpec, TableSpec, Topology, default_topology
+from emulator import STATE, Emulator, EmulatorTimings
+from emulator.dynamodb import dump_items
 
 PRIMARY = "us-east-1"
 SECONDARY = "us-west-2"

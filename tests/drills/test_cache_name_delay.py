@@ -42,11 +42,11 @@ import pytest
 from botocore.exceptions import ClientError
 from drill_harness import PRIMARY, SECONDARY
 
-from drills.emulator import Emulator
-from drills.emulator.cloudwatch import AlarmRule, evaluate_rule
-from drills.emulator.dataplane.dns import CachingResolver, DnsServer, Record
-from drills.emulator.route53 import health, zone_records
-from drills.emulator.state import ManualClock
+from emulator import Emulator
+from emulator.cloudwatch import AlarmRule, evaluate_rule
+from emulator.dataplane.dns import CachingResolver, DnsServer, Record
+from emulator.route53 import health, zone_records
+from emulator.state import ManualClock
 from tests.support.cache_name import ALIVE_ALARM, ROLE_ALARM, put_metric_alarm_args
 
 NODES = 2  # dev and staging: 1 primary + 1 replica per region

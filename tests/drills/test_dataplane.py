@@ -17,10 +17,10 @@ import pg8000.native
 import pytest
 from drill_harness import PRIMARY, SECONDARY, AtStep, DrillHarness
 
-from drills.emulator.dataplane import RegionPair
-from drills.emulator.dataplane.dns import resolve
-from drills.emulator.dataplane.regionpair import CLUSTER_ENDPOINT_TTL
 from drills.probes import resp_set
+from emulator.dataplane import RegionPair
+from emulator.dataplane.dns import resolve
+from emulator.dataplane.regionpair import CLUSTER_ENDPOINT_TTL
 
 
 def _canaries_on(pair: RegionPair, index: int) -> set[str]:

@@ -23,9 +23,9 @@ from drill_harness import PRIMARY, SECONDARY, DrillHarness
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-from drills.emulator.dataplane import RegionPair
-from drills.emulator.dataplane.dns import resolve
 from drills.probes import resp_set
+from emulator.dataplane import RegionPair
+from emulator.dataplane.dns import resolve
 
 ADDRESS = {PRIMARY: "127.0.1.1", SECONDARY: "127.0.2.1"}
 

@@ -19,7 +19,7 @@ from drill_harness import PRIMARY, SECONDARY, DrillHarness
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.rds.models import rds_backends
 
-from drills.emulator.state import ManualClock
+from emulator.state import ManualClock
 
 
 def _gid(harness: DrillHarness) -> str:

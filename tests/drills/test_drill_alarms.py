@@ -1,6 +1,6 @@
 """Alarms the drill sets off itself (issue 17 item 8): each phase declares the alarms it expects
 in the region it demotes, and they do not stop it; any other alarm still does. The emulator
-fires the alarms from its own metrics (``drills/emulator/cloudwatch.py``), and the tests wait
+fires the alarms from its own metrics (``emulator/cloudwatch.py``), and the tests wait
 for the emulator to show the state (an outcome, never a duration) before the drill looks."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from drill_harness import PRIMARY, SECONDARY, AtStep, DrillHarness
 
-from drills.emulator import STATE
+from emulator import STATE
 
 
 def _add_alarm(

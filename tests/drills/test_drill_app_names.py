@@ -16,7 +16,6 @@ from drill_harness import PRIMARY, SECONDARY, DrillHarness
 
 from components.functions.drill_probe import run_probes
 from drills.drill import start_drill
-from drills.emulator.dataplane import RegionPair
 from drills.preconditions import (
     ProbeFunctionError,
     app_name_checks,
@@ -25,6 +24,7 @@ from drills.preconditions import (
 )
 from drills.sandbox import region_pair_invoker
 from drills.target import target_from_outputs
+from emulator.dataplane import RegionPair
 
 ADDRESS = {PRIMARY: "127.0.1.1", SECONDARY: "127.0.2.1"}
 

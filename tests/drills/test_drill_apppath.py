@@ -20,8 +20,6 @@ from drill_harness import PRIMARY, SECONDARY, DrillHarness
 from drills.apppath import AppPath, Resolver, install_resolver
 from drills.aws import AwsClients
 from drills.canary import Canary, CanaryLog
-from drills.emulator.dataplane import RegionPair
-from drills.emulator.dataplane.dns import DnsServer, Record
 from drills.engine import DrillContext
 from drills.journal import Journal
 from drills.metrics import STALL_INTERVALS, rpo_resolution, rto_start
@@ -30,6 +28,8 @@ from drills.reconcile import StackReconciler
 from drills.result import probe_errors
 from drills.stackfile import REPO_ROOT
 from drills.target import target_from_outputs
+from emulator.dataplane import RegionPair
+from emulator.dataplane.dns import DnsServer, Record
 
 ADDRESS = {PRIMARY: "127.0.1.1", SECONDARY: "127.0.2.1"}
 """The regions' loopback networks (issue 18 item 1)."""

@@ -14,8 +14,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 from drill_harness import PRIMARY, SECONDARY, DrillHarness
 
-from drills.emulator import STATE
-from drills.emulator.state import ManualClock
+from emulator import STATE
+from emulator.state import ManualClock
 
 INSERT = (
     "INSERT INTO drill_canary (id, drill_id, region, phase, written_at) "

@@ -24,8 +24,8 @@ from drill_harness import (
     DrillHarness,
 )
 
-from drills.emulator import STATE
-from drills.emulator.state import ManualClock
+from emulator import STATE
+from emulator.state import ManualClock
 
 ACCOUNT = "123456789012"
 FAST = replace(TIMINGS, fis_start_seconds=0.02, fis_stop_seconds=0.02)

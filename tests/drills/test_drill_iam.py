@@ -22,7 +22,7 @@ from drills.stackfile import REPO_ROOT
 DRILLS = REPO_ROOT / "drills"
 POLICY = REPO_ROOT / "docs" / "drills-iam.json"
 
-EMULATOR_ONLY = {"sandbox.py", "serve.py", "bench.py"}
+EMULATOR_ONLY = {"sandbox.py", "serve.py", "bench.py", "seed.py"}
 """Modules that only ever talk to the local emulator (seeding it, serving it, benchmarking the
 sandbox): they create boto3 clients with an explicit loopback endpoint."""
 

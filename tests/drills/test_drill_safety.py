@@ -365,7 +365,7 @@ def test_refuses_when_a_cluster_has_the_data_api_off(harness: DrillHarness) -> N
 def test_refuses_when_the_writer_has_no_canary_table(harness: DrillHarness) -> None:
     """The drill sends no DDL: a writer whose schema lacks the canary table is refused with the
     statement that creates it."""
-    from drills.emulator import STATE
+    from emulator import STATE
 
     STATE.aurora.stores[harness.seeded.cluster_arns[PRIMARY]].conn.execute(
         "DROP TABLE drill_canary"  # a database nobody ran the drills' migration on

@@ -22,9 +22,9 @@ from drill_harness import PRIMARY, SECONDARY, TIMINGS
 from typer.testing import CliRunner
 
 from drills.cli import app
-from drills.emulator import Emulator
 from drills.sandbox import forget_everything
 from drills.stackfile import REPO_ROOT
+from emulator import Emulator
 
 runner = CliRunner()
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from drill_harness import PRIMARY, SECONDARY, AtStep, DrillHarness
 
-from drills.emulator import STATE
+from emulator import STATE
 
 
 def _report(result, harness: DrillHarness) -> tuple[str, dict]:

@@ -334,7 +334,7 @@ class RegionPair:
     # -- control-plane hooks -----------------------------------------------------------------
 
     def on_fault(self, event: str, subject: str) -> None:
-        """The emulated network changed (:class:`~drills.emulator.state.Faults` listener)."""
+        """The emulated network changed (:class:`~emulator.state.Faults` listener)."""
         if event == "region-down":
             self.region_lost(subject)
         elif event == "region-up":
@@ -437,7 +437,7 @@ class RegionPair:
                 self.cache.failover(planned=planned and self.cache.servers[old].running)
                 binding = self.binding
                 if binding is not None and not self.cache.servers[old].running:
-                    from drills.emulator.state import STATE  # the emulated network's view
+                    from emulator.state import STATE  # the emulated network's view
 
                     if not STATE.faults.is_down(binding.regions[old]):
                         self.cache.rejoin(old)  # its region is back already: it follows
@@ -461,6 +461,6 @@ class RegionPair:
             writer_region = binding.regions[self.aurora.writer]
             target = binding.cluster_endpoints[writer_region][0]
             return [Record("CNAME", target.lower(), CLUSTER_ENDPOINT_TTL)]
-        from drills.emulator.route53 import zone_records  # route53 imports .dns: import late
+        from emulator.route53 import zone_records  # route53 imports .dns: import late
 
         return zone_records(binding.zone_id, name)

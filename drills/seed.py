@@ -15,11 +15,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from drills.canary import CANARY_SCHEMA
-from drills.topology import Topology
+from emulator.server import Emulator
+from emulator.state import STATE, EmulatorTimings
 
-from .server import Emulator
-from .state import STATE, EmulatorTimings
+from .canary import CANARY_SCHEMA
+from .topology import Topology
 
 _CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"})
 
@@ -361,7 +361,7 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
     # created once on the writer as a migration would, never by the drill (the Data API takes
     # no DDL); it replicates to the secondary like any change.
     if emulator.data_plane is not None:
-        from .dataplane.regionpair import Binding
+        from emulator.dataplane.regionpair import Binding
 
         emulator.data_plane.bind(
             Binding(

@@ -6,7 +6,7 @@ evaluation, and as strict as AWS about dimensions.
 an alarm watches reports (``CurrConnections`` while it is alive, ``GlobalDatastoreReplicationLag`` while its
 group is a global datastore's secondary), and alarms on those are evaluated period by period as
 CloudWatch evaluates them (:func:`stream_state`). Route 53 health checks read the same data
-stream (``drills.emulator.route53``).
+stream (``emulator.route53``).
 
 ``GetMetricStatistics`` returns data only for the exact combination of dimensions a metric was
 published with: "CloudWatch treats each unique combination of dimensions as a separate metric.

@@ -32,8 +32,6 @@ from moto.rds.exceptions import RDSClientError
 from moto.rds.responses import RDSResponse
 from moto.rdsdata.responses import RDSDataServiceResponse
 
-from drills.canary import data_api_field, data_api_value
-
 from .aurora import aurora_data, find_cluster_by_arn
 from .state import STATE, patch
 
@@ -120,6 +118,35 @@ def parse(sql: str, params: dict[str, Any]) -> Statement:
     )
 
 
+_SCALARS = ("stringValue", "longValue", "doubleValue", "booleanValue")
+
+
+def _field(value: Any) -> dict[str, Any]:
+    """A column value as the Data API's ``Field`` (a union: exactly one member is set)."""
+    if value is None:
+        return {"isNull": True}
+    if isinstance(value, bool):
+        return {"booleanValue": value}
+    if isinstance(value, int):
+        return {"longValue": value}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    return {"stringValue": str(value)}
+
+
+def _parameter(name: str, field: dict[str, Any]) -> Any:
+    """A ``SqlParameter``'s value; a member this emulator does not execute (blob, array) or a
+    union with none or several members set is refused, as AWS refuses a malformed union."""
+    members = [k for k in field if k in (*_SCALARS, "isNull", "blobValue", "arrayValue")]
+    if len(members) != 1 or members[0] in ("blobValue", "arrayValue"):
+        raise DataApiError(
+            "BadRequestException",
+            f"parameter {name}: value {field!r}; allowed: exactly one of "
+            f"{', '.join((*_SCALARS, 'isNull'))}",
+        )
+    return None if members[0] == "isNull" else field[members[0]]
+
+
 def _require(params: dict[str, Any], names: list[str], sql: str) -> None:
     missing = [n for n in names if n not in params]
     if missing:
@@ -132,7 +159,9 @@ def _execute_statement(self: Any) -> str:
     body = json.loads(self.body or "{}")
     arn = body.get("resourceArn", "")
     sql = body.get("sql", "")
-    params = {p["name"]: data_api_value(p.get("value", {})) for p in body.get("parameters", [])}
+    params = {
+        p["name"]: _parameter(p["name"], p.get("value", {})) for p in body.get("parameters", [])
+    }
     try:
         cluster = find_cluster_by_arn(arn)
     except RDSClientError as exc:
@@ -181,7 +210,7 @@ def _execute_statement(self: Any) -> str:
         raise DataApiError("DatabaseErrorException", f"ERROR: {message}") from exc
     return json.dumps(
         {
-            "records": [[data_api_field(v) for v in row] for row in rows],
+            "records": [[_field(v) for v in row] for row in rows],
             "columnMetadata": [{"name": c} for c in columns],
             "numberOfRecordsUpdated": 0,
         }
@@ -214,7 +243,7 @@ def _execute_on_server(
         return json.dumps({"records": [], "numberOfRecordsUpdated": changed})
     return json.dumps(
         {
-            "records": [[data_api_field(v) for v in row] for row in rows],
+            "records": [[_field(v) for v in row] for row in rows],
             "columnMetadata": [{"name": c} for c in columns],
             "numberOfRecordsUpdated": 0,
         }

@@ -376,15 +376,15 @@ class EmulatorState:
         self.faults = Faults(self.now)
         self.scheduler = Scheduler(self.now)
         self.aurora: Any = None
-        """``drills.emulator.aurora.AuroraData`` once installed."""
+        """``emulator.aurora.AuroraData`` once installed."""
         self.dynamodb: Any = None
-        """``drills.emulator.dynamodb.DynamoData`` once installed."""
+        """``emulator.dynamodb.DynamoData`` once installed."""
         self.cache: Any = None
-        """``drills.emulator.elasticache.CacheData`` once installed."""
+        """``emulator.elasticache.CacheData`` once installed."""
         self.route53: Any = None
-        """``drills.emulator.route53.Route53Data`` once installed."""
+        """``emulator.route53.Route53Data`` once installed."""
         self.data_plane: Any = None
-        """``drills.emulator.dataplane.RegionPair`` carrying a seeded stack, if any."""
+        """``emulator.dataplane.RegionPair`` carrying a seeded stack, if any."""
         self.request_count = 0
         self._tick_hooks: list[Callable[[float], None]] = []
 

@@ -116,7 +116,7 @@ class Emulator:
         self.cache_plane = CacheDataPlane()
         """RESP listeners for the seeded replication groups (the cache's data plane)."""
         self.data_plane: Any = None
-        """The real region pair (``drills.emulator.dataplane.RegionPair``) that stacks seeded
+        """The real region pair (``emulator.dataplane.RegionPair``) that stacks seeded
         from now on are bound to, or None (the emulator's own models carry the data)."""
 
     def attach(self, pair: Any) -> None:
