@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from moto import backends as moto_backends
+from moto.core import responses as moto_responses
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -22,7 +23,15 @@ from werkzeug.serving import make_server
 from . import aurora, cloudwatch, dataapi, dynamodb, elasticache, fis, rds_restore, route53, ssm
 from .cachedata import CacheDataPlane
 from .faults import FaultMiddleware
-from .state import STATE, EmulatedDelay, EmulatorState, EmulatorTimings, Faults, patch
+from .state import (
+    STATE,
+    EmulatedDelay,
+    EmulatorState,
+    EmulatorTimings,
+    Faults,
+    action_names,
+    patch,
+)
 from .transport import DISPATCH
 
 _CREDENTIALS = {
@@ -76,6 +85,7 @@ def install() -> EmulatorState:
         # stat calls): the list never changes, so compute it once
         _MOTO_MODULES.extend(moto_backends.list_of_moto_modules())
         patch(moto_backends, "list_of_moto_modules", _cached_moto_modules)
+        patch(moto_responses, "method_names_from_class", action_names)
     aurora.install()
     dataapi.install()
     rds_restore.install()
