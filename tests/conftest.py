@@ -1,8 +1,32 @@
-"""Suite-wide hooks: the policy mutation summary prints under `make test` too."""
+"""Suite-wide hooks: the longest tests start first, and the policy mutation summary prints
+under `make test` too."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import pytest
+
+LONGEST_FIRST = (
+    "tests/drills/test_drill_sandbox.py::test_make_drill_records_the_program",
+    "tests/drills/test_drill_serve.py::",
+    "tests/policies/test_policy_stacks.py::test_every_rule_has_a_catching",
+    "tests/drills/test_dataplane.py::",
+    "tests/drills/test_drill_sandbox.py::",
+    "tests/policies/test_policy_complexity.py::",
+)
+"""Tests of tens of seconds each (``--durations``): started first, so that the two workers
+(``-n 2 --dist worksteal``) end together instead of one waiting for a long test drawn last."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next(
+            (i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
+            len(LONGEST_FIRST),
+        )
+
+    items.sort(key=rank)  # stable: the rest keep their order
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
