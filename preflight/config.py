@@ -57,6 +57,14 @@ class StackConfig:
         }
 
 
+class PreflightConfigError(Exception):
+    """Bad configuration: the stack config, a ``--set`` override, or a preflight option.
+
+    Its message is meant for the user as is (the settings loader's message names the key, the
+    value and what is allowed). The CLI exits 2 on it.
+    """
+
+
 class StackFileError(ConfigError):
     """A stack or project file that is not valid YAML: names the file, the line and the
     problem on one line (``key``, ``value`` and ``allowed`` as for any ``ConfigError``)."""

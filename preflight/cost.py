@@ -30,9 +30,10 @@ from policies.pricing.estimate import estimate
 from policies.pricing.lines import Estimate, Line, dollars
 from policies.pricing.table import HOURS_PER_MONTH, TABLE_PATH, pinned_table
 from policies.pricing.usage import UsageError, parse_usage
+from preflight.config import REPO_ROOT as REPO
+from preflight.config import PreflightConfigError
 from preflight.cost_diff import CostDelta, compare, delta_document, delta_table, headline
 from preflight.model import RecordedResource, Recording
-from preflight.pipeline import REPO, PreflightConfigError
 
 GATE = RULES[0]
 TOP_ITEMS = 10

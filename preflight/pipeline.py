@@ -25,11 +25,12 @@ from typing import Any, Protocol
 from preflight.advisories import advisories
 from preflight.baseline import BaselineError, as_written, load_baseline
 from preflight.changes import Op, PlanDiff, diff_plans
+from preflight.config import REPO_ROOT, PreflightConfigError
 from preflight.critical_path import CriticalPath, critical_path
 from preflight.model import RecordedResource, Recording
 from preflight.redaction import Scrubber, secret_plaintexts
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 """The project root: where Pulumi.yaml, stacks/ and policies/ live."""
 
 LEVELS = ("mandatory", "remediate", "advisory", "disabled")
@@ -37,14 +38,6 @@ LEVELS = ("mandatory", "remediate", "advisory", "disabled")
 
 _LEVEL_NUMBERS = {0: "advisory", 1: "mandatory", 2: "disabled", 3: "remediate"}
 """``pulumirpc.EnforcementLevel`` values, for a client that hands back the raw enum."""
-
-
-class PreflightConfigError(Exception):
-    """Bad configuration: the stack config, a ``--set`` override, or a preflight option.
-
-    Its message is meant for the user as is (the settings loader's message names the key, the
-    value and what is allowed). The CLI exits 2 on it.
-    """
 
 
 class DiagnosticLike(Protocol):
