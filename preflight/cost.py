@@ -451,6 +451,13 @@ def _notes(report: CostReport) -> list[str]:
             f"[yellow]The reserved totals count {shown} at on demand: the price table has no"
             " published reserved rate for them (docs/cost.md, Reserved capacity).[/]"
         )
+    used = _derived_on_demand(est)
+    if used:
+        shown = ", ".join(f"{escape(pid)} in {region}" for pid, region in used)
+        notes.append(
+            f"[dim]On-demand rates this estimate uses that are derived or assumed, not published"
+            f" for that region (prices.json notes say from what): {shown}.[/]"
+        )
     derived = [p for p in pinned_table().prices if p.basis == "derived"]
     reserved = sum(1 for p in derived if p.term != "on-demand")
     notes.append(
@@ -495,6 +502,17 @@ def _line_document(line: Line) -> dict[str, Any]:
     }
 
 
+def _derived_on_demand(est: Estimate) -> list[tuple[str, str]]:
+    """(price id, region) of the on-demand rates the estimate used whose table basis is
+    ``derived`` (assumed or computed from a published figure), sorted: what stays derived is
+    named on every run, not only in the table's notes (issue 21)."""
+    table = pinned_table()
+    used = {(x.price_id, x.region) for x in est.lines if x.price_id and x.priced}
+    return sorted(
+        key for key in used if (found := table.find(*key)) is not None and found.basis == "derived"
+    )
+
+
 def _on_demand_ids(est: Estimate) -> dict[tuple[str, str], list[str]]:
     """(price id, region) -> the reserved terms that count it at on demand, sorted."""
     found: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -517,6 +535,9 @@ def cost_document(result: Any) -> dict[str, Any] | None:
         "reservedOnDemand": [
             {"priceId": pid, "region": region, "terms": [TERM_LABEL[t] for t in terms]}
             for (pid, region), terms in _on_demand_ids(est).items()
+        ],
+        "derivedOnDemand": [
+            {"priceId": pid, "region": region} for pid, region in _derived_on_demand(est)
         ],
         "budgetUsd": report.budget_usd,
         "currency": "USD",

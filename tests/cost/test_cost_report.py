@@ -137,6 +137,28 @@ def test_steady_compute_without_a_reserved_rate_is_named_not_hidden(
     assert "The reserved totals count neptune.instance/db.r5.large in us-east-1" in text
 
 
+def test_the_derived_on_demand_rates_prod_uses_are_named(
+    prod: tuple[Any, dict[str, Any]],
+) -> None:
+    """What stays derived (prices.json basis ``derived``) is named on every run: prod's fraud
+    graph storage and I/O (Aurora Standard's rates assumed), db.r5.large and RDS backup storage
+    outside us-east-1 (us-east-1's published rate assumed) and the db.r7g.large payments rate."""
+    proc, doc = prod
+    derived = [(d["priceId"], d["region"]) for d in doc["cost"]["derivedOnDemand"]]
+    assert derived == [
+        ("neptune.instance/db.r5.large", "us-west-2"),
+        ("neptune.io", "us-east-1"),
+        ("neptune.io", "us-west-2"),
+        ("neptune.replicated-write-io", "us-west-2"),
+        ("neptune.storage", "us-east-1"),
+        ("neptune.storage", "us-west-2"),
+        ("rds.backup-storage", "us-west-2"),
+        ("rds.instance/postgres/db.r7g.large", "us-east-1"),
+        ("rds.instance/postgres/db.r7g.large", "us-west-2"),
+    ]
+    assert "On-demand rates this estimate uses that are derived or assumed" in proc.stdout
+
+
 def test_over_budget_is_advisory_in_dev(tmp_path: Path) -> None:
     proc, doc = _preflight(tmp_path, "dev", "--set", "budgetMonthlyLimitUsd=500")
     assert proc.returncode == 0, proc.stderr
