@@ -69,6 +69,7 @@ def _summary(est: Estimate, basis: str) -> str:
     reserved = ", ".join(
         f"{term.removeprefix('reserved-')} {dollars(est.reserved_monthly_usd(term))}"
         f"{' (estimated)' if est.reserved_estimated(term) else ''}"
+        f"{' (some compute at on demand: no reserved rate)' if est.reserved_on_demand(term) else ''}"
         for term in BASES[1:]
         if term != basis
     )

@@ -38,10 +38,14 @@ from preflight.model import RecordedResource, Recording
 GATE = RULES[0]
 TOP_ITEMS = 10
 TERM_LABEL = {"reserved-1y": "1y", "reserved-3y": "3y"}
-STEADY = (
-    "aws:rds/clusterInstance:ClusterInstance",
-    "aws:elasticache/replicationGroup:ReplicationGroup",
-)
+STEADY = {
+    "aws:rds/clusterInstance:ClusterInstance": "Aurora instances",
+    "aws:elasticache/replicationGroup:ReplicationGroup": "cache nodes",
+    "aws:rds/instance:Instance": "RDS instances",
+    "aws:neptune/clusterInstance:ClusterInstance": "Neptune instances",
+    "aws:redshift/cluster:Cluster": "Redshift nodes",
+}
+"""The steady compute the reserved-capacity table lists, by resource type."""
 
 
 def usage_path(stack: str, root: Path) -> Path:
@@ -351,12 +355,19 @@ def _store_table(est: Estimate) -> Table:
 
 
 def _steady(est: Estimate) -> dict[tuple[str, str], list[Line]]:
+    """Steady compute by kind and region: lines with reserved terms, or without the table's
+    reserved rate (counted at on demand in the reserved totals)."""
     groups: dict[tuple[str, str], list[Line]] = defaultdict(list)
     for line in est.lines:
-        if line.reserved:
-            kind = "Aurora instances" if line.type == STEADY[0] else "cache nodes"
-            groups[(kind, line.region)].append(line)
+        if line.reserved or line.reserved_missing:
+            groups[(STEADY.get(line.type, "instances"), line.region)].append(line)
     return groups
+
+
+def _on_demand_mark(lines: Sequence[Line], term: str) -> str:
+    """`` on demand: no reserved rate`` where a term's figure counts some of ``lines`` at on
+    demand because the table has no reserved rate for them (docs/cost.md, Reserved capacity)."""
+    return " on demand: no reserved rate" if any(term in x.reserved_missing for x in lines) else ""
 
 
 def _reserved_table(est: Estimate) -> Table:
@@ -375,10 +386,12 @@ def _reserved_table(est: Estimate) -> Table:
             f"{kind}{role}",
             region,
             dollars(od),
-            f"{dollars(terms['reserved-1y'])} [dim]{options['reserved-1y']}"
-            f"{_estimated(lines, 'reserved-1y')}[/]",
-            f"{dollars(terms['reserved-3y'])} [dim]{options['reserved-3y']}"
-            f"{_estimated(lines, 'reserved-3y')}[/]",
+            *(
+                f"{dollars(terms[t])} [dim]"
+                + f"{options[t]}{_estimated(lines, t)}{_on_demand_mark(lines, t)}".strip()
+                + "[/]"
+                for t in TERM_LABEL
+            ),
             f"{dollars(od - terms['reserved-1y'])} / {dollars(od - terms['reserved-3y'])}",
         )
     return table
@@ -432,12 +445,27 @@ def _notes(report: CostReport) -> list[str]:
             f"[yellow]Not priced ($0 in the totals): {escape(line.name)} {escape(line.item)}"
             f" in {line.region}: {escape(line.reason)}[/]"
         )
+    missing = list(_on_demand_ids(est))
+    if missing:
+        shown = ", ".join(f"{escape(pid)} in {region}" for pid, region in missing)
+        notes.append(
+            f"[yellow]The reserved totals count {shown} at on demand: the price table has no"
+            " published reserved rate for them (docs/cost.md, Reserved capacity).[/]"
+        )
+    used = _derived_on_demand(est)
+    if used:
+        shown = ", ".join(f"{escape(pid)} in {region}" for pid, region in used)
+        notes.append(
+            f"[dim]On-demand rates this estimate uses that are derived or assumed, not published"
+            f" for that region (prices.json notes say from what): {shown}.[/]"
+        )
     derived = [p for p in pinned_table().prices if p.basis == "derived"]
     reserved = sum(1 for p in derived if p.term != "on-demand")
     notes.append(
         f"[dim]Estimated in {1000 * report.seconds:.1f} ms; {reserved} reserved rates and"
-        f" {len(derived) - reserved} I/O-Optimized instance rates are derived from published"
-        " ratios until `python -m preflight.prices --refresh` (docs/cost.md).[/]"
+        f" {len(derived) - reserved} on-demand rates in the table are derived or assumed from"
+        " published ones (each entry's note says how) until `python -m preflight.prices"
+        " --refresh` (docs/cost.md).[/]"
     )
     return notes
 
@@ -471,7 +499,28 @@ def _line_document(line: Line) -> dict[str, Any]:
         if line.reserved
         else None,
         "reservedEstimated": [TERM_LABEL[t] for t in line.reserved_estimated],
+        "reservedOnDemand": [TERM_LABEL[t] for t in line.reserved_missing],
     }
+
+
+def _derived_on_demand(est: Estimate) -> list[tuple[str, str]]:
+    """(price id, region) of the on-demand rates the estimate used whose table basis is
+    ``derived`` (assumed or computed from a published figure), sorted: what stays derived is
+    named on every run, not only in the table's notes (issue 21)."""
+    table = pinned_table()
+    used = {(x.price_id, x.region) for x in est.lines if x.price_id and x.priced}
+    return sorted(
+        key for key in used if (found := table.find(*key)) is not None and found.basis == "derived"
+    )
+
+
+def _on_demand_ids(est: Estimate) -> dict[tuple[str, str], list[str]]:
+    """(price id, region) -> the reserved terms that count it at on demand, sorted."""
+    found: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for term in TERM_LABEL:
+        for key in sorted({(x.price_id, x.region) for x in est.reserved_on_demand(term)}):
+            found[key].append(term)
+    return dict(sorted(found.items()))
 
 
 def cost_document(result: Any) -> dict[str, Any] | None:
@@ -484,6 +533,13 @@ def cost_document(result: Any) -> dict[str, Any] | None:
         "monthlyUsd": est.monthly_usd,
         "reservedMonthlyUsd": _term_totals(report),
         "reservedEstimated": [TERM_LABEL[t] for t in TERM_LABEL if est.reserved_estimated(t)],
+        "reservedOnDemand": [
+            {"priceId": pid, "region": region, "terms": [TERM_LABEL[t] for t in terms]}
+            for (pid, region), terms in _on_demand_ids(est).items()
+        ],
+        "derivedOnDemand": [
+            {"priceId": pid, "region": region} for pid, region in _derived_on_demand(est)
+        ],
         "budgetUsd": report.budget_usd,
         "currency": "USD",
         "hoursPerMonth": HOURS_PER_MONTH,

@@ -134,6 +134,11 @@ def recipe(price: Price) -> Recipe:
         return Recipe(
             "AmazonRDS", (*region, ("volumeType", volume[0])), rf"RDS:{volume[1]}-Storage"
         )
+    if family == "neptune.instance":
+        # AmazonNeptune's instance products carry instanceType and an InstanceUsage usage type
+        # like RDS's (not yet met against the live API from here; a moved one fails by name).
+        filters = (*region, ("instanceType", rest))
+        return Recipe("AmazonNeptune", filters, rf"InstanceUsage:{re.escape(rest)}")
     if family == "cache.node":
         engine, node = rest.split("/", 1)
         filters = (*region, ("instanceType", node), ("cacheEngine", engine.capitalize()))

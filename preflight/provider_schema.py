@@ -234,6 +234,44 @@ FORCE_NEW: Mapping[str, frozenset[str]] = {
         }
     ),
     "aws:rds/subnetGroup:SubnetGroup": frozenset({"name", "namePrefix"}),
+    # internal/service/neptune (read at 0542614 for cluster.go and cluster_instance.go, 043e0ed
+    # for global_cluster.go): a cluster's storage_type is ForceNew there (kept: a false
+    # replacement blocks, a missed one would not); a subnet group's description is updated in
+    # place (ModifyDBSubnetGroup); a cluster parameter group's name, family and description are
+    # ForceNew like RDS's.
+    "aws:neptune/cluster:Cluster": frozenset(
+        {
+            "availabilityZones",
+            "clusterIdentifier",
+            "clusterIdentifierPrefix",
+            "engine",
+            "kmsKeyArn",
+            "neptuneSubnetGroupName",
+            "port",
+            "snapshotIdentifier",
+            "storageEncrypted",
+            "storageType",
+        }
+    ),
+    "aws:neptune/clusterInstance:ClusterInstance": frozenset(
+        {
+            "availabilityZone",
+            "clusterIdentifier",
+            "engine",
+            "identifier",
+            "identifierPrefix",
+            "neptuneSubnetGroupName",
+            "port",
+            "publiclyAccessible",
+        }
+    ),
+    "aws:neptune/clusterParameterGroup:ClusterParameterGroup": frozenset(
+        {"name", "namePrefix", "family", "description"}
+    ),
+    "aws:neptune/globalCluster:GlobalCluster": frozenset(
+        {"engine", "globalClusterIdentifier", "sourceDbClusterIdentifier", "storageEncrypted"}
+    ),
+    "aws:neptune/subnetGroup:SubnetGroup": frozenset({"name", "namePrefix"}),
     # internal/service/redshift: cluster.go (ForceNew), logging.go and snapshot_copy.go
     # (RequiresReplace plan modifiers); a grant has no Update; a parameter group's name, family
     # and description and a subnet group's name are ForceNew.
@@ -303,6 +341,8 @@ ROUTE53_RECORD_SWAPPED = frozenset({"type", "setIdentifier"})
 REPLACE_UNLESS_CLEARED: Mapping[str, frozenset[str]] = {
     # DiffSuppressFunc: removing snapshot_identifier does not re-create the cluster.
     "aws:rds/cluster:Cluster": frozenset({"snapshotIdentifier"}),
+    # aws_neptune_cluster's snapshot_identifier: DiffSuppressFunc `new == ""`.
+    "aws:neptune/cluster:Cluster": frozenset({"snapshotIdentifier"}),
     # ForceNewIfChange(...): a change forces new "unless new is cleared" (provider issue 25214).
     "aws:dynamodb/table:Table": frozenset({"restoreSourceName", "restoreSourceTableArn"}),
 }

@@ -254,6 +254,7 @@ def _neptune_instance(run: Pricer, res: ResourceLike) -> None:
         HOURS_PER_MONTH,
         f"neptune.instance/{cls}",
         f"{HOURS_PER_MONTH:g} h",
+        reserved=True,
     )
 
 
@@ -559,6 +560,7 @@ def _rds_instance(run: Pricer, res: ResourceLike) -> None:
         copies * HOURS_PER_MONTH,
         f"rds.instance/{engine}/{cls}",
         f"{copies:g} x {HOURS_PER_MONTH:g} h ({az})",
+        reserved=True,
     )
     gb = as_number(res.props.get("allocatedStorage")) or 0.0
     kind = known_str(res.props.get("storageType")) or "gp2"
@@ -955,6 +957,7 @@ def _redshift_cluster(run: Pricer, res: ResourceLike) -> None:
         nodes * HOURS_PER_MONTH,
         f"redshift.node/{node}",
         f"{nodes:g} nodes x {HOURS_PER_MONTH:g} h",
+        reserved=True,
     )
     gb = run.usage.figure("redshift.storageGb")
     run.charge(

@@ -90,6 +90,10 @@ class Line:
     reserved_estimated: tuple[str, ...] = ()
     """Terms whose rate is not a published figure but derived from one by a ratio (the table
     entry's basis ``derived``): the report marks those figures estimated (issue 21)."""
+    reserved_missing: tuple[str, ...] = ()
+    """Terms for which this steady compute (an RDS or Neptune instance, a Redshift node) has no
+    reserved rate in the table: that term's total counts it at on demand, and the report says so
+    rather than leave the reserved alternative looking complete (issue 20, item 3)."""
     free: bool = False
     price_id: str = ""
     """The ``prices.json`` id it was priced with (empty for $0 notes)."""
@@ -147,6 +151,10 @@ class Estimate:
     def reserved_estimated(self, term: str) -> bool:
         """True when the ``term`` total includes a rate derived by a ratio, not published."""
         return any(term in line.reserved_estimated for line in self.lines)
+
+    def reserved_on_demand(self, term: str) -> list[Line]:
+        """Steady compute that the ``term`` total counts at on demand (no reserved rate)."""
+        return [line for line in self.lines if term in line.reserved_missing]
 
     def total(self, basis: str = "on-demand") -> float:
         """``on-demand``, ``reserved-1y`` or ``reserved-3y`` total."""
@@ -309,15 +317,18 @@ class Pricer:
         terms: dict[str, float] = {}
         options: dict[str, str] = {}
         estimated: list[str] = []
+        missing: list[str] = []
         if reserved or reserved_as:
             reserved_id, factor = reserved_as or (price_id, 1.0)
             for term in RESERVED_TERMS:
                 found: Price | None = self.prices.find(reserved_id, region, term)
-                if found is not None:
-                    terms[term] = quantity * factor * found.effective_usd
-                    options[term] = found.option
-                    if found.basis == "derived":
-                        estimated.append(term)
+                if found is None:
+                    missing.append(term)
+                    continue
+                terms[term] = quantity * factor * found.effective_usd
+                options[term] = found.option
+                if found.basis == "derived":
+                    estimated.append(term)
         self.lines.append(
             Line(
                 urn=res.urn,
@@ -335,6 +346,7 @@ class Pricer:
                 reserved=terms or None,
                 reserved_options=options or None,
                 reserved_estimated=tuple(estimated),
+                reserved_missing=tuple(missing),
             )
         )
 

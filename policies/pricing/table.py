@@ -24,7 +24,10 @@ SECONDS_PER_MONTH: Final = HOURS_PER_MONTH * 3600.0
 TERM_HOURS: Final = {"reserved-1y": 8760.0, "reserved-3y": 26280.0}
 """Hours in a reservation term, to spread an upfront payment over (1 and 3 years of 8,760 h)."""
 TERMS: Final = ("on-demand", "reserved-1y", "reserved-3y")
-BASES: Final = ("price-list", "pricing-page", "derived")
+BASES: Final = ("price-list", "pricing-page", "recorded", "derived")
+"""Where a figure comes from (docs/cost.md, Prices). ``recorded``: a Price List figure as a public
+repository recorded it (an open-source cost tool's test data), the source naming the repository,
+path and commit; ``derived``: computed or assumed, which reports mark (estimated)."""
 OPTIONS: Final = ("No Upfront", "Partial Upfront")
 GLOBAL: Final = "global"
 """Region of prices for global services (Route 53)."""

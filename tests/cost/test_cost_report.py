@@ -112,6 +112,53 @@ def test_reserved_figures_from_ratios_are_marked_estimated(
     assert all(line["reservedEstimated"] == [] for line in cost["lines"] if line not in steady)
 
 
+def test_steady_compute_without_a_reserved_rate_is_named_not_hidden(
+    prod: tuple[Any, dict[str, Any]],
+) -> None:
+    """Prod's payments instances, fraud-graph instances and Redshift nodes have no reserved rate
+    in the table (none published was found): the reserved totals count them at on demand, and
+    --json, the reserved table and a note say so."""
+    proc, doc = prod
+    cost, text = doc["cost"], proc.stdout
+    both = ["1y", "3y"]
+    assert cost["reservedOnDemand"] == [
+        {"priceId": "neptune.instance/db.r5.large", "region": "us-east-1", "terms": both},
+        {"priceId": "neptune.instance/db.r5.large", "region": "us-west-2", "terms": both},
+        {"priceId": "rds.instance/postgres/db.r7g.large", "region": "us-east-1", "terms": both},
+        {"priceId": "rds.instance/postgres/db.r7g.large", "region": "us-west-2", "terms": both},
+        {"priceId": "redshift.node/ra3.xlplus", "region": "us-east-1", "terms": both},
+    ]
+    on_demand = [line for line in cost["lines"] if line["reservedOnDemand"]]
+    # two Multi-AZ payments instances, four Neptune instances, one Redshift cluster's nodes
+    assert len(on_demand) == 7
+    assert all(line["reservedMonthlyUsd"] is None for line in on_demand)
+    assert "Neptune instances (secondary: steady too)" in text
+    assert "on demand: no reserved rate" in text
+    assert "The reserved totals count neptune.instance/db.r5.large in us-east-1" in text
+
+
+def test_the_derived_on_demand_rates_prod_uses_are_named(
+    prod: tuple[Any, dict[str, Any]],
+) -> None:
+    """What stays derived (prices.json basis ``derived``) is named on every run: prod's fraud
+    graph storage and I/O (Aurora Standard's rates assumed), db.r5.large and RDS backup storage
+    outside us-east-1 (us-east-1's published rate assumed) and the db.r7g.large payments rate."""
+    proc, doc = prod
+    derived = [(d["priceId"], d["region"]) for d in doc["cost"]["derivedOnDemand"]]
+    assert derived == [
+        ("neptune.instance/db.r5.large", "us-west-2"),
+        ("neptune.io", "us-east-1"),
+        ("neptune.io", "us-west-2"),
+        ("neptune.replicated-write-io", "us-west-2"),
+        ("neptune.storage", "us-east-1"),
+        ("neptune.storage", "us-west-2"),
+        ("rds.backup-storage", "us-west-2"),
+        ("rds.instance/postgres/db.r7g.large", "us-east-1"),
+        ("rds.instance/postgres/db.r7g.large", "us-west-2"),
+    ]
+    assert "On-demand rates this estimate uses that are derived or assumed" in proc.stdout
+
+
 def test_over_budget_is_advisory_in_dev(tmp_path: Path) -> None:
     proc, doc = _preflight(tmp_path, "dev", "--set", "budgetMonthlyLimitUsd=500")
     assert proc.returncode == 0, proc.stderr

@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 PAYMENTS_RULES = frozenset({"rds-instance-backup-replication", "rds-instance-cross-region-replica"})
 """Rules only the payments database (off in dev) gives something to check in the stacks."""
 NEPTUNE_RULES = frozenset(rule.name for rule in NEPTUNE_RULE_LIST)
-"""Rules only the fraud graph (off in every stack) gives something to check."""
+"""Rules only the fraud graph (on in prod only) gives something to check."""
 
 
 def stack_settings(stack: str) -> Settings:
@@ -135,8 +135,8 @@ def test_every_rule_has_a_catching_single_property_mutation(stack: str, record_p
             assert not stack_settings(stack).payments.enabled, rule.name
             continue
         if not rule_caught and not outcomes and rule.name in NEPTUNE_RULES:
-            # The fraud graph is off in every stack (no Neptune instance prices yet): nothing
-            # to mutate; tests/unit/test_neptune.py records it switched on.
+            # The fraud graph is on in prod only: nothing to mutate in dev and staging, which
+            # the stack's own config must say (prod's mutations are caught above).
             assert not stack_settings(stack).neptune.enabled, rule.name
             continue
         if not rule_caught:

@@ -37,6 +37,9 @@ IAM_SERVICE = {
     "budgets": "budgets",
     "iam": "iam",
     "redshift": "redshift",
+    # Neptune's management API is authorised by rds: actions ("IAM actions for administering
+    # Amazon Neptune", Neptune User Guide).
+    "neptune": "rds",
 }
 
 

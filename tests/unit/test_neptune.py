@@ -14,18 +14,20 @@ CLUSTER = "aws:neptune/cluster:Cluster"
 INSTANCE = "aws:neptune/clusterInstance:ClusterInstance"
 PARAMS = "aws:neptune/clusterParameterGroup:ClusterParameterGroup"
 SG = "aws:ec2/securityGroup:SecurityGroup"
-ON = "neptuneEnabled=true"
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_off_by_default_in_every_stack(stack: str) -> None:
+@pytest.mark.parametrize("stack", [s for s in STACKS if s != "prod"])
+def test_off_outside_prod(stack: str) -> None:
     rec = recorded(stack)
     assert not [r for r in rec.resources if r.type.startswith("aws:neptune/")]
     assert "fraudGraph" not in rec.outputs
 
 
 def test_prod_with_the_fraud_graph_on() -> None:
-    rec = recorded("prod", ON)
+    """Issue 20: prod builds all three new stores, the fraud graph on db.r5.large, the Neptune
+    class the price table has an AWS-published rate for (docs/cost.md), so prod's estimate
+    stays complete."""
+    rec = recorded("prod")
     (glob,) = rec.by_type(GLOBAL)
     assert glob.region == "us-east-1"  # the anchor region
     assert glob.inputs["engine"] == "neptune"
@@ -57,7 +59,7 @@ def test_prod_with_the_fraud_graph_on() -> None:
         instances = only(rec, INSTANCE, region)
         assert len(instances) == 2
         for inst in instances:
-            assert inst.inputs["instanceClass"] == "db.r6g.large"
+            assert inst.inputs["instanceClass"] == "db.r5.large"
             assert inst.inputs["publiclyAccessible"] is False
             assert cluster.urn in inst.property_dependencies["clusterIdentifier"]
         (sg,) = [g for g in only(rec, SG, region) if "neptune" in g.name]
@@ -74,8 +76,8 @@ def test_prod_with_the_fraud_graph_on() -> None:
 
 
 def test_a_role_flip_leaves_the_fraud_graph_untouched() -> None:
-    normal = recorded("prod", ON)
-    flipped = recorded("prod", ON, "primaryRegion=us-west-2", "secondaryRegion=us-east-1")
+    normal = recorded("prod")
+    flipped = recorded("prod", "primaryRegion=us-west-2", "secondaryRegion=us-east-1")
     assert flipped.outputs["primaryRegion"] == "us-west-2"
     before = {r.urn: r for r in normal.resources if "NeptuneGlobalDatabase" in r.urn}
     after = {r.urn: r for r in flipped.resources if "NeptuneGlobalDatabase" in r.urn}
