@@ -127,3 +127,24 @@ def assert_payments_home(harness: DrillHarness, origin: str = PRIMARY) -> None:
     assert harness.seeded.record_value(harness.seeded.outputs["payments"]["dnsName"]) == (
         seen[origin].address
     )
+
+
+def neptune_writer(harness: DrillHarness) -> str:
+    """The region of the Neptune global database's one writer (asserts there is one)."""
+    assert harness.topology.neptune is not None
+    gc = harness.client("neptune", PRIMARY).describe_global_clusters(
+        GlobalClusterIdentifier=harness.topology.neptune.global_cluster_id
+    )["GlobalClusters"][0]
+    writers = [m["DBClusterArn"].split(":")[3] for m in gc["GlobalClusterMembers"] if m["IsWriter"]]
+    assert gc["Status"] == "available" and len(writers) == 1, gc
+    return writers[0]
+
+
+def fraud_record(harness: DrillHarness) -> str | None:
+    """What ``fraud.<zone>`` points at."""
+    return harness.seeded.record_value(harness.seeded.outputs["fraudGraph"]["dnsName"])
+
+
+def fraud_endpoint(harness: DrillHarness, region: str) -> str:
+    """The Neptune cluster endpoint of ``region``."""
+    return str(harness.seeded.outputs["fraudGraph"]["clusters"][region]["endpoint"])
