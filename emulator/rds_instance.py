@@ -22,6 +22,7 @@ read replicas, their promotion, and the ``ReplicaLag`` metric, as strict as AWS.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -79,13 +80,35 @@ def _invalid_state(message: str) -> RDSClientError:
     return RDSClientError("InvalidDBInstanceState", message)
 
 
+_LOCAL = threading.local()
+
+
+def _mark(now: float) -> None:
+    """Tick hook: the emulator's middleware ticks right before it serves a request, in the
+    thread that serves it: remember which request this thread serves."""
+    _LOCAL.request = STATE.request_count
+
+
+def emulated() -> bool:
+    """Whether the request being served came through the emulator (its clock and gates). A
+    plain moto server in the same process (another test's) never ticks: there an operation
+    completes at once, as moto's own does."""
+    return getattr(_LOCAL, "request", None) == STATE.request_count
+
+
 def _later(operation: str, seconds: float, label: str, finish: Callable[[], None]) -> None:
+    if not emulated():
+        finish()
+        return
     if STATE.faults.park(operation, finish):
         return  # a test holds it in flight until it releases the gate
     STATE.scheduler.after(seconds, label, finish)
 
 
 def _reboot_db_instance(self: Any) -> ActionResult:
+    found = self.backend.databases.get(self.params["DBInstanceIdentifier"])
+    if found is None or getattr(found, "db_cluster_identifier", None):
+        return _ORIGINAL["reboot"](self)  # type: ignore[no-any-return]  # a cluster's: moto's
     database = _find(self.params["DBInstanceIdentifier"], self.backend)
     force = bool(self.params.get("ForceFailover", False))
     if force and not database.multi_az:
@@ -245,6 +268,9 @@ def _promote_read_replica(self: Any) -> ActionResult:
 
 
 def _delete_db_instance(self: Any) -> ActionResult:
+    found = self.backend.databases.get(self.params["DBInstanceIdentifier"])
+    if found is None or getattr(found, "db_cluster_identifier", None):
+        return _ORIGINAL["delete"](self)  # type: ignore[no-any-return]  # a cluster's: moto's
     database = _find(self.params["DBInstanceIdentifier"], self.backend)
     if database.status not in {"available", "stopped", "failed", "storage-full"}:
         raise _invalid_state(
@@ -323,6 +349,8 @@ def install() -> None:
     """Install the DB instance behaviours on moto's RDS responses (idempotent)."""
     if "delete" not in _ORIGINAL:
         _ORIGINAL["delete"] = RDSResponse.delete_db_instance
+        _ORIGINAL["reboot"] = RDSResponse.reboot_db_instance
+        STATE.add_tick_hook(_mark)
         STATE.add_tick_hook(publish_replica_lag)
     patch(RDSResponse, "reboot_db_instance", _reboot_db_instance)
     patch(RDSResponse, "create_db_instance_read_replica", _create_db_instance_read_replica)

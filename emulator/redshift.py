@@ -22,6 +22,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.redshift.exceptions import RedshiftClientError
 from moto.redshift.models import RedshiftBackend, Snapshot, redshift_backends
 
+from .rds_instance import emulated
 from .state import STATE, patch
 
 _original: dict[str, Any] = {}
@@ -52,6 +53,9 @@ def _copy_later(backend: RedshiftBackend, snapshot: Snapshot) -> None:
         copied.source_region = backend.region_name  # type: ignore[attr-defined]
         dest.snapshots[copied.snapshot_identifier] = copied
 
+    if not emulated():
+        arrive()
+        return
     STATE.scheduler.after(
         STATE.timings.redshift_copy_seconds,
         f"redshift copy {snapshot.snapshot_identifier} -> {destination}",
@@ -97,7 +101,9 @@ def _restore_from_cluster_snapshot(self: RedshiftBackend, **kwargs: Any) -> Any:
     def ready() -> None:
         _status.pop(key, None)
 
-    if not STATE.faults.park("restore_from_cluster_snapshot", ready):
+    if not emulated():
+        ready()
+    elif not STATE.faults.park("restore_from_cluster_snapshot", ready):
         STATE.scheduler.after(
             STATE.timings.redshift_restore_seconds,
             f"redshift restore {cluster.cluster_identifier}",

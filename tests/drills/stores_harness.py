@@ -19,22 +19,27 @@ from drills.topology import Topology, neptune_spec, payments_spec, redshift_spec
 from emulator import Emulator
 from emulator.rds_instance import read_only
 
+STORES = ("payments", "neptune", "redshift")
 
-def with_stores(topology: Topology, suffix: str) -> Topology:
-    """The test topology with every issue-20 store."""
+
+def with_stores(topology: Topology, suffix: str, only: tuple[str, ...] = STORES) -> Topology:
+    """The test topology with the issue-20 stores ``only`` names."""
     prefix = f"securecart-t{suffix}"
     regions = topology.regions
     return replace(
         topology,
-        payments=payments_spec(prefix, regions),
-        neptune=neptune_spec(prefix, regions),
-        redshift=redshift_spec(prefix, regions),
+        payments=payments_spec(prefix, regions) if "payments" in only else None,
+        neptune=neptune_spec(prefix, regions) if "neptune" in only else None,
+        redshift=redshift_spec(prefix, regions) if "redshift" in only else None,
     )
 
 
-def stores_harness(emulator: Emulator, tmp: Path) -> Iterator[DrillHarness]:
-    """A freshly seeded stack with the issue-20 stores (its cache listeners stop afterwards)."""
-    made = make_harness(emulator, tmp, extend=with_stores)
+def stores_harness(
+    emulator: Emulator, tmp: Path, only: tuple[str, ...] = STORES
+) -> Iterator[DrillHarness]:
+    """A freshly seeded stack with the issue-20 stores ``only`` names (its cache listeners
+    stop afterwards)."""
+    made = make_harness(emulator, tmp, extend=lambda t, s: with_stores(t, s, only))
     yield made
     emulator.cache_plane.remove(e[0] for e in made.seeded.cache_endpoints.values())
 

@@ -23,7 +23,7 @@ from emulator import Emulator
 
 @pytest.fixture
 def store(emulator: Emulator, tmp_path: Path) -> Iterator[DrillHarness]:
-    yield from stores_harness(emulator, tmp_path)
+    yield from stores_harness(emulator, tmp_path, only=("neptune",))
 
 
 def _home(store: DrillHarness) -> None:

@@ -19,14 +19,16 @@ from emulator import Emulator
 
 @pytest.fixture
 def store(emulator: Emulator, tmp_path: Path) -> Iterator[DrillHarness]:
-    yield from stores_harness(emulator, tmp_path)
+    yield from stores_harness(emulator, tmp_path, only=("redshift",))
 
 
 def _clusters(store: DrillHarness, region: str) -> list[str]:
     return [
         c["ClusterIdentifier"]
         for c in store.client("redshift", region).describe_clusters()["Clusters"]
-        if c["ClusterIdentifier"].startswith(str(store.seeded.outputs["redshift"]["clusterIdentifier"]))
+        if c["ClusterIdentifier"].startswith(
+            str(store.seeded.outputs["redshift"]["clusterIdentifier"])
+        )
     ]
 
 
@@ -92,7 +94,9 @@ def test_the_emulator_refuses_what_redshift_refuses(store: DrillHarness) -> None
     # no deleting a cluster while it is being restored
     gate = store.emulator.faults.hold("restore_from_cluster_snapshot")
     client = store.client("redshift", SECONDARY)
-    client.restore_from_cluster_snapshot(ClusterIdentifier="mid-restore", SnapshotIdentifier=snapshot)
+    client.restore_from_cluster_snapshot(
+        ClusterIdentifier="mid-restore", SnapshotIdentifier=snapshot
+    )
     with pytest.raises(ClientError) as refused:
         client.delete_cluster(ClusterIdentifier="mid-restore", SkipFinalClusterSnapshot=True)
     assert refused.value.response["Error"]["Code"] == "InvalidClusterState"
