@@ -472,6 +472,13 @@ class PaymentsProbe:
         )
 
 
+def _leg(ctx: DrillContext, dst: str, measure: dict[str, Any]) -> float | None:
+    """The promotion and the name (its RTO filter is the step's start: the fence made every
+    write fail)."""
+    converge(ctx, dst, upto="name", measure=measure)
+    return None
+
+
 def _first_write(ctx: DrillContext, phase: str, region: str, since: float) -> float | None:
     found = [
         c.acked_at
@@ -482,10 +489,12 @@ def _first_write(ctx: DrillContext, phase: str, region: str, since: float) -> fl
 
 
 def _probed(
-    ctx: DrillContext, phase: str, region: str, since: float, act: Callable[[], None]
+    ctx: DrillContext, phase: str, region: str, since: float, act: Callable[[], float | None]
 ) -> float:
     """Run ``act`` with the probe writing every canary interval; returns when the first write
-    sent at or after ``since`` succeeded in ``region``."""
+    sent at or after ``since`` (or after the moment ``act`` returns, when it returns one: a
+    write the old writer acknowledged before going down is no takeover) succeeded in
+    ``region``."""
     probe = PaymentsProbe()
     attempt = ctx.attempt
 
@@ -493,10 +502,11 @@ def _probed(
         return [probe.write(ctx, f"{phase}-payments-a{attempt}-{n:04d}", phase)]
 
     with CanaryWriter(ctx.log, write_one, ctx.settings.canary_interval):
-        act()
+        down = act()
+        after = max(since, down or since)
         return ctx.wait_until(
             f"a write through the payments name to succeed in {region}",
-            lambda: _first_write(ctx, phase, region, since),
+            lambda: _first_write(ctx, phase, region, after),
         )
 
 
@@ -582,9 +592,7 @@ def _moved(phase: str, *, out: bool) -> Callable[[DrillContext], None]:
         m.setdefault("fenced_at", time.time())
         m.setdefault("requested_at", m["fenced_at"])
         since = float(m["fenced_at"])
-        takeover = _probed(
-            ctx, phase, dst, since, lambda: converge(ctx, dst, upto="name", measure=m)
-        )
+        takeover = _probed(ctx, phase, dst, since, lambda: _leg(ctx, dst, m))
         m["fault_at"] = since
         m["takeover_at"] = takeover
         m["rto_seconds"] = round(takeover - since, 3)
@@ -628,7 +636,9 @@ def _failover(ctx: DrillContext) -> None:
     )
     key = f"multi-az:payments:reboot:{origin}"
 
-    def act() -> None:
+    def act() -> float | None:
+        """Send the reboot unless AWS shows it done; returns when AWS answered it (from then
+        on the instance is rebooting: a write acknowledged before is the old primary's)."""
         record = (ctx.state.get("calls") or {}).get(key)
         if record is None or record.get("sent_at") is None:
             if describe(ctx, origin).zone != m["zone_before"]:
@@ -656,6 +666,8 @@ def _failover(ctx: DrillContext) -> None:
             ),
             tolerate_unreachable=True,
         )
+        sent = ((ctx.state.get("calls") or {}).get(key) or {}).get("sent_at")
+        return float(sent) if sent is not None else None
 
     m.setdefault("requested_at", time.time())
     since = float(m["requested_at"])

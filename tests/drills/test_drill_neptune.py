@@ -111,6 +111,20 @@ def test_the_emulator_refuses_what_neptune_refuses(store: DrillHarness) -> None:
         client.switchover_global_cluster(
             GlobalClusterIdentifier=spec.global_cluster_id, TargetDbClusterIdentifier=stray
         )
+    # a switchover needs the same engine version in the target as in the primary (Neptune
+    # User Guide, "Setting up a Neptune global database": every member runs the same version)
+    odd = store.client("neptune", "eu-west-1").create_db_cluster(
+        DBClusterIdentifier=f"{spec.clusters[SECONDARY]}-odd",
+        Engine="neptune",
+        EngineVersion="1.2.1.0",
+        GlobalClusterIdentifier=spec.global_cluster_id,
+        StorageEncrypted=True,
+    )["DBCluster"]["DBClusterArn"]
+    with pytest.raises(ClientError) as mismatch:
+        client.switchover_global_cluster(
+            GlobalClusterIdentifier=spec.global_cluster_id, TargetDbClusterIdentifier=odd
+        )
+    assert mismatch.value.response["Error"]["Code"] == "InvalidParameterCombination"
     # the primary cannot be its own target
     with pytest.raises(ClientError):
         client.switchover_global_cluster(

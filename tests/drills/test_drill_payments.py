@@ -5,8 +5,10 @@ read back from the emulator, never from the drill's own report."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -21,7 +23,22 @@ from stores_harness import (
     stores_harness,
 )
 
+from drills.engine import NullObserver
 from emulator import Emulator
+
+
+class AtWait(NullObserver):
+    """Runs a callback (once) when the drill starts waiting for something."""
+
+    def __init__(self, contains: str, action: Any) -> None:
+        self.contains = contains
+        self.action = action
+        self.fired = False
+
+    def waiting(self, what: str) -> None:
+        if not self.fired and self.contains in what:
+            self.fired = True
+            self.action()
 
 
 @pytest.fixture
@@ -82,14 +99,26 @@ def test_multi_az_failover_keeps_the_writer_and_its_name_and_moves_the_zone(
     store: DrillHarness,
 ) -> None:
     zone = payments_seen(store)[PRIMARY].zone
+    # the failover is held in flight until the drill waits for it: whatever the probe wrote
+    # before, the takeover can only be a write after the release
+    gate = store.emulator.faults.hold("reboot_db_instance")
+    released: list[float] = []
 
-    result = store.run("payments-multi-az-failover")
+    def release() -> None:
+        released.append(time.time())
+        gate.release()
+
+    opened = AtWait("to answer from its standby", release)
+
+    result = store.run("payments-multi-az-failover", observers=[opened])
 
     assert result.status == "succeeded", store.journal(result.drill_id).data.get("reason")
     assert payments_seen(store)[PRIMARY].zone != zone  # answered from the standby's AZ
     assert_payments_home(store)
     m = store.journal(result.drill_id).data["state"]["measurements"]["multi-az:payments"]
-    assert m["rto_seconds"] >= store.emulator.timings.rds_failover_seconds
+    assert gate.count == 1 and released
+    assert m["takeover_at"] >= released[0]
+    assert m["rto_seconds"] >= released[0] - m["requested_at"]
     assert m["rpo_seconds"] is None if "rpo_seconds" in m else "synchronous" in m["rpo_note"]
 
 
