@@ -44,7 +44,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .aws import error_code
 from .canary import Canary, CanaryWriter
 from .engine import DrillContext, Step
-from .errors import RegionUnavailableError, VerificationError
+from .errors import PreconditionFailedError, RegionUnavailableError, VerificationError
 from .zone import cname, point
 
 READ_ONLY = "default_transaction_read_only"
@@ -526,16 +526,20 @@ def _check(ctx: DrillContext) -> None:
     writer = [r for r, i in found.items() if i.writer]
     problems: list[str] = []
     if len(writer) != 1:
-        problems.append(f"payments writers: {writer or 'none'} (exactly one needed)")
+        problems.append(f"payments-writer: writers {writer or 'none'} (exactly one needed)")
     else:
         other = ctx.target.other(writer[0])
         if found[other].replica_of != writer[0] or found[other].status != STABLE:
-            problems.append(f"payments {other}: not an available read replica of {writer[0]}")
+            problems.append(
+                f"payments-replica: {other} is not an available read replica of {writer[0]}"
+            )
         ref = payments_ref(ctx)
         if ref.dns_name and cname(ctx, ref.dns_name) != found[writer[0]].address:
-            problems.append(f"{ref.dns_name} does not point at the writer in {writer[0]}")
+            problems.append(
+                f"payments-name: {ref.dns_name} does not point at the writer in {writer[0]}"
+            )
     if problems:
-        raise VerificationError("; ".join(problems))
+        raise PreconditionFailedError(problems)
     record.setdefault("origin", writer[0])
     record.setdefault("retention_days", (found[writer[0]].raw or {}).get("BackupRetentionPeriod"))
     settings: dict[str, dict[str, Any]] = record.setdefault("settings", {})

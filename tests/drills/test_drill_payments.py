@@ -190,3 +190,19 @@ def test_the_emulator_refuses_what_aws_refuses(store: DrillHarness) -> None:
     store.settle()
     store.quiesce()
     assert sorted(payments_writers(store)) == [PRIMARY, SECONDARY]
+
+
+def test_a_payments_database_with_two_writers_is_refused_before_anything_moves(
+    store: DrillHarness,
+) -> None:
+    """Someone promoted the replica by hand: the drill refuses (it never picks a writer)."""
+    store.client("rds", SECONDARY).promote_read_replica(
+        DBInstanceIdentifier=_identifiers(store)[SECONDARY]
+    )
+    store.quiesce()
+
+    result = store.run("payments-promotion")
+
+    assert result.status == "refused"
+    assert "payments-writer" in str(store.journal(result.drill_id).data.get("reason"))
+    assert sorted(payments_writers(store)) == [PRIMARY, SECONDARY]  # nothing was touched
