@@ -247,8 +247,8 @@ def _settled(ctx: DrillContext, what: str) -> dict[str, Instance]:
 
 
 def replica_lag(ctx: DrillContext, region: str, since: float) -> float | None:
-    """The smallest ``ReplicaLag`` (seconds) of the replica in ``region`` since ``since``
-    (None before a datapoint exists)."""
+    """The smallest ``ReplicaLag`` (seconds) of the replica in ``region`` over the periods that
+    began at or after ``since`` (None before such a period has data)."""
     ref = payments_ref(ctx)
     points = ctx.aws.call(
         "cloudwatch",
@@ -262,7 +262,13 @@ def replica_lag(ctx: DrillContext, region: str, since: float) -> float | None:
         Period=60,
         Statistics=["Minimum"],
     ).get("Datapoints", [])
-    values = [float(p["Minimum"]) for p in points]
+    # CloudWatch rounds StartTime down to the minute: a period that began before the fence
+    # may hold a datapoint from before it (a 0 from an idle source would then pass for
+    # caught up); only periods that began at or after it count (whole seconds: timestamps
+    # come back without the fraction). ReplicaLag is published once a minute: a period's
+    # minimum is its one datapoint.
+    after = [p for p in points if p["Timestamp"].timestamp() >= int(since)]
+    values = [float(p["Minimum"]) for p in after]
     return min(values) if values else None
 
 
