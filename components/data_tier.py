@@ -259,6 +259,7 @@ class DataTier(pulumi.ComponentResource):
                 cache_health_alarms=monitoring.cache_health_alarms,
                 cache_role_alarms=monitoring.cache_role_alarms,
                 payments_writer_endpoint=payments.addresses[anchor] if payments else None,
+                fraud_writer_endpoint=fraud_graph.endpoints[anchor] if fraud_graph else None,
             ),
             child,
         )
@@ -466,6 +467,7 @@ class DataTier(pulumi.ComponentResource):
                     }
                     for region in regions
                 },
+                "dnsName": dns.fraud_name,
             }
         if analytics is not None:
             copy_region = other(anchor, regions)

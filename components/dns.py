@@ -82,6 +82,9 @@ class FailoverDnsArgs:
     payments_writer_endpoint: pulumi.Input[str] | None = None
     """Endpoint of the payments database's source instance (``payments.<zone>``), or None when
     the stack has no payments database."""
+    fraud_writer_endpoint: pulumi.Input[str] | None = None
+    """Cluster endpoint of the fraud graph's first primary, the anchor region's Neptune cluster
+    (``fraud.<zone>``), or None when the stack has no fraud graph."""
 
 
 class FailoverDns(pulumi.ComponentResource):
@@ -179,6 +182,14 @@ class FailoverDns(pulumi.ComponentResource):
         if args.payments_writer_endpoint is not None:
             self.payments_name = f"payments.{zone_name}"
             self._simple("payments-writer", self.payments_name, args.payments_writer_endpoint)
+        # ``fraud.<zone>``: the Neptune global database has no global writer endpoint (the
+        # provider's neptune.GlobalCluster exports none), so, as for ``payments.<zone>``, a
+        # simple CNAME to the first primary's cluster endpoint that the drills move with the
+        # writer (drills/stores.py NeptuneGlobal.after_move; docs/components.md).
+        self.fraud_name: str | None = None
+        if args.fraud_writer_endpoint is not None:
+            self.fraud_name = f"fraud.{zone_name}"
+            self._simple("fraud-writer", self.fraud_name, args.fraud_writer_endpoint)
         for region in regions:
             self._simple(
                 f"regional-reader-{region}",
@@ -208,6 +219,7 @@ class FailoverDns(pulumi.ComponentResource):
                 "cache_name": self.cache_name,
                 "cache_reader_name": self.cache_reader_name,
                 **({"payments_name": self.payments_name} if self.payments_name else {}),
+                **({"fraud_name": self.fraud_name} if self.fraud_name else {}),
                 "ttl_seconds": self.ttl_seconds,
                 "health_check_ids": self.health_check_ids,
                 "cache_health_check_ids": self.cache_health_check_ids,

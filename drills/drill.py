@@ -20,7 +20,7 @@ from .errors import (
     RegionUnavailableError,
 )
 from .fault import TEMPLATES_OUTPUT
-from .health import single_writer, stop_condition_alarms
+from .health import stop_condition_alarms
 from .journal import DRILL_REFUSED, RESUMABLE, ROLLBACKABLE, Journal, new_drill_id
 from .lease import LEASE_OUTPUT, DrillLease, LeaseHeldError
 from .preconditions import CheckDef, planned
@@ -32,6 +32,7 @@ from .settings import DrillSettings
 from .stackfile import REPO_ROOT, Objectives, parse_objectives, project_name
 from .stores import AuroraGlobal
 from .target import StackTarget, arn_accounts, target_from_outputs
+from .writers import every_writer
 
 log = logging.getLogger("drills.drill")
 
@@ -278,7 +279,7 @@ def start_drill(
         home = ctx.reconciler.regions()[0] or target.primary_region
         init_phases(ctx, definition, options, home, writer)
         journal.save()
-        DrillRunner(ctx, steps, single_writer).run()
+        DrillRunner(ctx, steps, every_writer).run()
     return _finish(journal, ctx, env)
 
 
@@ -331,7 +332,7 @@ def resume_drill(drill_id: str, env: DrillEnvironment) -> DrillResult:
             clients,
             lease,
         )
-        runner = DrillRunner(ctx, steps, single_writer)
+        runner = DrillRunner(ctx, steps, every_writer)
         ctx.event("resume", f"resuming drill {drill_id}")
         runner.check_before_resume()
         runner.run()
@@ -358,7 +359,7 @@ def rollback_drill(drill_id: str, env: DrillEnvironment) -> DrillResult:
             clients,
             lease,
         )
-        DrillRunner(ctx, steps, single_writer).rollback("requested by the operator")
+        DrillRunner(ctx, steps, every_writer).rollback("requested by the operator")
     return _finish(journal, ctx, env)
 
 

@@ -263,3 +263,99 @@ def init_phases(
         )
     if definition.custom is not None:  # point-in-time recovery stays in the home region
         ctx.phase(definition.name).update({"from": home, "to": home})
+
+
+# -- the issue-20 stores (each only where the stack has it) ------------------------------------
+
+
+def _payments_failover() -> list[Step]:
+    from .payments import failover_steps
+
+    return failover_steps()
+
+
+def _payments_promotion() -> list[Step]:
+    from .payments import promotion_steps
+
+    return promotion_steps()
+
+
+def _neptune_switchover() -> list[Step]:
+    from .fraud import switchover_steps
+
+    return switchover_steps()
+
+
+def _neptune_failover() -> list[Step]:
+    from .fraud import failover_steps
+
+    return failover_steps()
+
+
+def _redshift_restore() -> list[Step]:
+    from .analytics import restore_steps
+
+    return restore_steps()
+
+
+_QUIET = CheckSpec(cache=False, tables="none")
+"""The issue-20 drills move nothing of Aurora, the cache or DynamoDB: the stack's health,
+alarms and Pulumi checks only."""
+
+SCENARIOS.update(
+    {
+        s.name: s
+        for s in (
+            Scenario(
+                "payments-multi-az-failover",
+                "Payments Multi-AZ failover",
+                "reboot_db_instance with ForceFailover on the payments writer: the standby "
+                "takes over behind the same endpoint",
+                (),
+                _QUIET,
+                moves_region_pair=False,
+                custom=_payments_failover,
+            ),
+            Scenario(
+                "payments-promotion",
+                "Payments cross-region promotion",
+                "fence the payments source, promote_read_replica in the other region, move "
+                "payments.<zone>, rebuild the replica the other way; then the same back home",
+                (),
+                _QUIET,
+                moves_region_pair=False,
+                custom=_payments_promotion,
+            ),
+            Scenario(
+                "neptune-switchover",
+                "Neptune global switchover",
+                "switchover_global_cluster of the fraud graph and fraud.<zone> to the other "
+                "region, and back",
+                (),
+                _QUIET,
+                moves_region_pair=False,
+                custom=_neptune_switchover,
+            ),
+            Scenario(
+                "neptune-failover",
+                "Neptune global failover",
+                "failover_global_cluster with AllowDataLoss of the fraud graph, the old "
+                "primary rejoins, switchover home",
+                (),
+                _QUIET,
+                moves_region_pair=False,
+                custom=_neptune_failover,
+            ),
+            Scenario(
+                "redshift-restore",
+                "Redshift restore in the copy region",
+                "restore the newest snapshot copied to the other region, time it, delete the "
+                "restored cluster",
+                (),
+                _QUIET,
+                moves_region_pair=False,
+                custom=_redshift_restore,
+            ),
+        )
+    }
+)

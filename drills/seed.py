@@ -315,6 +315,8 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
         "reader": f"reader.{zone}",
     }
     writer_endpoint = f"{topo.global_cluster_id}.global-emulated.global.rds.amazonaws.com"
+    extra_outputs, extra_records = seed_optional_stores(emulator, topo, zone)
+    records_extra = [(name, value) for name, value in extra_records.items()]
     route53 = _client(emulator, "route53", primary)
     zone_id = route53.create_hosted_zone(
         Name=zone,
@@ -328,6 +330,7 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
     ]
     if cache_endpoints.get(primary):
         records.append((names["cache"], cache_endpoints[primary][0]))
+    records.extend(records_extra)
     route53.change_resource_record_sets(
         HostedZoneId=zone_id,
         ChangeBatch={
@@ -437,6 +440,7 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
         "clientEndpoints": _client_endpoints(
             emulator, writer_endpoint, cluster_endpoints, cache_endpoints, (primary, secondary)
         ),
+        **extra_outputs,
     }
     return SeededStack(
         topology=topo,
@@ -450,3 +454,184 @@ def _seed(emulator: Emulator, topo: Topology) -> SeededStack:
         zone_id=zone_id,
         endpoint_url=emulator.endpoint_url,
     )
+
+
+# -- the optional stores of issue 20 (only when the topology has them) -------------------------
+
+PAYMENTS_USERNAME = "payments_admin"
+"""components/payments.py MASTER_USERNAME."""
+NEPTUNE_PORT = 8182
+REDSHIFT_PORT = 5439
+
+
+def seed_optional_stores(
+    emulator: Emulator, topo: Topology, zone: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Create the payments database, the fraud graph and the analytics warehouse the topology
+    has, as the components build them; returns their stack outputs (``payments``,
+    ``fraudGraph``, ``redshift``, shaped as components/data_tier.py exports them) and the
+    private-zone names that point at their writers (``payments.<zone>``, ``fraud.<zone>``)."""
+    outputs: dict[str, Any] = {}
+    records: dict[str, str] = {}
+    if topo.payments is not None:
+        outputs["payments"], address = _seed_payments(emulator, topo, zone)
+        records[str(outputs["payments"]["dnsName"])] = address
+    if topo.neptune is not None:
+        outputs["fraudGraph"], endpoint = _seed_neptune(emulator, topo, zone)
+        records[str(outputs["fraudGraph"]["dnsName"])] = endpoint
+    if topo.redshift is not None:
+        outputs["redshift"] = _seed_redshift(emulator, topo)
+    return outputs, records
+
+
+def _seed_payments(emulator: Emulator, topo: Topology, zone: str) -> tuple[dict[str, Any], str]:
+    spec = topo.payments
+    assert spec is not None
+    major = spec.engine_version.split(".", maxsplit=1)[0]
+    instances: dict[str, dict[str, Any]] = {}
+    for region in (spec.source_region, spec.replica_region):
+        _client(emulator, "rds", region).create_db_parameter_group(
+            DBParameterGroupName=spec.parameter_groups[region],
+            DBParameterGroupFamily=f"postgres{major}",
+            Description="payments PostgreSQL: TLS only, DDL log",
+        )
+    common: dict[str, Any] = {
+        "DBInstanceClass": spec.instance_class,
+        "MultiAZ": True,
+        "StorageType": "gp3",
+        "DeletionProtection": True,
+        "PubliclyAccessible": False,
+    }
+    source = _client(emulator, "rds", spec.source_region).create_db_instance(
+        DBInstanceIdentifier=spec.identifiers[spec.source_region],
+        Engine="postgres",
+        EngineVersion=spec.engine_version,
+        AllocatedStorage=spec.allocated_storage_gb,
+        MaxAllocatedStorage=spec.allocated_storage_gb * 5,
+        MasterUsername=PAYMENTS_USERNAME,
+        MasterUserPassword="generated-secret",
+        DBName="payments",
+        BackupRetentionPeriod=spec.backup_retention_days,
+        StorageEncrypted=True,
+        KmsKeyId=f"alias/{topo.global_cluster_id}-aurora",
+        DBParameterGroupName=spec.parameter_groups[spec.source_region],
+        AvailabilityZone=f"{spec.source_region}a",
+        EnableIAMDatabaseAuthentication=True,
+        **common,
+    )["DBInstance"]
+    replica = _client(emulator, "rds", spec.replica_region).create_db_instance_read_replica(
+        DBInstanceIdentifier=spec.identifiers[spec.replica_region],
+        SourceDBInstanceIdentifier=source["DBInstanceArn"],
+        KmsKeyId=f"alias/{topo.global_cluster_id}-aurora",
+        DBParameterGroupName=spec.parameter_groups[spec.replica_region],
+        **common,
+    )["DBInstance"]
+    for region, found in ((spec.source_region, source), (spec.replica_region, replica)):
+        instances[region] = {
+            "identifier": found["DBInstanceIdentifier"],
+            "arn": found["DBInstanceArn"],
+            "address": found["Endpoint"]["Address"],
+            "port": int(found["Endpoint"]["Port"]),
+        }
+    return (
+        {
+            "sourceRegion": spec.source_region,
+            "instances": instances,
+            "secretArn": "",
+            "dnsName": f"payments.{zone}",
+        },
+        instances[spec.source_region]["address"],
+    )
+
+
+def _seed_neptune(emulator: Emulator, topo: Topology, zone: str) -> tuple[dict[str, Any], str]:
+    spec = topo.neptune
+    assert spec is not None
+    other = next(r for r in topo.regions if r != spec.anchor_region)
+    _client(emulator, "neptune", spec.anchor_region).create_global_cluster(
+        GlobalClusterIdentifier=spec.global_cluster_id,
+        Engine="neptune",
+        EngineVersion=spec.engine_version,
+        StorageEncrypted=True,
+        DeletionProtection=True,
+    )
+    clusters: dict[str, dict[str, Any]] = {}
+    for region in (spec.anchor_region, other):  # the anchor's first: the other one joins it
+        created = _client(emulator, "neptune", region).create_db_cluster(
+            DBClusterIdentifier=spec.clusters[region],
+            Engine="neptune",
+            EngineVersion=spec.engine_version,
+            GlobalClusterIdentifier=spec.global_cluster_id,
+            StorageEncrypted=True,
+            DeletionProtection=True,
+            # (IAM database authentication is left out: moto takes a non-Aurora cluster for a
+            # Multi-AZ DB cluster and refuses it; the drills never read it)
+        )["DBCluster"]
+        clusters[region] = {
+            "identifier": created["DBClusterIdentifier"],
+            "arn": created["DBClusterArn"],
+            "endpoint": created["Endpoint"],
+            "readerEndpoint": created.get("ReaderEndpoint", ""),
+            "port": NEPTUNE_PORT,
+        }
+    return (
+        {
+            "globalClusterId": spec.global_cluster_id,
+            "clusters": clusters,
+            "dnsName": f"fraud.{zone}",
+        },
+        clusters[spec.anchor_region]["endpoint"],
+    )
+
+
+def _seed_redshift(emulator: Emulator, topo: Topology) -> dict[str, Any]:
+    spec = topo.redshift
+    assert spec is not None
+    dest = _client(emulator, "redshift", spec.copy_region)
+    dest.create_snapshot_copy_grant(
+        SnapshotCopyGrantName=spec.grant_name, KmsKeyId=f"alias/{topo.global_cluster_id}-redshift"
+    )
+    dest.create_cluster_parameter_group(
+        ParameterGroupName=spec.restore_parameter_group,
+        ParameterGroupFamily="redshift-1.0",
+        Description="analytics: TLS, activity log",
+    )
+    home = _client(emulator, "redshift", spec.region)
+    cluster = home.create_cluster(
+        ClusterIdentifier=spec.cluster_identifier,
+        NodeType=spec.node_type,
+        ClusterType="single-node" if spec.number_of_nodes == 1 else "multi-node",
+        **({"NumberOfNodes": spec.number_of_nodes} if spec.number_of_nodes > 1 else {}),
+        MasterUsername="analytics_admin",
+        MasterUserPassword="Generated-secret1",
+        DBName="analytics",
+        Encrypted=True,
+        KmsKeyId=f"alias/{topo.global_cluster_id}-redshift",
+        PubliclyAccessible=False,
+        EnhancedVpcRouting=True,
+        Port=REDSHIFT_PORT,
+        AutomatedSnapshotRetentionPeriod=7,
+    )["Cluster"]
+    home.enable_snapshot_copy(
+        ClusterIdentifier=spec.cluster_identifier,
+        DestinationRegion=spec.copy_region,
+        RetentionPeriod=spec.copy_retention_days,
+        SnapshotCopyGrantName=spec.grant_name,
+    )
+    endpoint = cluster.get("Endpoint") or {}
+    return {
+        "region": spec.region,
+        "copyRegion": spec.copy_region,
+        "clusterIdentifier": spec.cluster_identifier,
+        "arn": f"arn:aws:redshift:{spec.region}:{emulator.account_id}:cluster:"
+        f"{spec.cluster_identifier}",
+        "endpoint": f"{endpoint.get('Address', '')}:{endpoint.get('Port', REDSHIFT_PORT)}",
+        "port": REDSHIFT_PORT,
+        "adminSecretArn": "",
+        "snapshotCopyGrantName": spec.grant_name,
+        "restore": {
+            "subnetGroupName": "",
+            "securityGroupId": "",
+            "parameterGroupName": spec.restore_parameter_group,
+        },
+    }

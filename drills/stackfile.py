@@ -153,3 +153,22 @@ def read_stack_config(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
 def load_stack_settings(stack: str, root: Path = REPO_ROOT) -> StackSettings:
     """The stack's settings from its stack file."""
     return settings_from_config(stack, project_name(root), read_stack_config(stack, root))
+
+
+STORE_SWITCHES = {
+    "payments": "paymentsEnabled",
+    "neptune": "neptuneEnabled",
+    "redshift": "redshiftEnabled",
+}
+"""The optional stores of issue 20 and the config key that turns each on (Pulumi.yaml)."""
+
+
+def enabled_stores(settings: StackSettings) -> frozenset[str]:
+    """The optional stores the stack builds (``payments``, ``neptune``, ``redshift``): the
+    stack's own switches, validated by the program's loader already (so only booleans, or the
+    engine's ``"true"``/``"false"`` strings, reach here)."""
+    return frozenset(
+        store
+        for store, key in STORE_SWITCHES.items()
+        if str(settings.raw.get(key, False)).lower() == "true"
+    )

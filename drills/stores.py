@@ -593,3 +593,122 @@ def undo(ctx: DrillContext, s: SwitchableStore, origin: str) -> None:
         if state.primary != origin:
             raise VerificationError(f"{s.name}: primary in {state.primary} after the undo")
     s.after_move(ctx, origin)
+
+
+# -- Neptune (issue 20): the fraud graph's global database -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NeptuneRef:
+    """The stack's ``fraudGraph`` output: the global database, its clusters, its name."""
+
+    global_cluster_id: str
+    arns: dict[str, str]
+    endpoints: dict[str, str]
+    dns_name: str
+
+
+def neptune_ref(ctx: DrillContext) -> NeptuneRef:
+    """The ``fraudGraph`` output, or a VerificationError naming it."""
+    raw = ctx.target.raw.get("fraudGraph")
+    if not isinstance(raw, dict) or not raw.get("globalClusterId"):
+        raise VerificationError("the stack exports no fraudGraph (neptuneEnabled is off)")
+    clusters = dict(raw.get("clusters") or {})
+    return NeptuneRef(
+        str(raw["globalClusterId"]),
+        {r: str(c.get("arn", "")) for r, c in clusters.items()},
+        {r: str(c.get("endpoint", "")) for r, c in clusters.items()},
+        str(raw.get("dnsName") or ""),
+    )
+
+
+class NeptuneGlobal:
+    """The Neptune global database: its writer moves by switchover (``SwitchoverGlobalCluster``,
+    no data loss) or failover (``FailoverGlobalCluster`` with ``AllowDataLoss``), both in
+    Neptune since engine 1.2.1.0 (Neptune API Reference, FailoverGlobalCluster: "If you don't
+    specify AllowDataLoss, the global database cluster operation defaults to a switchover";
+    Neptune User Guide, "Disaster recovery with a Neptune global database": a switchover's RPO
+    is 0, a failover's the replication lag). Neptune has no global writer endpoint, so
+    ``fraud.<zone>`` is moved by :meth:`after_move` (drills/zone.py)."""
+
+    name = "neptune"
+    call = "switchover_global_cluster"
+    settles = True
+
+    def describe(self, ctx: DrillContext) -> StoreState:
+        """Writer, status and FailoverState, read through the Neptune API (the same
+        GlobalCluster shape as Aurora's, without SynchronizationStatus)."""
+        ref = neptune_ref(ctx)
+        last: Exception | None = None
+        for region in _order(ctx):
+            try:
+                result = ctx.aws.call(
+                    "neptune",
+                    region,
+                    "describe_global_clusters",
+                    GlobalClusterIdentifier=ref.global_cluster_id,
+                )
+            except Exception as exc:  # a region that does not answer: try the other
+                last = exc
+                continue
+            found = result.get("GlobalClusters") or []
+            if not found:
+                raise VerificationError(f"Neptune global cluster {ref.global_cluster_id} not found")
+            gc = found[0]
+            failover = gc.get("FailoverState") or {}
+            active = failover.get("Status") in {"pending", "failing-over", "switching-over"}
+            moving = region_of_arn(str(failover.get("ToDbClusterArn", ""))) if active else None
+            source = region_of_arn(str(failover.get("FromDbClusterArn", ""))) if active else None
+            status = str(gc.get("Status", ""))
+            return StoreState(
+                primaries=tuple(writer_regions(gc)),
+                status=status,
+                moving_to=moving or None,
+                moving_from=source or None,
+                in_flight=bool(moving) or status in {"switching-over", "failing-over"},
+                ready=tuple(
+                    region_of_arn(m["DBClusterArn"])
+                    for m in gc.get("GlobalClusterMembers", [])
+                    if not m.get("IsWriter") and synchronized(m)
+                ),
+            )
+        raise VerificationError(f"no region answers for the Neptune global cluster: {last}")
+
+    def call_for(self, region: str, *, lossy: bool) -> str:
+        """``neptune failover_global_cluster -> r (AllowDataLoss)`` or a switchover."""
+        if lossy:
+            return f"neptune failover_global_cluster -> {region} (AllowDataLoss)"
+        return f"neptune switchover_global_cluster -> {region}"
+
+    def request(self, ctx: DrillContext, region: str, *, lossy: bool) -> None:
+        """Sent to the target region (the old primary may be gone)."""
+        ref = neptune_ref(ctx)
+        kwargs: dict[str, Any] = {
+            "GlobalClusterIdentifier": ref.global_cluster_id,
+            "TargetDbClusterIdentifier": ref.arns[region],
+        }
+        if lossy:
+            ctx.aws.call("neptune", region, "failover_global_cluster", AllowDataLoss=True, **kwargs)
+        else:
+            ctx.aws.call("neptune", region, "switchover_global_cluster", **kwargs)
+
+    def ready_for(self, ctx: DrillContext, state: StoreState, region: str) -> bool:
+        """As Aurora's: settled, ``region`` a secondary, the current writer's region answering."""
+        return switchover_ready(
+            state,
+            region,
+            lambda: state.primary is not None and state.primary not in ctx.unreachable,
+        )
+
+    def after_move(self, ctx: DrillContext, region: str) -> None:
+        """``fraud.<zone>`` to the new primary cluster's endpoint (when the stack has it)."""
+        from .zone import point
+
+        ref = neptune_ref(ctx)
+        if ref.dns_name:
+            point(
+                ctx, ref.dns_name, ref.endpoints[region], store="neptune", why=f"writer in {region}"
+            )
+
+
+STORES["neptune"] = NeptuneGlobal

@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .stackfile import DEFAULT_OBJECTIVES, Objectives, StackSettings, parse_objectives
+from .stackfile import (
+    DEFAULT_OBJECTIVES,
+    Objectives,
+    StackSettings,
+    enabled_stores,
+    parse_objectives,
+)
 
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
@@ -113,6 +119,84 @@ def active_region_parameters(name: str, regions: tuple[str, str]) -> tuple[Param
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentsSpec:
+    """The payments database (components/payments.py): a Multi-AZ source in the anchor region
+    and a cross-region Multi-AZ read replica in the other, each with its own parameter group."""
+
+    source_region: str
+    replica_region: str
+    identifiers: dict[str, str]
+    """Instance identifier per region."""
+    parameter_groups: dict[str, str]
+    """DB parameter group per region."""
+    instance_class: str = "db.r6g.large"
+    engine_version: str = "16.6"
+    allocated_storage_gb: int = 100
+    backup_retention_days: int = 7
+
+
+@dataclass(frozen=True, slots=True)
+class NeptuneSpec:
+    """The fraud graph (components/neptune.py): a global database, a cluster per region, the
+    anchor's the primary at creation."""
+
+    global_cluster_id: str
+    clusters: dict[str, str]
+    """Cluster identifier per region."""
+    anchor_region: str
+    engine_version: str = "1.3.2.1"
+
+
+@dataclass(frozen=True, slots=True)
+class RedshiftSpec:
+    """The analytics warehouse (components/redshift.py): a cluster in the anchor region whose
+    automated snapshots are copied to the other, with a restore landing there."""
+
+    region: str
+    copy_region: str
+    cluster_identifier: str
+    grant_name: str
+    restore_parameter_group: str
+    node_type: str = "ra3.xlplus"
+    number_of_nodes: int = 2
+    copy_retention_days: int = 7
+
+
+def payments_spec(prefix: str, regions: tuple[str, str]) -> PaymentsSpec:
+    """Named as components/payments.py names it (by region; the source in the anchor)."""
+    anchor, other = sorted(regions)
+    return PaymentsSpec(
+        source_region=anchor,
+        replica_region=other,
+        identifiers={r: f"{prefix}-payments-{r}" for r in (anchor, other)},
+        parameter_groups={r: f"{prefix}-payments-pg16-{r}" for r in (anchor, other)},
+    )
+
+
+def neptune_spec(prefix: str, regions: tuple[str, str]) -> NeptuneSpec:
+    """Named as components/neptune.py names it."""
+    anchor, other = sorted(regions)
+    return NeptuneSpec(
+        global_cluster_id=f"{prefix}-fraud",
+        clusters={r: f"{prefix}-fraud-{r}" for r in (anchor, other)},
+        anchor_region=anchor,
+    )
+
+
+def redshift_spec(prefix: str, regions: tuple[str, str]) -> RedshiftSpec:
+    """Named as components/redshift.py names it."""
+    anchor, other = sorted(regions)
+    base = f"{prefix}-analytics-{anchor}"
+    return RedshiftSpec(
+        region=anchor,
+        copy_region=other,
+        cluster_identifier=base,
+        grant_name=base,
+        restore_parameter_group=f"{prefix}-analytics-{other}",
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Topology:
     """The data tier of one stack: region pair, global database, tables, cache, alarms."""
 
@@ -142,6 +226,12 @@ class Topology:
     source: str = "default"
     """Where this came from: ``recording`` (the offline plan) or ``default``."""
     notes: tuple[str, ...] = field(default=())
+    payments: PaymentsSpec | None = None
+    """The payments database (``paymentsEnabled``), or None."""
+    neptune: NeptuneSpec | None = None
+    """The fraud graph's Neptune global database (``neptuneEnabled``), or None."""
+    redshift: RedshiftSpec | None = None
+    """The analytics warehouse (``redshiftEnabled``), or None."""
 
     @property
     def regions(self) -> tuple[str, str]:
@@ -206,7 +296,19 @@ def default_topology(settings: StackSettings, suffix: str = "") -> Topology:
         active_region_parameter=f"/securecart/{tag}/dynamodb/active-region",
         parameters=active_region_parameters(f"/securecart/{tag}/dynamodb/active-region", regions),
         source="default",
+        **optional_stores(settings, f"securecart-{tag}"),
     )
+
+
+def optional_stores(settings: StackSettings, prefix: str) -> dict[str, Any]:
+    """The issue-20 stores the stack's switches turn on, named as the components name them."""
+    stores = enabled_stores(settings)
+    regions = (settings.primary_region, settings.secondary_region)
+    return {
+        "payments": payments_spec(prefix, regions) if "payments" in stores else None,
+        "neptune": neptune_spec(prefix, regions) if "neptune" in stores else None,
+        "redshift": redshift_spec(prefix, regions) if "redshift" in stores else None,
+    }
 
 
 def _plain(value: Any) -> Any:
@@ -418,4 +520,103 @@ def from_recording(recording: Any, settings: StackSettings) -> Topology:
         parameters=parameters,
         source="recording",
         notes=tuple(notes),
+        **recorded_stores(recording, settings),
     )
+
+
+T_DB_INSTANCE = "aws:rds/instance:Instance"
+T_DB_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+T_NEPTUNE_GLOBAL = "aws:neptune/globalCluster:GlobalCluster"
+T_NEPTUNE_CLUSTER = "aws:neptune/cluster:Cluster"
+T_REDSHIFT_CLUSTER = "aws:redshift/cluster:Cluster"
+T_REDSHIFT_PARAMETER_GROUP = "aws:redshift/parameterGroup:ParameterGroup"
+T_REDSHIFT_GRANT = "aws:redshift/snapshotCopyGrant:SnapshotCopyGrant"
+
+
+def recorded_stores(recording: Any, settings: StackSettings) -> dict[str, Any]:
+    """The issue-20 stores the plan declares (none when it declares none), with the names and
+    sizes the plan gives them; what the plan leaves to Pulumi falls back to the components'
+    own naming."""
+    prefix = f"securecart-{settings.environment}"
+    regions = (settings.primary_region, settings.secondary_region)
+    anchor = sorted(regions)[0]
+    found: dict[str, Any] = {"payments": None, "neptune": None, "redshift": None}
+    instances = recording.by_type(T_DB_INSTANCE)
+    if instances:
+        base = payments_spec(prefix, regions)
+        identifiers = {
+            _region_of(r, anchor): _text(r.inputs, "identifier", default=r.name) for r in instances
+        }
+        groups = {
+            _region_of(r, anchor): _text(r.inputs, "name", default=r.name)
+            for r in recording.by_type(T_DB_PARAMETER_GROUP)
+            if "payments" in r.name
+        }
+        source = next((r for r in instances if not _plain(r.inputs.get("replicateSourceDb"))), None)
+        retention = _plain(source.inputs.get("backupRetentionPeriod")) if source else None
+        storage = _plain(source.inputs.get("allocatedStorage")) if source else None
+        found["payments"] = PaymentsSpec(
+            source_region=_region_of(source, anchor) if source else base.source_region,
+            replica_region=next(
+                (r for r in regions if source is None or r != _region_of(source, anchor)),
+                base.replica_region,
+            ),
+            identifiers={**base.identifiers, **identifiers},
+            parameter_groups={**base.parameter_groups, **groups},
+            instance_class=_text(instances[0].inputs, "instanceClass", default=base.instance_class),
+            engine_version=_text(
+                source.inputs if source else {}, "engineVersion", default=base.engine_version
+            ),
+            allocated_storage_gb=int(storage) if isinstance(storage, int | float) else 100,
+            backup_retention_days=int(retention) if isinstance(retention, int | float) else 7,
+        )
+    globals_ = recording.by_type(T_NEPTUNE_GLOBAL)
+    clusters = recording.by_type(T_NEPTUNE_CLUSTER)
+    if globals_ and clusters:
+        base_n = neptune_spec(prefix, regions)
+        found["neptune"] = NeptuneSpec(
+            global_cluster_id=_text(
+                globals_[0].inputs, "globalClusterIdentifier", default=base_n.global_cluster_id
+            ),
+            clusters={
+                **base_n.clusters,
+                **{
+                    _region_of(r, anchor): _text(r.inputs, "clusterIdentifier", default=r.name)
+                    for r in clusters
+                },
+            },
+            anchor_region=_region_of(globals_[0], anchor),
+            engine_version=_text(
+                globals_[0].inputs, "engineVersion", default=base_n.engine_version
+            ),
+        )
+    warehouses = recording.by_type(T_REDSHIFT_CLUSTER)
+    if warehouses:
+        base_r = redshift_spec(prefix, regions)
+        home = _region_of(warehouses[0], anchor)
+        away = next(r for r in regions if r != home) if len(set(regions)) == 2 else home
+        grants = recording.by_type(T_REDSHIFT_GRANT)
+        landing = [
+            r
+            for r in recording.by_type(T_REDSHIFT_PARAMETER_GROUP)
+            if _region_of(r, anchor) == away
+        ]
+        nodes = _plain(warehouses[0].inputs.get("numberOfNodes"))
+        found["redshift"] = RedshiftSpec(
+            region=home,
+            copy_region=away,
+            cluster_identifier=_text(
+                warehouses[0].inputs, "clusterIdentifier", default=base_r.cluster_identifier
+            ),
+            grant_name=_text(grants[0].inputs, "snapshotCopyGrantName", default=base_r.grant_name)
+            if grants
+            else base_r.grant_name,
+            restore_parameter_group=_text(
+                landing[0].inputs, "name", default=base_r.restore_parameter_group
+            )
+            if landing
+            else base_r.restore_parameter_group,
+            node_type=_text(warehouses[0].inputs, "nodeType", default=base_r.node_type),
+            number_of_nodes=int(nodes) if isinstance(nodes, int | float) else 1,
+        )
+    return found

@@ -20,7 +20,19 @@ from moto.moto_server.werkzeug_app import (
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from . import aurora, cloudwatch, dataapi, dynamodb, elasticache, fis, rds_restore, route53, ssm
+from . import (
+    aurora,
+    cloudwatch,
+    dataapi,
+    dynamodb,
+    elasticache,
+    fis,
+    rds_instance,
+    rds_restore,
+    redshift,
+    route53,
+    ssm,
+)
 from .cachedata import CacheDataPlane
 from .faults import FaultMiddleware
 from .state import (
@@ -95,6 +107,8 @@ def install() -> EmulatorState:
     elasticache.install()
     route53.install()
     fis.install()
+    rds_instance.install()
+    redshift.install()
     return STATE
 
 

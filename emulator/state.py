@@ -60,6 +60,21 @@ class EmulatorTimings:
     """``StartExperiment``: ``initiating`` until ``running`` (the fault takes effect)."""
     fis_stop_seconds: float = 1.0
     """``StopExperiment``: ``stopping`` until ``stopped`` (the fault is rolled back)."""
+    rds_failover_seconds: float = 1.0
+    """``reboot_db_instance`` with ``ForceFailover``: ``rebooting`` until the standby answers
+    (AWS: typically 60-120 seconds)."""
+    rds_reboot_seconds: float = 1.0
+    """``reboot_db_instance`` without failover: ``rebooting`` until ``available``."""
+    rds_replica_create_seconds: float = 2.0
+    """``create_db_instance_read_replica``: ``creating`` until ``available``."""
+    rds_promote_seconds: float = 1.5
+    """``promote_read_replica``: ``modifying`` until the instance is standalone."""
+    rds_replica_lag_seconds: float = 0.5
+    """``ReplicaLag`` of a read replica whose source accepts writes."""
+    redshift_restore_seconds: float = 2.0
+    """``restore_from_cluster_snapshot``: ``creating`` until ``available``."""
+    redshift_copy_seconds: float = 1.0
+    """An automated snapshot of a cluster with snapshot copy on reaches the copy Region."""
 
     def scaled(self, factor: float) -> EmulatorTimings:
         """The same timings multiplied by ``factor`` (0.01 turns seconds into 10 ms units)."""

@@ -4,7 +4,7 @@ that read the emulator's state back for assertions."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,6 +43,13 @@ TIMINGS = EmulatorTimings(
     instance_create_seconds=0.01,
     restorable_lag_seconds=0.0,
     metric_interval_seconds=0.02,
+    rds_failover_seconds=0.03,
+    rds_reboot_seconds=0.02,
+    rds_replica_create_seconds=0.03,
+    rds_promote_seconds=0.03,
+    rds_replica_lag_seconds=0.01,
+    redshift_restore_seconds=0.03,
+    redshift_copy_seconds=0.01,
 )
 """Milliseconds: every transition still happens, and takes time, but the suite stays fast.
 No test depends on these being short or long: the ones about timing hold operations with gates
@@ -465,10 +472,17 @@ def _handlers(install: bool) -> Iterator[None]:
         yield
 
 
-def make_harness(emulator: Emulator, tmp: Path, planner: Any = None) -> DrillHarness:
-    """Seed a fresh stack (unique names) and a stand-in backend for it."""
+def make_harness(
+    emulator: Emulator,
+    tmp: Path,
+    planner: Any = None,
+    extend: Callable[[Topology, str], Topology] | None = None,
+) -> DrillHarness:
+    """Seed a fresh stack (unique names) and a stand-in backend for it; ``extend`` adds to the
+    small test topology (the issue-20 stores' tests add theirs)."""
     suffix = uuid.uuid4().hex[:8]
-    seeded = seed_topology(emulator, test_topology(suffix))
+    topology = test_topology(suffix)
+    seeded = seed_topology(emulator, extend(topology, suffix) if extend else topology)
     # the stack's drill lease table (drills/lease.py), as the program creates it
     seed_lease_table(
         seeded.outputs,

@@ -38,8 +38,12 @@ IAM_PREFIX = {
     "sts": "sts",
     "fis": "fis",
     "lambda": "lambda",
+    "neptune": "rds",
+    "redshift": "redshift",
 }
-"""boto3 service name -> IAM action prefix (Service Authorization Reference)."""
+"""boto3 service name -> IAM action prefix (Service Authorization Reference; Neptune's
+management API is authorized by ``rds:`` actions: Neptune User Guide, "Managing access using
+IAM policies")."""
 
 NO_PERMISSION = {"sts:GetCallerIdentity"}
 """STS API Reference, GetCallerIdentity: "No permissions are required to perform this

@@ -115,3 +115,28 @@ def test_prod_refuses_neptune_without_deletion_protection() -> None:
     raw["neptuneDeletionProtection"] = False
     with pytest.raises(ConfigError, match=r"neptuneDeletionProtection.*true in prod"):
         load_settings(raw)
+
+
+def test_the_fraud_name_points_at_the_first_primary_and_only_with_the_fraud_graph() -> None:
+    """Neptune has no global writer endpoint: ``fraud.<zone>`` is a simple CNAME to the anchor
+    cluster's endpoint (the first primary), which the drills move with the writer."""
+    rec = recorded("prod", ON)
+    zone = rec.outputs["writerDnsName"].removeprefix("writer.")
+    (record,) = [
+        r for r in rec.by_type("aws:route53/record:Record") if r.inputs["name"] == f"fraud.{zone}"
+    ]
+    (anchor,) = only(rec, CLUSTER, "us-east-1")
+    (other,) = only(rec, CLUSTER, "us-west-2")
+    assert record.inputs["type"] == "CNAME"
+    # the endpoint is known only after creation (unknown under the mocks): its source is
+    assert len(record.inputs["records"]) == 1
+    assert anchor.urn in record.property_dependencies["records"]
+    assert other.urn not in record.property_dependencies["records"]
+    assert not record.inputs.get("setIdentifier")
+    assert rec.outputs["fraudGraph"]["dnsName"] == f"fraud.{zone}"
+    without = recorded("prod")
+    assert not [
+        r
+        for r in without.by_type("aws:route53/record:Record")
+        if r.inputs["name"].startswith("fraud.")
+    ]
