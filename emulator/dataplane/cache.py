@@ -74,6 +74,7 @@ class CacheServer:
             "--save", "",
             "--appendonly", "no",
             "--dir", str(self.root),
+            "--pidfile", str(self.root / "redis.pid"),  # the lifeline finds it (.lifeline)
             "--logfile", str(self.root / "server.log"),
             "--daemonize", "no",
             "--repl-diskless-sync", "yes",

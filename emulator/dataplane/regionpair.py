@@ -18,6 +18,8 @@ import logging
 import shutil
 import socket
 import ssl
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -30,6 +32,7 @@ import pg8000.native
 from .addresses import server_address
 from .cache import CachePair
 from .dns import CachingResolver, DnsServer, Record
+from .lifeline import STOP_SECONDS
 from .postgres import APP_USER, AuroraPair, DataPlaneError
 from .tls import LocalCA
 
@@ -107,11 +110,20 @@ class RegionPair:
         """What the servers did, in order (for tests and the report)."""
         self.errors: list[str] = []
         """Server operations that failed (tests assert there are none)."""
+        self.watcher: subprocess.Popen[bytes] | None = None
+        """The process that stops the servers if this one dies (:mod:`.lifeline`)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> RegionPair:
-        """Start every server (seconds: initdb, a base backup, two Redis servers)."""
+        """Start every server (seconds: initdb, a base backup, two Redis servers), watched by
+        a lifeline process that stops them if this process dies without :meth:`stop`."""
+        self.watcher = subprocess.Popen(
+            [sys.executable, "-I", str(Path(__file__).with_name("lifeline.py")), str(self.root)],
+            stdin=subprocess.PIPE,  # never written to: its end-of-file is this process's end
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C for the terminal's group is not for it
+        )
         self.dns.start()
         try:
             self.aurora.start()
@@ -128,6 +140,11 @@ class RegionPair:
         self.cache.stop()
         self.dns.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+        watcher, self.watcher = self.watcher, None
+        if watcher is not None:  # nothing is left for it to stop: it exits at end-of-file
+            assert watcher.stdin is not None
+            watcher.stdin.close()
+            watcher.wait(timeout=STOP_SECONDS * 2)
 
     def evidence(self) -> dict[str, Any]:
         """report.json's ``data_plane``: what actually served the drill."""
