@@ -35,6 +35,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from components.functions.app_probes import CANARY_INSERT
+
 from .apppath import (
     Answer,
     AppPath,
@@ -43,7 +45,7 @@ from .apppath import (
     RedisSession,
     StoreWriteError,
 )
-from .canary import CANARY_TABLE, Canary
+from .canary import Canary
 from .engine import DrillContext
 from .errors import RegionUnavailableError, VerificationError
 from .health import describe_global_cluster, writer_regions
@@ -160,8 +162,7 @@ class AuroraProbe:
             }
             region = region_of(session.open().chain, known)
             reached = session.run(
-                f"INSERT INTO {CANARY_TABLE} (id, drill_id, region, phase, written_at) "
-                "VALUES (:id, :drill_id, :region, :phase, :written_at)",
+                CANARY_INSERT,  # the probe function's statement: one canary row
                 id=canary_id,
                 drill_id=ctx.drill_id,
                 region=region,
@@ -276,7 +277,7 @@ class CacheProbe:
         self.path = f"dns {dns.cache_name} -> redis tls verify-full auth"
         return self._session
 
-    def command(self, ctx: DrillContext, *parts: str) -> tuple[bytes, str]:
+    def command(self, ctx: DrillContext, *parts: str) -> tuple[Any, str]:
         """One command through the name; (answer, region it reached). Raises on failure."""
         with self._lock:
             session = self._open(ctx)
@@ -304,7 +305,7 @@ class CacheProbe:
         _, region = self.command(ctx, "PING")
         for canary_id in ids:
             answer, region = self.command(ctx, "EXISTS", cache_key(ctx, canary_id))
-            if answer == b"1":
+            if int(answer) == 1:
                 found.add(canary_id)
         return found, region
 
