@@ -48,8 +48,8 @@ from .apppath import (
 from .canary import Canary
 from .engine import DrillContext
 from .errors import RegionUnavailableError, VerificationError
-from .health import describe_global_cluster, writer_regions
-from .stores import CacheGlobal, DynamoActiveRegion, cache_record
+from .reads import describe_global_cluster, read_active_region, writer_regions
+from .stores import CacheGlobal, cache_record
 
 Connector = Callable[[str, int, float], socket.socket]
 """Opens a connection to a cache endpoint (host, port, timeout)."""
@@ -363,12 +363,11 @@ class DynamoProbe:
     def write(self, ctx: DrillContext, canary_id: str, phase: str) -> Canary:
         """Read the setting (any region that answers), put the item there."""
         started = time.time()
-        setting = DynamoActiveRegion()
         region = ""
-        for where in ctx.target.regions:
+        for where in ctx.target.regions:  # the first region that answers with the setting
             try:
-                region = setting.read(ctx, where) or ""
-            except (RegionUnavailableError, ClientError, BotoCoreError):
+                region = read_active_region(ctx, (where,)).values.get(where, "")
+            except (ClientError, BotoCoreError):
                 continue
             if region:
                 break
