@@ -1,10 +1,10 @@
-"""The application's path to a store: a name resolved through the network's resolver with its
-TTLs honoured, then the store's own protocol over TLS verified against the AWS name.
-
-This module is the part of the probes that must be identical wherever they run (the sandbox's
-region pair, a probe function inside the data VPC on AWS): it imports only the standard library
-and the pure-Python clients (``dnslib``, ``pg8000``), never the drill engine, boto3 or the
-emulator. What differs between places is configuration (:class:`AppPath`): which resolver
+"""The drill's side of the application's path to a store: a name resolved through the
+network's resolver with its TTLs honoured, and sessions kept open between writes as an
+application's pool keeps them. The wire protocols (TLS ``verify-full``, the PostgreSQL and
+Redis handshakes, which server answered) are the probe function's own code,
+:mod:`components.functions.app_probes`: the same code runs in the sandbox and inside the VPC on
+AWS (issue 18 item 3). This module imports no drill engine, boto3 or emulator either. What
+differs between places is configuration (:class:`AppPath`): which resolver
 (the region pair's DNS server on 127.0.0.1; on AWS the VPC resolver, 169.254.169.253:53, the
 "Amazon DNS server" of the Amazon VPC User Guide, "DNS attributes for your VPC") and which CA
 bundle verifies the servers (the region pair's local CA; on AWS RDS's global bundle, "Using
@@ -15,7 +15,8 @@ SSL/TLS to encrypt a connection to a DB cluster", and the public roots for Elast
   ``sslmode=verify-full`` cannot verify, docs/components.md "Connecting with verification
   on"), TLS with the hostname checked against that name, as the master user.
 - Cache: ``cache.<zone>`` resolved to the replication group's primary endpoint it leads to
-  (Route 53 answers by health), then RESP over TLS verified against that endpoint's name,
+  (Route 53 answers by health), then the Redis protocol over TLS verified against that
+  endpoint's name,
   ``AUTH`` with the token (ElastiCache User Guide, "Authenticating with the Valkey and Redis
   OSS AUTH command").
 
@@ -27,8 +28,6 @@ name is followed only once its TTL has run out, exactly when an application foll
 from __future__ import annotations
 
 import contextlib
-import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -36,7 +35,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pg8000.native
+import redis
 from dnslib import QTYPE, RCODE, DNSRecord
+
+from components.functions import app_probes
 
 VPC_RESOLVER = "169.254.169.253:53"
 """The Amazon-provided DNS server as seen from inside a VPC (the probe function's resolver)."""
@@ -155,14 +157,6 @@ class AppPath:
         """The process's TTL-honouring resolver for :attr:`dns_server`."""
         return shared_resolver(self.dns_server)
 
-    def tls(self) -> ssl.SSLContext:
-        """``verify-full``: the chain checked against the bundle, the host name against the
-        certificate's names."""
-        context = ssl.create_default_context(cafile=self.ca_file)
-        context.check_hostname = True
-        context.verify_mode = ssl.CERT_REQUIRED
-        return context
-
     def describe_dns(self) -> str:
         """``host:port`` of the resolver."""
         return f"{self.dns_server[0]}:{self.dns_server[1]}"
@@ -203,27 +197,21 @@ class PostgresSession:
 
     def _connect(self) -> tuple[pg8000.native.Connection, Reached]:
         answer = self.path.resolver.resolve(self.host, self.timeout)
-        sock = socket.create_connection((answer.address, self.port), timeout=self.timeout)
+        conn = app_probes.connect_postgres(
+            answer.address,
+            self.port,
+            tls_name=self.host,
+            user=self.user,
+            password=self.password,
+            database=self.database,
+            cafile=self.path.ca_file,
+            timeout=self.timeout,
+        )
         try:
-            conn = pg8000.native.Connection(
-                self.user,
-                host=self.host,  # what TLS verifies (pg8000 wraps with server_hostname=host)
-                password=self.password,
-                database=self.database,
-                sock=sock,
-                ssl_context=self.path.tls(),
-                timeout=self.timeout,
-            )
+            engine, version = app_probes.postgres_software(conn)
         except BaseException:
-            sock.close()
+            conn.close()
             raise
-        version = str(conn.parameter_statuses.get("server_version", "")) or "unknown"
-        engine = "postgresql"
-        try:  # Aurora PostgreSQL names itself (Aurora User Guide, "aurora_version")
-            (row,) = conn.run("SELECT aurora_version()")
-            engine, version = "aurora-postgresql", f"{version} (aurora {row[0]})"
-        except pg8000.native.DatabaseError:
-            pass
         reached = Reached(
             self.host,
             self.host,
@@ -268,31 +256,6 @@ class PostgresSession:
                 conn.close()
 
 
-def _resp(*parts: str) -> bytes:
-    out = [f"*{len(parts)}\r\n".encode()]
-    for part in parts:
-        data = part.encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
-
-
-def _reply(reader: Any) -> bytes:
-    """One RESP reply: a simple string or bulk string's payload; errors raise."""
-    line = reader.readline()
-    if not line:
-        raise StoreWriteError("connection closed")
-    line = line.rstrip(b"\r\n")
-    if line.startswith(b"-"):
-        raise StoreWriteError(line[1:].decode(errors="replace"))
-    if line.startswith(b"$"):
-        size = int(line[1:])
-        if size < 0:
-            return b""
-        data = reader.read(size + 2)
-        return bytes(data[:size])
-    return bytes(line[1:])
-
-
 @dataclass(slots=True)
 class RedisSession:
     """One connection through a name (resolved by the path's resolver) to the endpoint it
@@ -306,52 +269,46 @@ class RedisSession:
     timeout: float
     accept: Callable[[Answer], str] = lambda answer: answer.chain[-1]
     """The AWS name to verify against, chosen from the answer (refuses by raising)."""
-    _conn: ssl.SSLSocket | None = None
-    _reader: Any = None
+    _client: redis.Redis | None = None
     _reached: Reached | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _command(self, *parts: str) -> bytes:
-        assert self._conn is not None
-        self._conn.sendall(_resp(*parts))
-        return _reply(self._reader)
-
-    def _connect(self) -> None:
+    def _connect(self) -> tuple[redis.Redis, Reached]:
         answer = self.path.resolver.resolve(self.name, self.timeout)
         verified = self.accept(answer)
-        raw = socket.create_connection((answer.address, self.port), timeout=self.timeout)
-        try:
-            self._conn = self.path.tls().wrap_socket(raw, server_hostname=verified)
-        except BaseException:
-            raw.close()
-            raise
-        self._conn.settimeout(self.timeout)
-        self._reader = self._conn.makefile("rb")
-        if self.token:
-            self._command("AUTH", self.token)
-        info = dict(
-            line.split(":", 1)
-            for line in self._command("INFO", "server").decode(errors="replace").splitlines()
-            if ":" in line
+        client = app_probes.connect_redis(
+            answer.address,
+            self.port,
+            tls_name=verified,
+            token=self.token,
+            cafile=self.path.ca_file,
+            timeout=self.timeout,
         )
-        valkey = "valkey_version" in info
-        self._reached = Reached(
+        try:
+            engine, version = app_probes.redis_software(client)  # connects and AUTHs
+        except BaseException:
+            client.connection_pool.disconnect()
+            raise
+        reached = Reached(
             self.name,
             verified,
             f"{answer.address}:{self.port}",
             answer.chain,
             answer.ttl,
-            "valkey" if valkey else "redis",
-            info.get("valkey_version" if valkey else "redis_version", "unknown"),
+            engine,
+            version,
         )
+        return client, reached
 
-    def command(self, *parts: str) -> tuple[bytes, Reached]:
-        """One command (connecting first when needed); raises (and drops) on any failure."""
+    def command(self, *parts: str) -> tuple[Any, Reached]:
+        """One command (connecting first when needed), its answer as redis-py parses it
+        (``SET``: True, ``EXISTS``: a count); raises (and drops) on any failure, e.g.
+        ``redis.ReadOnlyError`` from a replica."""
         with self._lock:
             try:
-                if self._conn is None:
-                    self._connect()
-                answer = self._command(*parts)
+                if self._client is None:
+                    self._client, self._reached = self._connect()
+                answer = self._client.execute_command(*parts)  # type: ignore[no-untyped-call]
             except BaseException:
                 self.close()
                 raise
@@ -360,7 +317,7 @@ class RedisSession:
 
     def close(self) -> None:
         """Drop the connection (the next command resolves the name again)."""
-        conn, self._conn, self._reached = self._conn, None, None
-        if conn is not None:
-            with contextlib.suppress(OSError):
-                conn.close()
+        client, self._client, self._reached = self._client, None, None
+        if client is not None:
+            with contextlib.suppress(Exception):  # a connection dropped because it broke
+                client.connection_pool.disconnect()

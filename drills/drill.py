@@ -20,7 +20,6 @@ from .errors import (
     RegionUnavailableError,
 )
 from .fault import TEMPLATES_OUTPUT
-from .health import stop_condition_alarms
 from .journal import DRILL_REFUSED, RESUMABLE, ROLLBACKABLE, Journal, new_drill_id
 from .lease import LEASE_OUTPUT, DrillLease, LeaseHeldError
 from .preconditions import CheckDef, planned
@@ -30,6 +29,7 @@ from .result import DrillResult, build_result
 from .scenarios import Scenario, ScenarioOptions, init_phases, scenario
 from .settings import DrillSettings
 from .stackfile import REPO_ROOT, Objectives, parse_objectives, project_name
+from .stop_conditions import stop_condition_alarms
 from .stores import AuroraGlobal
 from .target import StackTarget, arn_accounts, target_from_outputs
 from .writers import every_writer

@@ -17,15 +17,15 @@ from .canary import Canary, CanaryWriter
 from .engine import DrillContext, Step
 from .errors import DeferredError, RegionUnavailableError, StepFailedError
 from .fault import end_fault, fault_template, start_fault
-from .health import (
+from .metrics import RPO_LAG, aurora_lag, store_fault
+from .probes import probe_for, tls_connector
+from .reads import (
     describe_cluster,
     describe_global_cluster,
     member,
     reachable,
     synchronized,
 )
-from .metrics import RPO_LAG, aurora_lag, store_fault
-from .probes import probe_for, tls_connector
 from .reconcile_steps import reconcile_steps
 from .stores import move, store, undo
 from .verify import (

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from .aws import error_code
 from .engine import DrillContext, Step
 from .errors import VerificationError
-from .health import describe_cluster
+from .reads import describe_cluster
 from .verify import write_canaries
 
 

@@ -23,21 +23,21 @@ from .aws import error_code
 from .canary import CANARY_SCHEMA, CANARY_TABLE
 from .engine import DrillContext
 from .errors import PreconditionFailedError, RegionUnavailableError
-from .health import (
-    Check,
+from .journal import stack_lock_holder
+from .metrics import aurora_lag
+from .reads import (
     alarms_in_alarm,
     cache_primaries,
     describe_cluster,
     describe_datastore,
     describe_global_cluster,
-    expected_alarms,
     reachable,
+    read_active_region,
     region_of_arn,
     synchronized,
     writer_regions,
 )
-from .journal import stack_lock_holder
-from .metrics import aurora_lag
+from .stop_conditions import expected_alarms
 from .target import StackTarget
 
 
@@ -69,6 +69,20 @@ class CheckDef:
         regex = re.escape(self.pattern).replace(re.escape("<region>"), "[a-z0-9-]+")
         regex = regex.replace(re.escape("<table>"), ".+")
         return re.fullmatch(regex, name) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One precondition (its name is one of :data:`drills.preconditions.CATALOG`)."""
+
+    name: str
+    ok: bool
+    detail: str
+    blocking: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-able."""
+        return {"name": self.name, "ok": self.ok, "detail": self.detail, "blocking": self.blocking}
 
 
 def _always(spec: CheckSpec) -> bool:
@@ -697,26 +711,26 @@ def app_name_checks(ctx: DrillContext, writer: str, regions: tuple[str, ...]) ->
 
 
 def _setting_checks(ctx: DrillContext, writer: str) -> list[Check]:
-    from .stores import DynamoActiveRegion
-
-    name = ctx.target.active_region_parameter
-    values = {r: DynamoActiveRegion().read(ctx, r) for r in ctx.target.regions}
-    missing = [r for r, v in values.items() if v is None]
-    if missing:
+    setting = read_active_region(ctx, ctx.target.regions)
+    if setting.unanswered:
+        raise RegionUnavailableError(
+            setting.unanswered[0], f"ssm get_parameter {setting.name}: no answer"
+        )
+    if setting.missing:
         return [
             Check(
                 "dynamodb-active-region",
                 False,
-                f"SSM parameter {name} not found in {', '.join(missing)}: the stack must own it "
-                "(output dynamodbActiveRegionParameter; docs/drills.md)",
+                f"SSM parameter {setting.name} not found in {', '.join(setting.missing)}: the "
+                "stack must own it (output dynamodbActiveRegionParameter; docs/drills.md)",
             )
         ]
-    ok = set(values.values()) == {writer}
+    ok = set(setting.values.values()) == {writer}
     return [
         Check(
             "dynamodb-active-region",
             ok,
-            f"{name} = {values}; expected {writer} in both regions",
+            f"{setting.name} = {setting.values}; expected {writer} in both regions",
         )
     ]
 

@@ -35,6 +35,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from components.functions.app_probes import CANARY_INSERT
+
 from .apppath import (
     Answer,
     AppPath,
@@ -43,11 +45,11 @@ from .apppath import (
     RedisSession,
     StoreWriteError,
 )
-from .canary import CANARY_TABLE, Canary
+from .canary import Canary
 from .engine import DrillContext
 from .errors import RegionUnavailableError, VerificationError
-from .health import describe_global_cluster, writer_regions
-from .stores import CacheGlobal, DynamoActiveRegion, cache_record
+from .reads import describe_global_cluster, read_active_region, writer_regions
+from .stores import CacheGlobal, cache_record
 
 Connector = Callable[[str, int, float], socket.socket]
 """Opens a connection to a cache endpoint (host, port, timeout)."""
@@ -160,8 +162,7 @@ class AuroraProbe:
             }
             region = region_of(session.open().chain, known)
             reached = session.run(
-                f"INSERT INTO {CANARY_TABLE} (id, drill_id, region, phase, written_at) "
-                "VALUES (:id, :drill_id, :region, :phase, :written_at)",
+                CANARY_INSERT,  # the probe function's statement: one canary row
                 id=canary_id,
                 drill_id=ctx.drill_id,
                 region=region,
@@ -276,7 +277,7 @@ class CacheProbe:
         self.path = f"dns {dns.cache_name} -> redis tls verify-full auth"
         return self._session
 
-    def command(self, ctx: DrillContext, *parts: str) -> tuple[bytes, str]:
+    def command(self, ctx: DrillContext, *parts: str) -> tuple[Any, str]:
         """One command through the name; (answer, region it reached). Raises on failure."""
         with self._lock:
             session = self._open(ctx)
@@ -304,7 +305,7 @@ class CacheProbe:
         _, region = self.command(ctx, "PING")
         for canary_id in ids:
             answer, region = self.command(ctx, "EXISTS", cache_key(ctx, canary_id))
-            if answer == b"1":
+            if int(answer) == 1:
                 found.add(canary_id)
         return found, region
 
@@ -362,12 +363,11 @@ class DynamoProbe:
     def write(self, ctx: DrillContext, canary_id: str, phase: str) -> Canary:
         """Read the setting (any region that answers), put the item there."""
         started = time.time()
-        setting = DynamoActiveRegion()
         region = ""
-        for where in ctx.target.regions:
+        for where in ctx.target.regions:  # the first region that answers with the setting
             try:
-                region = setting.read(ctx, where) or ""
-            except (RegionUnavailableError, ClientError, BotoCoreError):
+                region = read_active_region(ctx, (where,)).values.get(where, "")
+            except (ClientError, BotoCoreError):
                 continue
             if region:
                 break

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from .engine import DrillContext, Step
 from .errors import DeferredError, DrillError, VerificationError
-from .health import describe_global_cluster, reachable, writer_regions
+from .reads import describe_global_cluster, reachable, writer_regions
 from .verify import phase_regions
 
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from .engine import DrillContext, Step
 from .errors import PreconditionFailedError
-from .health import active_region_values
 from .phases import cleanup_step, phase_steps
 from .pitr import pitr_steps, remove_step
 from .preconditions import CheckSpec, recheck_on_resume, run_checks
+from .reads import read_active_region
 from .reconcile_steps import reconcile_steps
 from .verify import cleanup_canaries
 
@@ -251,9 +251,7 @@ def init_phases(
     ctx.state["config_origin"] = list(ctx.reconciler.regions())
     ctx.state["dynamodb_write_region"] = start
     # what the active-region setting said when the drill began: a rollback puts it back
-    setting = active_region_values(ctx)
-    distinct = sorted(set(setting.values())) if setting else []
-    ctx.state["setting_origin"] = distinct[0] if len(distinct) == 1 else None
+    ctx.state["setting_origin"] = read_active_region(ctx).agreed
     if phases and phases[0].direction == "home" and writer == home:
         ctx.state["already_home"] = True
     for phase in phases:

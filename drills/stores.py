@@ -25,11 +25,12 @@ from botocore.exceptions import ClientError
 from .aws import error_code
 from .engine import DrillContext
 from .errors import OperatorNeededError, VerificationError
-from .health import (
+from .reads import (
     cache_primaries,
     describe_datastore,
     describe_global_cluster,
     reachable,
+    read_active_region,
     region_of_arn,
     synchronized,
     writer_regions,
@@ -320,13 +321,7 @@ class DynamoActiveRegion:
 
     def describe(self, ctx: DrillContext) -> StoreState:
         """The parameter in every reachable region; two values disagreeing is not settled."""
-        values: list[str] = []
-        for region in ctx.target.regions:
-            if region in ctx.unreachable:
-                continue
-            value = self.read(ctx, region)
-            if value is not None:
-                values.append(value)
+        values = read_active_region(ctx).values.values()  # every region not known down
         distinct = tuple(dict.fromkeys(values))
         return StoreState(
             primaries=distinct,
@@ -335,16 +330,9 @@ class DynamoActiveRegion:
         )
 
     def read(self, ctx: DrillContext, region: str) -> str | None:
-        """The parameter's value in ``region`` (None when it does not exist there)."""
-        try:
-            result = ctx.aws.call(
-                "ssm", region, "get_parameter", Name=ctx.target.active_region_parameter
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ParameterNotFound":
-                return None
-            raise
-        return str(result["Parameter"]["Value"])
+        """The parameter's value in ``region`` (None when it does not exist there or the
+        region does not answer)."""
+        return read_active_region(ctx, (region,)).values.get(region)
 
     def call_for(self, region: str, *, lossy: bool) -> str:
         """Two ``ssm put_parameter`` calls."""

@@ -21,9 +21,9 @@ from .aws import error_code
 from .canary import Canary
 from .engine import DrillContext
 from .errors import RegionUnavailableError, VerificationError
-from .health import describe_global_cluster, synchronized, writer_regions
 from .metrics import Resolution, rpo_resolution
 from .probes import CacheProbe, WriteProbe, app_path, dns_evidence, probe_for, tls_connector
+from .reads import describe_global_cluster, synchronized, writer_regions
 
 
 def phase_regions(ctx: DrillContext, phase: str) -> tuple[str, str]:

@@ -1,6 +1,6 @@
 """The drill's invariant, "never two writers", over every store the stack has.
 
-:func:`~drills.health.single_writer` checks Aurora, the cache and the DynamoDB setting; this
+:func:`~drills.invariant.single_writer` checks Aurora, the cache and the DynamoDB setting; this
 adds the issue-20 stores a drill moves: the payments database (at most one instance that is
 available, standalone and not fenced; after a rollback exactly one, in the origin, with the
 name on it and the other region its replica) and the Neptune global database (exactly one
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .engine import DrillContext, Step
-from .health import single_writer
+from .invariant import single_writer
 from .zone import cname
 
 

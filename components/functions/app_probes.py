@@ -31,6 +31,8 @@ from typing import Any
 import pg8000.native
 import redis
 import redis.connection
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 Resolver = Callable[[str], str]
 """Name -> IPv4 address, as applications resolve it (the resolver honours the records' TTL)."""
@@ -117,22 +119,16 @@ def postgres_probe(
     address = ""
     try:
         address = resolve(name)
-        sock = socket.create_connection((address, port), timeout=timeout)
-        try:
-            # pg8000 sends the SSLRequest on this socket and wraps it with server_hostname=host
-            conn = pg8000.native.Connection(
-                user,
-                host=tls_name,
-                port=port,
-                database=database,
-                password=password,
-                sock=sock,
-                ssl_context=tls_context(cafile),
-                timeout=timeout,
-            )
-        except BaseException:
-            sock.close()
-            raise
+        conn = connect_postgres(
+            address,
+            port,
+            tls_name=tls_name,
+            user=user,
+            password=password,
+            database=database,
+            cafile=cafile,
+            timeout=timeout,
+        )
         try:
             if canary is not None:
                 conn.run(CANARY_INSERT, **dict(canary))
@@ -166,19 +162,9 @@ def redis_probe(
     address = ""
     try:
         address = resolve(name)
-        pool = redis.ConnectionPool(
-            connection_class=_DialedSSLConnection,
-            address=address,
-            host=tls_name,
-            port=port,
-            password=token,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            ssl_cert_reqs="required",
-            ssl_check_hostname=True,
-            ssl_ca_certs=cafile,
+        client = connect_redis(
+            address, port, tls_name=tls_name, token=token, cafile=cafile, timeout=timeout
         )
-        client = redis.Redis(connection_pool=pool, retry_on_timeout=False)
         try:
             if key is not None:
                 client.set(key, value, ex=CACHE_TTL_SECONDS)
@@ -187,10 +173,94 @@ def redis_probe(
                 client.ping()
                 detail = "PONG"
         finally:
-            pool.disconnect()
+            client.connection_pool.disconnect()
     except Exception as exc:  # every failure is an outcome: the drill reports it
         return _failed("cache", name, address, path, started, exc)
     return Outcome("cache", name, address, True, "", _since(started), path, detail)
+
+
+# -- the wire protocols (the drills' sessions, drills/apppath.py, open theirs with these) --
+
+
+def connect_postgres(
+    address: str,
+    port: int,
+    *,
+    tls_name: str,
+    user: str,
+    password: str,
+    database: str,
+    cafile: str | None,
+    timeout: float,
+) -> pg8000.native.Connection:
+    """A session to the server at ``address`` (what the name resolved to): TLS negotiated
+    with an SSLRequest and verified against ``tls_name`` (``verify-full``), then SCRAM."""
+    sock = socket.create_connection((address, port), timeout=timeout)
+    try:
+        # pg8000 sends the SSLRequest on this socket and wraps it with server_hostname=host
+        return pg8000.native.Connection(
+            user,
+            host=tls_name,
+            port=port,
+            database=database,
+            password=password,
+            sock=sock,
+            ssl_context=tls_context(cafile),
+            timeout=timeout,
+        )
+    except BaseException:
+        sock.close()
+        raise
+
+
+def postgres_software(conn: pg8000.native.Connection) -> tuple[str, str]:
+    """(engine, version) of the server behind ``conn``: Aurora PostgreSQL names itself
+    (Aurora User Guide, ``aurora_version()``); plain PostgreSQL has no such function."""
+    version = str(conn.parameter_statuses.get("server_version", "")) or "unknown"
+    try:
+        (row,) = conn.run("SELECT aurora_version()")
+    except pg8000.native.DatabaseError:
+        return "postgresql", version
+    return "aurora-postgresql", f"{version} (aurora {row[0]})"
+
+
+def connect_redis(
+    address: str,
+    port: int,
+    *,
+    tls_name: str,
+    token: str | None,
+    cafile: str | None,
+    timeout: float,
+) -> redis.Redis:
+    """A client of the server at ``address``: TLS verified against ``tls_name``, ``AUTH``
+    with ``token``, one connection kept between commands, nothing else sent on connecting
+    (redis-py would name itself with two ``CLIENT SETINFO``). No retries: redis-py retries a
+    failed command three times with backoff by default, which would hide the failure a probe
+    exists to see and stretch its duration."""
+    pool = redis.ConnectionPool(
+        connection_class=_DialedSSLConnection,
+        address=address,
+        host=tls_name,
+        port=port,
+        password=token,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        ssl_cert_reqs="required",
+        ssl_check_hostname=True,
+        ssl_ca_certs=cafile,
+        retry=Retry(NoBackoff(), 0),
+        driver_info=None,  # no CLIENT SETINFO round trips on every (re)connect
+    )
+    return redis.Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0))
+
+
+def redis_software(client: redis.Redis) -> tuple[str, str]:
+    """(engine, version) from ``INFO server``: Valkey reports ``valkey_version``."""
+    info: dict[str, Any] = client.info("server")
+    if "valkey_version" in info:
+        return "valkey", str(info["valkey_version"])
+    return "redis", str(info.get("redis_version", "unknown"))
 
 
 class _DialedSSLConnection(redis.connection.SSLConnection):

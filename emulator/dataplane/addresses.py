@@ -9,7 +9,13 @@ the loopback interface, so binding these needs no privilege.
 from __future__ import annotations
 
 SERVER_HOST = 1
-"""Host part of the region's server address (127.0.<n>.1)."""
+"""Host part of the region's server address (127.0.<n>.1): the address applications reach,
+the region's network edge (a :class:`~.link.Link` the emulator can cut, as an FIS network
+disruption cuts a subnet off)."""
+INNER_HOST = 2
+"""Host part of the address the servers themselves listen on (127.0.<n>.2), behind that edge:
+only the edge and the servers' administration (AWS's management path, which a network ACL on
+the customer's subnets does not cut) use it."""
 LINK_HOST = 250
 """Host part of the inter-region link's end in a region (127.0.<n>.250): replication from the
 other region arrives there, so the emulator can hold or cut it like a real network."""
@@ -25,6 +31,11 @@ def region_network(index: int) -> str:
 def server_address(index: int) -> str:
     """The address a region's servers listen on."""
     return f"{region_network(index)}.{SERVER_HOST}"
+
+
+def inner_address(index: int) -> str:
+    """The address a region's server processes listen on, behind the region's edge."""
+    return f"{region_network(index)}.{INNER_HOST}"
 
 
 def link_address(index: int) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 import redis
 
-from .addresses import link_address, server_address
+from .addresses import inner_address, link_address, server_address
 from .link import Link
 from .postgres import WAIT_SECONDS, DataPlaneError, wait_until
 from .tls import LocalCA, ServerCertificate
@@ -54,14 +54,20 @@ class CacheServer:
 
     @property
     def host(self) -> str:
+        """The region's server address: its edge, what clients dial."""
         return server_address(self.region_index)
+
+    @property
+    def listen(self) -> str:
+        """Where the process listens, behind the edge (administration reaches it here)."""
+        return inner_address(self.region_index)
 
     def start(self, replica_of: tuple[str, int] | None) -> None:
         """Start the server (as a replica of ``replica_of`` when given)."""
         self.root.mkdir(parents=True, exist_ok=True)
         args = [
             self.binary,
-            "--bind", self.host,
+            "--bind", self.listen,
             "--port", "0",
             "--tls-port", str(self.port),
             "--tls-cert-file", str(self.certificate.cert),
@@ -74,6 +80,7 @@ class CacheServer:
             "--save", "",
             "--appendonly", "no",
             "--dir", str(self.root),
+            "--pidfile", str(self.root / "redis.pid"),  # the lifeline finds it (.lifeline)
             "--logfile", str(self.root / "server.log"),
             "--daemonize", "no",
             "--repl-diskless-sync", "yes",
@@ -98,7 +105,7 @@ class CacheServer:
     def client(self) -> redis.Redis:
         """An administrative client (TLS against the CA, AUTH)."""
         return redis.Redis(
-            host=self.host,
+            host=self.listen,  # AWS's management path: not cut with the customer's subnets
             port=self.port,
             password=self.token,
             ssl=True,
@@ -148,6 +155,8 @@ class CachePair:
         ]
         self.primary = 0
         self.links: list[Link | None] = [None, None]
+        self.edges: list[Link] = []
+        """Per region, the edge in front of its server (see AuroraPair.edges)."""
 
     @property
     def secondary(self) -> int:
@@ -166,6 +175,10 @@ class CachePair:
 
     def start(self) -> None:
         """Primary group in region 0; region 1's replicates from it through the link."""
+        self.edges = [
+            Link((s.host, self.port), (s.listen, self.port), f"cache-edge-{i}")
+            for i, s in enumerate(self.servers)
+        ]
         for i in (0, 1):
             other = self.servers[1 - i]
             self.links[i] = Link(
@@ -178,7 +191,7 @@ class CachePair:
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
-        for link in self.links:
+        for link in [*self.links, *self.edges]:
             if link is not None:
                 link.stop()
 
@@ -231,7 +244,8 @@ class CachePair:
                 conn.execute_command("REPLICAOF", link_address(old.region_index), str(self.port))
                 if planned:
                     conn.execute_command("CLIENT", "UNPAUSE")
-            self.wait_linked()
+            if not link.is_cut:  # an isolated region links up when its network is back
+                self.wait_linked()
 
     def recover(self) -> None:
         """Both groups up, the secondary replicating from the primary."""

@@ -25,6 +25,9 @@ class _Pair:
     upstream: socket.socket
     pending: list[bytes] = field(default_factory=list)
     closed: bool = False
+    sending: threading.Lock = field(default_factory=threading.Lock)
+    """Held while bytes go to the client, so they arrive in order; never the link's lock,
+    which a client that does not read (yet) would otherwise hold for every connection."""
 
     def close(self) -> None:
         self.closed = True
@@ -71,8 +74,10 @@ class Link:
         """Deliver what was held and stop holding."""
         with self._lock:
             self._held = False
-            for pair in self._pairs:
-                self._flush(pair)
+            pairs = list(self._pairs)
+        for pair in pairs:
+            with contextlib.suppress(OSError):  # a connection that closed meanwhile
+                self._deliver(pair, b"")
 
     def cut(self) -> None:
         """The path goes down: in-flight bytes are lost, connections close, new ones fail."""
@@ -130,11 +135,18 @@ class Link:
                 self._pairs.append(pair)
             threading.Thread(target=self._pump, args=(pair,), daemon=True).start()
 
-    def _flush(self, pair: _Pair) -> None:
-        data, pair.pending = b"".join(pair.pending), []
-        if data:
-            with contextlib.suppress(OSError):
-                pair.client.sendall(data)
+    def _deliver(self, pair: _Pair, data: bytes) -> None:
+        """Send what was held for ``pair`` and then ``data``, unless the link holds (then
+        ``data`` joins what is held)."""
+        with pair.sending:
+            with self._lock:
+                if self._held:
+                    if data:
+                        pair.pending.append(data)
+                    return
+                out, pair.pending = b"".join([*pair.pending, data]), []
+            if out:
+                pair.client.sendall(out)
 
     def _pump(self, pair: _Pair) -> None:
         sockets = [pair.client, pair.upstream]
@@ -147,13 +159,8 @@ class Link:
                         return
                     if sock is pair.client:
                         pair.upstream.sendall(data)
-                        continue
-                    with self._lock:
-                        if self._held:
-                            pair.pending.append(data)
-                        else:
-                            self._flush(pair)
-                            pair.client.sendall(data)
+                    else:
+                        self._deliver(pair, data)
         except (OSError, ValueError):
             return
         finally:

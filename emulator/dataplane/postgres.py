@@ -37,7 +37,7 @@ from typing import Any
 
 import pg8000.native
 
-from .addresses import link_address, server_address
+from .addresses import inner_address, link_address, server_address
 from .link import Link
 from .tls import LocalCA, ServerCertificate
 
@@ -98,8 +98,13 @@ class PgServer:
 
     @property
     def host(self) -> str:
-        """The region's server address (127.0.<n>.1)."""
+        """The region's server address (127.0.<n>.1): its edge, what clients dial."""
         return server_address(self.region_index)
+
+    @property
+    def listen(self) -> str:
+        """Where the process listens (127.0.<n>.2), behind the edge."""
+        return inner_address(self.region_index)
 
     @property
     def data(self) -> Path:
@@ -179,7 +184,7 @@ class PgServer:
     def configure(self) -> None:
         """postgresql.conf and pg_hba.conf for this region (also after a base backup)."""
         settings = {
-            "listen_addresses": f"'{self.host}'",
+            "listen_addresses": f"'{self.listen}'",
             "port": str(self.port),
             "unix_socket_directories": f"'{self.socket_dir}'",
             "ssl": "on",
@@ -370,6 +375,9 @@ class AuroraPair:
         ]
         self.writer = 0
         self.links: list[Link | None] = [None, None]
+        self.edges: list[Link] = []
+        """Per region, the edge clients (and the other region's replication) pass to reach
+        its server: cut, the region's data plane is off the network."""
         self.app_password = os.urandom(12).hex()
         self.lost_bytes = 0
         """WAL bytes the last lossy failover discarded (written, never arrived)."""
@@ -388,6 +396,10 @@ class AuroraPair:
     def start(self) -> None:
         """First writer in region 0, the secondary in region 1 from its base backup."""
         primary, secondary = self.servers
+        self.edges = [
+            Link((s.host, self.port), (s.listen, self.port), f"aurora-edge-{i}")
+            for i, s in enumerate(self.servers)
+        ]
         primary.initdb()
         primary.start()
         with primary.admin() as conn:
@@ -407,11 +419,11 @@ class AuroraPair:
         self.wait_streaming()
 
     def stop(self) -> None:
-        """Stop both servers and the links."""
+        """Stop both servers, the links and the edges."""
         for server in self.servers:
             if server.running:
                 server.stop("immediate")
-        for link in self.links:
+        for link in [*self.links, *self.edges]:
             if link is not None:
                 link.stop()
 

@@ -18,6 +18,8 @@ import logging
 import shutil
 import socket
 import ssl
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -27,9 +29,11 @@ from typing import Any
 
 import pg8000.native
 
-from .addresses import server_address
+from .addresses import inner_address, server_address
 from .cache import CachePair
 from .dns import CachingResolver, DnsServer, Record
+from .lifeline import STOP_SECONDS
+from .link import Link
 from .postgres import APP_USER, AuroraPair, DataPlaneError
 from .tls import LocalCA
 
@@ -91,7 +95,12 @@ class RegionPair:
         self.root = root or Path(tempfile.mkdtemp(prefix="regionpair-"))
         self.root.chmod(0o755)  # the postgres system user traverses it
         self.ca = LocalCA(self.root / "ca")
-        hosts = [server_address(0), server_address(1), "127.0.1.250", "127.0.2.250"]
+        hosts = [
+            *(server_address(i) for i in (0, 1)),
+            *(inner_address(i) for i in (0, 1)),
+            "127.0.1.250",
+            "127.0.2.250",
+        ]
         self.aurora = AuroraPair(
             self.root, _free_port(hosts), self.ca, [["localhost"], ["localhost"]]
         )
@@ -107,11 +116,23 @@ class RegionPair:
         """What the servers did, in order (for tests and the report)."""
         self.errors: list[str] = []
         """Server operations that failed (tests assert there are none)."""
+        self.isolated: dict[int, list[Link]] = {}
+        """Regions whose data plane is cut off (an FIS network disruption): what the cut
+        closed, to reopen exactly that when the network comes back."""
+        self.watcher: subprocess.Popen[bytes] | None = None
+        """The process that stops the servers if this one dies (:mod:`.lifeline`)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> RegionPair:
-        """Start every server (seconds: initdb, a base backup, two Redis servers)."""
+        """Start every server (seconds: initdb, a base backup, two Redis servers), watched by
+        a lifeline process that stops them if this process dies without :meth:`stop`."""
+        self.watcher = subprocess.Popen(
+            [sys.executable, "-I", str(Path(__file__).with_name("lifeline.py")), str(self.root)],
+            stdin=subprocess.PIPE,  # never written to: its end-of-file is this process's end
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C for the terminal's group is not for it
+        )
         self.dns.start()
         try:
             self.aurora.start()
@@ -128,6 +149,11 @@ class RegionPair:
         self.cache.stop()
         self.dns.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+        watcher, self.watcher = self.watcher, None
+        if watcher is not None:  # nothing is left for it to stop: it exits at end-of-file
+            assert watcher.stdin is not None
+            watcher.stdin.close()
+            watcher.wait(timeout=STOP_SECONDS * 2)
 
     def evidence(self) -> dict[str, Any]:
         """report.json's ``data_plane``: what actually served the drill."""
@@ -339,6 +365,10 @@ class RegionPair:
             self.region_lost(subject)
         elif event == "region-up":
             self.region_back(subject)
+        elif event == "data-plane-down":
+            self.data_plane_cut(subject)
+        elif event == "data-plane-up":
+            self.data_plane_back(subject)
         elif event in ("hold", "release") and self.binding is not None:
             if subject == "aurora_replication":
                 self.replication_held(event == "hold")
@@ -393,6 +423,61 @@ class RegionPair:
         with self._lock:
             self._guard(f"{region} back", lambda: self._restart(index))
 
+    def data_plane_cut(self, region: str) -> None:
+        """An FIS network disruption with scope ``all`` cut the region's data subnets off:
+        AWS clones the subnets' network ACL with deny-all entries, which "denies all traffic
+        entering and leaving the subnet" (FIS User Guide, actions reference,
+        ``aws:network:disrupt-connectivity``). The servers keep running and keep their data;
+        what stops is every path through the region's edge: applications and probes (new
+        connections and open ones), the Data API's sessions, and replication out of the region
+        and into it. AWS's management path to the instances is not a customer subnet's: the
+        control plane still administers the servers (a failover fences the old primary).
+        Leniency: a network ACL drops packets, so a client waits for its own timeout; the
+        edge here closes the connection at once, as the emulator's model data plane and a
+        refusing region do, so that no test waits on a timeout."""
+        index = self.bound_region(region)
+        if index is None or index in self.isolated:
+            return
+        with self._lock:
+            session = self._sessions.pop(index, None)
+            if session is not None:
+                with contextlib.suppress(Exception):  # its connection is about to be cut
+                    session.close()
+            paths = [
+                self.aurora.edges[index],
+                self.cache.edges[index],
+                self.aurora.link_into(index),
+                self.cache.link_into(index),
+            ]
+            closed = [path for path in paths if not path.is_cut]
+            for path in closed:
+                path.cut()
+            self.isolated[index] = closed
+            self.events.append(f"{region} data plane cut off")
+
+    def data_plane_back(self, region: str) -> None:
+        """The disruption ended (the experiment stopped or completed; FIS restores the
+        subnets' original ACL): what the cut closed opens again. Replication resumes on its
+        own (PostgreSQL's WAL receiver and a Redis replica reconnect; a cache group that a
+        failover demoted meanwhile links up with the new primary); this returns once it has.
+        An old Aurora primary that a failover fenced waits for the control plane's rejoin."""
+        index = self.bound_region(region)
+        if index is None:
+            return
+        with self._lock:
+            for path in self.isolated.pop(index, []):
+                path.restore()
+
+            def reconnect() -> None:
+                if all(server.running for server in self.cache.servers):
+                    self.cache.wait_linked()
+                standby = self.aurora.servers[self.aurora.secondary]
+                writer = self.aurora.servers[self.aurora.writer]
+                if writer.running and standby.running and standby.in_recovery():
+                    self.aurora.wait_streaming()
+
+            self._guard(f"{region} data plane back", reconnect)
+
     def _restart(self, index: int) -> None:
         cache = self.cache.servers[index]
         if index == self.cache.primary:
@@ -432,9 +517,11 @@ class RegionPair:
             return
         with self._lock:
             old = self.cache.primary
+            # an isolated old primary cannot ship what it has: nothing more arrives
+            reachable = self.cache.servers[old].running and old not in self.isolated
 
             def move() -> None:
-                self.cache.failover(planned=planned and self.cache.servers[old].running)
+                self.cache.failover(planned=planned and reachable)
                 binding = self.binding
                 if binding is not None and not self.cache.servers[old].running:
                     from emulator.state import STATE  # the emulated network's view

@@ -19,9 +19,9 @@ from botocore.exceptions import (
 from drills.aws import AwsClients
 from drills.canary import Canary
 from drills.errors import RegionUnavailableError
-from drills.health import alarm_matches
 from drills.phases import first_write, loss_fault_time
 from drills.settings import DrillSettings
+from drills.stop_conditions import alarm_matches
 from drills.stores import (
     ALREADY,
     DONE,

@@ -317,7 +317,7 @@ def test_two_writers_are_detected(harness: DrillHarness) -> None:
     """The invariant checker sees a split brain: a detached secondary next to the writer."""
     from drills.aws import AwsClients
     from drills.engine import DrillContext
-    from drills.health import single_writer
+    from drills.invariant import single_writer
     from drills.journal import Journal
     from drills.reconcile import StackReconciler
     from drills.stackfile import REPO_ROOT
