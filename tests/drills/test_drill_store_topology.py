@@ -116,12 +116,12 @@ def test_the_default_topology_follows_the_stack_switches(stack: str) -> None:
     assert {
         name for name in ("payments", "neptune", "redshift") if getattr(topology, name) is not None
     } == expected
-    # stacks/*.yaml: dev builds none, staging the payments database, prod payments and Redshift
+    # stacks/*.yaml: dev builds none, staging the payments database, prod all three
     assert (
         expected
         == {
             "dev": frozenset(),
             "staging": frozenset({"payments"}),
-            "prod": frozenset({"payments", "redshift"}),
+            "prod": frozenset({"payments", "neptune", "redshift"}),
         }[stack]
     )
