@@ -120,7 +120,7 @@ def test_prod_refuses_neptune_without_deletion_protection() -> None:
 def test_the_fraud_name_points_at_the_first_primary_and_only_with_the_fraud_graph() -> None:
     """Neptune has no global writer endpoint: ``fraud.<zone>`` is a simple CNAME to the anchor
     cluster's endpoint (the first primary), which the drills move with the writer."""
-    rec = recorded("prod", ON)
+    rec = recorded("prod")
     zone = rec.outputs["writerDnsName"].removeprefix("writer.")
     (record,) = [
         r for r in rec.by_type("aws:route53/record:Record") if r.inputs["name"] == f"fraud.{zone}"
@@ -134,7 +134,7 @@ def test_the_fraud_name_points_at_the_first_primary_and_only_with_the_fraud_grap
     assert other.urn not in record.property_dependencies["records"]
     assert not record.inputs.get("setIdentifier")
     assert rec.outputs["fraudGraph"]["dnsName"] == f"fraud.{zone}"
-    without = recorded("prod")
+    without = recorded("staging")  # no fraud graph there
     assert not [
         r
         for r in without.by_type("aws:route53/record:Record")
