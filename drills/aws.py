@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -50,7 +51,10 @@ def error_code(exc: BaseException) -> str:
 
 
 _SHARED: dict[str, Any] = {}
-_CLIENTS: dict[tuple[Any, ...], Any] = {}
+_CLIENTS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Clients by boto3 Session, then by everything that configures them."""
 _SHARED_LOCK = threading.Lock()
 _CONFIG_ENV = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION")
 
@@ -77,7 +81,7 @@ class AwsClients:
     def client(self, service: str, region: str, *, retries: bool = True) -> Any:
         """A client; ``retries=False`` for probes that must fail fast (canary writes).
 
-        Clients are thread-safe and costly to create, so the shared session's clients are
+        Clients are thread-safe and costly to create (tens of ms), so a session's clients are
         reused across drills in a process, keyed by everything that configures them.
         """
         key = (service, region, retries)
@@ -89,7 +93,6 @@ class AwsClients:
     def _make(self, service: str, region: str, retries: bool) -> Any:
         s = self._settings
         attempts = s.aws_max_attempts if retries else 1
-        shared = self._session is _SHARED.get("session")
         shared_key = (
             service,
             region,
@@ -98,8 +101,11 @@ class AwsClients:
             attempts,
             *(os.environ.get(name) for name in _CONFIG_ENV),
         )
+        # per session: a resumed drill, or the next drill of a process, reuses its clients
+        # (a caller's own session, e.g. one that counts calls, keeps its own)
         with _SHARED_LOCK:
-            cached = _CLIENTS.get(shared_key) if shared else None
+            clients = _CLIENTS.setdefault(self._session, {})
+            cached = clients.get(shared_key)
         if cached is not None:
             return cached
         config = Config(
@@ -108,9 +114,8 @@ class AwsClients:
             retries={"mode": "standard", "total_max_attempts": attempts},
         )
         client = self._session.client(service, region_name=region, config=config)
-        if shared:
-            with _SHARED_LOCK:
-                _CLIENTS[shared_key] = client
+        with _SHARED_LOCK:
+            clients[shared_key] = client
         return client
 
     def call(
