@@ -51,9 +51,7 @@ def error_code(exc: BaseException) -> str:
 
 
 _SHARED: dict[str, Any] = {}
-_CLIENTS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = (
-    weakref.WeakKeyDictionary()
-)
+_CLIENTS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
 """Clients by boto3 Session, then by everything that configures them."""
 _SHARED_LOCK = threading.Lock()
 _CONFIG_ENV = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION")
