@@ -504,7 +504,14 @@ class DrillRunner:
 
     def check_before_resume(self) -> None:
         """The invariant must hold before a crashed drill continues; the next :meth:`run`
-        first re-runs what still applies of the steps already done (:attr:`Step.recheck`)."""
+        first re-runs what still applies of the steps already done (:attr:`Step.recheck`).
+        A move the crashed drill had started (a switchover AWS answered) may still be in
+        flight: the check waits for it within the verify timeout, as the check after a
+        rollback does, instead of judging a store that is still ``modifying``."""
+        ctx = self.ctx
+        ctx.step_name = "resume-check"
+        ctx.deadline = time.time() + float(ctx.settings.timeouts.verify)
+        ctx.state["_step_timeout"] = float(ctx.settings.timeouts.verify)
         self._check_invariant(None)
         self._resuming = True
 

@@ -7,6 +7,7 @@ the test chooses, never a race with the emulator's delays."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -128,3 +129,95 @@ def test_a_crash_at_every_point_of_every_irreversible_call_then_resume(
         assert harness.writer_region() == SECONDARY and harness.cache_primary() == SECONDARY
     if scenario == "dynamodb-evacuation":  # out and back
         assert harness.active_region() == {PRIMARY: PRIMARY, SECONDARY: PRIMARY}
+
+
+def _release_when_armed(session: Any, event: str, gate: Any) -> threading.Event:
+    """Release ``gate`` in the first answer to ``event`` once the returned flag is set. Handlers
+    are registered before the drill makes its clients: each client copies them at creation."""
+    armed = threading.Event()
+
+    def release(**_: Any) -> None:
+        if armed.is_set() and not gate.released:
+            gate.release()
+
+    session.events.register(event, release)
+    return armed
+
+
+def test_a_switchover_that_completes_between_the_checks_reads_is_not_two_writers(
+    harness: DrillHarness,
+) -> None:
+    """A switchover completes between the check's read of the global cluster and its Data API
+    reads (the gate is released in the DescribeGlobalClusters answer, so the next request flips
+    the writer; deterministic). The check reads the global cluster again, sees the move and
+    starts over, instead of reporting the old and the new writer as two."""
+    from drills.aws import AwsClients
+    from drills.engine import DrillContext, Step
+    from drills.invariant import single_writer
+    from drills.journal import Journal
+    from drills.reconcile import StackReconciler
+    from drills.stackfile import REPO_ROOT
+    from drills.target import target_from_outputs
+
+    counter = CallCounter()
+    held = harness.emulator.faults.hold("switchover_global_cluster")
+    armed = _release_when_armed(counter.session, "after-call.rds.DescribeGlobalClusters", held)
+    journal = Journal.create(
+        harness.state_dir, "race", stack="dev", scenario="x", options={}, settings={}, plan=[]
+    )
+    ctx = DrillContext(
+        journal,
+        target_from_outputs(harness.seeded.outputs),
+        harness.settings,
+        AwsClients(harness.settings, counter.session),
+        StackReconciler("dev", REPO_ROOT, "securecart-data", harness.command),
+        [],
+    )
+    step = Step("aurora-switchover", "move the writer", lambda _: None, moves_writer=True)
+    assert single_writer(ctx, step)["aurora_writers"] == [PRIMARY]  # clients made, none moved
+    harness.client("rds", PRIMARY).switchover_global_cluster(
+        GlobalClusterIdentifier=harness.topology.global_cluster_id,
+        TargetDbClusterIdentifier=harness.seeded.cluster_arns[SECONDARY],
+    )
+    assert held.count == 1 and harness.writer_region() == PRIMARY  # in flight, not done
+    calls = counter["rds.DescribeGlobalClusters"]
+
+    armed.set()
+    check = single_writer(ctx, step)
+
+    assert check["ok"], check
+    assert check["aurora_rereads"] == 1, check
+    assert check["aurora_writers"] == [SECONDARY] == check["aurora_data_plane_writers"], check
+    # the first read and the one that saw the move, which the start over judges by
+    assert counter["rds.DescribeGlobalClusters"] - calls == 2
+
+
+def test_a_resume_waits_for_the_cache_failover_the_crashed_drill_started(
+    harness: DrillHarness,
+) -> None:
+    """The drill crashed right after AWS answered the cache failover, which is still in flight
+    when the resume starts (held by its gate, released in the resume's first read of the
+    datastore). The resume's check waits for it instead of refusing a store that is
+    ``modifying``, then the drill finishes with the failover sent once."""
+    counter = CallCounter()
+    harness.session = counter.session
+    held = harness.emulator.faults.hold("failover_global_replication_group")
+    armed = _release_when_armed(
+        counter.session, "after-call.elasticache.DescribeGlobalReplicationGroups", held
+    )
+    with pytest.raises(Crash):
+        harness.run("planned-switchover", observers=[CrashAtCall("switch:cache", ANSWERED)])
+    drill_id = harness.only_drill()
+    assert held.count == 1 and harness.cache_primary() == PRIMARY  # in flight, not done
+
+    armed.set()
+    result = harness.resume(drill_id)
+
+    assert result.succeeded, result.reason
+    check = next(
+        c for c in harness.journal(drill_id).data["invariant_checks"] if c["after"] == "resume"
+    )
+    assert check["ok"] and check["cache_status"] == "available", check
+    assert check["cache_primaries"] == [SECONDARY], check
+    assert counter["elasticache.FailoverGlobalReplicationGroup"] == 1
+    assert harness.writer_region() == SECONDARY and harness.cache_primary() == SECONDARY

@@ -344,6 +344,7 @@ def test_two_writers_are_detected(harness: DrillHarness) -> None:
     assert check["ok"] is False
     assert set(check["writers"]) == {PRIMARY, SECONDARY}
     assert "the Data API answers as a writer" in check["detail"]
+    assert "aurora_rereads" not in check  # the global cluster held still: no reason to re-read
 
 
 def test_refuses_when_a_cluster_has_the_data_api_off(harness: DrillHarness) -> None:
