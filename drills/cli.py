@@ -678,6 +678,14 @@ def sandbox(
     state_dir: Annotated[
         Path, typer.Option("--state-dir", help="Journals go to <state-dir>/sandbox/.")
     ] = DEFAULT_STATE,
+    allow_data_loss: Annotated[
+        bool,
+        typer.Option(
+            "--allow-data-loss",
+            help="A lossy failover of a primary that still answers (unplanned-failover with "
+            "--keep-primary, neptune-failover): accept it, as `run` does.",
+        ),
+    ] = False,
 ) -> None:
     """Run a drill against a local emulator seeded from the stack's planned resources."""
     from .sandbox import LosePrimaryRegion, Sandbox, sandbox_settings
@@ -714,7 +722,10 @@ def sandbox(
                 raise DrillError("the sandbox has no topology after start()")
             observers.append(LosePrimaryRegion(box.emulator, box.topology.primary_region, 2.0))
         env = box.environment(
-            sandbox_settings(sandbox_state), observers=observers, report_dir=report
+            sandbox_settings(sandbox_state),
+            observers=observers,
+            report_dir=report,
+            allow_data_loss=allow_data_loss,
         )
         with stop_on_signals() as received:
             started = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -268,6 +269,11 @@ def to_markdown(result: DrillResult, chart: str | None = "timeline.png") -> str:
     return "\n".join(lines) + "\n"
 
 
+REASON_WIDTH = 400
+"""Characters of the reason in the terminal summary: one precondition's refusal with its
+remedy fits; several are cut at a word, and report.md has them all."""
+
+
 def summary_lines(result: DrillResult) -> list[str]:
     """At most ~20 lines: status, per phase and store the RTO and RPO, objectives, resolution."""
     obj = result.objectives
@@ -275,7 +281,10 @@ def summary_lines(result: DrillResult) -> list[str]:
     if result.headline_note:
         lines.append(f"  {result.headline_note}")
     if result.reason and not result.succeeded:
-        lines.append(f"  reason: {result.reason[:160]}")
+        # whole words, long enough for a refusal's remedy ("pass --allow-data-loss ..."); the
+        # report has the reason in full
+        reason = textwrap.shorten(result.reason, REASON_WIDTH, placeholder=" ... (report.md)")
+        lines.append(f"  reason: {reason}")
     for m in result.measurements[:12]:
         rpo = (
             f"lost {m.rpo_canaries_lost}/{m.canaries_acknowledged}, {_fmt_seconds(m.rpo_seconds)}"

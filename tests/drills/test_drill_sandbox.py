@@ -227,3 +227,43 @@ def test_a_sandbox_failback_starts_from_the_switched_state_and_brings_the_writer
     }
     assert {("aurora", SECONDARY, PRIMARY), ("cache", SECONDARY, PRIMARY)} <= moves
     assert _writers(world) == ([PRIMARY], [PRIMARY])
+
+
+def test_a_lossy_failover_of_a_primary_that_answers_needs_allow_data_loss(
+    world: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--keep-primary``: the primary still answers, so AllowDataLoss would lose acknowledged
+    writes (Aurora User Guide, "Performing managed failovers"); the sandbox refuses it as `run`
+    does, and ``--allow-data-loss`` accepts it, as `run`'s option does."""
+    monkeypatch.setenv("DRILLS_DATA_PLANE", "model")  # the consent is the subject, not the servers
+    args = [
+        "sandbox",
+        "--stack",
+        "dev",
+        "--scenario",
+        "unplanned-failover",
+        "--keep-primary",
+        "--no-recording",
+        "--no-policies",
+        "--report",
+        str(tmp_path),
+        "--state-dir",
+        str(tmp_path / "state"),
+    ]
+
+    refused = runner.invoke(app, args)
+
+    assert refused.exit_code == 1, refused.output
+    assert refused.stdout.strip().splitlines()[0] == "unplanned-failover on dev: refused"
+    assert "pass --allow-data-loss to accept it" in " ".join(refused.stdout.split())
+    assert _writers(world) == ([PRIMARY], [PRIMARY])  # nothing moved
+    forget_everything(world)  # the next sandbox seeds the stack afresh
+
+    accepted = runner.invoke(app, [*args, "--allow-data-loss"])
+
+    assert accepted.exit_code == 0, accepted.output
+    assert accepted.stdout.strip().splitlines()[0] == "unplanned-failover on dev: succeeded"
+    assert _writers(world) == ([SECONDARY], [SECONDARY])
+    journals = sorted((tmp_path / "state").glob("sandbox/*/journal.json"))
+    states = [json.loads(j.read_text())["state"] for j in journals]
+    assert sorted(bool(s.get("allow_data_loss")) for s in states) == [False, True]
