@@ -683,7 +683,8 @@ def sandbox(
         typer.Option(
             "--allow-data-loss",
             help="A lossy failover of a primary that still answers (unplanned-failover with "
-            "--keep-primary, neptune-failover): accept it, as `run` does.",
+            "--keep-primary, neptune-failover): accept it, as `run` does. --lose-primary "
+            "implies it: the sandbox takes the primary down itself.",
         ),
     ] = False,
 ) -> None:
@@ -717,15 +718,25 @@ def sandbox(
             err.print(f"[dim]sandbox: {note}[/]", soft_wrap=True)
         sandbox_state = state_dir / SANDBOX_STATE
         observers: list[Any] = [progress]
-        if lose_primary and scenario in {"unplanned-failover", "failover"}:
+        losing = lose_primary and scenario in {"unplanned-failover", "failover"}
+        if losing:
             if box.topology is None:
                 raise DrillError("the sandbox has no topology after start()")
             observers.append(LosePrimaryRegion(box.emulator, box.topology.primary_region, 2.0))
+            # The sandbox itself takes the primary down, right after the canaries and so after
+            # the preconditions, which still find it answering: the loss is the scenario asked
+            # for, so the consent `run` wants for a healthy primary is given here.
+            err.print(
+                f"[dim]sandbox: {box.topology.primary_region} stops answering after the "
+                "canaries (--lose-primary): the failover's data loss is this scenario's "
+                "subject, accepted[/]",
+                soft_wrap=True,
+            )
         env = box.environment(
             sandbox_settings(sandbox_state),
             observers=observers,
             report_dir=report,
-            allow_data_loss=allow_data_loss,
+            allow_data_loss=allow_data_loss or losing,
         )
         with stop_on_signals() as received:
             started = True

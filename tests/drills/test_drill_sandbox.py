@@ -267,3 +267,39 @@ def test_a_lossy_failover_of_a_primary_that_answers_needs_allow_data_loss(
     journals = sorted((tmp_path / "state").glob("sandbox/*/journal.json"))
     states = [json.loads(j.read_text())["state"] for j in journals]
     assert sorted(bool(s.get("allow_data_loss")) for s in states) == [False, True]
+
+
+def test_the_default_unplanned_failover_loses_the_primary_and_needs_no_consent(
+    world: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--lose-primary`` (the default): the sandbox takes the primary down after the canaries,
+    so the preconditions still find it answering; the loss is the scenario's subject and the
+    drill runs without ``--allow-data-loss`` (it was refused, so `sandbox --scenario
+    unplanned-failover` as documented never ran)."""
+    monkeypatch.setenv("DRILLS_DATA_PLANE", "model")
+    result = runner.invoke(
+        app,
+        [
+            "sandbox",
+            "--stack",
+            "dev",
+            "--scenario",
+            "unplanned-failover",
+            "--no-recording",
+            "--no-policies",
+            "--report",
+            str(tmp_path),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[0] == "unplanned-failover on dev: succeeded"
+    assert f"{PRIMARY} stops answering after the canaries" in " ".join(result.stderr.split())
+    (folder,) = [p.parent for p in tmp_path.glob("*/report.md")]
+    _, js = _report(folder)
+    aurora = next(m for m in js["measurements"] if m["store"] == "aurora")
+    # the clock starts on the store's last write in the lost region (docs/drills.md)
+    assert aurora["rto_from"] == f"last acknowledged write in {PRIMARY} before it was lost"
+    assert _writers(world) == ([SECONDARY], [SECONDARY])
