@@ -339,6 +339,7 @@ class CanaryWriter:
         self._stop = threading.Event()
         self._index = first_index
         self._thread = threading.Thread(target=self._run, name="canary-writer", daemon=True)
+        self._attempted = threading.Event()
         self.errors: list[str] = []
 
     def _run(self) -> None:
@@ -348,8 +349,16 @@ class CanaryWriter:
                     self._log.add(canary)
             except Exception as exc:  # keep writing; the failure is part of the measurement
                 self.errors.append(f"{type(exc).__name__}: {exc}")
+            self._attempted.set()
             self._index += 1
             self._stop.wait(self._interval)
+
+    def first_attempted(self, within: float) -> bool:
+        """Wait, at most ``within`` seconds, until the first write has ended (acknowledged or
+        not). A move requested after it has a write of its own just before the request in the
+        log, so the RPO's blind window starts there, not at the store's previous write in an
+        earlier step (issue 18 item 4: "the last acknowledged canary before the fault")."""
+        return self._attempted.wait(within)
 
     def __enter__(self) -> CanaryWriter:
         self._thread.start()

@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .canary import Canary, CanaryWriter
 from .engine import DrillContext, Step
 from .errors import PreconditionFailedError, RegionUnavailableError, VerificationError
+from .metrics import first_write_wait
 from .stores import NeptuneGlobal, StoreState, move, neptune_ref, undo
 from .zone import cname
 
@@ -110,7 +111,8 @@ def _switch(phase: str, *, out: bool, lossy: bool) -> Callable[[DrillContext], N
         def write_one(n: int) -> list[Canary]:
             return [probe.write(ctx, f"{phase}-neptune-a{attempt}-{n:04d}", phase)]
 
-        with CanaryWriter(ctx.log, write_one, ctx.settings.canary_interval):
+        with CanaryWriter(ctx.log, write_one, ctx.settings.canary_interval) as writer:
+            writer.first_attempted(first_write_wait(ctx.settings.canary_interval))
             m.setdefault("requested_at", time.time())
             m["request"] = move(ctx, s, dst, lossy=lossy, key=f"{phase}:neptune")
             m["completed_at"] = ctx.wait_until(

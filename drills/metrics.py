@@ -115,6 +115,13 @@ the drill was blind for that long, so its RPO is reported as not measured (issue
 "a stalled probe makes '0 lost' vacuous")."""
 
 
+def first_write_wait(interval: float) -> float:
+    """How long a move waits for its probe's first write before it is requested: up to
+    :data:`STALL_INTERVALS` canary intervals, at least a second (a first TLS handshake on a busy
+    machine); a probe that takes longer is a stall the resolution reports anyway."""
+    return max(STALL_INTERVALS * interval, 1.0)
+
+
 def rto_start(
     *,
     region_lost: bool,

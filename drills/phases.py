@@ -17,7 +17,7 @@ from .canary import Canary, CanaryWriter
 from .engine import DrillContext, Step
 from .errors import DeferredError, RegionUnavailableError, StepFailedError
 from .fault import end_fault, fault_template, start_fault
-from .metrics import RPO_LAG, aurora_lag, store_fault
+from .metrics import RPO_LAG, aurora_lag, first_write_wait, store_fault
 from .probes import probe_for, tls_connector
 from .reads import (
     describe_cluster,
@@ -154,7 +154,9 @@ def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
                 probe.write(ctx, f"{phase.name}-during-{store_name}-a{attempt}-{n:04d}", phase.name)
             ]
 
-        with CanaryWriter(ctx.log, write_one, ctx.settings.canary_interval):
+        with CanaryWriter(ctx.log, write_one, ctx.settings.canary_interval) as writer:
+            if ph.get("fault") != "primary region lost":  # a lost region's clock already runs
+                writer.first_attempted(first_write_wait(ctx.settings.canary_interval))
             m.setdefault("requested_at", time.time())
             outcome = move(ctx, s, dst, lossy=phase.lossy, key=f"{phase.name}:{store_name}")
             m["request"] = outcome

@@ -75,6 +75,24 @@ def test_planned_switchover_moves_writers_without_losing_a_canary(harness: Drill
     assert dynamo.rpo_canaries_lost == 0
     assert dynamo.replication_back_latency is not None
     assert result.objectives_met is True
+    # each move is requested after its own probe wrote once, so the RPO's blind window starts
+    # at that write, not at the store's last write in an earlier step (the cache's canaries
+    # step came before Aurora's whole switchover)
+    for store in ("aurora", "cache"):
+        requested = journal["state"]["measurements"][f"switch:{store}"]["requested_at"]
+        last = max(
+            (
+                c
+                for c in result.canaries
+                if c["store"] == store
+                and c["ok"]
+                and c["region"] == PRIMARY
+                and c["written_at"] + c["duration"] <= requested
+            ),
+            key=lambda c: c["written_at"] + c["duration"],
+            default=None,
+        )
+        assert last is not None and f"switch-during-{store}-" in last["id"], (store, last)
 
     # canaries were cleaned up everywhere
     assert harness.aurora_rows(PRIMARY) == set() == harness.aurora_rows(SECONDARY)
