@@ -38,7 +38,8 @@ class Phase:
     """``apply`` (swap the region pair, preview, up), ``check`` (refresh, preview),
     ``refresh`` or ``none``."""
     measure: tuple[str, ...] = ("aurora", "dynamodb")
-    """Stores whose canaries are counted (RPO): ``aurora``, ``dynamodb``."""
+    """Stores whose canaries are counted (RPO): ``aurora``, ``dynamodb``; a phase that moves the
+    cache counts its keys whenever it has a count (``cache`` alone gives it one)."""
     expects: tuple[str, ...] = ()
     """Alarms this phase sets off itself, by the stack's alarm key (``<prefix>-<key>-<region>``,
     ``components/monitoring.py``), in the region it demotes: not stop conditions once the
@@ -174,8 +175,8 @@ SCENARIOS: dict[str, Scenario] = {
             "failover_global_replication_group and cache.<zone> to the other region, refresh "
             "and preview, and back",
             (
-                Phase("cache", "out", ("cache",), reconcile="check", measure=()),
-                Phase("failback", "home", ("cache",), reconcile="refresh", measure=()),
+                Phase("cache", "out", ("cache",), reconcile="check", measure=("cache",)),
+                Phase("failback", "home", ("cache",), reconcile="refresh", measure=("cache",)),
             ),
             CheckSpec(tables="none"),
             moves_region_pair=False,

@@ -312,3 +312,23 @@ def test_cache_rpo_of_an_unplanned_failover_is_what_was_in_flight(
         present = {k.decode() for k in new_primary.keys("*")}
     missing = [k for k in arrived + in_flight if k not in present]
     assert missing == in_flight  # cache RPO: 7 acknowledged keys, exactly those in flight
+
+
+def test_the_cache_failover_scenario_counts_the_keys_both_ways(
+    real_harness: DrillHarness, region_pair: RegionPair
+) -> None:
+    """docs/drills.md promises `cache-failover` the cache's RPO: the keys the old primary
+    acknowledged in each phase, read back through ``cache.<zone>`` on the new one. A planned
+    failover replicates first (ElastiCache User Guide, global datastores: "promote secondary
+    to primary" synchronizes), so none may be missing, and the path is the application's."""
+    result = real_harness.run("cache-failover")
+
+    assert result.succeeded, result.reason
+    assert real_harness.cache_primary() == PRIMARY and region_pair.cache.primary == 0
+    zone_name = real_harness.seeded.outputs["cacheDnsName"]
+    for phase in ("cache", "failback"):
+        m = result.measurement(phase, "cache")
+        assert m.canaries_acknowledged and m.canaries_acknowledged >= 3, (phase, m)
+        assert m.rpo_canaries_lost == 0 and m.rpo_seconds == 0.0, (phase, m)
+        assert m.rpo_resolution_seconds is not None, (phase, m)
+        assert m.path == f"dns {zone_name} -> redis tls verify-full auth", (phase, m)
