@@ -8,9 +8,11 @@ tests empty them before and after (nothing else runs in an xdist worker meanwhil
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ import yaml
 from drill_harness import PRIMARY, SECONDARY, TIMINGS
 from typer.testing import CliRunner
 
+from drills import apppath
 from drills.cli import app
 from drills.sandbox import forget_everything
 from drills.stackfile import REPO_ROOT
@@ -76,8 +79,19 @@ def _report(folder: Path) -> tuple[str, dict[str, Any]]:
 
 
 def test_make_drill_records_the_program_runs_the_real_pack_and_fails_back(
-    world: Emulator, tmp_path: Path
+    world: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The probes' resolver runs ten times faster than the wall clock, as in the real-pair tests
+    # (tests/drills/conftest.py): the four moves do not each wait out AWS's 5-second endpoint
+    # TTL; that TTLs are honoured at all is tests/drills/test_drill_apppath.py's subject.
+    started = time.monotonic()
+    monkeypatch.setattr(
+        apppath,
+        "Resolver",
+        functools.partial(
+            apppath.Resolver, clock=lambda: started + 10 * (time.monotonic() - started)
+        ),
+    )
     result = runner.invoke(
         app,
         [
