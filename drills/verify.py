@@ -32,19 +32,36 @@ def phase_regions(ctx: DrillContext, phase: str) -> tuple[str, str]:
     return str(ph["from"]), str(ph["to"])
 
 
+DATA_API_PATH = "rds data api by cluster arn"
+"""The path of canaries written through the Data API on purpose (``pitr``)."""
+
+
 def write_canaries(
-    ctx: DrillContext, phase: str, *, aurora: bool, tables: list[str], cache: bool = False
+    ctx: DrillContext,
+    phase: str,
+    *,
+    aurora: bool,
+    tables: list[str],
+    cache: bool = False,
+    aurora_data_api: bool = False,
 ) -> None:
     """Write ``canary_count`` canaries per store in the phase's source region (idempotent).
     With an application path, Aurora's and the cache's go through the names applications use
     (the probes), one every canary interval, as a steady write load whose acknowledgements the
-    RPO counts; without one, Aurora's go through the Data API and the cache gets none."""
+    RPO counts; without one, or with ``aurora_data_api``, Aurora's go through the Data API
+    (and without one the cache gets none)."""
     src, _ = phase_regions(ctx, phase)
     ph = ctx.phase(phase)
     if ph.get("canaries_written"):
         return
     count = ctx.settings.canary_count
     through_names = app_path(ctx) is not None
+    if aurora_data_api:
+        ref = ctx.target.aurora[src]
+        for cid in ctx.next_canary_ids(f"{phase}-before-aurora", count):
+            ctx.log.add(ctx.aurora.write(src, ref.arn, cid, phase, ref.identifier))
+        ctx.measurement(phase, "aurora")["path"] = DATA_API_PATH
+        aurora = False
     stores = [s for s, wanted in (("aurora", aurora), ("cache", cache)) if wanted]
     if through_names:
         probes = [probe_for(ctx, s, ctx.cache_connector or tls_connector) for s in stores]
@@ -56,7 +73,7 @@ def write_canaries(
                 ctx.log.add(probe.write(ctx, cid, phase))
         for probe in probes:
             record_path(ctx, ctx.measurement(phase, probe.store), probe)
-    elif aurora:
+    elif aurora:  # no application path
         ref = ctx.target.aurora[src]
         for cid in ctx.next_canary_ids(f"{phase}-before-aurora", count):
             ctx.log.add(ctx.aurora.write(src, ref.arn, cid, phase, ref.identifier))

@@ -332,3 +332,19 @@ def test_the_cache_failover_scenario_counts_the_keys_both_ways(
         assert m.rpo_canaries_lost == 0 and m.rpo_seconds == 0.0, (phase, m)
         assert m.rpo_resolution_seconds is not None, (phase, m)
         assert m.path == f"dns {zone_name} -> redis tls verify-full auth", (phase, m)
+
+
+def test_point_in_time_recovery_on_the_region_pair_brings_back_every_canary(
+    real_harness: DrillHarness,
+) -> None:
+    """The restored copy holds every canary acknowledged before the restore point, the deleted
+    ones included (RDS User Guide, "Restoring a DB cluster to a specified time"). Its canaries
+    were once written through the application's path straight into PostgreSQL, which the
+    emulated restore (a replay of what the Data API changed) never saw: 3 of 3 'lost'."""
+    result = real_harness.run("pitr")
+
+    assert result.succeeded, result.reason
+    aurora = result.measurement("pitr", "aurora")
+    assert aurora.canaries_acknowledged == real_harness.settings.canary_count, aurora
+    assert aurora.rpo_canaries_lost == 0 and aurora.rpo_seconds == 0.0, aurora
+    assert aurora.path == "rds data api by cluster arn", aurora
