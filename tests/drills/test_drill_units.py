@@ -455,3 +455,20 @@ def test_topology_from_a_recording() -> None:
     assert all(
         p.follows_primary and p.value_for("us-west-2") == "us-west-2" for p in topology.parameters
     )
+
+
+def test_a_journal_write_is_fsynced_unless_the_suite_says_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drill's journal must survive the machine's crash (fsync before the rename); only the
+    test suite turns that off (tests/conftest.py)."""
+    from drills import journal
+
+    synced: list[int] = []
+    monkeypatch.setattr(journal.os, "fsync", synced.append)
+    monkeypatch.delenv(journal.SYNC_ENV, raising=False)
+    journal._write_atomic(tmp_path / "j.json", "{}")
+    assert len(synced) == 1 and (tmp_path / "j.json").read_text() == "{}"
+    monkeypatch.setenv(journal.SYNC_ENV, "0")
+    journal._write_atomic(tmp_path / "j.json", "{}")
+    assert len(synced) == 1
