@@ -11,7 +11,9 @@ modules, which import each other as ``policies.*``, get this directory registere
 
 import gc
 import importlib.util
+import signal
 import sys
+import threading
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
@@ -30,6 +32,12 @@ from policies._decode_once import install  # noqa: E402
 from policies._parent_watch import watch_parent  # noqa: E402
 
 install()  # decode each resource once per request, not once per policy
+# The pack stops on SIGINT (the engine's stop, preflight's, and the lifeline's own). A process
+# started with SIGINT ignored (a background job of a non-interactive shell, `cmd &`) inherits
+# that, and Python then installs no KeyboardInterrupt handler: every stop did nothing and the
+# server outlived its preview. Restore Python's default, as a foreground start has it.
+if threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 watch_parent()  # stop when the parent that opted in is gone, even if it was killed
 
 # Everything imported so far lives as long as the server: frozen out of the collector's reach,

@@ -125,3 +125,28 @@ def test_sigterm_preflight_stops_and_reaps_the_server_first(
 
 def test_the_lifeline_is_named_alike_on_both_sides() -> None:
     assert LIFELINE_ENV == PACK_LIFELINE_ENV
+
+
+def test_a_preflight_started_with_sigint_ignored_leaves_no_server() -> None:
+    """A background job of a non-interactive shell (``cmd &``, as CI scripts and ``make -j``
+    start things) inherits SIGINT ignored, and so did the pack: the stop preflight sends (and
+    the lifeline's own SIGINT) did nothing, and every such preview left its server running. The
+    pack restores SIGINT's default handler: the server is gone once preflight has exited."""
+    preflight = subprocess.Popen(
+        [sys.executable, "-m", "preflight", "--stack", "dev"],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
+    )
+    server: psutil.Process | None = None
+    try:
+        server = _policy_server_of(preflight)
+        assert preflight.wait(timeout=BOUND_SECONDS) == 0
+        assert _wait_gone(server), f"policy server {server.pid} outlived its preflight"
+    finally:
+        for process in (preflight, server):
+            if process is not None:
+                with contextlib.suppress(ProcessLookupError, psutil.NoSuchProcess):
+                    process.kill()
