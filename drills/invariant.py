@@ -21,9 +21,9 @@ from .reads import (
 
 
 def _wait_available(ctx: DrillContext) -> None:
-    """Before the checks that close a rollback and open a resume: wait (within the step deadline) until neither
-    the global cluster nor the global datastore has a move in flight, so the check sees the
-    final state instead of skipping a store that is still ``modifying``."""
+    """Before the checks that close a rollback and open a resume: wait (within the step
+    deadline) until neither the global cluster nor the global datastore has a move in flight,
+    so the check sees the final state instead of failing a store that is still ``modifying``."""
 
     def quiet() -> bool | None:
         gc = describe_global_cluster(ctx)
@@ -34,9 +34,7 @@ def _wait_available(ctx: DrillContext) -> None:
             return None
         return True
 
-    ctx.wait_until(
-        "every store to be available before the final check", quiet, tolerate_unreachable=True
-    )
+    ctx.wait_until("every store to be available before the check", quiet, tolerate_unreachable=True)
 
 
 REREADS = 3

@@ -56,11 +56,12 @@ def write_canaries(
         return
     count = ctx.settings.canary_count
     through_names = app_path(ctx) is not None
-    if aurora_data_api:
+    if aurora and (aurora_data_api or not through_names):
         ref = ctx.target.aurora[src]
         for cid in ctx.next_canary_ids(f"{phase}-before-aurora", count):
             ctx.log.add(ctx.aurora.write(src, ref.arn, cid, phase, ref.identifier))
-        ctx.measurement(phase, "aurora")["path"] = DATA_API_PATH
+        if aurora_data_api:
+            ctx.measurement(phase, "aurora")["path"] = DATA_API_PATH
         aurora = False
     stores = [s for s, wanted in (("aurora", aurora), ("cache", cache)) if wanted]
     if through_names:
@@ -73,10 +74,6 @@ def write_canaries(
                 ctx.log.add(probe.write(ctx, cid, phase))
         for probe in probes:
             record_path(ctx, ctx.measurement(phase, probe.store), probe)
-    elif aurora:  # no application path
-        ref = ctx.target.aurora[src]
-        for cid in ctx.next_canary_ids(f"{phase}-before-aurora", count):
-            ctx.log.add(ctx.aurora.write(src, ref.arn, cid, phase, ref.identifier))
     for table in tables:
         for cid in ctx.next_canary_ids(f"{phase}-before-{table}", count):
             ctx.log.add(ctx.dynamo(table).write(src, cid, phase))
