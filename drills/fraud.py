@@ -121,6 +121,7 @@ def _switch(phase: str, *, out: bool, lossy: bool) -> Callable[[DrillContext], N
                 tolerate_unreachable=True,
             )
             s.after_move(ctx, dst)
+            writer.nudge()
             since = float(m["requested_at"])
             takeover = ctx.wait_until(
                 f"a write through the fraud name to succeed in {dst}",

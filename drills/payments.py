@@ -507,8 +507,9 @@ def _probed(
     def write_one(n: int) -> list[Canary]:
         return [probe.write(ctx, f"{phase}-payments-a{attempt}-{n:04d}", phase)]
 
-    with CanaryWriter(ctx.log, write_one, ctx.settings.canary_interval):
+    with CanaryWriter(ctx.log, write_one, ctx.settings.canary_interval) as writer:
         down = act()
+        writer.nudge()  # the move is done: write now, not up to an interval later
         after = max(since, down or since)
         return ctx.wait_until(
             f"a write through the payments name to succeed in {region}",

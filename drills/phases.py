@@ -167,6 +167,7 @@ def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
             )
             m["completed_at"] = settled
             s.after_move(ctx, dst)
+            writer.nudge()
             since = float(m["requested_at"])
             takeover = ctx.wait_until(
                 f"a write through the {store_name} name to succeed in {dst}",

@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,14 @@ def _setting(emulator: Emulator) -> dict[str, str]:
     }
 
 
+def _traceback(result: Any) -> str:
+    """The exception a failed command ended on, with its traceback: the summary line alone
+    ("FileNotFoundError(2, ...)") does not say which file (seen once, in a full-suite run)."""
+    if not result.exc_info or isinstance(result.exception, SystemExit):
+        return ""
+    return "".join(traceback.format_exception(*result.exc_info))
+
+
 def _report(folder: Path) -> tuple[str, dict[str, Any]]:
     return (folder / "report.md").read_text(), json.loads((folder / "report.json").read_text())
 
@@ -108,7 +117,7 @@ def test_make_drill_records_the_program_runs_the_real_pack_and_fails_back(
         ],
     )
 
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, result.output + _traceback(result)
     progress = result.stderr
     for primary in (PRIMARY, SECONDARY):
         assert f"recording the program for primary {primary} with the policy pack" in progress

@@ -472,3 +472,31 @@ def test_a_journal_write_is_fsynced_unless_the_suite_says_otherwise(
     monkeypatch.setenv(journal.SYNC_ENV, "0")
     journal._write_atomic(tmp_path / "j.json", "{}")
     assert len(synced) == 1
+
+
+def test_a_nudged_canary_writer_writes_at_once_then_keeps_its_cadence(tmp_path: Path) -> None:
+    """A move that the control plane reports done nudges the probe: the next write goes now,
+    not at the end of a (here 60-second) interval; stop() does not wait the interval out."""
+    import threading
+    import time
+
+    from drills.canary import Canary, CanaryLog, CanaryWriter
+
+    written: list[int] = []
+    second = threading.Event()
+
+    def write_one(n: int) -> list[Canary]:
+        written.append(n)
+        if len(written) == 2:
+            second.set()
+        return []
+
+    writer = CanaryWriter(CanaryLog(tmp_path / "canaries.jsonl"), write_one, interval=60.0)
+    with writer:
+        assert writer.first_attempted(within=30.0)
+        assert not second.is_set()  # the cadence alone would wait a minute
+        writer.nudge()
+        assert second.wait(timeout=30.0), "the nudge did not bring the next write forward"
+        stopping = time.monotonic()
+    # stopped during the next minute's wait, not after it
+    assert written == [0, 1] and time.monotonic() - stopping < 30.0
