@@ -145,12 +145,16 @@ def stop_on_signals() -> Iterator[list[str]]:
 @contextmanager
 def _cancel_on_signals(cancelled: list[str]) -> Iterator[None]:
     """While nothing has changed yet (the sandbox's preparation): SIGINT/SIGTERM cancel. The
-    signal is remembered as well as raised, because the program's recording (Pulumi's runtime,
-    an asyncio loop) may swallow the KeyboardInterrupt; the next checkpoint raises it again."""
+    signal is only remembered; the next preparation checkpoint (every progress line, a second or
+    two apart) raises KeyboardInterrupt from the sandbox's own code. Raised from the handler it
+    could land anywhere, e.g. inside asyncio's event-loop constructor while the program is
+    recorded, whose half-built loop then printed a traceback on the way out. A second signal
+    does not wait for the checkpoint."""
 
     def handler(signum: int, _frame: object) -> None:
         cancelled.append(signal.Signals(signum).name)
-        raise KeyboardInterrupt
+        if len(cancelled) > 1:
+            raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -500,3 +500,25 @@ def test_a_nudged_canary_writer_writes_at_once_then_keeps_its_cadence(tmp_path: 
         stopping = time.monotonic()
     # stopped during the next minute's wait, not after it
     assert written == [0, 1] and time.monotonic() - stopping < 30.0
+
+
+def test_the_sandbox_preparation_remembers_a_first_ctrl_c_and_obeys_a_second() -> None:
+    """The first SIGINT is only remembered (the next checkpoint raises it from the sandbox's own
+    code, never from inside a library such as asyncio's loop constructor); a second one raises
+    at once; the previous handlers come back afterwards."""
+    import signal
+
+    from drills.cli import _cancel_on_signals
+
+    before = signal.getsignal(signal.SIGINT)
+    cancelled: list[str] = []
+    with _cancel_on_signals(cancelled):
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            pytest.fail("the first SIGINT was raised where it landed, not remembered")
+        assert cancelled == ["SIGINT"]
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert cancelled == ["SIGINT", "SIGINT"]
+    assert signal.getsignal(signal.SIGINT) is before
