@@ -12,15 +12,18 @@ from typing import Any
 
 import boto3
 
+from drills.aws import AwsClients
 from drills.drill import DrillEnvironment, resume_drill, rollback_drill, start_drill
-from drills.engine import DrillObserver, NullObserver, Step
+from drills.engine import DrillContext, DrillObserver, NullObserver, Step
 from drills.journal import Journal
 from drills.lease import lease_region, seed_lease_table
+from drills.reconcile import StackReconciler
 from drills.result import DrillResult
 from drills.seed import SeededStack, client_at, seed_topology
 from drills.settings import DrillSettings, StepTimeouts
 from drills.stackfile import REPO_ROOT, Objectives, StackSettings
 from drills.standin import StandInBackend, StandInPulumiCommand, StandInStack
+from drills.target import target_from_outputs
 from drills.topology import AlarmSpec, TableSpec, Topology, default_topology
 from emulator import STATE, Emulator, EmulatorTimings
 from emulator.dynamodb import dump_items
@@ -253,6 +256,33 @@ class DrillHarness:
             cache_connector=self.emulator.cache_plane.connect,
             session=self.session,
             expectation=self.expectation or self.planned_changes,
+        )
+
+    def context(
+        self,
+        journal_name: str,
+        *,
+        outputs: dict[str, Any] | None = None,
+        session: Any | None = None,
+    ) -> DrillContext:
+        """A drill context on a fresh journal of its own, for calling a step, a probe or the
+        invariant directly (``session``: a boto3 Session of the test's, e.g. one that counts)."""
+        journal = Journal.create(
+            self.state_dir,
+            journal_name,
+            stack="dev",
+            scenario="x",
+            options={},
+            settings={},
+            plan=[],
+        )
+        return DrillContext(
+            journal,
+            target_from_outputs(outputs or self.seeded.outputs),
+            self.settings,
+            AwsClients(self.settings, session),
+            StackReconciler("dev", REPO_ROOT, PROJECT, self.command),
+            [],
         )
 
     def run(

@@ -18,16 +18,11 @@ import pytest
 from drill_harness import PRIMARY, SECONDARY, DrillHarness
 
 from drills.apppath import AppPath, Resolver, install_resolver
-from drills.aws import AwsClients
 from drills.canary import Canary, CanaryLog
 from drills.engine import DrillContext
-from drills.journal import Journal
 from drills.metrics import STALL_INTERVALS, rpo_resolution, rto_start
 from drills.probes import AuroraProbe, CacheProbe, app_path
-from drills.reconcile import StackReconciler
 from drills.result import probe_errors
-from drills.stackfile import REPO_ROOT
-from drills.target import target_from_outputs
 from emulator.dataplane import RegionPair
 from emulator.dataplane.dns import DnsServer, Record
 
@@ -97,23 +92,8 @@ def stopped(region_pair: RegionPair) -> Iterator[StoppedClock]:
 
 
 def _context(harness: DrillHarness, outputs: dict[str, Any] | None = None) -> DrillContext:
-    journal = Journal.create(
-        harness.state_dir,
-        f"probe-{len(list(harness.state_dir.glob('probe-*')))}",
-        stack="dev",
-        scenario="x",
-        options={},
-        settings={},
-        plan=[],
-    )
-    return DrillContext(
-        journal,
-        target_from_outputs(outputs or harness.seeded.outputs),
-        harness.settings,
-        AwsClients(harness.settings),
-        StackReconciler("dev", REPO_ROOT, "securecart-data", harness.command),
-        [],
-    )
+    name = f"probe-{len(list(harness.state_dir.glob('probe-*')))}"
+    return harness.context(name, outputs=outputs)
 
 
 def _rows(pair: RegionPair, index: int) -> set[str]:

@@ -151,28 +151,13 @@ def test_a_switchover_that_completes_between_the_checks_reads_is_not_two_writers
     reads (the gate is released in the DescribeGlobalClusters answer, so the next request flips
     the writer; deterministic). The check reads the global cluster again, sees the move and
     starts over, instead of reporting the old and the new writer as two."""
-    from drills.aws import AwsClients
-    from drills.engine import DrillContext, Step
+    from drills.engine import Step
     from drills.invariant import single_writer
-    from drills.journal import Journal
-    from drills.reconcile import StackReconciler
-    from drills.stackfile import REPO_ROOT
-    from drills.target import target_from_outputs
 
     counter = CallCounter()
     held = harness.emulator.faults.hold("switchover_global_cluster")
     armed = _release_when_armed(counter.session, "after-call.rds.DescribeGlobalClusters", held)
-    journal = Journal.create(
-        harness.state_dir, "race", stack="dev", scenario="x", options={}, settings={}, plan=[]
-    )
-    ctx = DrillContext(
-        journal,
-        target_from_outputs(harness.seeded.outputs),
-        harness.settings,
-        AwsClients(harness.settings, counter.session),
-        StackReconciler("dev", REPO_ROOT, "securecart-data", harness.command),
-        [],
-    )
+    ctx = harness.context("race", session=counter.session)
     step = Step("aurora-switchover", "move the writer", lambda _: None, moves_writer=True)
     assert single_writer(ctx, step)["aurora_writers"] == [PRIMARY]  # clients made, none moved
     harness.client("rds", PRIMARY).switchover_global_cluster(

@@ -315,13 +315,7 @@ def test_production_needs_explicit_confirmation(harness: DrillHarness) -> None:
 
 def test_two_writers_are_detected(harness: DrillHarness) -> None:
     """The invariant checker sees a split brain: a detached secondary next to the writer."""
-    from drills.aws import AwsClients
-    from drills.engine import DrillContext
     from drills.invariant import single_writer
-    from drills.journal import Journal
-    from drills.reconcile import StackReconciler
-    from drills.stackfile import REPO_ROOT
-    from drills.target import target_from_outputs
 
     rds = harness.client("rds", SECONDARY)
     rds.remove_from_global_cluster(
@@ -329,18 +323,7 @@ def test_two_writers_are_detected(harness: DrillHarness) -> None:
         DbClusterIdentifier=harness.seeded.cluster_arns[SECONDARY],
     )
     harness.settle()  # the detached cluster is a standalone writer now
-    journal = Journal.create(
-        harness.state_dir, "split", stack="dev", scenario="x", options={}, settings={}, plan=[]
-    )
-    ctx = DrillContext(
-        journal,
-        target_from_outputs(harness.seeded.outputs),
-        harness.settings,
-        AwsClients(harness.settings),
-        StackReconciler("dev", REPO_ROOT, "securecart-data", harness.command),
-        [],
-    )
-    check = single_writer(ctx, None)
+    check = single_writer(harness.context("split"), None)
     assert check["ok"] is False
     assert set(check["writers"]) == {PRIMARY, SECONDARY}
     assert "the Data API answers as a writer" in check["detail"]

@@ -75,6 +75,25 @@ def _setting(emulator: Emulator) -> dict[str, str]:
     }
 
 
+def _offline_sandbox(tmp_path: Path, scenario: str, *options: str) -> list[str]:
+    """``sandbox`` on dev without the recording or the pack (the seeded defaults), reports and
+    journals under ``tmp_path``: for tests whose subject is the drill, not the program."""
+    return [
+        "sandbox",
+        "--stack",
+        "dev",
+        "--scenario",
+        scenario,
+        *options,
+        "--no-recording",
+        "--no-policies",
+        "--report",
+        str(tmp_path),
+        "--state-dir",
+        str(tmp_path / "state"),
+    ]
+
+
 def _traceback(result: Any) -> str:
     """The exception a failed command ended on, with its traceback: the summary line alone
     ("FileNotFoundError(2, ...)") does not say which file (seen once, in a full-suite run)."""
@@ -218,22 +237,7 @@ def test_a_sandbox_failback_starts_from_the_switched_state_and_brings_the_writer
 ) -> None:
     # the emulator's models stand in for the servers here (the real pair: docs/benchmarks.md)
     monkeypatch.setenv("DRILLS_DATA_PLANE", "model")
-    result = runner.invoke(
-        app,
-        [
-            "sandbox",
-            "--stack",
-            "dev",
-            "--scenario",
-            "failback",
-            "--no-recording",
-            "--no-policies",
-            "--report",
-            str(tmp_path),
-            "--state-dir",
-            str(tmp_path / "state"),
-        ],
-    )
+    result = runner.invoke(app, _offline_sandbox(tmp_path, "failback"))
 
     assert result.exit_code == 0, result.output
     assert (
@@ -259,20 +263,7 @@ def test_a_lossy_failover_of_a_primary_that_answers_needs_allow_data_loss(
     writes (Aurora User Guide, "Performing managed failovers"); the sandbox refuses it as `run`
     does, and ``--allow-data-loss`` accepts it, as `run`'s option does."""
     monkeypatch.setenv("DRILLS_DATA_PLANE", "model")  # the consent is the subject, not the servers
-    args = [
-        "sandbox",
-        "--stack",
-        "dev",
-        "--scenario",
-        "unplanned-failover",
-        "--keep-primary",
-        "--no-recording",
-        "--no-policies",
-        "--report",
-        str(tmp_path),
-        "--state-dir",
-        str(tmp_path / "state"),
-    ]
+    args = _offline_sandbox(tmp_path, "unplanned-failover", "--keep-primary")
 
     refused = runner.invoke(app, args)
 
@@ -300,22 +291,7 @@ def test_the_default_unplanned_failover_loses_the_primary_and_needs_no_consent(
     drill runs without ``--allow-data-loss`` (it was refused, so `sandbox --scenario
     unplanned-failover` as documented never ran)."""
     monkeypatch.setenv("DRILLS_DATA_PLANE", "model")
-    result = runner.invoke(
-        app,
-        [
-            "sandbox",
-            "--stack",
-            "dev",
-            "--scenario",
-            "unplanned-failover",
-            "--no-recording",
-            "--no-policies",
-            "--report",
-            str(tmp_path),
-            "--state-dir",
-            str(tmp_path / "state"),
-        ],
-    )
+    result = runner.invoke(app, _offline_sandbox(tmp_path, "unplanned-failover"))
 
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().splitlines()[0] == "unplanned-failover on dev: succeeded"

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -78,28 +79,39 @@ def _policy_server_of(preflight: subprocess.Popen[bytes]) -> psutil.Process:
     pytest.fail("no policy server serving within the bound")
 
 
-@pytest.fixture
-def running() -> Iterator[tuple[subprocess.Popen[bytes], psutil.Process]]:
-    """``python -m preflight --stack dev`` frozen while its policy server runs."""
+@contextlib.contextmanager
+def _preflight_serving(
+    **popen: Any,
+) -> Iterator[tuple[subprocess.Popen[bytes], psutil.Process]]:
+    """``python -m preflight --stack dev`` once its policy server serves (``popen``: extra
+    ``Popen`` arguments); both are killed afterwards, so nothing outlives a failed test."""
     preflight = subprocess.Popen(
         [sys.executable, "-m", "preflight", "--stack", "dev"],
         cwd=REPO,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        **popen,
     )
     server: psutil.Process | None = None
     try:
         server = _policy_server_of(preflight)
-        os.kill(preflight.pid, signal.SIGSTOP)
-        assert server.is_running() and not _gone(server)
         yield preflight, server
     finally:
-        for process in (preflight, server):  # nothing outlives a failed test
+        for process in (preflight, server):
             if process is not None:
                 with contextlib.suppress(ProcessLookupError, psutil.NoSuchProcess):
                     process.kill()
         preflight.wait(timeout=BOUND_SECONDS)
+
+
+@pytest.fixture
+def running() -> Iterator[tuple[subprocess.Popen[bytes], psutil.Process]]:
+    """``python -m preflight --stack dev`` frozen while its policy server runs."""
+    with _preflight_serving() as (preflight, server):
+        os.kill(preflight.pid, signal.SIGSTOP)
+        assert server.is_running() and not _gone(server)
+        yield preflight, server
 
 
 def test_sigkill_preflight_the_server_exits_on_its_own(
@@ -132,21 +144,10 @@ def test_a_preflight_started_with_sigint_ignored_leaves_no_server() -> None:
     start things) inherits SIGINT ignored, and so did the pack: the stop preflight sends (and
     the lifeline's own SIGINT) did nothing, and every such preview left its server running. The
     pack restores SIGINT's default handler: the server is gone once preflight has exited."""
-    preflight = subprocess.Popen(
-        [sys.executable, "-m", "preflight", "--stack", "dev"],
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
-    )
-    server: psutil.Process | None = None
-    try:
-        server = _policy_server_of(preflight)
+
+    def ignore_sigint() -> None:  # in the child, before exec: as `cmd &` starts it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    with _preflight_serving(preexec_fn=ignore_sigint) as (preflight, server):
         assert preflight.wait(timeout=BOUND_SECONDS) == 0
         assert _wait_gone(server), f"policy server {server.pid} outlived its preflight"
-    finally:
-        for process in (preflight, server):
-            if process is not None:
-                with contextlib.suppress(ProcessLookupError, psutil.NoSuchProcess):
-                    process.kill()
