@@ -206,10 +206,6 @@ def _finish(journal: Journal, ctx: DrillContext, env: DrillEnvironment) -> Drill
     return result
 
 
-def _steps_for(definition: Scenario, options: ScenarioOptions) -> list[Step]:
-    return definition.build(options)
-
-
 def start_drill(
     stack: str,
     scenario_name: str,
@@ -241,7 +237,7 @@ def start_drill(
         has_cache=bool(target.cache_global_id),
         fault_injection=bool(target.raw.get(TEMPLATES_OUTPUT)),
     )
-    steps = _steps_for(definition, options)
+    steps = definition.build(options)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     journal = Journal.create(
         settings.state_dir,
@@ -289,8 +285,7 @@ def _reopen(
     journal = Journal.load(env.settings.state_dir, drill_id)
     definition = scenario(str(journal.data["scenario"]))
     opts = journal.data.get("options", {})
-    steps = _steps_for(
-        definition,
+    steps = definition.build(
         ScenarioOptions(
             failback=bool(opts.get("failback")),
             has_cache=bool(opts.get("has_cache", True)),

@@ -17,7 +17,7 @@ import hashlib
 import time
 from typing import Any
 
-from .engine import DrillContext
+from .engine import DrillContext, PhaseRun
 from .errors import OperatorNeededError, StepFailedError
 
 TEMPLATES_OUTPUT = "faultInjectionTemplates"
@@ -55,11 +55,12 @@ def _status(ctx: DrillContext, region: str, experiment_id: str) -> str:
     return str(((answer.get("experiment") or {}).get("state") or {}).get("status", ""))
 
 
-def start_fault(ctx: DrillContext, phase: str, region: str, template: str) -> str:
-    """Start (or, after a crash, find) the experiment that cuts ``region`` off; wait until it
-    runs. Returns the experiment id (also in the phase record and the journaled call)."""
-    key = f"{phase}:fault"
-    ph = ctx.phase(phase)
+def start_fault(ctx: DrillContext, run: PhaseRun, template: str) -> str:
+    """Start (or, after a crash, find) the experiment that cuts the phase's source region off;
+    wait until it runs. Returns the experiment id (also in the phase record and the journaled
+    call)."""
+    key = f"{run.name}:fault"
+    region, ph = run.src, run.record
     calls: dict[str, Any] = ctx.state.setdefault("calls", {})
     record = calls.get(key)
     experiment_id = str((record or {}).get("experiment_id") or "")
@@ -128,10 +129,10 @@ def start_fault(ctx: DrillContext, phase: str, region: str, template: str) -> st
     return experiment_id
 
 
-def end_fault(ctx: DrillContext, phase: str) -> None:
+def end_fault(ctx: DrillContext, run: PhaseRun) -> None:
     """Stop the phase's experiment (if one started) and wait until FIS has restored the
     network. An experiment that already ended is left alone."""
-    key = f"{phase}:fault"
+    key = f"{run.name}:fault"
     record = (ctx.state.get("calls") or {}).get(key)
     if record is None:
         return
@@ -147,7 +148,7 @@ def end_fault(ctx: DrillContext, phase: str) -> None:
     status = _status(ctx, region, experiment_id)
     if status not in TERMINAL | {"stopping"}:
         with ctx.irreversible(
-            f"{phase}:fault-stop",
+            f"{run.name}:fault-stop",
             f"fis.StopExperiment(id={experiment_id}) in {region}",
             region=region,
             experiment_id=experiment_id,
@@ -159,7 +160,7 @@ def end_fault(ctx: DrillContext, phase: str) -> None:
         return state if state in TERMINAL else None
 
     final = ctx.wait_until(f"FIS experiment {experiment_id} to end", over)
-    ctx.phase(phase)["fault_ended_at"] = time.time()
+    run.record["fault_ended_at"] = time.time()
     ctx.event(
         "fault",
         f"FIS experiment {experiment_id} is {final}: {region}'s network is restored",

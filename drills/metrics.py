@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .canary import Canary
-from .engine import DrillContext
+from .engine import DrillContext, PhaseRun
 
 REPLICATION_LAG = "AuroraGlobalDBReplicationLag"
 RPO_LAG = "AuroraGlobalDBRPOLag"
@@ -188,18 +188,15 @@ def rpo_resolution(attempts: list[Canary], src: str, fault: float, interval: flo
     return Resolution(seconds, round(stall, 3), True)
 
 
-def store_fault(ctx: DrillContext, phase: str, store: str, m: dict[str, Any]) -> tuple[float, str]:
-    """:func:`rto_start` for one store's measurement ``m`` of ``phase`` (its request time
+def store_fault(run: PhaseRun, m: dict[str, Any]) -> tuple[float, str]:
+    """:func:`rto_start` for one store's measurement ``m`` of ``run`` (its request time
     ``m["requested_at"]``, the phase's declared loss, the store's acknowledged writes)."""
-    ph = ctx.phase(phase)
-    src = str(ph.get("from", ""))
-    lost = ph.get("fault") == "primary region lost"
-    declared = float(ph.get("fault_at", m.get("requested_at", time.time())))
+    declared = float(run.record.get("fault_at", m.get("requested_at", time.time())))
     return rto_start(
-        region_lost=lost,
-        src=src,
+        region_lost=run.region_lost,
+        src=run.src,
         action=str(m.get("action", "")),
         requested_at=float(m.get("requested_at", declared)),
         declared_at=declared,
-        acknowledged=ctx.log.acknowledged(phase, store),
+        acknowledged=run.acknowledged(str(m["store"])),
     )

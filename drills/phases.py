@@ -30,7 +30,6 @@ from .reconcile_steps import reconcile_steps
 from .stores import move, store, undo
 from .verify import (
     cleanup_canaries,
-    phase_regions,
     record_path,
     replicates_back,
     verify_aurora,
@@ -53,10 +52,12 @@ def step_name(store_name: str, lossy: bool) -> str:
     return f"{store_name}-{VERB[store_name][1 if lossy else 0]}"
 
 
-def _tables(ctx: DrillContext, phase: Phase) -> list[str]:
+def _tables(ctx: DrillContext, stores: tuple[str, ...]) -> list[str]:
+    """The tables whose canaries a phase moving ``stores`` writes and counts: every global
+    table when it moves DynamoDB, the canary table otherwise."""
     if not ctx.target.tables:
         return []
-    if "dynamodb" in phase.stores:
+    if "dynamodb" in stores:
         return [t.name for t in ctx.target.tables.values()]
     return [ctx.target.canary_table().name]
 
@@ -66,12 +67,14 @@ def _tables(ctx: DrillContext, phase: Phase) -> list[str]:
 
 def _canaries(phase: Phase) -> Callable[[DrillContext], None]:
     def run(ctx: DrillContext) -> None:
-        ctx.phase(phase.name)["started"] = True  # its expected alarms are expected from now
+        tables = _tables(ctx, phase.stores)
+        run = ctx.phase_run(phase.name)
+        run.record["started"] = True  # its expected alarms are expected from now
         write_canaries(
             ctx,
-            phase.name,
+            run,
             aurora="aurora" in phase.measure,
-            tables=_tables(ctx, phase),
+            tables=tables,
             cache="cache" in phase.stores and bool(ctx.target.cache_global_id),
         )
 
@@ -83,34 +86,34 @@ def _declare_loss(phase: Phase) -> Callable[[DrillContext], None]:
     answering (its last acknowledged write or answer), an upper bound on the outage start."""
 
     def run(ctx: DrillContext) -> None:
-        src, _ = phase_regions(ctx, phase.name)
-        ph = ctx.phase(phase.name)
+        run = ctx.phase_run(phase.name)
+        src, ph = run.src, run.record
         asked = time.time()
         up = reachable(ctx, src)
         if not up:
             ctx.mark_unreachable(src)
-        contact = [c.acked_at for c in ctx.log.attempts(phase.name) if c.ok and c.region == src]
+        contact = [c.acked_at for c in run.attempts() if c.ok and c.region == src]
         ph.setdefault("fault_at", loss_fault_time(contact, answered=up, asked=asked))
         ph.setdefault("fault", "primary region lost" if not up else "primary still answered")
         ph.setdefault("primary_answered", up)
         how = "not answering" if not up else "still answering"
         if ph.get("experiment"):
             how = f"cut off by FIS experiment {ph['experiment']['id']}; its AWS APIs answer"
-        ctx.event("loss", f"primary region {src} declared lost ({how})", phase=phase.name)
+        ctx.event("loss", f"primary region {src} declared lost ({how})", phase=run.name)
 
     return run
 
 
 def _inject(phase: Phase) -> Callable[[DrillContext], None]:
     def run(ctx: DrillContext) -> None:
-        src, _ = phase_regions(ctx, phase.name)
-        template = fault_template(ctx, src)
+        run = ctx.phase_run(phase.name)
+        template = fault_template(ctx, run.src)
         if template is None:
             raise StepFailedError(
-                f"the stack has no FIS experiment template for {src} (output "
+                f"the stack has no FIS experiment template for {run.src} (output "
                 "faultInjectionTemplates): deploy it with drillsFaultInjection"
             )
-        start_fault(ctx, phase.name, src, template)
+        start_fault(ctx, run, template)
 
     return run
 
@@ -130,10 +133,10 @@ def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
     until a write through the applications' name succeeds there."""
 
     def run(ctx: DrillContext) -> None:
-        src, dst = phase_regions(ctx, phase.name)
+        run = ctx.phase_run(phase.name)
+        src, dst, ph = run.src, run.dst, run.record
+        m = run.measurement(store_name)
         s = store(store_name)
-        ph = ctx.phase(phase.name)
-        m = ctx.measurement(phase.name, store_name)
         # the call actually sent: only Aurora's move of a lost region is AllowDataLoss
         m.update({"action": s.call_for(dst, lossy=phase.lossy), "from": src, "to": dst})
         if store_name == "aurora" and "rpo_lag_before" not in m:
@@ -151,14 +154,14 @@ def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
 
         def write_one(n: int) -> list[Canary]:
             return [
-                probe.write(ctx, f"{phase.name}-during-{store_name}-a{attempt}-{n:04d}", phase.name)
+                probe.write(ctx, f"{run.name}-during-{store_name}-a{attempt}-{n:04d}", run.name)
             ]
 
         with CanaryWriter(ctx.log, write_one, ctx.settings.canary_interval) as writer:
-            if ph.get("fault") != "primary region lost":  # a lost region's clock already runs
+            if not run.region_lost:  # a lost region's clock already runs
                 writer.first_attempted(first_write_wait(ctx.settings.canary_interval))
             m.setdefault("requested_at", time.time())
-            outcome = move(ctx, s, dst, lossy=phase.lossy, key=f"{phase.name}:{store_name}")
+            outcome = move(ctx, s, dst, lossy=phase.lossy, key=f"{run.name}:{store_name}")
             m["request"] = outcome
             settled = ctx.wait_until(
                 f"the {store_name} primary to be in {dst}",
@@ -171,10 +174,10 @@ def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
             since = float(m["requested_at"])
             takeover = ctx.wait_until(
                 f"a write through the {store_name} name to succeed in {dst}",
-                lambda: _first_write(ctx, phase.name, store_name, dst, since),
+                lambda: first_write(run.acknowledged(store_name), dst, since),
             )
         record_path(ctx, m, probe)
-        fault, m["rto_from"] = store_fault(ctx, phase.name, store_name, m)  # its own fault
+        fault, m["rto_from"] = store_fault(run, m)  # its own fault
         m["fault_at"] = fault
         m["takeover_at"] = takeover
         m["rto_seconds"] = round(takeover - fault, 3)
@@ -182,7 +185,7 @@ def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
             "takeover",
             f"{store_name} takes writes in {dst} {m['rto_seconds']:.3f}s after {m['rto_from']}",
             store=store_name,
-            phase=phase.name,
+            phase=run.name,
         )
 
     return run
@@ -191,12 +194,6 @@ def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
 def _arrived(ctx: DrillContext, s: Any, region: str) -> float | None:
     state = s.describe(ctx)
     return time.time() if state.settled and state.primary == region else None
-
-
-def _first_write(
-    ctx: DrillContext, phase: str, store_name: str, region: str, since: float
-) -> float | None:
-    return first_write(ctx.log.acknowledged(phase, store_name), region, since)
 
 
 def first_write(acknowledged: list[Canary], region: str, since: float) -> float | None:
@@ -224,12 +221,14 @@ def _undo(store_name: str) -> Callable[[DrillContext], None]:
 def _verify(phase: Phase) -> Callable[[DrillContext], None]:
     def run(ctx: DrillContext) -> None:
         both_ways = not phase.lossy
+        tables = _tables(ctx, phase.stores) if "dynamodb" in phase.measure else []
+        run = ctx.phase_run(phase.name)
         if "aurora" in phase.measure:
-            verify_aurora(ctx, phase.name, both_ways)
-        for table in _tables(ctx, phase) if "dynamodb" in phase.measure else []:
-            verify_dynamo(ctx, phase.name, table, both_ways)
+            verify_aurora(ctx, run, both_ways)
+        for table in tables:
+            verify_dynamo(ctx, run, table, both_ways)
         if "cache" in phase.stores and ctx.target.cache_global_id:
-            verify_cache(ctx, phase.name)
+            verify_cache(ctx, run)
 
     return run
 
@@ -238,8 +237,10 @@ def _rebuild(phase: Phase) -> Callable[[DrillContext], None]:
     """Wait for the lost region, then for its cluster to rejoin as a synchronized secondary."""
 
     def run(ctx: DrillContext) -> None:
-        src, dst = phase_regions(ctx, phase.name)
-        m = ctx.measurement(phase.name, "rebuild")
+        tables = _tables(ctx, phase.stores)
+        run = ctx.phase_run(phase.name)
+        src, dst = run.src, run.dst
+        m = run.measurement("rebuild")
         if not reachable(ctx, src):
             # the rebuild and the reconcile after it need the lost region: defer them
             # (journaled) rather than hold the drill; resume finishes them once it answers
@@ -265,10 +266,10 @@ def _rebuild(phase: Phase) -> Callable[[DrillContext], None]:
         m["rejoined_at"] = ctx.wait_until(
             f"{src} to rejoin as a secondary", rejoined, tolerate_unreachable=True
         )
-        ctx.event("rebuilt", f"{src} is a synchronized secondary again", phase=phase.name)
-        replicates_back(ctx, phase.name, src)
-        for table in _tables(ctx, phase):
-            dm = ctx.measurement(phase.name, f"dynamodb:{table}")
+        ctx.event("rebuilt", f"{src} is a synchronized secondary again", phase=run.name)
+        replicates_back(ctx, run, src)
+        for table in tables:
+            dm = run.measurement(f"dynamodb:{table}")
             late = list(dm.get("canaries_lost", []))
             if late:
                 arrived = ctx.dynamo(table).present(dst, late)
@@ -320,7 +321,7 @@ def phase_steps(
                 "canaries",
                 # before anything else: moving writers back into a region applications cannot
                 # reach is pointless (AWS state is undo order 0)
-                undo=lambda ctx: end_fault(ctx, phase.name),
+                undo=lambda ctx: end_fault(ctx, ctx.phase_run(phase.name)),
                 undo_order=-1,
                 phase=phase.name,
             )
@@ -366,7 +367,7 @@ def phase_steps(
             Step(
                 f"{prefix}end-fault",
                 "stop the FIS experiment: the old region's network comes back",
-                lambda ctx: end_fault(ctx, phase.name),
+                lambda ctx: end_fault(ctx, ctx.phase_run(phase.name)),
                 "canaries",
                 phase=phase.name,
             )

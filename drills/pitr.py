@@ -35,9 +35,8 @@ def _pitr_canaries(ctx: DrillContext) -> None:
     # copy do: this scenario measures what a restore brings back, not the application's path,
     # and the sandbox's emulated restore replays the changes the Data API made (on AWS both
     # paths reach the same database; docs/drills.md, "Scenarios")
-    write_canaries(
-        ctx, "pitr", aurora=True, tables=[ctx.target.order_table().name], aurora_data_api=True
-    )
+    tables = [ctx.target.order_table().name]
+    write_canaries(ctx, ctx.phase_run("pitr"), aurora=True, tables=tables, aurora_data_api=True)
     ph = ctx.phase("pitr")
     if "restore_point" not in ph:
         acked = [c.acked_at for c in ctx.log.attempts("pitr") if c.ok]

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from .aws import error_code
 from .canary import CANARY_SCHEMA, CANARY_TABLE
-from .engine import DrillContext
+from .engine import DrillContext, Step
 from .errors import PreconditionFailedError, RegionUnavailableError
 from .journal import stack_lock_holder
 from .metrics import aurora_lag
@@ -39,6 +39,7 @@ from .reads import (
 )
 from .stop_conditions import expected_alarms
 from .target import StackTarget
+from .verify import cleanup_canaries
 
 
 @dataclass(frozen=True, slots=True)
@@ -747,8 +748,45 @@ def refuse_unless_ok(ctx: DrillContext, checks: list[Check], key: str = "precond
         raise PreconditionFailedError(failed)
 
 
-def run_checks(ctx: DrillContext, spec: CheckSpec, writer: str) -> None:
-    """Run every precondition of ``spec`` with the writers in ``writer``; refuse if one fails."""
+def precondition_step(spec: CheckSpec) -> Step:
+    """A drill's first step: every check of ``spec`` with the writers where the drill found
+    them (refused, with the canaries it may have written removed, if one fails), and on
+    resume what of them still applies (:func:`recheck_on_resume`)."""
+
+    def recheck(ctx: DrillContext) -> None:
+        recheck_on_resume(ctx, spec, str(ctx.state["origin"]["primary"]))
+
+    def run(ctx: DrillContext) -> None:
+        first = ctx.state["origin"]
+        try:
+            if ctx.state.get("already_home"):
+                raise PreconditionFailedError(
+                    [
+                        f"already-home: the writers are already in the stack's home region "
+                        f"{ctx.state['home']} (primaryRegion in stacks/Pulumi."
+                        f"{ctx.journal.data['stack']}.yaml): nothing to fail back"
+                    ]
+                )
+            run_checks(ctx, spec, str(first["primary"]))
+        except PreconditionFailedError:
+            cleanup_canaries(ctx, best_effort=True)
+            ctx.checkpoint()
+            raise
+
+    return Step(
+        "preconditions",
+        "check health, lag, alarms, Pulumi",
+        run,
+        "preconditions",
+        undo=cleanup_canaries,
+        undo_order=2,
+        recheck=recheck,
+    )
+
+
+def run_checks(ctx: DrillContext, spec: CheckSpec, writer: str, key: str = "preconditions") -> None:
+    """Run every precondition of ``spec`` with the writers in ``writer``; refuse if one fails
+    (journaled under ``key``)."""
     tables = _tables_for(ctx, spec)
     checks = check_preconditions(
         ctx,
@@ -760,7 +798,7 @@ def run_checks(ctx: DrillContext, spec: CheckSpec, writer: str) -> None:
         allow_writer_unreachable=spec.lossy,
         setting=spec.setting,
     )
-    refuse_unless_ok(ctx, checks)
+    refuse_unless_ok(ctx, checks, key)
 
 
 def recheck_on_resume(ctx: DrillContext, spec: CheckSpec, writer: str) -> None:
@@ -770,17 +808,7 @@ def recheck_on_resume(ctx: DrillContext, spec: CheckSpec, writer: str) -> None:
     not depend on that: no other drill, no Pulumi update, no alarm in ALARM that the drill
     does not set off itself (``expected_alarms``), in the regions that answer."""
     if not ctx.state.get("calls"):
-        everything = check_preconditions(
-            ctx,
-            writer=writer,
-            aurora=spec.aurora,
-            cache=spec.cache,
-            dynamodb_tables=_tables_for(ctx, spec),
-            pitr=spec.pitr,
-            allow_writer_unreachable=spec.lossy,
-            setting=spec.setting,
-        )
-        refuse_unless_ok(ctx, everything, "resume_checks")
+        run_checks(ctx, spec, writer, "resume_checks")
         return
     checks: list[Check] = []
     holder = stack_lock_holder(ctx.settings.state_dir, ctx.journal.data["stack"])

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from .engine import DrillContext, Step
 from .errors import DeferredError, DrillError, VerificationError
 from .reads import describe_global_cluster, reachable, writer_regions
-from .verify import phase_regions
 
 
 def stack_file_note(stack: str) -> str:
@@ -112,9 +111,9 @@ def set_regions(ctx: DrillContext, primary: str, secondary: str, why: str) -> No
 
 def _swap_config(phase: str) -> Callable[[DrillContext], None]:
     def run(ctx: DrillContext) -> None:
-        src, dst = phase_regions(ctx, phase)
-        set_regions(ctx, dst, src, f"phase {phase}")
-        ctx.phase(phase)["config_swapped"] = True
+        run = ctx.phase_run(phase)
+        set_regions(ctx, run.dst, run.src, f"phase {phase}")
+        run.record["config_swapped"] = True
 
     return run
 
@@ -218,7 +217,8 @@ def _apply(phase: str) -> Callable[[DrillContext], None]:
 
 def _verify_outputs(phase: str) -> Callable[[DrillContext], None]:
     def run(ctx: DrillContext) -> None:
-        src, dst = phase_regions(ctx, phase)
+        run = ctx.phase_run(phase)
+        src, dst = run.src, run.dst
         outputs = ctx.reconciler.outputs()
         ctx.state["outputs"] = outputs
         problems: list[str] = []

@@ -14,13 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .engine import DrillContext, Step
-from .errors import PreconditionFailedError
 from .phases import cleanup_step, phase_steps
 from .pitr import pitr_steps, remove_step
-from .preconditions import CheckSpec, recheck_on_resume, run_checks
+from .preconditions import CheckSpec, precondition_step
 from .reads import read_active_region
 from .reconcile_steps import reconcile_steps
-from .verify import cleanup_canaries
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,50 +94,13 @@ HEALTH = ("aurora-health", "cache-health")
 FAILBACK = Phase("failback", "home", BOTH, expects=(LAG,))
 
 
-def _preconditions(spec: CheckSpec) -> Callable[[DrillContext], None]:
-    def run(ctx: DrillContext) -> None:
-        first = ctx.state["origin"]
-        try:
-            if ctx.state.get("already_home"):
-                raise PreconditionFailedError(
-                    [
-                        f"already-home: the writers are already in the stack's home region "
-                        f"{ctx.state['home']} (primaryRegion in stacks/Pulumi."
-                        f"{ctx.journal.data['stack']}.yaml): nothing to fail back"
-                    ]
-                )
-            run_checks(ctx, spec, str(first["primary"]))
-        except PreconditionFailedError:
-            cleanup_canaries(ctx, best_effort=True)
-            ctx.checkpoint()
-            raise
-
-    return run
-
-
-def _recheck(spec: CheckSpec) -> Callable[[DrillContext], None]:
-    def run(ctx: DrillContext) -> None:
-        recheck_on_resume(ctx, spec, str(ctx.state["origin"]["primary"]))
-
-    return run
-
-
 def build(definition: Scenario, options: ScenarioOptions) -> list[Step]:
     """Preconditions, every phase's steps (or the custom ones), then the cleanup."""
-    steps = [
-        Step(
-            "preconditions",
-            "check health, lag, alarms, Pulumi",
-            _preconditions(definition.checks),
-            "preconditions",
-            undo=cleanup_canaries,
-            undo_order=2,
-            recheck=_recheck(definition.checks),
-        )
-    ]
+    phases = definition.phases_for(options)
+    steps = [precondition_step(definition.checks)]
     if definition.custom is not None:
         steps += definition.custom()
-    for index, phase in enumerate(definition.phases_for(options)):
+    for index, phase in enumerate(phases):
         steps += phase_steps(phase, index == 0, options.has_cache, options.fault_injection)
     return [*steps, cleanup_step()]
 

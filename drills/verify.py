@@ -19,18 +19,11 @@ from botocore.exceptions import ClientError
 
 from .aws import error_code
 from .canary import Canary
-from .engine import DrillContext
+from .engine import DrillContext, PhaseRun
 from .errors import RegionUnavailableError, VerificationError
 from .metrics import Resolution, rpo_resolution
 from .probes import CacheProbe, WriteProbe, app_path, dns_evidence, probe_for, tls_connector
 from .reads import describe_global_cluster, synchronized, writer_regions
-
-
-def phase_regions(ctx: DrillContext, phase: str) -> tuple[str, str]:
-    """(from, to) of a phase, fixed when the drill was created."""
-    ph = ctx.phase(phase)
-    return str(ph["from"]), str(ph["to"])
-
 
 DATA_API_PATH = "rds data api by cluster arn"
 """The path of canaries written through the Data API on purpose (``pitr``)."""
@@ -38,7 +31,7 @@ DATA_API_PATH = "rds data api by cluster arn"
 
 def write_canaries(
     ctx: DrillContext,
-    phase: str,
+    run: PhaseRun,
     *,
     aurora: bool,
     tables: list[str],
@@ -50,8 +43,7 @@ def write_canaries(
     (the probes), one every canary interval, as a steady write load whose acknowledgements the
     RPO counts; without one, or with ``aurora_data_api``, Aurora's go through the Data API
     (and without one the cache gets none)."""
-    src, _ = phase_regions(ctx, phase)
-    ph = ctx.phase(phase)
+    src, phase, ph = run.src, run.name, run.record
     if ph.get("canaries_written"):
         return
     count = ctx.settings.canary_count
@@ -61,7 +53,7 @@ def write_canaries(
         for cid in ctx.next_canary_ids(f"{phase}-before-aurora", count):
             ctx.log.add(ctx.aurora.write(src, ref.arn, cid, phase, ref.identifier))
         if aurora_data_api:
-            ctx.measurement(phase, "aurora")["path"] = DATA_API_PATH
+            run.measurement("aurora")["path"] = DATA_API_PATH
         aurora = False
     stores = [s for s, wanted in (("aurora", aurora), ("cache", cache)) if wanted]
     if through_names:
@@ -73,11 +65,11 @@ def write_canaries(
                 (cid,) = ctx.next_canary_ids(f"{phase}-before-{probe.store}", 1)
                 ctx.log.add(probe.write(ctx, cid, phase))
         for probe in probes:
-            record_path(ctx, ctx.measurement(phase, probe.store), probe)
+            record_path(ctx, run.measurement(probe.store), probe)
     for table in tables:
         for cid in ctx.next_canary_ids(f"{phase}-before-{table}", count):
             ctx.log.add(ctx.dynamo(table).write(src, cid, phase))
-    acked = [c for c in ctx.log.attempts(phase) if c.ok]
+    acked = [c for c in run.attempts() if c.ok]
     ph["canaries_written"] = True
     ctx.event("canaries", f"{len(acked)} canaries acknowledged in {src}", phase=phase)
 
@@ -206,16 +198,14 @@ def record_loss(
 
 
 def resolution_of(
-    ctx: DrillContext, phase: str, m: dict[str, Any], attempts: list[Canary]
+    run: PhaseRun, m: dict[str, Any], attempts: list[Canary], interval: float
 ) -> Resolution:
     """:func:`~drills.metrics.rpo_resolution` of one store's ``attempts`` around its fault
     (its own, ``m["fault_at"]``, once its move ran; the phase's otherwise)."""
-    src, _ = phase_regions(ctx, phase)
-    ph = ctx.phase(phase)
-    fault = m.get("fault_at", ph.get("fault_at"))
+    fault = m.get("fault_at", run.record.get("fault_at"))
     if fault is None:
         return Resolution(None, 0.0, False, "no fault recorded in this phase")
-    return rpo_resolution(attempts, src, float(fault), ctx.settings.canary_interval)
+    return rpo_resolution(attempts, run.src, float(fault), interval)
 
 
 def record_path(ctx: DrillContext, m: dict[str, Any], probe: WriteProbe) -> None:
@@ -242,35 +232,34 @@ def latency_stats(latencies: list[float]) -> dict[str, float] | None:
     }
 
 
-def verify_aurora(ctx: DrillContext, phase: str, both_ways: bool) -> None:
+def verify_aurora(ctx: DrillContext, run: PhaseRun, both_ways: bool) -> None:
     """RPO of the Aurora move: acknowledged canaries missing on the new writer (read there, the
     only cluster the Data API answers), plus, when both ways, the old region back in the
     global cluster as a synchronized secondary with its replication lag under the limit."""
-    src, dst = phase_regions(ctx, phase)
-    m = ctx.measurement(phase, "aurora")
-    dst_ref = ctx.target.aurora[dst]
-    acked = [c for c in ctx.log.acknowledged(phase, "aurora") if c.region == src]
-    present = ctx.aurora.present(dst, dst_ref.arn)
+    src, dst = run.src, run.dst
+    m = run.measurement("aurora")
+    acked = run.acknowledged("aurora", region=src)
+    attempts = run.attempts("aurora")
+    present = ctx.aurora.present(dst, ctx.target.aurora[dst].arn)
     lost = [c for c in acked if c.id not in present]
-    attempts = [c for c in ctx.log.attempts(phase) if c.store == "aurora"]
-    record_loss(m, acked, lost, resolution_of(ctx, phase, m, attempts))
+    record_loss(m, acked, lost, resolution_of(run, m, attempts, ctx.settings.canary_interval))
     ctx.event(
         "rpo",
         f"Aurora: {len(acked) - len(lost)}/{len(acked)} acknowledged canaries in {dst}",
         store="aurora",
-        phase=phase,
+        phase=run.name,
         lost=len(lost),
     )
     if both_ways and src not in ctx.unreachable:
-        replicates_back(ctx, phase, src)
+        replicates_back(ctx, run, src)
 
 
-def replicates_back(ctx: DrillContext, phase: str, old: str) -> None:
+def replicates_back(ctx: DrillContext, run: PhaseRun, old: str) -> None:
     """The old writer's region replicates from the new writer: a connected member of the global
     cluster whose ``AuroraGlobalDBReplicationLag`` is under the stack's limit."""
     from .metrics import aurora_lag
 
-    m = ctx.measurement(phase, "aurora")
+    m = run.measurement("aurora")
     limit = ctx.target.objectives.max_replication_lag_seconds if ctx.target.objectives else 5.0
 
     def caught_up() -> float | None:
@@ -300,41 +289,43 @@ def replicates_back(ctx: DrillContext, phase: str, old: str) -> None:
     m["replication_back_source"] = "AuroraGlobalDBReplicationLag"
 
 
-def verify_cache(ctx: DrillContext, phase: str) -> None:
+def verify_cache(ctx: DrillContext, run: PhaseRun) -> None:
     """Cache RPO (issue 18 item 4): keys the primary acknowledged in the old region before the
     failover and missing after it, read with ``EXISTS`` through ``cache.<zone>``, which leads
     to the new primary once its move is done. Needs the application path: without it the
     drill has no way to read keys back, and says so."""
-    src, dst = phase_regions(ctx, phase)
-    m = ctx.measurement(phase, "cache")
+    src, dst = run.src, run.dst
+    m = run.measurement("cache")
+    acked = run.acknowledged("cache", region=src)
+    attempts = run.attempts("cache")
     probe = probe_for(ctx, "cache", ctx.cache_connector or tls_connector)
     if not isinstance(probe, CacheProbe) or probe.app is None:
         m["rpo_note"] = "not measured: no application path to read the keys back"
         return
-    acked = [c for c in ctx.log.acknowledged(phase, "cache") if c.region == src]
     present, region = probe.present(ctx, [c.id for c in acked])
     if region != dst:
         raise VerificationError(f"cache: {probe.path} leads to {region or '?'}, not {dst}")
     lost = [c for c in acked if c.id not in present]
-    attempts = [c for c in ctx.log.attempts(phase) if c.store == "cache"]
-    record_loss(m, acked, lost, resolution_of(ctx, phase, m, attempts))
+    record_loss(m, acked, lost, resolution_of(run, m, attempts, ctx.settings.canary_interval))
     record_path(ctx, m, probe)
     ctx.event(
         "rpo",
         f"cache: {len(acked) - len(lost)}/{len(acked)} acknowledged keys on the primary in {dst}",
         store="cache",
-        phase=phase,
+        phase=run.name,
         lost=len(lost),
     )
 
 
-def verify_dynamo(ctx: DrillContext, phase: str, table: str, both_ways: bool) -> None:
-    src, dst = phase_regions(ctx, phase)
-    m = ctx.measurement(phase, f"dynamodb:{table}")
+def verify_dynamo(ctx: DrillContext, run: PhaseRun, table: str, both_ways: bool) -> None:
+    """RPO of one global table: canaries acknowledged in the old region that replicated to the
+    new one within the grace, the replication latency of fresh items, and back the other way
+    when both ways."""
+    src, dst = run.src, run.dst
+    m = run.measurement(f"dynamodb:{table}")
+    acked = run.acknowledged("dynamodb", region=src, table=table)
+    attempts = run.attempts("dynamodb", table)
     m.update({"action": "global table replication", "from": src, "to": dst})
-    acked = [
-        c for c in ctx.log.acknowledged(phase, "dynamodb") if c.target == table and c.region == src
-    ]
     pending = {c.id: c.written_at for c in acked}
     seen = wait_present(
         ctx,
@@ -344,22 +335,21 @@ def verify_dynamo(ctx: DrillContext, phase: str, table: str, both_ways: bool) ->
         ctx.settings.replication_grace,
     )
     lost = [c for c in acked if c.id not in seen]
-    attempts = [c for c in ctx.log.attempts(phase) if c.store == "dynamodb" and c.target == table]
-    resolution = resolution_of(ctx, phase, m, attempts)
+    resolution = resolution_of(run, m, attempts, ctx.settings.canary_interval)
     # The canaries above were written before the move, so "seen after" is not a replication
     # latency (it includes the move): that is measured on fresh items, written now.
     m["replication_latency"] = (
-        None if src in ctx.unreachable else _fresh_latency(ctx, phase, table, src, dst)
+        None if src in ctx.unreachable else _fresh_latency(ctx, run.name, table, src, dst)
     )
     record_loss(m, acked, lost, resolution)
     ctx.event(
         "rpo",
         f"DynamoDB {table}: {len(seen)}/{len(acked)} canaries in {dst}",
         store="dynamodb",
-        phase=phase,
+        phase=run.name,
     )
     if both_ways and src not in ctx.unreachable:
-        back = _probe(ctx, f"{phase}-after", table, dst)
+        back = _probe(ctx, f"{run.name}-after", table, dst)
         arrived = wait_present(
             ctx,
             f"{table} in {src}",
