@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from .aws import AwsClients
-from .canary import AuroraCanaries, Canary, CanaryLog, DynamoCanaries
+from .canary import AuroraCanaries, CanaryLog, DynamoCanaries, PhaseRun
 from .errors import (
     DeferredError,
     DrillError,
@@ -160,54 +160,6 @@ class NullObserver:
 
     def drill_finished(self, journal: Journal) -> None:
         """Ignored."""
-
-
-class PhaseRun:
-    """One phase as a step sees it: where it moves (its ``from`` and ``to``, fixed when the
-    drill was created), its persisted record, its stores' measurements and its canaries.
-
-    A step opens it once and hands it forward (to the store's move, the probes, the figures),
-    so the phase is looked up in one place rather than by name wherever it is used."""
-
-    def __init__(self, state: dict[str, Any], log: CanaryLog, name: str) -> None:
-        phases: dict[str, dict[str, Any]] = state.setdefault("phases", {})
-        self.name = name
-        self.record: dict[str, Any] = phases.setdefault(name, {})
-        """Persisted: the journal saves it with the drill's state."""
-        self.src = str(self.record.get("from", ""))
-        self.dst = str(self.record.get("to", ""))
-        self._measurements: dict[str, dict[str, Any]] = state.setdefault("measurements", {})
-        self._log = log
-
-    @property
-    def region_lost(self) -> bool:
-        """The phase declared its source region lost (RTO runs from the last contact)."""
-        return self.record.get("fault") == "primary region lost"
-
-    def measurement(self, store: str) -> dict[str, Any]:
-        """The persisted measurement of one store (``aurora``, ``dynamodb:<table>``...)."""
-        key = f"{self.name}:{store}"
-        return self._measurements.setdefault(key, {"phase": self.name, "store": store})
-
-    def attempts(self, store: str | None = None, table: str | None = None) -> list[Canary]:
-        """This phase's canary attempts (of one store, of one table)."""
-        return [
-            c
-            for c in self._log.attempts()
-            if c.phase == self.name
-            and (store is None or c.store == store)
-            and (table is None or c.target == table)
-        ]
-
-    def acknowledged(
-        self, store: str, *, region: str | None = None, table: str | None = None
-    ) -> list[Canary]:
-        """The acknowledged ones (written in ``region``)."""
-        return [
-            c
-            for c in self.attempts(store, table)
-            if c.ok and (region is None or c.region == region)
-        ]
 
 
 class DrillContext:

@@ -17,7 +17,8 @@ import hashlib
 import time
 from typing import Any
 
-from .engine import DrillContext, PhaseRun
+from .canary import PhaseRun
+from .engine import DrillContext
 from .errors import OperatorNeededError, StepFailedError
 
 TEMPLATES_OUTPUT = "faultInjectionTemplates"

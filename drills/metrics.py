@@ -1,4 +1,5 @@
-"""Aurora global database lag, as AWS itself reports it in CloudWatch.
+"""The figures: where a store's RTO starts and ends, the RPO's actual resolution, and Aurora
+global database lag as AWS itself reports it in CloudWatch.
 
 The drill never reads the secondary cluster to learn how far behind it is (the Data API refuses
 statements there). It reads the metrics Aurora publishes for each secondary cluster, in that
@@ -26,8 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .canary import Canary
-from .engine import DrillContext, PhaseRun
+from .canary import Canary, PhaseRun
+from .engine import DrillContext
 
 REPLICATION_LAG = "AuroraGlobalDBReplicationLag"
 RPO_LAG = "AuroraGlobalDBRPOLag"
@@ -120,6 +121,24 @@ def first_write_wait(interval: float) -> float:
     :data:`STALL_INTERVALS` canary intervals, at least a second (a first TLS handshake on a busy
     machine); a probe that takes longer is a stall the resolution reports anyway."""
     return max(STALL_INTERVALS * interval, 1.0)
+
+
+def loss_fault_time(contacts: list[float], *, answered: bool, asked: float) -> float:
+    """Where RTO starts when the primary region is declared lost: the last moment the drill
+    knew it answered (its last acknowledged write there), an upper bound on the outage start.
+    A region that still answers (a lossy failover of a live primary) has no outage: RTO
+    starts when the drill asked, as for a planned move's first action."""
+    if answered or not contacts:
+        return asked
+    return max(contacts)
+
+
+def first_write(acknowledged: list[Canary], region: str, since: float) -> float | None:
+    """Where RTO ends: the acknowledgement of the first write through the applications' name
+    that succeeded in ``region`` and was sent at or after ``since`` (the request: a write
+    acknowledged there before the move is the old primary's, not a takeover)."""
+    found = [c.acked_at for c in acknowledged if c.region == region and c.written_at >= since]
+    return min(found) if found else None
 
 
 def rto_start(

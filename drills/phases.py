@@ -17,8 +17,15 @@ from .canary import Canary, CanaryWriter
 from .engine import DrillContext, Step
 from .errors import DeferredError, RegionUnavailableError, StepFailedError
 from .fault import end_fault, fault_template, start_fault
-from .metrics import RPO_LAG, aurora_lag, first_write_wait, store_fault
-from .probes import probe_for, tls_connector
+from .metrics import (
+    RPO_LAG,
+    aurora_lag,
+    first_write,
+    first_write_wait,
+    loss_fault_time,
+    store_fault,
+)
+from .probes import probe_for, record_path, tls_connector
 from .reads import (
     describe_cluster,
     describe_global_cluster,
@@ -30,7 +37,6 @@ from .reconcile_steps import reconcile_steps
 from .stores import move, store, undo
 from .verify import (
     cleanup_canaries,
-    record_path,
     replicates_back,
     verify_aurora,
     verify_cache,
@@ -118,16 +124,6 @@ def _inject(phase: Phase) -> Callable[[DrillContext], None]:
     return run
 
 
-def loss_fault_time(contacts: list[float], *, answered: bool, asked: float) -> float:
-    """Where RTO starts when the primary region is declared lost: the last moment the drill
-    knew it answered (its last acknowledged write there), an upper bound on the outage start.
-    A region that still answers (a lossy failover of a live primary) has no outage: RTO
-    starts when the drill asked, as for a planned move's first action."""
-    if answered or not contacts:
-        return asked
-    return max(contacts)
-
-
 def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
     """Move one store to the phase's target region and measure its RTO from the phase's fault
     until a write through the applications' name succeeds there."""
@@ -194,14 +190,6 @@ def _switch(phase: Phase, store_name: str) -> Callable[[DrillContext], None]:
 def _arrived(ctx: DrillContext, s: Any, region: str) -> float | None:
     state = s.describe(ctx)
     return time.time() if state.settled and state.primary == region else None
-
-
-def first_write(acknowledged: list[Canary], region: str, since: float) -> float | None:
-    """Where RTO ends: the acknowledgement of the first write through the applications' name
-    that succeeded in ``region`` and was sent at or after ``since`` (the request: a write
-    acknowledged there before the move is the old primary's, not a takeover)."""
-    found = [c.acked_at for c in acknowledged if c.region == region and c.written_at >= since]
-    return min(found) if found else None
 
 
 def _undo(store_name: str) -> Callable[[DrillContext], None]:

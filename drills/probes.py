@@ -437,3 +437,17 @@ def _failed(
 ) -> Canary:
     error = f"{type(why).__name__}: {why}" if isinstance(why, BaseException) else str(why)
     return Canary(canary_id, store, region, phase, started, False, error, "", _took(started))
+
+
+def record_path(ctx: DrillContext, m: dict[str, Any], probe: WriteProbe) -> None:
+    """How the probe reached the store (``m["path"]``) and what it reached (the journal's
+    ``data_plane``, report.json's evidence): called between writes, never from the writer
+    thread, so the journal is never saved while it changes."""
+    m["path"] = probe.path
+    evidence = probe.evidence()
+    plane: dict[str, Any] = ctx.state.setdefault("data_plane", {})
+    if evidence is not None:
+        plane[probe.store] = evidence
+    dns = dns_evidence(ctx)
+    if dns is not None:
+        plane["dns"] = dns

@@ -18,11 +18,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .aws import error_code
-from .canary import Canary
-from .engine import DrillContext, PhaseRun
+from .canary import Canary, PhaseRun
+from .engine import DrillContext
 from .errors import RegionUnavailableError, VerificationError
 from .metrics import Resolution, rpo_resolution
-from .probes import CacheProbe, WriteProbe, app_path, dns_evidence, probe_for, tls_connector
+from .probes import CacheProbe, app_path, probe_for, record_path, tls_connector
 from .reads import describe_global_cluster, synchronized, writer_regions
 
 DATA_API_PATH = "rds data api by cluster arn"
@@ -206,20 +206,6 @@ def resolution_of(
     if fault is None:
         return Resolution(None, 0.0, False, "no fault recorded in this phase")
     return rpo_resolution(attempts, run.src, float(fault), interval)
-
-
-def record_path(ctx: DrillContext, m: dict[str, Any], probe: WriteProbe) -> None:
-    """How the probe reached the store (``m["path"]``) and what it reached (the journal's
-    ``data_plane``, report.json's evidence): called between writes, never from the writer
-    thread, so the journal is never saved while it changes."""
-    m["path"] = probe.path
-    evidence = probe.evidence()
-    plane: dict[str, Any] = ctx.state.setdefault("data_plane", {})
-    if evidence is not None:
-        plane[probe.store] = evidence
-    dns = dns_evidence(ctx)
-    if dns is not None:
-        plane["dns"] = dns
 
 
 def latency_stats(latencies: list[float]) -> dict[str, float] | None:

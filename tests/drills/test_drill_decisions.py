@@ -19,7 +19,7 @@ from botocore.exceptions import (
 from drills.aws import AwsClients
 from drills.canary import Canary
 from drills.errors import RegionUnavailableError
-from drills.phases import first_write, loss_fault_time
+from drills.metrics import first_write, loss_fault_time
 from drills.settings import DrillSettings
 from drills.stop_conditions import alarm_matches
 from drills.stores import (
