@@ -81,6 +81,10 @@ class Step:
     pause_on_timeout: bool = False
     """A timeout pauses the drill for ``resume`` instead of rolling back."""
     phase: str = ""
+    alarms_first: bool = True
+    """Read the stop conditions before the step even when the last read is recent. Not before
+    declaring a region lost: reading its alarms would only wait out the read timeouts of the
+    region the step is about to find silent (and mark unreachable)."""
     recheck: Callable[[DrillContext], None] | None = None
     """On resume, after this step is done: what of it still applies (the preconditions that
     still hold meaning once the drill has moved something); raises to stop the resume."""
@@ -420,7 +424,11 @@ class DrillRunner:
                 continue
             try:
                 if step.name != "preconditions":
-                    self.ctx.check_stop_conditions()
+                    # read before a step whatever the interval (which only spaces the reads
+                    # while a step waits): an alarm that fired less than an interval after the
+                    # last read would otherwise let the next steps, the end of the drill
+                    # included, run without it being seen
+                    self.ctx.check_stop_conditions(force=step.alarms_first)
                 self._run_step(step, record)
                 self._check_invariant(step)
             except PreconditionFailedError as exc:

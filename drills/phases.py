@@ -322,6 +322,7 @@ def phase_steps(
                 _declare_loss(phase),
                 "canaries",
                 phase=phase.name,
+                alarms_first=False,
             )
         )
     for store_name in phase.stores:

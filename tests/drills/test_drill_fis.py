@@ -219,8 +219,13 @@ def test_rollback_stops_the_experiment_before_moving_anything_back(
     templates = _templates(harness)
     # an alarm nobody expects aborts the drill after the failover moved the writer
     abort = AtStep("cache-failover", lambda: harness.set_alarm(SECONDARY))
+    # no read while a step waits: only the read before each step sees the alarm (a drill whose
+    # remaining steps ran within one interval of its last read once finished without it)
+    spaced = harness.settings.with_(stop_check_interval=3600.0)
 
-    result = harness.run("unplanned-failover", observers=[abort], allow_data_loss=True)
+    result = harness.run(
+        "unplanned-failover", observers=[abort], allow_data_loss=True, settings=spaced
+    )
 
     assert result.status == "rolled-back", result.reason
     [experiment] = _experiments(harness, PRIMARY, templates[PRIMARY])
