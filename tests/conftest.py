@@ -20,8 +20,8 @@ LONGEST_FIRST = (
     "tests/drills/test_drill_sandbox.py::",
     "tests/policies/test_policy_complexity.py::",
 )
-"""Tests of tens of seconds each (``--durations``): started first, so that the two workers
-(``-n 2 --dist worksteal``) end together instead of one waiting for a long test drawn last."""
+"""Tests of tens of seconds each (``--durations``): started first, so that the workers
+(``-n 3 --dist worksteal``) end together instead of one waiting for a long test drawn last."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
