@@ -5,6 +5,7 @@ alarms the drill sets off itself, and which errors mean that a region is lost.""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +18,9 @@ from botocore.exceptions import (
 )
 
 from drills.aws import AwsClients
-from drills.canary import Canary
+from drills.canary import Canary, CanaryLog, PhaseRun
 from drills.errors import RegionUnavailableError
-from drills.metrics import first_write, loss_fault_time
+from drills.metrics import first_write, loss_fault_time, store_fault
 from drills.settings import DrillSettings
 from drills.stop_conditions import alarm_matches
 from drills.stores import (
@@ -185,6 +186,69 @@ def test_rto_ends_at_the_first_acknowledged_write_in_the_new_region_after_the_re
     assert first_write(log, W, 1.5) == pytest.approx(2.3)
     assert first_write(log, X, 1.5) == 1.5  # written exactly at the request counts
     assert first_write(log, E, 1.5) is None
+
+
+def _log(tmp_path: Path, *canaries: Canary) -> CanaryLog:
+    log = CanaryLog(tmp_path / "canaries.jsonl")
+    for canary in canaries:
+        log.add(canary)
+    return log
+
+
+def test_a_phase_run_reads_only_its_own_phases_canaries(tmp_path: Path) -> None:
+    log = _log(
+        tmp_path,
+        Canary("s1", "aurora", E, "switch", 1.0, True),
+        Canary("s2", "aurora", W, "switch", 2.0, True),  # the takeover write, after the move
+        Canary("f1", "aurora", W, "failback", 3.0, True),
+        Canary("f2", "aurora", W, "failback", 3.1, False, error="timeout"),
+        Canary("f3", "aurora", E, "failback", 4.0, True),
+        Canary("f4", "cache", W, "failback", 3.2, True),
+        Canary("t1", "dynamodb", W, "failback", 3.3, True, target="orders"),
+        Canary("t2", "dynamodb", W, "failback", 3.4, True, target="carts"),
+    )
+    state: dict[str, Any] = {"phases": {"failback": {"from": W, "to": E}}}
+    run = PhaseRun(state, log, "failback")
+
+    assert (run.src, run.dst) == (W, E)
+    assert [c.id for c in run.attempts()] == ["f1", "f2", "f3", "f4", "t1", "t2"]
+    assert [c.id for c in run.attempts("aurora")] == ["f1", "f2", "f3"]
+    assert [c.id for c in run.acknowledged("aurora")] == ["f1", "f3"]  # f2 failed
+    assert [c.id for c in run.acknowledged("aurora", region=W)] == ["f1"]
+    assert [c.id for c in run.attempts("dynamodb", "carts")] == ["t2"]
+    assert [c.id for c in run.acknowledged("dynamodb", region=W, table="orders")] == ["t1"]
+    # its measurements are persisted in the drill's state, one per store
+    run.measurement("aurora")["rto_seconds"] = 1.5
+    assert state["measurements"]["failback:aurora"] == {
+        "phase": "failback",
+        "store": "aurora",
+        "rto_seconds": 1.5,
+    }
+    assert run.measurement("aurora") is state["measurements"]["failback:aurora"]
+
+
+def test_a_lost_regions_rto_starts_at_each_stores_own_last_write_there(tmp_path: Path) -> None:
+    log = _log(
+        tmp_path,
+        Canary("a1", "aurora", E, "failover", 10.0, True, duration=0.2),  # acked 10.2
+        Canary("a2", "aurora", E, "failover", 10.5, False, duration=0.1),  # failed: no contact
+        Canary("c1", "cache", E, "failover", 10.6, True, duration=0.1),  # acked 10.7
+        Canary("c2", "cache", E, "switch", 11.0, True),  # another phase's
+        Canary("c3", "cache", W, "failover", 10.8, True),  # not the lost region
+    )
+    record = {"from": E, "to": W, "fault": "primary region lost", "fault_at": 10.9}
+    run = PhaseRun({"phases": {"failover": record}}, log, "failover")
+    aurora = {"store": "aurora", "action": "failover", "requested_at": 12.0}
+    cache = {"store": "cache", "action": "failover", "requested_at": 13.0}
+
+    assert store_fault(run, aurora) == (10.2, f"last acknowledged write in {E} before it was lost")
+    assert store_fault(run, cache) == (
+        pytest.approx(10.7),
+        f"last acknowledged write in {E} before it was lost",
+    )
+    # a planned move: from the store's own request
+    planned = PhaseRun({"phases": {"switch": {"from": E, "to": W, "fault_at": 9.0}}}, log, "switch")
+    assert store_fault(planned, cache) == (13.0, "request: failover")
 
 
 @pytest.mark.parametrize(
