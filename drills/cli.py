@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -194,12 +194,12 @@ def _settings(
     state_dir: Path,
     poll_interval: float | None,
     ignore_alarm: list[str] | None,
-    emulator: str | None = None,
+    link: Connection,
 ) -> DrillSettings:
-    if emulator:  # the emulator's seconds, not AWS's minutes: the sandbox's pace
+    if link.endpoint_url:  # the emulator's seconds, not AWS's minutes: the sandbox's pace
         from .sandbox import sandbox_settings
 
-        settings = sandbox_settings(state_dir)
+        settings = sandbox_settings(state_dir).with_(**link.application_path)
     else:
         settings = DrillSettings(state_dir=state_dir)
     if poll_interval is not None:
@@ -250,6 +250,11 @@ class Connection:
     endpoint_url: str | None
     pulumi_command: Any
     cache_connector: Any | None = None
+    application_path: dict[str, str] = field(default_factory=dict)
+    """``dns_server``/``ca_file`` of the served region pair: the probes take the application's
+    path there, as in the sandbox (empty: AWS, or a service without the real pair)."""
+    probe_invoker: Any | None = None
+    """The served pair's in-VPC probe function (``app-names``); None on AWS (Lambda)."""
 
 
 def _connect(endpoint_url: str | None) -> Connection:
@@ -286,7 +291,7 @@ def _connect(endpoint_url: str | None) -> Connection:
         )
     client = ServeClient(endpoint_url, timeout=10.0)
     try:
-        client.info()
+        application_path = client.application_path()
     except OSError as exc:
         raise UsageProblemError(
             f"--endpoint-url {endpoint_url}: no `python -m drills serve` answers there ({exc})"
@@ -302,7 +307,8 @@ def _connect(endpoint_url: str | None) -> Connection:
         }
     )
     pulumi = _real_pulumi() if shutil.which("pulumi") else RemotePulumiCommand(client)
-    return Connection(endpoint_url, pulumi, client.connect)
+    invoker = client.invoke_probe if application_path else None
+    return Connection(endpoint_url, pulumi, client.connect, application_path, invoker)
 
 
 def _journal_endpoint(journal: Journal, endpoint_url: str | None) -> None:
@@ -418,7 +424,8 @@ def run(
             raise ConfirmationRequiredError(stack)
         link = _connect(endpoint_url)
         env = DrillEnvironment(
-            settings=_settings(state_dir, poll_interval, ignore_alarm, emulator=link.endpoint_url),
+            settings=_settings(state_dir, poll_interval, ignore_alarm, link),
+            probe_invoker=link.probe_invoker,
             pulumi_command=link.pulumi_command,
             observers=[RichProgress()],
             report_dir=report,
@@ -526,6 +533,7 @@ def _continue(
             observers=[RichProgress()],
             report_dir=report,
             cache_connector=link.cache_connector,
+            probe_invoker=link.probe_invoker,
             endpoint_url=link.endpoint_url,
             resend=resend,
         )

@@ -13,7 +13,11 @@ the same port:
   or the timeout a client would see when its region is down.
 - ``POST /_drills/faults``: the emulator's fault gates and regions, for tests and rehearsals
   (``hold``/``release`` an operation, ``down``/``up`` a region, ``clear``).
-- ``GET /_drills/info``: stack, project, lease table.
+- ``POST /_drills/probe``: what the stack's in-VPC probe function answers in a region
+  (``lambda:InvokeFunction`` on AWS), run against the real region pair.
+- ``GET /_drills/info``: stack, project, lease table, and the application path (the region
+  pair's DNS server and CA) when the real region pair serves, so that a drill's probes resolve
+  the names applications use and verify TLS, as in the sandbox.
 
 The first line on stdout is ``endpoint=http://127.0.0.1:PORT`` (flushed); SIGINT or SIGTERM
 stop the service cleanly (listeners closed, exit 0).
@@ -64,11 +68,18 @@ class ServeControl:
         """(HTTP status, JSON answer) of one control request."""
         box = self.box
         if route == "info" and method == "GET":
+            pair = box.emulator.data_plane
             return 200, {
                 "stack": box.stack,
                 "project": box.project,
                 "lease": box.lease.to_json() if box.lease else None,
+                "application_path": pair.client_settings() if pair is not None else None,
             }
+        if route == "probe" and method == "POST":
+            invoke = box.probe_invoker()
+            if invoke is None:
+                return 404, {"error": "no region pair serves: nothing to probe"}
+            return 200, invoke(str(body.get("region", "")), dict(body.get("event") or {}))
         if route == "pulumi" and method == "POST":
             return 200, self._pulumi(body)
         if route == "cache" and method == "POST":
@@ -269,6 +280,15 @@ class ServeClient:
     def faults(self, action: str, **fields: Any) -> dict[str, Any]:
         """Drive the emulator's faults (``hold``, ``gate``, ``release``, ``down``, ``up``)."""
         return self.request("faults", {"action": action, **fields})
+
+    def application_path(self) -> dict[str, str]:
+        """The drill settings (``dns_server``, ``ca_file``) that put the probes on the
+        application's path of the region pair the service runs; empty without one."""
+        return dict(self.info().get("application_path") or {})
+
+    def invoke_probe(self, region: str, event: dict[str, Any]) -> dict[str, Any]:
+        """The in-VPC probe function of ``region``, as the service runs it."""
+        return self.request("probe", {"region": region, "event": event})
 
     def connect(self, host: str, port: int, timeout: float) -> socket.socket:
         """A connection to the cache endpoint ``host`` (what DNS would resolve it to)."""

@@ -209,7 +209,16 @@ def test_two_drills_on_one_stack_from_two_checkouts_exactly_one_runs(
     assert all(step["status"] == "pending" for step in refused["steps"])  # B did nothing
 
     assert first.returncode == 0, err
-    assert _only_journal(tmp_path / "a")["status"] == "succeeded"
+    ran = _only_journal(tmp_path / "a")
+    assert ran["status"] == "succeeded"
+    # the probes took the application's path of the served region pair, as in the sandbox:
+    # names through its DNS server, TLS verified against its CA, the in-VPC probes run there
+    state = ran["state"]
+    assert state["measurements"]["switch:aurora"]["path"].startswith("dns "), state
+    assert state["measurements"]["switch:aurora"]["path"].endswith("postgresql tls verify-full")
+    assert state["measurements"]["switch:cache"]["path"].startswith("dns cache.")
+    assert state["data_plane"]["dns"]["server"].startswith("127.")
+    assert set(state["app_names"]) == {PRIMARY, SECONDARY}
     assert service.writer_region() == SECONDARY  # moved once, by A
     assert service.lease_item() is None  # released at the end
     nothing = service.run(
