@@ -82,9 +82,10 @@ class Step:
     """A timeout pauses the drill for ``resume`` instead of rolling back."""
     phase: str = ""
     alarms_first: bool = True
-    """Read the stop conditions before the step even when the last read is recent. Not before
-    declaring a region lost: reading its alarms would only wait out the read timeouts of the
-    region the step is about to find silent (and mark unreachable)."""
+    """Read the stop conditions before the step, even when the last read is recent. False for
+    the declaration that a region is lost, which changes nothing in AWS: reading that region's
+    alarms first would only wait out its read timeouts, long enough for a short outage to end
+    before the step looks (the next step, the failover, reads them, the lost region skipped)."""
     recheck: Callable[[DrillContext], None] | None = None
     """On resume, after this step is done: what of it still applies (the preconditions that
     still hold meaning once the drill has moved something); raises to stop the resume."""
@@ -428,7 +429,10 @@ class DrillRunner:
                     # while a step waits): an alarm that fired less than an interval after the
                     # last read would otherwise let the next steps, the end of the drill
                     # included, run without it being seen
-                    self.ctx.check_stop_conditions(force=step.alarms_first)
+                    if step.alarms_first:
+                        self.ctx.check_stop_conditions(force=True)
+                    elif self.ctx.interrupted is not None:
+                        raise DrillInterruptedError(self.ctx.interrupted)
                 self._run_step(step, record)
                 self._check_invariant(step)
             except PreconditionFailedError as exc:
