@@ -122,10 +122,8 @@ class PhaseRun:
         """This phase's canary attempts (of one store, of one table)."""
         return [
             c
-            for c in self._log.attempts()
-            if c.phase == self.name
-            and (store is None or c.store == store)
-            and (table is None or c.target == table)
+            for c in self._log.attempts(self.name)
+            if (store is None or c.store == store) and (table is None or c.target == table)
         ]
 
     def acknowledged(
