@@ -14,7 +14,9 @@ import contextlib
 import contextvars
 import hashlib
 import runpy
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -304,6 +306,37 @@ def _fast_quiescence() -> Iterator[None]:
         pulumi_resource._get_stack_trace = original_trace
 
 
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while the program's event loop runs, and deliver the first to
+    the handler that was in place once the loop has returned. Raised inside the loop, the
+    KeyboardInterrupt or SystemExit lands in whichever task or callback the signal interrupted,
+    and the loop can then wait forever for an RPC that task was to answer (a SIGTERMed
+    ``preflight`` hung there about once in fifteen). The program runs for seconds; a second
+    signal is not held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives signals (and may set handlers)
+        return
+    received: list[int] = []
+
+    def hold(signum: int, _frame: object) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, hold) for sig in HELD_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:  # to the previous handler, as if it came now
+            signal.raise_signal(received[0])
+
+
 def _run(
     config: StackConfig,
     main: Path,
@@ -336,7 +369,7 @@ def _run(
         def program() -> None:
             runpy.run_path(str(main), run_name="__main__")
 
-        with _fast_quiescence():
+        with _fast_quiescence(), _signals_held():
             _sync_await(run_in_stack(program))
     finally:
         if added:

@@ -151,3 +151,31 @@ def test_a_preflight_started_with_sigint_ignored_leaves_no_server() -> None:
     with _preflight_serving(preexec_fn=ignore_sigint) as (preflight, server):
         assert preflight.wait(timeout=BOUND_SECONDS) == 0
         assert _wait_gone(server), f"policy server {server.pid} outlived its preflight"
+
+
+@pytest.mark.timeout(120)
+def test_a_sigterm_while_the_program_runs_is_delivered_once_its_loop_returns() -> None:
+    """SIGTERM raised into the program's event loop landed in whichever task it interrupted,
+    and the loop then waited forever (a SIGTERMed preflight hung about once in fifteen). The
+    recorder holds it while the loop runs and delivers it to preflight's handler after: every
+    resource is recorded, then the handler's SystemExit(143) comes."""
+    from preflight.cli import _exit_on_sigterm
+    from preflight.recorder import record_stack
+    from tests.support.stacks import recorded
+
+    expected = len(recorded("dev").resources)
+    seen: list[str] = []
+
+    def on_record(resource: Any) -> None:
+        seen.append(resource.urn)
+        if len(seen) == 1:
+            signal.raise_signal(signal.SIGTERM)  # in the middle of the program's loop
+
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            record_stack("dev", on_record=on_record)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert len(seen) == expected  # the whole program ran before the handler did
